@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * `vsmmu` command line. A thin layer over the library: each command lives in ./commands/ and is
+ * registered by ./commands/index.ts.
+ *
+ * Exit codes: 0 success, 1 findings / failed expectations, 2 unusable input (bad flags, config,
+ * file) — one clear line on stderr naming the problem.
+ */
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { ExpectationError, UserInputError } from '../util/errors.js';
+import { registerCommands } from './commands/index.js';
+
+const require = createRequire(import.meta.url);
+const pkg = require('../../package.json') as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('vsmmu')
+    .description('Arm SMMUv3 / GICv3 ITS / PCIe / IORT-DT emulation and tooling')
+    .version(pkg.version)
+    .exitOverride()
+    .showHelpAfterError(false)
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerCommands(program);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2; // commander already printed the message
+    }
+    if (e instanceof UserInputError) {
+      process.stderr.write(`vsmmu: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ExpectationError) {
+      process.stderr.write(`vsmmu: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+const isEntry = process.argv[1] !== undefined && /(?:^|[\\/])main\.(?:ts|js)$/.test(process.argv[1]);
+if (isEntry) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`vsmmu: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GuestMemory } from './guest-memory.js';
+import { FileBacking } from './file-backing.js';
+import { u64 } from './types.js';
+
+test('little-endian scalar accesses of every width', () => {
+  const m = new GuestMemory();
+  m.addRam(0x4000_0000, 0x1000);
+  assert.ok(m.write64(0x4000_0010, 0x4433_2211, 0x8877_6655));
+  assert.equal(m.read8(0x4000_0010), 0x11);
+  assert.equal(m.read16(0x4000_0010), 0x2211);
+  assert.equal(m.read32(0x4000_0014), 0x8877_6655);
+  const o = u64();
+  assert.ok(m.read64(0x4000_0010, o));
+  assert.deepEqual(o, { lo: 0x4433_2211, hi: 0x8877_6655 });
+});
+
+test('accesses outside RAM report an abort instead of throwing', () => {
+  const m = new GuestMemory();
+  m.addRam(0x1000, 0x1000);
+  assert.equal(m.read32(0x0), -1);
+  assert.equal(m.read32(0x1ffe), -1, 'straddles the end');
+  assert.equal(m.write32(0x2000, 1), false);
+  assert.equal(m.read64(0x1ffc, u64()), false);
+  assert.equal(m.readBytes(0x1f00, new Uint8Array(0x200)), false);
+  assert.equal(m.writeBytes(0x1f00, new Uint8Array(0x200)), false);
+  assert.equal(m.read32(2 ** 52), -1);
+});
+
+test('byte ranges span adjacent regions; overlapping regions are rejected', () => {
+  const m = new GuestMemory();
+  m.addRam(0x0, 0x100, 'a');
+  m.addRam(0x100, 0x100, 'b');
+  const src = Uint8Array.from({ length: 0x40 }, (_, i) => i);
+  assert.ok(m.writeBytes(0xe0, src));
+  const dst = new Uint8Array(0x40);
+  assert.ok(m.readBytes(0xe0, dst));
+  assert.deepEqual(dst, src);
+  assert.throws(() => m.addRam(0x80, 0x100));
+});
+
+test('file-backed regions read on demand and reject writes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vsmmu-'));
+  const p = join(dir, 'ram.bin');
+  const img = new Uint8Array(300_000);
+  img[200_000] = 0xab;
+  img[200_001] = 0xcd;
+  writeFileSync(p, img);
+  const m = new GuestMemory();
+  m.addBacking(0x4000_0000, new FileBacking(p));
+  assert.equal(m.read16(0x4000_0000 + 200_000), 0xcdab);
+  assert.equal(m.read8(0x4000_0000 + 300_000), -1);
+  assert.equal(m.write8(0x4000_0000, 1), false);
+});

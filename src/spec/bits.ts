@@ -1,0 +1,172 @@
+/**
+ * Bit-field descriptors shared by every spec module (SMMUv3, GIC, PCIe, ACPI).
+ *
+ * A structure made of 64-bit little-endian doublewords (an STE, a CD, a command, an event record,
+ * a 64-bit register) is described by {@link Field}s: doubleword index, least significant bit within
+ * that doubleword, width. Two access styles use the same descriptors:
+ *
+ * - codec style (tools, tests, decoders): `getBig`/`setBig` on `bigint` doublewords;
+ * - fast style (per-access paths): `rd`/`wr` on a `Uint32Array` holding lo/hi halves
+ *   (`w[2*i]` = bits 31:0 of doubleword i, `w[2*i+1]` = bits 63:32), returning plain numbers.
+ *   Fields up to 53 bits wide (addresses) come back exact; no BigInt is involved.
+ */
+
+export interface Field {
+  readonly name: string;
+  /** 64-bit doubleword index within the structure (0 for a register). */
+  readonly dw: number;
+  /** Least significant bit within the doubleword, 0..63. */
+  readonly lsb: number;
+  /** Width in bits, 1..64 (fast accessors support up to 53). */
+  readonly width: number;
+}
+
+/** A field given as `[msb:lsb]` of doubleword `dw`, the way the specifications write it. */
+export function field(name: string, dw: number, msb: number, lsb: number): Field {
+  if (msb < lsb || msb > 63 || lsb < 0) throw new RangeError(`bad field ${name} [${msb}:${lsb}]`);
+  return Object.freeze({ name, dw, lsb, width: msb - lsb + 1 });
+}
+
+/** A single-bit field. */
+export function bit(name: string, dw: number, pos: number): Field {
+  return field(name, dw, pos, pos);
+}
+
+/** A field of a 32-bit register (doubleword 0, bits [msb:lsb]). */
+export function reg32Field(name: string, msb: number, lsb: number): Field {
+  if (msb > 31) throw new RangeError(`32-bit register field ${name} beyond bit 31`);
+  return field(name, 0, msb, lsb);
+}
+
+const TWO32 = 0x1_0000_0000;
+
+/** Mask of `width` low bits as an unsigned number (width 0..32). */
+export function mask32(width: number): number {
+  return width >= 32 ? 0xffff_ffff : ((1 << width) >>> 0) - 1;
+}
+
+// ---------------------------------------------------------------- codec style (bigint)
+
+export function getBig(words: readonly bigint[], f: Field): bigint {
+  const w = words[f.dw] ?? 0n;
+  return (w >> BigInt(f.lsb)) & ((1n << BigInt(f.width)) - 1n);
+}
+
+/** Returns a copy of the doubleword with the field replaced; throws if `value` does not fit (host misuse). */
+export function setBigWord(word: bigint, f: Field, value: bigint | number): bigint {
+  const v = BigInt(value);
+  const m = (1n << BigInt(f.width)) - 1n;
+  if (v < 0n || v > m) throw new RangeError(`value 0x${v.toString(16)} does not fit ${f.name} (${f.width} bits)`);
+  return (word & ~(m << BigInt(f.lsb)) & 0xffff_ffff_ffff_ffffn) | (v << BigInt(f.lsb));
+}
+
+/** Sets a field in place in an array of doublewords. */
+export function setBig(words: bigint[], f: Field, value: bigint | number): void {
+  words[f.dw] = setBigWord(words[f.dw] ?? 0n, f, value);
+}
+
+/** Encodes a record `{fieldName: value}` into `dwCount` doublewords using the given fields. */
+export function encodeFields(
+  fields: Readonly<Record<string, Field>>,
+  values: Readonly<Record<string, bigint | number | boolean | undefined>>,
+  dwCount: number,
+): bigint[] {
+  const words: bigint[] = new Array<bigint>(dwCount).fill(0n);
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined) continue;
+    const f = fields[k];
+    if (!f) throw new RangeError(`unknown field ${k}`);
+    setBig(words, f, typeof v === 'boolean' ? (v ? 1n : 0n) : v);
+  }
+  return words;
+}
+
+/** Decodes every field of a layout into `{fieldName: bigint}`. */
+export function decodeFields<K extends string>(fields: Readonly<Record<K, Field>>, words: readonly bigint[]): Record<K, bigint> {
+  const out = {} as Record<K, bigint>;
+  for (const k of Object.keys(fields) as K[]) out[k] = getBig(words, fields[k]);
+  return out;
+}
+
+// ---------------------------------------------------------------- fast style (lo/hi numbers)
+
+/** Reads a field (width <= 53) from lo/hi halves. No allocation, no BigInt. */
+export function rd(w: Uint32Array, f: Field): number {
+  const base = f.dw << 1;
+  const lo = w[base]!;
+  const hi = w[base + 1]!;
+  return rdLoHi(lo, hi, f.lsb, f.width);
+}
+
+/** Reads bits [lsb+width-1:lsb] of the 64-bit value hi:lo as a number (width <= 53). */
+export function rdLoHi(lo: number, hi: number, lsb: number, width: number): number {
+  if (lsb >= 32) {
+    return ((hi >>> (lsb - 32)) & mask32(width)) >>> 0;
+  }
+  if (lsb + width <= 32) {
+    return width === 32 ? lo >>> 0 : ((lo >>> lsb) & mask32(width)) >>> 0;
+  }
+  const lowBits = 32 - lsb;
+  const low = lo >>> lsb;
+  const high = (hi & mask32(width - lowBits)) >>> 0;
+  return high * 2 ** lowBits + low;
+}
+
+/**
+ * Keeps bits [msb:lsb] of hi:lo in place and returns them as a number (msb <= 52): the usual
+ * "address field" extraction, e.g. a table address in bits [47:12] of a descriptor.
+ */
+export function bitsInPlace(lo: number, hi: number, msb: number, lsb: number): number {
+  const hiPart = msb >= 32 ? (hi & mask32(msb - 31)) >>> 0 : 0;
+  const loMask = lsb >= 32 ? 0 : msb >= 31 ? (0xffff_ffff << lsb) >>> 0 : ((mask32(msb + 1) >>> lsb) << lsb) >>> 0;
+  let v = hiPart * TWO32 + ((lo & loMask) >>> 0);
+  if (lsb > 32) v -= v % 2 ** lsb;
+  return v;
+}
+
+/** Writes a field (width <= 32, not crossing bit 32) into lo/hi halves in place. */
+export function wr(w: Uint32Array, f: Field, value: number): void {
+  const base = f.dw << 1;
+  if (f.lsb >= 32) {
+    const s = f.lsb - 32;
+    const m = (mask32(f.width) << s) >>> 0;
+    w[base + 1] = ((w[base + 1]! & ~m) | ((value << s) & m)) >>> 0;
+  } else if (f.lsb + f.width <= 32) {
+    const m = f.width === 32 ? 0xffff_ffff : (mask32(f.width) << f.lsb) >>> 0;
+    w[base] = ((w[base]! & ~m) | ((value << f.lsb) & m)) >>> 0;
+  } else {
+    const lowBits = 32 - f.lsb;
+    const lowVal = value % 2 ** lowBits;
+    const highVal = Math.floor(value / 2 ** lowBits);
+    const mLo = (0xffff_ffff << f.lsb) >>> 0;
+    w[base] = ((w[base]! & ~mLo) | ((lowVal << f.lsb) & mLo)) >>> 0;
+    const mHi = mask32(f.width - lowBits);
+    w[base + 1] = ((w[base + 1]! & ~mHi) | (highVal & mHi)) >>> 0;
+  }
+}
+
+/** Splits a number (< 2^64 representable, i.e. <= 2^53 exact) into lo/hi halves. */
+export function splitHiLo(v: number): [lo: number, hi: number] {
+  return [v >>> 0, Math.floor(v / TWO32) >>> 0];
+}
+
+export function joinHiLo(lo: number, hi: number): number {
+  return (hi >>> 0) * TWO32 + (lo >>> 0);
+}
+
+/** Converts lo/hi doubleword pairs to bigint doublewords (codec side). */
+export function toBigWords(w: Uint32Array): bigint[] {
+  const out: bigint[] = [];
+  for (let i = 0; i < w.length; i += 2) out.push((BigInt(w[i + 1]!) << 32n) | BigInt(w[i]!));
+  return out;
+}
+
+/** Converts bigint doublewords into a fresh lo/hi Uint32Array. */
+export function fromBigWords(words: readonly bigint[]): Uint32Array {
+  const w = new Uint32Array(words.length * 2);
+  words.forEach((v, i) => {
+    w[2 * i] = Number(v & 0xffff_ffffn);
+    w[2 * i + 1] = Number((v >> 32n) & 0xffff_ffffn);
+  });
+  return w;
+}
