@@ -235,6 +235,19 @@ export class GuestMemory implements PhysMemory {
     return true;
   }
 
+  /**
+   * Allocation-free variant of {@link bytesAt} for per-access DMA copies: when [addr, addr+len)
+   * lies inside one ArrayBuffer region, stores that region's whole byte array and the offset of
+   * `addr` in it into `out` and returns true; otherwise returns false.
+   */
+  ramSlice(addr: number, len: number, out: { bytes: Uint8Array | null; offset: number }): boolean {
+    const r = this.span(addr, len);
+    if (r === null || r.bytes === null) return false;
+    out.bytes = r.bytes;
+    out.offset = addr - r.base;
+    return true;
+  }
+
   /** Direct view of RAM bytes for [addr, addr+len) when inside one ArrayBuffer region (fast DMA copy), else null. */
   bytesAt(addr: number, len: number): Uint8Array | null {
     const r = this.span(addr, len);

@@ -3,7 +3,15 @@
  * `register(program)`.
  */
 import type { Command } from 'commander';
+import { register as registerPlatform } from './platform.js';
+import { register as registerInspect } from './inspect.js';
+import { register as registerDecode } from './decode.js';
+import { register as registerLint } from './lint.js';
 
 export function registerCommands(program: Command): void {
   void program;
+  registerPlatform(program);
+  registerInspect(program);
+  registerDecode(program);
+  registerLint(program);
 }

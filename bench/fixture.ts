@@ -1,0 +1,122 @@
+// Benchmark fixture: an enabled SmmuV3 over guest RAM holding a linear stream table, one Linux
+// DMA-domain CD per stream (own ASID) and a shared 4-level stage-1 table (4K granule, T0SZ 16)
+// with leaf descriptors PA|0xF47 and table descriptors addr|0x3, as Linux's io-pgtable writes them.
+// Descriptors are written with plain numbers (building 1M mappings must be fast); their layout is
+// cross-checked against the spec encoders in test/smmu/bench-fixture.test.ts.
+import { GuestMemory } from '../src/memory/guest-memory.js';
+import { SmmuV3 } from '../src/smmu/device/smmu-v3.js';
+import { DEFAULT_FEATURES } from '../src/smmu/features.js';
+import { REG } from '../src/spec/smmuv3/registers.js';
+
+export const RAM_BASE = 0x4000_0000;
+const TWO32 = 0x1_0000_0000;
+/** Physical pages the mappings point at (PA = pool page i % DATA_PAGES). */
+export const DATA_PAGES = 4096;
+
+export interface FixtureOptions {
+  /** Number of mapped 4K pages. */
+  readonly pages: number;
+  /** Number of active streams (SIDs 0..streams-1), each with its own CD and ASID. */
+  readonly streams: number;
+  /** 'sparse': random pages in a 1 TiB range; 'dense': random pages in a range of 4 * pages. */
+  readonly layout: 'sparse' | 'dense';
+  readonly cachesEnabled: boolean;
+  readonly seed?: number;
+}
+
+export interface Fixture {
+  readonly mem: GuestMemory;
+  readonly ram: Uint8Array;
+  readonly smmu: SmmuV3;
+  /** IOVA of mapped page i. */
+  readonly iovas: Float64Array;
+  /** PA of mapped page i. */
+  readonly pas: Float64Array;
+  readonly pgd: number;
+}
+
+/** Deterministic xorshift32 PRNG. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / TWO32;
+  };
+}
+
+export function buildFixture(o: FixtureOptions): Fixture {
+  const rand = rng(o.seed ?? 12345);
+  const rangePages = o.layout === 'sparse' ? 2 ** 28 : 4 * o.pages; // 1 TiB = 2^28 pages
+  const pageNos = new Set<number>();
+  while (pageNos.size < o.pages) pageNos.add(Math.floor(rand() * rangePages));
+  const iovas = new Float64Array(o.pages);
+  let k = 0;
+  for (const p of pageNos) iovas[k++] = p * 4096;
+  // Upper bound of table pages: one L3 per page (sparse) or per 512-page block, L2/L1/L0 tables.
+  const l3 = Math.min(o.pages, Math.ceil(rangePages / 512) + 1);
+  const tablePages = l3 + Math.min(o.pages, Math.ceil(rangePages / 2 ** 18) + 1) + 8;
+  const sidBits = Math.max(1, Math.ceil(Math.log2(o.streams)));
+  const structBytes = (64 << sidBits) + o.streams * 64;
+  const size = (tablePages + DATA_PAGES + 16) * 4096 + Math.ceil(structBytes / 4096) * 4096 + (64 << sidBits);
+  const mem = new GuestMemory();
+  const ram = mem.addRam(RAM_BASE, size);
+  let next = RAM_BASE;
+  const alloc = (bytes: number, align: number): number => {
+    const a = Math.ceil(next / align) * align;
+    next = a + bytes;
+    if (next > RAM_BASE + size) throw new RangeError('fixture RAM exhausted');
+    return a;
+  };
+  const w64 = (addr: number, v: number): void => {
+    mem.write64(addr, v >>> 0, Math.floor(v / TWO32) >>> 0);
+  };
+  const tmp = { lo: 0, hi: 0 };
+  const r64 = (addr: number): number => (mem.read64(addr, tmp) ? tmp.hi * TWO32 + tmp.lo : -1);
+
+  const data = alloc(DATA_PAGES * 4096, 4096);
+  const pgd = alloc(4096, 4096);
+  const pas = new Float64Array(o.pages);
+  for (let i = 0; i < o.pages; i++) {
+    const iova = iovas[i]!;
+    let table = pgd;
+    for (let level = 0; level < 3; level++) {
+      const slot = table + (Math.floor(iova / 2 ** (39 - 9 * level)) % 512) * 8;
+      const d = r64(slot);
+      if (d % 4 === 3) table = d - (d % 4096);
+      else {
+        const t = alloc(4096, 4096);
+        w64(slot, t + 0x3); // table descriptor
+        table = t;
+      }
+    }
+    const pa = data + (i % DATA_PAGES) * 4096;
+    pas[i] = pa;
+    w64(table + (Math.floor(iova / 4096) % 512) * 8, pa + 0xf47); // Linux RW page
+  }
+
+  // Linear stream table; per stream a CD (ASID 1 + sid % 65535) and an S1 STE.
+  const strtab = alloc(64 << sidBits, 64 << sidBits);
+  for (let sid = 0; sid < o.streams; sid++) {
+    const cd = alloc(64, 64);
+    const asid = 1 + (sid % 65535);
+    // CD qw0 = 0x0000E205C0003510 | ASID << 48 (T0SZ 16, 4K, WBWA ISH walks, EPD1, V, IPS 48, AA64, R, A, ASET).
+    mem.write64(cd, 0xc0003510, 0x0000e205 | (asid << 16));
+    w64(cd + 8, pgd); // TTB0
+    w64(cd + 24, 0xf404ff44); // MAIR
+    w64(strtab + sid * 64, cd + 0xb); // V | Config=S1
+    w64(strtab + sid * 64 + 8, 0xd6);
+  }
+
+  const smmu = new SmmuV3(mem, {
+    features: DEFAULT_FEATURES,
+    translator: { cachesEnabled: o.cachesEnabled, tlbSize: Math.max(2 * o.pages, 1 << 17), configCacheSize: Math.max(4 * o.streams, 4096) },
+  });
+  smmu.write64(REG.STRTAB_BASE, strtab >>> 0, Math.floor(strtab / TWO32));
+  smmu.write(REG.STRTAB_BASE_CFG, 4, sidBits);
+  smmu.write(REG.CR0, 4, 0x1); // SMMUEN
+  return { mem, ram, smmu, iovas, pas, pgd };
+}

@@ -1,0 +1,98 @@
+// GICv3 distributor, the subset the LPI/ITS path needs: GICD_CTLR (DS = 1, ARE), GICD_TYPER
+// (LPIS, IDbits, ITLinesNumber, MBIS = 0), GICD_IIDR, GICD_TYPER2 and the identification
+// registers. IHI 0069 §12.9. Everything else in the 64 KiB frame is RAZ/WI here: SPI/PPI/SGI
+// configuration belongs to the VMM's own distributor, which can forward these registers to us.
+
+import { ID_REGS, GIC_CIDR } from '../spec/gic/gic-common.js';
+import { GICD, GICD_CTLR, GICD_FRAME_SIZE, GICD_TYPER } from '../spec/gic/distributor-registers.js';
+import type { MmioDevice, U64 } from '../memory/types.js';
+
+export interface DistributorParams {
+  readonly peCount: number;
+  /** Implemented INTID bits (GICD_TYPER.IDbits + 1), >= 14 when LPIs are supported. */
+  readonly idBits: number;
+  readonly lpis: boolean;
+  /** SPIs implemented: INTIDs 32 .. 32 + spiCount - 1 (rounded up to a multiple of 32 in ITLinesNumber). */
+  readonly spiCount: number;
+  readonly iidr: number;
+  readonly pidr: readonly [number, number, number, number, number];
+}
+
+/** GICD_CTLR bits stored as written (DS = 1 view). */
+const CTLR_WRITABLE =
+  (1 << GICD_CTLR.EnableGrp0.lsb) | (1 << GICD_CTLR.EnableGrp1.lsb) | (1 << GICD_CTLR.ARE.lsb) | (1 << GICD_CTLR.E1NWF.lsb);
+
+export class GicDistributor implements MmioDevice {
+  readonly name = 'gicd';
+  readonly mmioSize = GICD_FRAME_SIZE;
+  private ctlr = 0;
+
+  constructor(readonly params: DistributorParams) {}
+
+  reset(): void {
+    this.ctlr = 0;
+  }
+
+  get ctlrValue(): number {
+    return this.ctlr;
+  }
+
+  restoreCtlr(value: number): void {
+    this.ctlr = (value & CTLR_WRITABLE) >>> 0;
+  }
+
+  typer(): number {
+    const p = this.params;
+    const itLines = Math.min(31, Math.ceil((p.spiCount + 32) / 32) - 1);
+    let v = itLines << GICD_TYPER.ITLinesNumber.lsb;
+    v |= (Math.min(p.peCount, 8) - 1) << GICD_TYPER.CPUNumber.lsb;
+    if (p.lpis) v |= 1 << GICD_TYPER.LPIS.lsb;
+    v |= (p.idBits - 1) << GICD_TYPER.IDbits.lsb;
+    return v >>> 0;
+  }
+
+  read(offset: number, size: 1 | 2 | 4): number {
+    if (size !== 4 || (offset & 3) !== 0) return 0;
+    switch (offset) {
+      case GICD.CTLR:
+        // DS reads as one: a single security state. RWP is always 0 (writes take effect at once).
+        return (this.ctlr | (1 << GICD_CTLR.DS.lsb)) >>> 0;
+      case GICD.TYPER:
+        return this.typer();
+      case GICD.IIDR:
+        return this.params.iidr >>> 0;
+      case ID_REGS.PIDR0:
+        return this.params.pidr[0]!;
+      case ID_REGS.PIDR1:
+        return this.params.pidr[1]!;
+      case ID_REGS.PIDR2:
+        return this.params.pidr[2]!;
+      case ID_REGS.PIDR3:
+        return this.params.pidr[3]!;
+      case ID_REGS.PIDR4:
+        return this.params.pidr[4]!;
+      case ID_REGS.CIDR0:
+      case ID_REGS.CIDR1:
+      case ID_REGS.CIDR2:
+      case ID_REGS.CIDR3:
+        return GIC_CIDR[(offset - ID_REGS.CIDR0) >> 2]!;
+      default:
+        return 0;
+    }
+  }
+
+  write(offset: number, size: 1 | 2 | 4, value: number): void {
+    if (size !== 4 || offset !== GICD.CTLR) return;
+    this.ctlr = (value & CTLR_WRITABLE) >>> 0;
+  }
+
+  read64(offset: number, out: U64): void {
+    out.lo = this.read(offset, 4);
+    out.hi = this.read(offset + 4, 4);
+  }
+
+  write64(offset: number, lo: number, hi: number): void {
+    this.write(offset, 4, lo);
+    this.write(offset + 4, 4, hi);
+  }
+}

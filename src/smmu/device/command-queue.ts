@@ -1,0 +1,246 @@
+// SMMUv3 Command queue consumer (IHI 0070 §3.5 queues, chapter 4 commands, §7.1 command errors).
+// Processing runs synchronously on a CMDQ_PROD write (and when CMDQEN is set or a CMDQ_ERR is
+// acknowledged), for at most one pass of the queue (2^LOG2SIZE entries), and stops at the first
+// error: CMDQ_CONS.RD stays on the faulting command, CMDQ_CONS.ERR holds the reason and
+// GERROR.CMDQ_ERR becomes active until software toggles GERRORN.CMDQ_ERR (§7.1).
+// Every command completes before the next is consumed, so CMD_SYNC completes immediately.
+import type { PhysMemory, U64 } from '../../memory/types.js';
+import { rd, rdLoHi } from '../../spec/bits.js';
+import { CMD, CFGI_ALL_RANGE, OP, SYNC_CS } from '../../spec/smmuv3/commands.js';
+import { CERROR, CMDQ_ENTRY_BYTES, CR0, GERROR, QUEUE_CONS } from '../../spec/smmuv3/registers.js';
+import type { SmmuFeatures } from '../features.js';
+import type { SmmuInterrupts } from './interrupts.js';
+import { ptrInc, ptrIndex, ptrMask, queueBaseAddr, queueEmpty, queueLog2 } from './queue.js';
+import type { RegisterState } from './register-state.js';
+import type { Invalidator, TlbiOperand } from './invalidator.js';
+
+/** Outcome of executing one command. */
+const DONE = 0;
+const ILL = CERROR.ILL;
+
+export interface CommandHooks {
+  /** CMD_RESUME (§4.7.1): retry (true) or terminate a stalled transaction. */
+  resume(sid: number, stag: number, retry: boolean, abort: boolean): void;
+  /** CMD_STALL_TERM (§4.7.2). */
+  stallTerm(sid: number): void;
+  /** CMD_PRI_RESP (§4.5.2). */
+  priResp(sid: number, ssid: number | null, prgIndex: number, resp: number): void;
+}
+
+export class CommandQueue {
+  private readonly w = new Uint32Array(4);
+  private readonly tmp: U64 = { lo: 0, hi: 0 };
+  private readonly op: TlbiOperand = { vmid: 0, asid: 0, addrLo: 0, addrHi: 0, leaf: false, tg: 0, num: 0, scale: 0, ttl: 0 };
+  /** Commands executed by opcode name, and errors raised (for tests/inspect). */
+  readonly stats = { executed: 0, errors: 0, syncs: 0 };
+
+  constructor(
+    private readonly mem: PhysMemory,
+    private readonly regs: RegisterState,
+    private readonly features: SmmuFeatures,
+    private readonly irq: SmmuInterrupts,
+    private readonly inv: Invalidator,
+    private readonly hooks: CommandHooks,
+  ) {}
+
+  private errorActive(): boolean {
+    return (this.irq.active() & (1 << GERROR.CMDQ_ERR.lsb)) !== 0;
+  }
+
+  private enabled(): boolean {
+    return rdLoHi(this.regs.get('CR0'), 0, CR0.CMDQEN.lsb, 1) === 1;
+  }
+
+  private smmuEnabled(): boolean {
+    return rdLoHi(this.regs.get('CR0'), 0, CR0.SMMUEN.lsb, 1) === 1;
+  }
+
+  /** Consumes commands between CONS and PROD: at most one pass of the queue. */
+  process(): void {
+    if (!this.enabled() || this.errorActive()) return;
+    const log2 = queueLog2(this.regs.get('CMDQ_BASE'), this.features.cmdqLog2);
+    const mask = ptrMask(log2);
+    const base = queueBaseAddr(this.regs.get('CMDQ_BASE'), this.regs.getHi('CMDQ_BASE'), log2, CMDQ_ENTRY_BYTES);
+    let cons = rdLoHi(this.regs.get('CMDQ_CONS'), 0, QUEUE_CONS.RD.lsb, QUEUE_CONS.RD.width) & mask;
+    const limit = 2 ** log2;
+    for (let n = 0; n < limit; n++) {
+      const prod = this.regs.get('CMDQ_PROD') & mask;
+      if (queueEmpty(prod, cons, log2)) break;
+      const addr = base + ptrIndex(cons, log2) * CMDQ_ENTRY_BYTES;
+      let err: number;
+      if (!this.mem.read64(addr, this.tmp)) err = CERROR.ABT;
+      else {
+        this.w[0] = this.tmp.lo;
+        this.w[1] = this.tmp.hi;
+        if (!this.mem.read64(addr + 8, this.tmp)) err = CERROR.ABT;
+        else {
+          this.w[2] = this.tmp.lo;
+          this.w[3] = this.tmp.hi;
+          // CONS (ERR = CERROR_NONE) is visible before a command's side effects (e.g. a CMD_SYNC MSI).
+          this.regs.set('CMDQ_CONS', cons);
+          err = this.execute(this.w);
+        }
+      }
+      if (err !== DONE) {
+        this.stats.errors++;
+        this.regs.set('CMDQ_CONS', ((err << QUEUE_CONS.ERR.lsb) | cons) >>> 0);
+        this.irq.activate(1 << GERROR.CMDQ_ERR.lsb);
+        return;
+      }
+      this.stats.executed++;
+      cons = ptrInc(cons, log2);
+      this.regs.set('CMDQ_CONS', cons);
+    }
+  }
+
+  /** Range operand of a TLBI (§4.4.1.1); returns false when the combination is ILLEGAL. */
+  private rangeOperand(w: Uint32Array): boolean {
+    const o = this.op;
+    o.leaf = rd(w, CMD.LEAF) === 1;
+    if (!this.features.ril) {
+      o.tg = 0;
+      o.num = 0;
+      o.scale = 0;
+      o.ttl = 0; // RES0 without RIL
+      return true;
+    }
+    o.tg = rd(w, CMD.TG);
+    o.num = o.tg === 0 ? 0 : rd(w, CMD.NUM);
+    o.scale = o.tg === 0 ? 0 : rd(w, CMD.SCALE);
+    o.ttl = o.tg === 0 ? 0 : rd(w, CMD.TTL);
+    if (o.tg !== 0 && o.num === 0 && o.scale === 0 && o.ttl === 0) return false; // Reserved combination
+    if (o.tg === 2 && o.ttl === 1) return false; // 16K TTL=1 needs IDR5.DS (not implemented)
+    return true;
+  }
+
+  private vmid(w: Uint32Array): number {
+    if (!this.features.s2p) return 0;
+    const v = rd(w, CMD.VMID);
+    return this.features.vmid16 ? v : v & 0xff;
+  }
+
+  private asid(w: Uint32Array): number {
+    const a = rd(w, CMD.ASID);
+    return this.features.asid16 ? a : a & 0xff;
+  }
+
+  /** Executes one command; returns DONE or a CERROR code. */
+  private execute(w: Uint32Array): number {
+    const f = this.features;
+    const opcode = rd(w, CMD.OPCODE);
+    const inv = this.inv;
+    const o = this.op;
+    switch (opcode) {
+      case OP.PREFETCH_CONFIG:
+      case OP.PREFETCH_ADDR:
+        // Prefetch hints: SSec must be 0 on the Non-secure queue; otherwise no architectural effect.
+        return rd(w, CMD.SSEC) ? ILL : DONE;
+      case OP.CFGI_STE:
+        if (rd(w, CMD.SSEC)) return ILL;
+        inv.cfgiSte(rd(w, CMD.SID), rd(w, CMD.LEAF) === 1);
+        return DONE;
+      case OP.CFGI_STE_RANGE: {
+        if (rd(w, CMD.SSEC)) return ILL;
+        const range = rd(w, CMD.RANGE);
+        if (range === CFGI_ALL_RANGE) inv.cfgiAll();
+        else inv.cfgiSteRange(rd(w, CMD.SID), range);
+        return DONE;
+      }
+      case OP.CFGI_CD:
+        if (rd(w, CMD.SSEC) || !f.s1p) return ILL;
+        inv.cfgiCd(rd(w, CMD.SID), rd(w, CMD.SSID), rd(w, CMD.LEAF) === 1);
+        return DONE;
+      case OP.CFGI_CD_ALL:
+        if (rd(w, CMD.SSEC) || !f.s1p) return ILL;
+        inv.cfgiCdAll(rd(w, CMD.SID));
+        return DONE;
+      case OP.TLBI_NH_ALL:
+        if (!f.s1p) return ILL;
+        inv.tlbiNhAll(this.vmid(w));
+        return DONE;
+      case OP.TLBI_NH_ASID:
+        if (!f.s1p) return ILL;
+        inv.tlbiNhAsid(this.vmid(w), this.asid(w));
+        return DONE;
+      case OP.TLBI_NH_VA:
+      case OP.TLBI_NH_VAA:
+        if (!f.s1p || !this.rangeOperand(w)) return ILL;
+        o.vmid = this.vmid(w);
+        o.asid = opcode === OP.TLBI_NH_VA ? this.asid(w) : -1;
+        o.addrLo = (w[2]! & 0xffff_f000) >>> 0;
+        o.addrHi = w[3]!;
+        if (opcode === OP.TLBI_NH_VA) inv.tlbiNhVa(o);
+        else inv.tlbiNhVaa(o);
+        return DONE;
+      case OP.TLBI_EL2_ALL:
+      case OP.TLBI_EL2_ASID:
+      case OP.TLBI_EL2_VA:
+      case OP.TLBI_EL2_VAA:
+        if (!f.hyp) return ILL;
+        if (opcode === OP.TLBI_EL2_ALL) inv.tlbiEl2All();
+        else if (opcode === OP.TLBI_EL2_ASID) inv.tlbiEl2Asid(this.asid(w));
+        else {
+          if (!this.rangeOperand(w)) return ILL;
+          o.vmid = 0;
+          o.asid = opcode === OP.TLBI_EL2_VA ? this.asid(w) : -1;
+          o.addrLo = (w[2]! & 0xffff_f000) >>> 0;
+          o.addrHi = w[3]!;
+          if (opcode === OP.TLBI_EL2_VA) inv.tlbiEl2Va(o);
+          else inv.tlbiEl2Vaa(o);
+        }
+        return DONE;
+      case OP.TLBI_S12_VMALL:
+        if (!f.s2p) return ILL;
+        inv.tlbiS12Vmall(this.vmid(w));
+        return DONE;
+      case OP.TLBI_S2_IPA:
+        if (!f.s2p || !this.rangeOperand(w)) return ILL;
+        o.vmid = this.vmid(w);
+        o.asid = -1;
+        o.addrLo = (w[2]! & 0xffff_f000) >>> 0;
+        o.addrHi = w[3]! & 0x00ff_ffff; // IPA[55:12]
+        inv.tlbiS2Ipa(o);
+        return DONE;
+      case OP.TLBI_NSNH_ALL:
+        inv.tlbiNsnhAll();
+        return DONE;
+      case OP.ATC_INV:
+        // No ATCs are modelled behind this SMMU: with ATS advertised the command is accepted and
+        // has nothing to invalidate (§4.5.1); without ATS it is ILLEGAL.
+        return f.ats ? DONE : ILL;
+      case OP.PRI_RESP: {
+        if (!f.pri || rd(w, CMD.SSEC)) return ILL;
+        const resp = rd(w, CMD.RESP);
+        if (resp === 3) return ILL;
+        if (this.smmuEnabled()) {
+          this.hooks.priResp(rd(w, CMD.SID), rd(w, CMD.SSV) ? rd(w, CMD.SSID) : null, rd(w, CMD.PRGINDEX), resp);
+        }
+        return DONE;
+      }
+      case OP.RESUME:
+        if (f.stallModel === 'terminate' || rd(w, CMD.SSEC)) return ILL;
+        this.hooks.resume(rd(w, CMD.SID), rd(w, CMD.STAG), rd(w, CMD.AC) === 1, rd(w, CMD.AB) === 1 || f.termModel);
+        return DONE;
+      case OP.STALL_TERM:
+        if (f.stallModel === 'terminate' || rd(w, CMD.SSEC)) return ILL;
+        this.hooks.stallTerm(rd(w, CMD.SID));
+        return DONE;
+      case OP.SYNC: {
+        const cs = rd(w, CMD.CS);
+        this.stats.syncs++;
+        if (cs === SYNC_CS.IRQ) {
+          // MSIAddr[51:2] (bits above the 52-bit PA are RES0), MSIData is written as 32 bits.
+          const msiAddr = (w[3]! & 0x000f_ffff) * 0x1_0000_0000 + (w[2]! & 0xffff_fffc);
+          this.irq.cmdSync(msiAddr, w[1]!);
+        } else if (cs === SYNC_CS.SEV) {
+          if (f.sev) this.irq.sev();
+        } else if (cs !== SYNC_CS.NONE) return ILL; // CS = 0b11 is Reserved
+        return DONE;
+      }
+      // CFGI_VMS_PIDM needs IDR3.MPAM, DPTI_* need IDR3.DPT; EL3, Secure-EL2, Secure-stage-2 and
+      // SNH commands are ILLEGAL on the Non-secure queue; everything else is a Reserved opcode.
+      default:
+        return ILL;
+    }
+  }
+}

@@ -1,0 +1,93 @@
+// SMMUv3 PRI queue producer (IHI 0070 chapter 8, §8.1 overflow, §8.2 automatic responses): a
+// PCIe Page Request from an endpoint becomes a 16-byte record at PRIQ_BASE + index * 16. With
+// the queue or the SMMU disabled every request gets an automatic Response Failure; while an
+// overflow condition is active (PRIQ_PROD.OVFLG != PRIQ_CONS.OVACKFLG) requests are discarded and
+// a Last request gets an automatic Success. Only present when IDR0.PRI = 1.
+import type { PhysMemory } from '../../memory/types.js';
+import { rdLoHi, wr } from '../../spec/bits.js';
+import { PRIQ_ENTRY, PRG_RESPONSE } from '../../spec/smmuv3/pri.js';
+import { CR0, GERROR, PRIQ_ENTRY_BYTES, QUEUE_CONS } from '../../spec/smmuv3/registers.js';
+import type { SmmuFeatures } from '../features.js';
+import type { SmmuInterrupts } from './interrupts.js';
+import { ptrInc, ptrIndex, queueBaseAddr, queueFull, queueLog2 } from './queue.js';
+import type { RegisterState } from './register-state.js';
+
+export interface PageRequest {
+  readonly sid: number;
+  /** PASID, or null for a request without a PASID prefix. */
+  readonly ssid: number | null;
+  /** Page address (bits [11:0] ignored). */
+  readonly address: number;
+  readonly read: boolean;
+  readonly write: boolean;
+  readonly exec?: boolean;
+  readonly priv?: boolean;
+  readonly last: boolean;
+  readonly prgIndex: number;
+}
+
+/** A PRG Response travelling back to an endpoint (from CMD_PRI_RESP or generated automatically). */
+export type PriResponder = (sid: number, ssid: number | null, prgIndex: number, code: number, automatic: boolean) => void;
+
+export type PageRequestOutcome = 'queued' | 'discarded' | 'rejected';
+
+const OVF = 31;
+const WR_MASK = 0x000f_ffff;
+
+export class PriQueue {
+  private readonly w = new Uint32Array(4);
+
+  constructor(
+    private readonly mem: PhysMemory,
+    private readonly regs: RegisterState,
+    private readonly features: SmmuFeatures,
+    private readonly irq: SmmuInterrupts,
+    public respond: PriResponder,
+  ) {}
+
+  request(r: PageRequest): PageRequestOutcome {
+    const cr0 = this.regs.get('CR0');
+    const ssid = this.features.ssidBits > 0 ? r.ssid : null;
+    if (!this.features.pri || rdLoHi(cr0, 0, CR0.SMMUEN.lsb, 1) === 0 || rdLoHi(cr0, 0, CR0.PRIQEN.lsb, 1) === 0) {
+      this.respond(r.sid, ssid, r.prgIndex, PRG_RESPONSE.FAILURE, true);
+      return 'rejected';
+    }
+    const log2 = queueLog2(this.regs.get('PRIQ_BASE'), this.features.priqLog2);
+    const prodReg = this.regs.get('PRIQ_PROD');
+    const consReg = this.regs.get('PRIQ_CONS');
+    const prod = prodReg & WR_MASK;
+    const cons = rdLoHi(consReg, 0, QUEUE_CONS.RD.lsb, QUEUE_CONS.RD.width);
+    const overflowActive = ((prodReg ^ consReg) >>> OVF) & 1;
+    if (overflowActive || queueFull(prod, cons, log2)) {
+      if (!overflowActive) this.regs.set('PRIQ_PROD', (prodReg ^ (1 << OVF)) >>> 0);
+      if (r.last) this.respond(r.sid, ssid, r.prgIndex, PRG_RESPONSE.SUCCESS, true);
+      return 'discarded';
+    }
+    const w = this.w;
+    w.fill(0);
+    wr(w, PRIQ_ENTRY.SID, r.sid >>> 0);
+    if (ssid !== null) {
+      wr(w, PRIQ_ENTRY.SSV, 1);
+      wr(w, PRIQ_ENTRY.SSID, ssid & 0xfffff);
+      wr(w, PRIQ_ENTRY.EXEC, r.exec ? 1 : 0); // X and Priv are 0 without a PASID (chapter 8)
+      wr(w, PRIQ_ENTRY.PRIV, r.priv ? 1 : 0);
+    }
+    wr(w, PRIQ_ENTRY.READ, r.read ? 1 : 0);
+    wr(w, PRIQ_ENTRY.WRITE, r.write ? 1 : 0);
+    wr(w, PRIQ_ENTRY.LAST, r.last ? 1 : 0);
+    wr(w, PRIQ_ENTRY.PRG_INDEX, r.prgIndex & 0x1ff);
+    w[2] = (((r.address >>> 0) & 0xffff_f000) | (w[2]! & 0x1ff)) >>> 0;
+    w[3] = Math.floor(r.address / 0x1_0000_0000) >>> 0;
+    const base = queueBaseAddr(this.regs.get('PRIQ_BASE'), this.regs.getHi('PRIQ_BASE'), log2, PRIQ_ENTRY_BYTES);
+    const addr = base + ptrIndex(prod, log2) * PRIQ_ENTRY_BYTES;
+    if (!this.mem.write64(addr, w[0]!, w[1]!) || !this.mem.write64(addr + 8, w[2]!, w[3]!)) {
+      // A synchronous abort: PRIQ_ABT_ERR and an automatic Response Failure (§8.2).
+      this.irq.activate(1 << GERROR.PRIQ_ABT_ERR.lsb);
+      this.respond(r.sid, ssid, r.prgIndex, PRG_RESPONSE.FAILURE, true);
+      return 'discarded';
+    }
+    this.regs.set('PRIQ_PROD', ((prodReg & ~WR_MASK) | ptrInc(prod, log2)) >>> 0);
+    this.irq.priq();
+    return 'queued';
+  }
+}

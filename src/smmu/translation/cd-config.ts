@@ -1,0 +1,117 @@
+// Decoding and validity of a Context Descriptor into the engine's stage-1 configuration.
+// IHI 0070 §5.4 (CD fields), CdIllegal()/CDTxSZInvalid() pseudocode (VMSAv8-64, Non-secure),
+// §5.4.1.1 (EPDx), §3.4.1 (input range, TBI), §5.5 (A/R/S).
+import { rd, bitsInPlace } from '../../spec/bits.js';
+import { CD, CD_TG1_SHIFT } from '../../spec/smmuv3/cd.js';
+import { TG0_SHIFT } from '../../spec/smmuv3/pagetable.js';
+import type { SmmuFeatures } from '../features.js';
+import { WORLD, granuleSupported, effectivePs, type SteConfig } from './ste-config.js';
+
+/** One TTBx translation configuration of a CD. */
+export interface TtConfig {
+  /** false when EPDx == 1 (a walk through it gives F_TRANSLATION). */
+  readonly enabled: boolean;
+  readonly tsz: number;
+  /** Input bits: 64 - TxSZ. */
+  readonly ia: number;
+  readonly shift: number;
+  readonly startLevel: number;
+  readonly ttb: number;
+  readonly tbi: boolean;
+  /** Hierarchical attributes disabled (HADx, only when IDR3.HAD). */
+  readonly had: boolean;
+}
+
+export interface CdConfig {
+  readonly words: Uint32Array;
+  readonly asid: number;
+  readonly tt: readonly [TtConfig, TtConfig];
+  /** Effective IPA size (bits): MIN(IPS, OAS), per granule cap applied per walk. */
+  readonly ipsEnc: number;
+  readonly be: boolean;
+  readonly affd: boolean;
+  readonly wxn: boolean;
+  readonly pan: boolean;
+  readonly ha: boolean;
+  readonly hd: boolean;
+  readonly s: boolean;
+  readonly r: boolean;
+  readonly a: boolean;
+  readonly mairLo: number;
+  readonly mairHi: number;
+  /** Stage-1 effective output size per TTBx (IPS capped by OAS, and by 48 unless 64K). */
+  readonly ps: readonly [number, number];
+}
+
+/** Start level of a stage-1 walk: enough levels to resolve `ia` bits with this granule. */
+export function s1StartLevel(ia: number, shift: number): number {
+  const stride = shift - 3;
+  return 4 - Math.ceil((ia - shift) / stride);
+}
+
+const DISABLED_TT: TtConfig = Object.freeze({ enabled: false, tsz: 0, ia: 0, shift: 12, startLevel: 0, ttb: 0, tbi: false, had: false });
+
+/** Decodes a fetched CD for the given STE; null when V == 0 or ILLEGAL (C_BAD_CD). */
+export function decodeCd(words: Uint32Array, ste: SteConfig, f: SmmuFeatures): CdConfig | null {
+  const w = new Uint32Array(words);
+  if (rd(w, CD.V) === 0) return null;
+  const s = rd(w, CD.S) === 1;
+  const a = rd(w, CD.A) === 1;
+  if (ste.s1Stalld && s) return null;
+  if (f.termModel && !a) return null;
+  if (f.stallModel === 'terminate' && s) return null;
+  if (f.stallModel === 'force' && !s) return null;
+  // EL2 without E2H has a single VA range: TTB1 is treated as disabled.
+  const el2 = ste.world === WORLD.EL2;
+  const epd0 = rd(w, CD.EPD0) === 1;
+  const epd1 = el2 || rd(w, CD.EPD1) === 1;
+  const be = rd(w, CD.ENDI) === 1;
+  if (!(epd0 && epd1) && ((f.ttEndian === 'le' && be) || (f.ttEndian === 'be' && !be))) return null;
+  if (rd(w, CD.AA64) === 0) return null; // VMSAv8-32 LPAE not implemented (IDR0.TTF = AArch64)
+  const ha = rd(w, CD.HA) === 1;
+  const hd = rd(w, CD.HD) === 1;
+  if ((ha || hd) && f.httu === 0) return null;
+  if (hd && f.httu === 1) return null;
+  const asid = rd(w, CD.ASID);
+  if (ste.world !== WORLD.EL2 && !f.asid16 && asid > 0xff) return null;
+  const ipsEnc = rd(w, CD.IPS);
+  const tt: TtConfig[] = [];
+  const ps: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const disabled = i === 0 ? epd0 : epd1;
+    if (disabled) {
+      tt.push(DISABLED_TT);
+      ps.push(0);
+      continue;
+    }
+    const tsz = rd(w, i === 0 ? CD.T0SZ : CD.T1SZ);
+    const tgEnc = rd(w, i === 0 ? CD.TG0 : CD.TG1);
+    const shift = i === 0 ? TG0_SHIFT[tgEnc]! : CD_TG1_SHIFT[tgEnc]!;
+    if (shift === 0 || !granuleSupported(shift, f)) return null;
+    // CDTxSZInvalid: max 39 (no IDR3.STT), min 12 with VAX and 64K granule, else 16.
+    const tmin = f.vax && shift === 16 ? 12 : 16;
+    if (tsz < tmin || tsz > 39) return null;
+    const p = effectivePs(ipsEnc, shift, f);
+    const lo = w[i === 0 ? 2 : 4]!;
+    const hi = w[i === 0 ? 3 : 5]!;
+    const ttbRaw = bitsInPlace(lo, hi, 52, 4);
+    if ((hi & 0x00e0_0000) !== 0 || ttbRaw >= 2 ** p) return null;
+    const ia = 64 - tsz;
+    const start = s1StartLevel(ia, shift);
+    const stride = shift - 3;
+    const startBits = ia - (shift + stride * (3 - start));
+    const tableBytes = 2 ** (startBits + 3);
+    tt.push({
+      enabled: true, tsz, ia, shift, startLevel: start,
+      ttb: ttbRaw - (ttbRaw % Math.max(tableBytes, 64)),
+      tbi: rd(w, i === 0 ? CD.TBI0 : CD.TBI1) === 1,
+      had: f.had && rd(w, i === 0 ? CD.HAD0 : CD.HAD1) === 1,
+    });
+    ps.push(p);
+  }
+  return {
+    words: w, asid: ste.world === WORLD.EL2 ? 0 : asid, tt: [tt[0]!, tt[1]!], ipsEnc, be,
+    affd: rd(w, CD.AFFD) === 1, wxn: rd(w, CD.WXN) === 1, pan: rd(w, CD.PAN) === 1, ha, hd, s, r: rd(w, CD.R) === 1, a,
+    mairLo: w[6]!, mairHi: w[7]!, ps: [ps[0]!, ps[1]!],
+  };
+}

@@ -1,0 +1,61 @@
+// Memory access for the SMMU's own table walks (stream table, CDs, translation tables):
+// little- or big-endian 64-bit descriptors (CD.ENDI / STE.S2ENDI, §5.2/§5.4), external aborts
+// as `false`, OAS range checks (§3.4.3), read counting and an optional trace for the inspector.
+import type { PhysMemory, U64 } from '../../memory/types.js';
+import type { WalkStep } from './types.js';
+
+function bswap32(v: number): number {
+  return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
+}
+
+export class TableReader {
+  /** Descriptor/structure reads performed (for stats and the fuzz tests' bound). */
+  reads = 0;
+  writes = 0;
+  /** When non-null, every access is appended here (inspector verbose walks only). */
+  trace: WalkStep[] | null = null;
+  private readonly limit: number;
+
+  constructor(
+    readonly mem: PhysMemory,
+    /** Output address size in bits (IDR5.OAS): addresses at or beyond 2^oas abort. */
+    oasBits: number,
+  ) {
+    this.limit = 2 ** oasBits;
+  }
+
+  /** Reads a 64-bit value; big-endian when `be`. False on external abort or out-of-range address. */
+  read64(addr: number, be: boolean, out: U64): boolean {
+    this.reads++;
+    if (!(addr >= 0 && addr + 8 <= this.limit) || !this.mem.read64(addr, out)) return false;
+    if (be) {
+      const lo = out.lo;
+      out.lo = bswap32(out.hi);
+      out.hi = bswap32(lo);
+    }
+    return true;
+  }
+
+  /** Writes a 64-bit value (hardware table update); false on abort. */
+  write64(addr: number, be: boolean, lo: number, hi: number): boolean {
+    this.writes++;
+    if (!(addr >= 0 && addr + 8 <= this.limit)) return false;
+    return be ? this.mem.write64(addr, bswap32(hi), bswap32(lo)) : this.mem.write64(addr, lo, hi);
+  }
+
+  /** Reads `n` doublewords (a 64-byte STE/CD: n = 8) little-endian into lo/hi halves. */
+  readWords(addr: number, n: number, dst: Uint32Array, tmp: U64): boolean {
+    for (let i = 0; i < n; i++) {
+      if (!this.read64(addr + 8 * i, false, tmp)) return false;
+      dst[2 * i] = tmp.lo;
+      dst[2 * i + 1] = tmp.hi;
+    }
+    return true;
+  }
+
+  step(kind: string, stage: number, level: number, tableBase: number, index: number, address: number, lo: number, hi: number, ok: boolean): void {
+    if (this.trace === null) return;
+    const value = ok ? (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0) : null;
+    this.trace.push({ kind, stage, level, tableBase, index, address, value, valueHex: value === null ? null : '0x' + value.toString(16).padStart(16, '0') });
+  }
+}

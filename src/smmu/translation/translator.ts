@@ -1,0 +1,754 @@
+// The SMMUv3 translation engine: stream table (linear / 2-level), STE and CD decoding, substreams
+// and S1DSS, stage 1 / stage 2 / nested walks, event records, configuration cache and IOTLB with
+// the CFGI/TLBI invalidation scopes, plus inspector views. IHI 0070 chapters 3, 4.3-4.4, 5, 7.
+// Per-access work on an IOTLB hit: a few Map probes and field copies; no allocation, no BigInt.
+import type { PhysMemory, U64 } from '../../memory/types.js';
+import { EVT, EVT_CLASS, copyEvent } from '../../spec/smmuv3/events.js';
+import { rd, bitsInPlace } from '../../spec/bits.js';
+import { L1STD, L1CD, L1STD_SPAN_MAX } from '../../spec/smmuv3/l1-descriptors.js';
+import { STE_S1DSS, STE_S1FMT } from '../../spec/smmuv3/ste.js';
+import type { SmmuFeatures } from '../features.js';
+import { TableReader } from './table-reader.js';
+import { decodeSte, WORLD, type SteConfig, type S2Config } from './ste-config.js';
+import { decodeCd, type CdConfig } from './cd-config.js';
+import { Walker, permits } from './walker.js';
+import { Iotlb, KIND_S1, KIND_S2, tagKey, type TlbEntry } from './iotlb.js';
+import { ConfigCache, SteCacheEntry, CdCacheEntry } from './config-cache.js';
+import {
+  PERM_R, PERM_W, PERM_X, XLATE_KIND, newResult,
+  type StreamTableConfig, type TranslationRequest, type TranslationResult, type TranslatorOptions, type TranslatorStats,
+  type TlbiRange, type WalkTrace, type WalkStep, type StreamReport, type MappedRange,
+} from './types.js';
+import { inspectStream, enumerateMappings, type InspectHost } from './inspect.js';
+
+const P2: number[] = [];
+for (let i = 0; i <= 64; i++) P2.push(2 ** i);
+const TWO32 = 0x1_0000_0000;
+/** Size reported for a bypass translation (identity, any alignment works). */
+const BYPASS_SHIFT = 30;
+const PERM_ALL = PERM_R | PERM_W | PERM_X;
+
+/** The saved configuration (the caches are not saved: they restart empty, which is always legal). */
+export interface TranslatorState {
+  readonly streamTable: StreamTableConfig;
+  readonly recordInvalidSid: boolean;
+  readonly e2h: boolean;
+}
+
+export class Translator implements InspectHost {
+  readonly reader: TableReader;
+  private readonly walker: Walker;
+  private readonly cfgCache: ConfigCache;
+  private readonly tlb: Iotlb;
+  private cachesOn: boolean;
+  private st: StreamTableConfig = { base: 0, log2Size: 0, fmt: 0, split: 6 };
+  private recInvSid = false;
+  private e2h = false;
+  private walks = 0;
+  /** PA of the last STE/CD fetched (inspector). */
+  private lastStructAddr = -1;
+  private readonly tmp: U64 = { lo: 0, hi: 0 };
+  private readonly words = new Uint32Array(16);
+  private readonly oasLimit: number;
+
+  constructor(
+    readonly mem: PhysMemory,
+    readonly features: SmmuFeatures,
+    options: TranslatorOptions = {},
+  ) {
+    this.reader = new TableReader(mem, features.oasBits);
+    this.walker = new Walker(this.reader, features);
+    this.cfgCache = new ConfigCache(options.configCacheSize ?? 4096);
+    this.tlb = new Iotlb(options.tlbSize ?? 16384);
+    this.cachesOn = options.cachesEnabled ?? true;
+    this.oasLimit = 2 ** features.oasBits;
+  }
+
+  // ---------------------------------------------------------------- configuration from registers
+
+  /** SMMU_STRTAB_BASE / SMMU_STRTAB_BASE_CFG. Does not invalidate (software issues CFGI_ALL). */
+  setStreamTable(cfg: StreamTableConfig): void {
+    this.st = { base: cfg.base, log2Size: cfg.log2Size, fmt: cfg.fmt, split: cfg.split };
+  }
+
+  get streamTable(): StreamTableConfig {
+    return this.st;
+  }
+
+  /** SMMU_CR2.RECINVSID: record C_BAD_STREAMID for out-of-range StreamIDs. */
+  setRecordInvalidSid(on: boolean): void {
+    this.recInvSid = on;
+  }
+
+  /** SMMU_CR2.E2H: STRW = EL2 selects the EL2-E2H StreamWorld (takes effect on STE fetch). */
+  setE2H(on: boolean): void {
+    this.e2h = on;
+  }
+
+  setCachesEnabled(on: boolean): void {
+    this.cachesOn = on;
+    if (!on) this.invalidateEverything();
+  }
+
+  get cachesEnabled(): boolean {
+    return this.cachesOn;
+  }
+
+  /** Reset: empties both caches and clears the pushed configuration. */
+  reset(): void {
+    this.invalidateEverything();
+    this.st = { base: 0, log2Size: 0, fmt: 0, split: 6 };
+    this.recInvSid = false;
+    this.e2h = false;
+  }
+
+  saveState(): TranslatorState {
+    return { streamTable: { ...this.st }, recordInvalidSid: this.recInvSid, e2h: this.e2h };
+  }
+
+  restoreState(s: TranslatorState): void {
+    this.invalidateEverything();
+    this.setStreamTable(s.streamTable);
+    this.recInvSid = s.recordInvalidSid;
+    this.e2h = s.e2h;
+  }
+
+  private invalidateEverything(): void {
+    this.cfgCache.invalidateAll();
+    this.tlb.invalidateAll();
+  }
+
+  stats(): TranslatorStats {
+    const c = this.cfgCache.counters;
+    const t = this.tlb.counters;
+    return {
+      configHits: c.hits, configMisses: c.misses, tlbHits: t.hits, tlbMisses: t.misses, walks: this.walks,
+      memReads: this.reader.reads, configEvictions: c.evictions, tlbEvictions: t.evictions,
+      configInvalidations: c.invalidations, tlbInvalidations: t.invalidations,
+      configEntries: this.cfgCache.size, tlbEntries: this.tlb.size,
+    };
+  }
+
+  resetStats(): void {
+    const c = this.cfgCache.counters;
+    const t = this.tlb.counters;
+    c.hits = c.misses = c.evictions = c.invalidations = 0;
+    t.hits = t.misses = t.evictions = t.invalidations = 0;
+    this.walks = 0;
+    this.reader.reads = 0;
+    this.reader.writes = 0;
+  }
+
+  // ---------------------------------------------------------------- translation
+
+  /** Convenience: translates a number address (allocation-free as well). */
+  translateAddress(sid: number, ssid: number | null, addr: number, write: boolean, out: TranslationResult, instr = false, priv = false): boolean {
+    const r = this.scratchReq;
+    r.sid = sid;
+    r.ssid = ssid === null ? -1 : ssid;
+    r.addrLo = addr >>> 0;
+    r.addrHi = Math.floor(addr / TWO32) >>> 0;
+    r.write = write;
+    r.instr = instr;
+    r.priv = priv;
+    return this.translate(r, out);
+  }
+
+  private readonly scratchReq: TranslationRequest = { sid: 0, ssid: -1, addrLo: 0, addrHi: 0, write: false, instr: false, priv: false };
+
+  /**
+   * Translates one transaction. Returns `out.ok`. On failure `out.event` / `out.record` /
+   * `out.stall` / `out.razWi` say what a real SMMU does (see TranslationResult).
+   */
+  translate(req: TranslationRequest, out: TranslationResult): boolean {
+    out.ok = false;
+    out.tlbHit = false;
+    out.record = false;
+    out.stall = false;
+    out.razWi = false;
+    out.event.type = 0;
+    const sid = req.sid >>> 0;
+    // ---- STE
+    let se: SteCacheEntry | undefined = this.cachesOn ? this.cfgCache.getSte(sid) : undefined;
+    if (se !== undefined) this.cfgCache.counters.hits++;
+    else {
+      this.cfgCache.counters.misses++;
+      const ste = this.fetchSte(sid, req, out);
+      if (ste === null) return false;
+      se = this.cachesOn ? this.cfgCache.putSte(sid, ste) : new SteCacheEntry(sid, ste);
+    }
+    const ste = se.ste;
+    // ---- attribute overrides (STE.PRIVCFG / INSTCFG, §13.1.2); writes are always data.
+    const write = req.write;
+    let priv = req.priv;
+    let instr = req.instr && !write;
+    if (ste.privCfg >= 2) priv = ste.privCfg === 3;
+    if (!write && ste.instCfg >= 2) instr = ste.instCfg === 3;
+    const kind = ste.kind;
+    out.kind = kind;
+    if (kind === XLATE_KIND.NONE) return false; // Config abort: terminated, no event (§5.2 Config)
+    const ssid = req.ssid;
+    if (kind === XLATE_KIND.BYPASS) {
+      if (ssid >= 0) return this.cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
+      return this.bypass(req, out, priv, instr, ste, -1);
+    }
+    if (kind === XLATE_KIND.S2) {
+      if (ssid >= 0) return this.cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
+      return this.stage2Only(req, out, priv, instr, ste);
+    }
+    // ---- stage 1 (or nested): which CD (§5.2 S1CDMax, S1DSS)
+    let cdIndex = 0;
+    if (ssid >= 0) {
+      if (ste.s1CdMax === 0 || ssid >= P2[ste.s1CdMax]!) return this.cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
+      if (ste.s1Dss === STE_S1DSS.SSID0 && ssid === 0) return this.cfgFault(out, req, EVT.F_STREAM_DISABLED, priv, instr);
+      cdIndex = ssid;
+    } else if (ste.s1CdMax !== 0) {
+      if (ste.s1Dss === STE_S1DSS.BYPASS) {
+        return kind === XLATE_KIND.NESTED ? this.stage2Only(req, out, priv, instr, ste) : this.bypass(req, out, priv, instr, ste, ste.vmid);
+      }
+      if (ste.s1Dss !== STE_S1DSS.SSID0) return this.cfgFault(out, req, EVT.F_STREAM_DISABLED, priv, instr);
+    }
+    let ce: CdCacheEntry | undefined = this.cachesOn ? se.cds.get(cdIndex) : undefined;
+    if (ce !== undefined) this.cfgCache.counters.hits++;
+    else {
+      this.cfgCache.counters.misses++;
+      const cd = this.fetchCd(ste, cdIndex, req, out, priv, instr);
+      if (cd === null) return false;
+      ce = this.cachesOn && se.alive ? this.cfgCache.putCd(se, cdIndex, cd) : new CdCacheEntry(se, cdIndex, cd);
+    }
+    return this.stage1(req, out, priv, instr, ste, ce.cd);
+  }
+
+  // ---------------------------------------------------------------- paths
+
+  /** Both stages bypass (STE bypass, or S1DSS bypass without stage 2): identity within the OAS (§3.4). */
+  private bypass(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig, vmid: number): boolean {
+    const addr = req.addrHi * TWO32 + req.addrLo;
+    if (!(addr < this.oasLimit)) return this.transFault(out, req, EVT.F_ADDR_SIZE, priv, instr, false, EVT_CLASS.IN, 0, 0, false, null, null);
+    out.ok = true;
+    out.pa = addr;
+    out.size = P2[BYPASS_SHIFT]!;
+    out.perms = out.permsPriv = out.permsUnpriv = PERM_ALL;
+    out.mairAttr = -1;
+    out.s2MemAttr = -1;
+    out.sh = 0;
+    out.asid = -1;
+    out.vmid = vmid;
+    out.global = true;
+    void ste;
+    return true;
+  }
+
+  /** Stage 1 bypassed, stage 2 translates the input as an IPA (§3.4: IAS check first). */
+  private stage2Only(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig): boolean {
+    const s2 = ste.s2!;
+    const ipa = req.addrHi * TWO32 + req.addrLo;
+    if (!(ipa < this.oasLimit)) return this.transFault(out, req, EVT.F_ADDR_SIZE, priv, instr, false, EVT_CLASS.IN, 0, 0, false, null, null);
+    const tag = tagKey(KIND_S2, WORLD.EL1, s2.vmid, 0);
+    const write = req.write;
+    if (this.cachesOn) {
+      const e = this.tlb.lookup(tag, 0, ipa);
+      if (e !== null && permits(e.permsPriv, write, instr)) {
+        this.tlb.counters.hits++;
+        return this.hit(out, e, ipa, priv, -1, s2.vmid);
+      }
+      this.tlb.counters.misses++;
+    }
+    this.walks++;
+    const w = this.walker;
+    if (!w.s2(s2, ipa, write, instr, EVT_CLASS.IN)) return this.walkFault(out, req, priv, instr, null, s2);
+    const shift = w.s2Shift;
+    const s2p = s2Effective(w.s2Perms);
+    const outBase = w.s2Pa - (ipa % P2[shift]!);
+    out.kind = XLATE_KIND.S2;
+    if (this.cachesOn) {
+      const e = this.tlb.insert(tag, 0, ipa, shift, outBase, s2p, s2p, -1, w.s2MemAttr, w.s2Sh, true);
+      return this.hit(out, e, ipa, priv, -1, s2.vmid, false);
+    }
+    return this.fill(out, outBase + (ipa % P2[shift]!), shift, s2p, s2p, priv, -1, w.s2MemAttr, w.s2Sh, true, -1, s2.vmid);
+  }
+
+  private stage1(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig, cd: CdConfig): boolean {
+    const hiIn = req.addrHi >>> 0;
+    const region = (hiIn >>> 23) & 1; // VA[55] selects TTB0 / TTB1
+    const tt = region === 1 ? cd.tt[1] : cd.tt[0];
+    if (!tt.enabled) return this.transFault(out, req, EVT.F_TRANSLATION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, cd, null);
+    // Range check (§3.4.1): VA[top:ia] must all equal VA[55]; top = 55 with TBI, else 63.
+    const ia = tt.ia;
+    const top = tt.tbi ? 55 : 63;
+    const lowHiBit = ia > 32 ? ia - 32 : 0;
+    const width = top - 32 - lowHiBit + 1;
+    const hiMask = (width >= 32 ? 0xffff_ffff : ((1 << width) - 1) << lowHiBit) >>> 0;
+    const hiTop = (hiIn & hiMask) >>> 0;
+    let inRange = region === 1 ? hiTop === hiMask : hiTop === 0;
+    if (inRange && ia < 32) {
+      const loMask = (0xffff_ffff << ia) >>> 0;
+      const l = (req.addrLo & loMask) >>> 0;
+      inRange = region === 1 ? l === loMask : l === 0;
+    }
+    if (!inRange) return this.transFault(out, req, EVT.F_TRANSLATION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, cd, null);
+    // Region key: VA[51:0] (the TLB key; TLBI addresses reduce the same way).
+    const key = (hiIn & 0xfffff) * TWO32 + (req.addrLo >>> 0);
+    const el2 = ste.world === WORLD.EL2;
+    const s2 = ste.kind === XLATE_KIND.NESTED ? ste.s2 : null;
+    const write = req.write;
+    const asidTag = el2 ? 0 : cd.asid + 1;
+    const tagNg = tagKey(KIND_S1, ste.world, ste.vmid, asidTag);
+    const tagG = tagKey(KIND_S1, ste.world, ste.vmid, 0);
+    if (this.cachesOn) {
+      let e = this.tlb.lookup(tagNg, region, key);
+      if (e === null && asidTag !== 0) e = this.tlb.lookup(tagG, region, key);
+      if (e !== null && permits(priv ? e.permsPriv : e.permsUnpriv, write, instr)) {
+        this.tlb.counters.hits++;
+        return this.hit(out, e, key, priv, el2 ? -1 : cd.asid, ste.vmid);
+      }
+      this.tlb.counters.misses++;
+    }
+    this.walks++;
+    const w = this.walker;
+    const va = key % P2[ia]!;
+    if (!w.s1(cd, tt, region === 1 ? cd.ps[1] : cd.ps[0], va, write, priv, el2, s2)) return this.walkFault(out, req, priv, instr, cd, s2);
+    const pp = w.s1PermsPriv;
+    const pu = w.s1PermsUnpriv;
+    if (!permits(priv ? pp : pu, write, instr)) {
+      return this.transFault(out, req, EVT.F_PERMISSION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, cd, null);
+    }
+    let shift = w.s1Shift;
+    let pa = w.s1Oa;
+    let permsPriv = pp;
+    let permsUnpriv = pu;
+    let s2Attr = -1;
+    let sh = w.s1Sh;
+    const attr = w.s1Attr;
+    const global = w.s1Global;
+    if (s2 !== null) {
+      const ipa = w.s1Oa;
+      if (!w.s2(s2, ipa, write, instr, EVT_CLASS.IN)) return this.walkFault(out, req, priv, instr, cd, s2);
+      pa = w.s2Pa;
+      if (w.s2Shift < shift) shift = w.s2Shift;
+      const s2p = s2Effective(w.s2Perms);
+      permsPriv &= s2p;
+      permsUnpriv &= s2p;
+      s2Attr = w.s2MemAttr;
+      sh = w.s2Sh > sh ? w.s2Sh : sh;
+    }
+    const outBase = pa - (key % P2[shift]!);
+    if (this.cachesOn) {
+      const e = this.tlb.insert(global ? tagG : tagNg, region, key, shift, outBase, permsPriv, permsUnpriv, attr, s2Attr, sh, global);
+      return this.hit(out, e, key, priv, el2 ? -1 : cd.asid, ste.vmid, false);
+    }
+    return this.fill(out, pa, shift, permsPriv, permsUnpriv, priv, attr, s2Attr, sh, global, el2 ? -1 : cd.asid, ste.vmid);
+  }
+
+  private hit(out: TranslationResult, e: TlbEntry, key: number, priv: boolean, asid: number, vmid: number, fromTlb = true): boolean {
+    out.tlbHit = fromTlb;
+    return this.fill(out, e.outBase + (key - e.inBase), e.shift, e.permsPriv, e.permsUnpriv, priv, e.mairAttr, e.s2MemAttr, e.sh, e.global, asid, vmid);
+  }
+
+  private fill(
+    out: TranslationResult, pa: number, shift: number, permsPriv: number, permsUnpriv: number, priv: boolean,
+    attr: number, s2Attr: number, sh: number, global: boolean, asid: number, vmid: number,
+  ): boolean {
+    out.ok = true;
+    out.pa = pa;
+    out.size = P2[shift]!;
+    out.permsPriv = permsPriv;
+    out.permsUnpriv = permsUnpriv;
+    out.perms = priv ? permsPriv : permsUnpriv;
+    out.mairAttr = attr;
+    out.s2MemAttr = s2Attr;
+    out.sh = sh;
+    out.global = global;
+    out.asid = global ? -1 : asid;
+    out.vmid = vmid;
+    return true;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private baseEvent(out: TranslationResult, req: TranslationRequest, type: number, priv: boolean, instr: boolean): void {
+    const ev = out.event;
+    ev.type = type;
+    ev.sid = req.sid >>> 0;
+    ev.ssv = req.ssid >= 0;
+    ev.ssid = req.ssid >= 0 ? req.ssid & 0xfffff : 0;
+    ev.stag = 0;
+    ev.stall = false;
+    ev.pnu = priv;
+    ev.ind = instr && !req.write;
+    ev.rnw = !req.write;
+    ev.nsipa = false;
+    ev.s2 = false;
+    ev.cls = 0;
+    ev.ttrnw = false;
+    ev.inputLo = req.addrLo >>> 0;
+    ev.inputHi = req.addrHi >>> 0;
+    ev.ipa = 0;
+    ev.fetchAddr = 0;
+  }
+
+  /** C_* configuration errors and F_STREAM_DISABLED: always recorded, transaction aborted. */
+  private cfgFault(out: TranslationResult, req: TranslationRequest, type: number, priv: boolean, instr: boolean, record = true): false {
+    this.baseEvent(out, req, type, priv, instr);
+    out.record = record;
+    return false;
+  }
+
+  private fetchFault(out: TranslationResult, req: TranslationRequest, type: number, addr: number): false {
+    this.baseEvent(out, req, type, req.priv, req.instr);
+    out.event.fetchAddr = addr - (addr % 8);
+    out.record = true;
+    return false;
+  }
+
+  /**
+   * A translation-related fault (F_TRANSLATION, F_ADDR_SIZE, F_ACCESS, F_PERMISSION) or
+   * F_WALK_EABT. Stage 1 follows CD.R/S/A; stage 2 follows STE.S2R/S2S (§5.5); without a CD
+   * (stage-1 bypass address size) it is recorded and aborts.
+   */
+  private transFault(
+    out: TranslationResult, req: TranslationRequest, type: number, priv: boolean, instr: boolean,
+    s2: boolean, cls: number, ipa: number, fetch: number, ttrnw: boolean, cd: CdConfig | null, s2c: S2Config | null,
+  ): false {
+    this.baseEvent(out, req, type, priv, instr);
+    const ev = out.event;
+    ev.s2 = s2;
+    ev.cls = cls;
+    ev.ipa = ipa;
+    ev.fetchAddr = fetch - (fetch % 8);
+    ev.ttrnw = ttrnw;
+    if (type === EVT.F_WALK_EABT) {
+      out.record = true;
+      return false;
+    }
+    if (s2 && s2c !== null) {
+      out.stall = s2c.s;
+      out.record = s2c.r || s2c.s;
+    } else if (!s2 && cd !== null) {
+      out.stall = cd.s;
+      out.record = cd.r || cd.s;
+      out.razWi = !cd.a && !cd.s;
+    } else {
+      out.record = true;
+    }
+    ev.stall = out.stall;
+    return false;
+  }
+
+  private walkFault(out: TranslationResult, req: TranslationRequest, priv: boolean, instr: boolean, cd: CdConfig | null, s2c: S2Config | null): false {
+    const w = this.walker;
+    return this.transFault(out, req, w.fType, priv, instr, w.fS2, w.fCls, w.fIpa, w.fFetch, w.fTtrnw, cd, s2c);
+  }
+
+  // ---------------------------------------------------------------- structure fetches
+
+  /** Locates and decodes the STE of `sid` (§3.3.2, §6.3.24-25, §5.1). Null with the event filled on failure. */
+  private fetchSte(sid: number, req: TranslationRequest, out: TranslationResult): SteConfig | null {
+    const addr = this.steAddress(sid, req, out);
+    this.lastStructAddr = addr;
+    if (addr < 0) return null;
+    if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
+      this.reader.step('ste', 0, -1, addr, sid, addr, 0, 0, false);
+      this.fetchFault(out, req, EVT.F_STE_FETCH, addr);
+      return null;
+    }
+    this.reader.step('ste', 0, -1, addr, sid, addr, this.words[0]!, this.words[1]!, true);
+    const d = decodeSte(this.words, this.features, this.e2h);
+    if (!d.ok) {
+      this.cfgFault(out, req, EVT.C_BAD_STE, req.priv, req.instr);
+      return null;
+    }
+    return d.ste;
+  }
+
+  /** PA of the STE for `sid`, or -1 with C_BAD_STREAMID / F_STE_FETCH filled in. */
+  steAddress(sid: number, req: TranslationRequest | null, out: TranslationResult | null): number {
+    const f = this.features;
+    const st = this.st;
+    const literal = st.log2Size & 0x3f;
+    const log2 = Math.min(literal, f.sidBits);
+    const badSid = (): number => {
+      if (req !== null && out !== null) this.cfgFault(out, req, EVT.C_BAD_STREAMID, req.priv, req.instr, this.recInvSid);
+      return -1;
+    };
+    if (!(sid < P2[log2]!)) return badSid();
+    const twoLevel = f.stLevel2 && st.fmt === 1;
+    if (!twoLevel) {
+      const align = P2[Math.min(literal + 6, 52)]!;
+      return st.base - (st.base % align) + sid * 64;
+    }
+    const split = st.split === 8 || st.split === 10 ? st.split : 6;
+    const align = P2[Math.min(Math.max(6, literal - split + 3), 52)]!;
+    const l1 = st.base - (st.base % align) + Math.floor(sid / P2[split]!) * 8;
+    const t = this.tmp;
+    const ok = this.reader.read64(l1, false, t);
+    this.reader.step('l1std', 0, -1, st.base, Math.floor(sid / P2[split]!), l1, t.lo, t.hi, ok);
+    if (!ok) {
+      if (req !== null && out !== null) this.fetchFault(out, req, EVT.F_STE_FETCH, l1);
+      return -1;
+    }
+    const span = rd(wordsOf(t), L1STD.SPAN);
+    if (span === 0 || span > L1STD_SPAN_MAX || span > split + 1) return badSid();
+    const low = sid % P2[split]!;
+    if (low >= P2[span - 1]!) return badSid();
+    const l2 = bitsInPlace(t.lo, t.hi, 52, 6);
+    const l2Aligned = l2 - (l2 % P2[span + 5]!);
+    if ((t.hi & 0x00e0_0000) !== 0) {
+      if (req !== null && out !== null) this.fetchFault(out, req, EVT.F_STE_FETCH, l2Aligned + low * 64);
+      return -1;
+    }
+    return l2Aligned + low * 64;
+  }
+
+  /**
+   * Fetches and decodes CD `index` of the STE's CD table (§5.2 S1Fmt, §5.3 L1CD, §5.4), through
+   * stage 2 when nested (faults then have CLASS = CD). Null with the event filled on failure.
+   */
+  private fetchCd(ste: SteConfig, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): CdConfig | null {
+    const addr = this.cdAddress(ste, index, req, out, priv, instr);
+    this.lastStructAddr = addr;
+    if (addr < 0) return null;
+    if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
+      this.reader.step('cd', 0, -1, addr, index, addr, 0, 0, false);
+      this.fetchFault(out, req, EVT.F_CD_FETCH, addr);
+      return null;
+    }
+    this.reader.step('cd', 0, -1, addr, index, addr, this.words[0]!, this.words[1]!, true);
+    const cd = decodeCd(this.words, ste, this.features);
+    if (cd === null) {
+      this.cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
+      return null;
+    }
+    return cd;
+  }
+
+  /** Stage-2 translation of a CD-table IPA (nested), or the PA itself. -1 with the event filled. */
+  private cdIpaToPa(ste: SteConfig, ipa: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): number {
+    if (ste.kind !== XLATE_KIND.NESTED) return ipa;
+    const w = this.walker;
+    if (!w.s2(ste.s2!, ipa, false, false, EVT_CLASS.CD)) {
+      this.walkFault(out, req, priv, instr, null, ste.s2);
+      return -1;
+    }
+    return w.s2Pa;
+  }
+
+  /** PA of CD `index`, or -1 with the event (F_CD_FETCH, C_BAD_SUBSTREAMID, stage-2 CLASS=CD fault) filled. */
+  cdAddress(ste: SteConfig, index: number, req: TranslationRequest | null, out: TranslationResult | null, priv = false, instr = false): number {
+    const base = ste.s1ContextPtr;
+    const r = req ?? this.scratchReq;
+    const o = out ?? this.scratchOut;
+    let ipa: number;
+    if (ste.s1CdMax === 0 || ste.s1Fmt === STE_S1FMT.LINEAR) {
+      const align = P2[ste.s1CdMax + 6]!;
+      ipa = base - (base % align) + index * 64;
+    } else {
+      const leafBits = ste.s1Fmt === STE_S1FMT.L2_4K ? 6 : 10;
+      const l1Index = ste.s1CdMax > leafBits ? Math.floor(index / P2[leafBits]!) : 0;
+      const l1Ipa = base + l1Index * 8;
+      const l1 = this.cdIpaToPa(ste, l1Ipa, r, o, priv, instr);
+      if (l1 < 0) return -1;
+      const t = this.tmp;
+      const ok = this.reader.read64(l1, false, t);
+      this.reader.step('l1cd', 0, -1, base, l1Index, l1, t.lo, t.hi, ok);
+      if (!ok) {
+        this.fetchFault(o, r, EVT.F_CD_FETCH, l1);
+        return -1;
+      }
+      const l2 = bitsInPlace(t.lo, t.hi, 52, leafBits === 6 ? 12 : 16);
+      if (rd(wordsOf(t), L1CD.V) === 0 || (t.hi & 0x00e0_0000) !== 0 || l2 >= this.oasLimit) {
+        this.cfgFault(o, r, EVT.C_BAD_SUBSTREAMID, priv, instr);
+        return -1;
+      }
+      ipa = l2 + (index % P2[leafBits]!) * 64;
+    }
+    return this.cdIpaToPa(ste, ipa, r, o, priv, instr);
+  }
+
+  private readonly scratchOut: TranslationResult = newResult();
+
+  // ---------------------------------------------------------------- invalidation (IHI 0070 §4.3, §4.4)
+
+  /** CMD_CFGI_STE: the STE and all CDs cached through it. L1STDs are never cached, so `leaf` changes nothing. */
+  cfgiSte(sid: number, leaf: boolean): void {
+    void leaf;
+    this.cfgCache.invalidateSte(sid >>> 0);
+  }
+
+  /** CMD_CFGI_STE_RANGE: 2^(range+1) StreamIDs aligned to that size (range 31 = all). */
+  cfgiSteRange(sid: number, range: number): void {
+    if (range >= 31) this.cfgCache.invalidateAll();
+    else this.cfgCache.invalidateSteRange(sid >>> 0, range & 31);
+  }
+
+  /** CMD_CFGI_CD: the CD cached from index `ssid` of `sid`'s CD table (index 0 for a single CD). */
+  cfgiCd(sid: number, ssid: number, leaf: boolean): void {
+    void leaf;
+    this.cfgCache.invalidateCd(sid >>> 0, ssid >>> 0);
+  }
+
+  cfgiCdAll(sid: number): void {
+    this.cfgCache.invalidateCdAll(sid >>> 0);
+  }
+
+  cfgiAll(): void {
+    this.cfgCache.invalidateAll();
+  }
+
+  /** CMD_TLBI_NH_ALL: all stage-1 (and nested) entries of the VMID at EL1. */
+  tlbiNhAll(vmid: number): void {
+    this.tlb.invalidateVm(KIND_S1, WORLD.EL1, vmid & 0xffff);
+  }
+
+  /** CMD_TLBI_NH_ASID: non-global stage-1 entries of (VMID, ASID). */
+  tlbiNhAsid(vmid: number, asid: number): void {
+    this.tlb.invalidateAsid(KIND_S1, WORLD.EL1, vmid & 0xffff, asid & 0xffff);
+  }
+
+  /** CMD_TLBI_NH_VA: entries of (VMID, ASID) and global entries of the VMID covering the address/range. */
+  tlbiNhVa(vmid: number, asid: number, addr: number, leaf: boolean, range: TlbiRange | null): void {
+    this.byAddress(KIND_S1, WORLD.EL1, vmid & 0xffff, asid & 0xffff, addr, range, leaf);
+  }
+
+  /** CMD_TLBI_NH_VAA: like NH_VA for every ASID of the VMID. */
+  tlbiNhVaa(vmid: number, addr: number, leaf: boolean, range: TlbiRange | null): void {
+    this.byAddress(KIND_S1, WORLD.EL1, vmid & 0xffff, -1, addr, range, leaf);
+  }
+
+  /** CMD_TLBI_EL2_ALL: every EL2 and EL2-E2H entry. */
+  tlbiEl2All(): void {
+    this.tlb.invalidateWorld([WORLD.EL2, WORLD.EL2_E2H]);
+  }
+
+  /** CMD_TLBI_EL2_ASID: non-global EL2-E2H entries of the ASID. */
+  tlbiEl2Asid(asid: number): void {
+    this.tlb.invalidateAsid(KIND_S1, WORLD.EL2_E2H, 0, asid & 0xffff);
+  }
+
+  /** CMD_TLBI_EL2_VA: EL2 entries (ASID-less) and EL2-E2H entries of the ASID or global. */
+  tlbiEl2Va(asid: number, addr: number, leaf: boolean, range: TlbiRange | null): void {
+    this.byAddress(KIND_S1, WORLD.EL2, 0, -1, addr, range, leaf);
+    this.byAddress(KIND_S1, WORLD.EL2_E2H, 0, asid & 0xffff, addr, range, leaf);
+  }
+
+  /** CMD_TLBI_EL2_VAA: EL2 and EL2-E2H entries of every ASID. */
+  tlbiEl2Vaa(addr: number, leaf: boolean, range: TlbiRange | null): void {
+    this.byAddress(KIND_S1, WORLD.EL2, 0, -1, addr, range, leaf);
+    this.byAddress(KIND_S1, WORLD.EL2_E2H, 0, -1, addr, range, leaf);
+  }
+
+  /** CMD_TLBI_S12_VMALL: every entry (stage 1, nested and stage 2) of the VMID. */
+  tlbiS12Vmall(vmid: number): void {
+    this.tlb.invalidateVm(KIND_S1, WORLD.EL1, vmid & 0xffff);
+    this.tlb.invalidateVm(KIND_S2, WORLD.EL1, vmid & 0xffff);
+  }
+
+  /**
+   * CMD_TLBI_S2_IPA: stage-2-only entries of the VMID covering the IPA/range. Combined stage 1+2
+   * entries are not required to be affected (§4.4.3.1); software follows with TLBI_S12_VMALL or
+   * TLBI_NH_*, so they stay until then.
+   */
+  tlbiS2Ipa(vmid: number, addr: number, leaf: boolean, range: TlbiRange | null): void {
+    this.byAddress(KIND_S2, WORLD.EL1, vmid & 0xffff, -1, addr, range, leaf);
+  }
+
+  /** CMD_TLBI_NSNH_ALL: every Non-secure non-hypervisor entry (all VMIDs, both kinds). */
+  tlbiNsnhAll(): void {
+    this.tlb.invalidateWorld([WORLD.EL1]);
+  }
+
+  /**
+   * Address-based invalidation. The address is VA/IPA[63:12] (bits [11:0] zero: exact as a
+   * number). TG = 0: every entry containing the address. TG != 0: the range
+   * [addr, addr + (NUM+1) * 2^SCALE * granule) (§4.4.1.1). TTL and Leaf only narrow what software
+   * needs; over-invalidation is always permitted, so they never make an entry survive here.
+   */
+  private byAddress(kind: number, world: number, vmid: number, asid: number, addr: number, range: TlbiRange | null, leaf: boolean): void {
+    void leaf;
+    const hi = Math.floor(addr / TWO32) >>> 0;
+    const lo = addr % TWO32 >>> 0;
+    const region = kind === KIND_S2 ? 0 : (hi >>> 23) & 1;
+    const key = (hi & 0xfffff) * TWO32 + (lo - (lo % 4096));
+    let len = 1;
+    if (range !== null && range.tg !== 0) {
+      const g = range.tg === 1 ? 12 : range.tg === 2 ? 14 : 16;
+      const start = key - (key % P2[g]!);
+      len = ((range.num & 31) + 1) * P2[(range.scale & 31) + g]!;
+      this.tlb.invalidateVa(kind, world, vmid, asid, region, start, start + len);
+      return;
+    }
+    this.tlb.invalidateVa(kind, world, vmid, asid, region, key, key + len);
+  }
+
+  // ---------------------------------------------------------------- inspector
+
+  /** Uncached decode of a stream's STE and its CDs (at most `maxCds` CDs listed). */
+  decodeStream(sid: number, opts: { maxCds?: number } = {}): StreamReport {
+    return inspectStream(this, sid, opts.maxCds ?? 64);
+  }
+
+  /** Translates without touching the caches, recording every memory access (steps). */
+  translateVerbose(req: TranslationRequest): WalkTrace {
+    const steps: WalkStep[] = [];
+    const saved = this.cachesOn;
+    this.cachesOn = false;
+    this.reader.trace = steps;
+    this.walker.noUpdate = true;
+    const res = newResult();
+    try {
+      this.translate(req, res);
+    } finally {
+      this.cachesOn = saved;
+      this.reader.trace = null;
+      this.walker.noUpdate = false;
+    }
+    res.event = copyEvent({ ...res.event }, res.event);
+    return { steps, result: res };
+  }
+
+  /** Every mapped range of a stream's (substream's) address space, coalesced; bounded by the tables' size. */
+  mappings(sid: number, ssid: number | null, opts: { limit?: number } = {}): MappedRange[] {
+    return enumerateMappings(this, sid, ssid, opts.limit ?? 100_000);
+  }
+
+  // ---- InspectHost (uncached helpers for inspect.ts)
+  fetchSteUncached(sid: number): { ste: SteConfig | null; addr: number; out: TranslationResult } {
+    const out = newResult();
+    const req: TranslationRequest = { sid, ssid: -1, addrLo: 0, addrHi: 0, write: false, instr: false, priv: false };
+    this.walker.noUpdate = true;
+    try {
+      const ste = this.fetchSte(sid, req, out);
+      return { ste, addr: this.lastStructAddr, out };
+    } finally {
+      this.walker.noUpdate = false;
+    }
+  }
+
+  fetchCdUncached(ste: SteConfig, sid: number, index: number): { cd: CdConfig | null; addr: number; out: TranslationResult } {
+    const out = newResult();
+    const req: TranslationRequest = { sid, ssid: index, addrLo: 0, addrHi: 0, write: false, instr: false, priv: false };
+    this.walker.noUpdate = true;
+    try {
+      const cd = this.fetchCd(ste, index, req, out, false, false);
+      return { cd, addr: this.lastStructAddr, out };
+    } finally {
+      this.walker.noUpdate = false;
+    }
+  }
+
+  get walkerForInspect(): Walker {
+    return this.walker;
+  }
+}
+
+const w2 = new Uint32Array(2);
+function wordsOf(t: U64): Uint32Array {
+  w2[0] = t.lo;
+  w2[1] = t.hi;
+  return w2;
+}
+
+/** Stage-2 permissions as they combine with stage 1: instruction fetch also needs S2 read. */
+function s2Effective(p: number): number {
+  return (p & PERM_R) === 0 ? p & ~PERM_X : p;
+}

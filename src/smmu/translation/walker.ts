@@ -1,0 +1,290 @@
+// Stage-1 and stage-2 VMSAv8-64 table walks for the SMMUv3 (4K/16K/64K granules, blocks where
+// legal, concatenated stage-2 start tables, 52-bit output with 64K/LPA, hierarchical attributes,
+// access flag and dirty state with HTTU, nested stage-1 table walks through stage 2).
+// IHI 0070 §3.4 (address sizes), §3.13 (HTTU), §7.3 (fault classes); Arm ARM D8 (VMSAv8-64).
+// Every walk is bounded by its level count (at most 4 descriptor reads per stage).
+import type { U64 } from '../../memory/types.js';
+import { rdLoHi, bitsInPlace } from '../../spec/bits.js';
+import { S1_LEAF, S2_LEAF, S1_TABLE, GRANULES, mairByte } from '../../spec/smmuv3/pagetable.js';
+import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
+import type { SmmuFeatures } from '../features.js';
+import type { S2Config } from './ste-config.js';
+import type { CdConfig, TtConfig } from './cd-config.js';
+import { TableReader } from './table-reader.js';
+import { PERM_R, PERM_W, PERM_X } from './types.js';
+
+const P2: number[] = [];
+for (let i = 0; i <= 64; i++) P2.push(2 ** i);
+
+// Single-bit descriptor fields read with rdLoHi on (lo, hi) to avoid per-call arrays.
+function fld(lo: number, hi: number, f: { lsb: number; width: number }): number {
+  return rdLoHi(lo, hi, f.lsb, f.width);
+}
+
+/** Output address of a descriptor at `level` (page/block base or next-level table). */
+function descAddr(lo: number, hi: number, lsb: number, shift: number, oa52: boolean): number {
+  let a = bitsInPlace(lo, hi, 47, lsb);
+  if (shift === 16 && oa52) a += ((lo >>> 12) & 0xf) * P2[48]!;
+  return a;
+}
+
+/**
+ * The walker keeps its last fault and leaf in fields (no allocation per walk). One instance per
+ * Translator; not re-entrant.
+ */
+export class Walker {
+  // ---- fault of the last failed call
+  fType = 0;
+  fS2 = false;
+  fCls = 0;
+  fIpa = 0;
+  fFetch = 0;
+  fTtrnw = false;
+  // ---- stage-2 leaf of the last successful s2 call
+  s2Pa = 0;
+  s2Shift = 0;
+  s2Perms = 0;
+  s2MemAttr = 0;
+  s2Sh = 0;
+  // ---- stage-1 leaf of the last successful s1 call
+  s1Oa = 0;
+  s1Shift = 0;
+  s1PermsPriv = 0;
+  s1PermsUnpriv = 0;
+  s1Attr = 0;
+  s1Sh = 0;
+  s1Global = true;
+  /** When true (inspector), HTTU updates are computed and traced but not written to memory. */
+  noUpdate = false;
+  private readonly tmp: U64 = { lo: 0, hi: 0 };
+  private readonly oa52: boolean;
+
+  constructor(
+    readonly reader: TableReader,
+    readonly f: SmmuFeatures,
+  ) {
+    this.oa52 = f.oasBits === 52;
+  }
+
+  private fault(type: number, s2: boolean, cls: number, ipa: number, fetch: number, ttrnw: boolean): false {
+    this.fType = type;
+    this.fS2 = s2;
+    this.fCls = cls;
+    this.fIpa = ipa;
+    this.fFetch = fetch;
+    this.fTtrnw = ttrnw;
+    return false;
+  }
+
+  /**
+   * Stage-2 translation of `ipa` for an access (`write`, `instr`) of the given CLASS (CD fetch,
+   * stage-1 table walk, or input). On success s2Pa is the PA of `ipa` and s2Shift/s2Perms/
+   * s2MemAttr describe the leaf. On failure the f* fields describe the stage-2 fault.
+   */
+  s2(c: S2Config, ipa: number, write: boolean, instr: boolean, cls: number): boolean {
+    const ttrnw = !write;
+    const ipaPage = ipa - (ipa % 4096);
+    if (!(ipa < P2[c.ia]!)) return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw);
+    const shift = c.shift;
+    const stride = shift - 3;
+    const g = GRANULES[shift as 12 | 14 | 16];
+    const limit = P2[c.ps]!;
+    const r = this.reader;
+    const t = this.tmp;
+    let table = c.ttb;
+    for (let level = c.startLevel; level <= 3; level++) {
+      const lsb = shift + stride * (3 - level);
+      const bits = level === c.startLevel ? c.ia - lsb : stride;
+      const idx = Math.floor(ipa / P2[lsb]!) % P2[bits]!;
+      const addr = table + idx * 8;
+      const ok = r.read64(addr, c.be, t);
+      r.step('s2', 2, level, table, idx, addr, t.lo, t.hi, ok);
+      if (!ok) return this.fault(EVT.F_WALK_EABT, true, cls, ipaPage, addr, ttrnw);
+      let lo = t.lo;
+      let hi = t.hi;
+      if ((lo & 1) === 0) return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw);
+      const isTable = (lo & 2) !== 0;
+      if (level < 3 && isTable) {
+        const next = descAddr(lo, hi, shift, shift, this.oa52);
+        if (next >= limit) return this.fault(EVT.F_ADDR_SIZE, true, cls, ipaPage, 0, ttrnw);
+        table = next;
+        continue;
+      }
+      if (level === 3 ? !isTable : !(g.blockLevels.includes(level) && (level !== 1 || shift !== 16 || this.oa52))) {
+        return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw);
+      }
+      const out = descAddr(lo, hi, lsb, shift, this.oa52);
+      if (out + P2[lsb]! > limit) return this.fault(EVT.F_ADDR_SIZE, true, cls, ipaPage, 0, ttrnw);
+      const origLo = lo;
+      const origHi = hi;
+      if (fld(lo, hi, S2_LEAF.AF) === 0) {
+        if (c.ha) lo |= 1 << S2_LEAF.AF.lsb;
+        else if (!c.affd) return this.fault(EVT.F_ACCESS, true, cls, ipaPage, 0, ttrnw);
+      }
+      let perms = (fld(lo, hi, S2_LEAF.S2AP_R) ? PERM_R : 0) | (fld(lo, hi, S2_LEAF.S2AP_W) ? PERM_W : 0);
+      if ((hi & (1 << (54 - 32))) === 0) perms |= PERM_X;
+      const dbmClean = fld(lo, hi, S2_LEAF.DBM) === 1 && (perms & PERM_W) === 0 && c.hd;
+      const allowed = write ? (perms & PERM_W) !== 0 || dbmClean : instr ? (perms & (PERM_X | PERM_R)) === (PERM_X | PERM_R) : (perms & PERM_R) !== 0;
+      if (!allowed) return this.fault(EVT.F_PERMISSION, true, cls, ipaPage, 0, ttrnw);
+      if (write && dbmClean) {
+        lo |= 1 << S2_LEAF.S2AP_W.lsb;
+        perms |= PERM_W;
+      }
+      if (lo !== origLo || hi !== origHi) {
+        // Hardware update (§3.13): read-modify-write of the descriptor, atomic in this model.
+        const wok = this.noUpdate || r.write64(addr, c.be, lo, hi);
+        r.step('httu', 2, level, table, idx, addr, lo, hi, wok);
+        if (!wok) return this.fault(EVT.F_WALK_EABT, true, cls, ipaPage, addr, ttrnw);
+      }
+      this.s2Pa = out + (ipa % P2[lsb]!);
+      this.s2Shift = lsb;
+      this.s2Perms = perms;
+      this.s2MemAttr = fld(lo, hi, S2_LEAF.MEM_ATTR);
+      this.s2Sh = fld(lo, hi, S2_LEAF.SH);
+      return true;
+    }
+    return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw); // unreachable: level bound
+  }
+
+  /**
+   * Translates a table/descriptor IPA of a nested stage-1 walk through stage 2 (CLASS TT).
+   * Returns the PA or -1 with the fault recorded. S2PTW: a stage-1 walk into Device memory at
+   * stage 2 is a stage-2 permission fault (§5.2 S2PTW).
+   */
+  private s2ForWalk(s2: S2Config, ipa: number, write: boolean): number {
+    if (!this.s2(s2, ipa, write, false, EVT_CLASS.TT)) return -1;
+    if (s2.ptw && (this.s2MemAttr & 0xc) === 0) {
+      this.fault(EVT.F_PERMISSION, true, EVT_CLASS.TT, ipa - (ipa % 4096), 0, !write);
+      return -1;
+    }
+    return this.s2Pa;
+  }
+
+  /**
+   * Stage-1 walk of `va` (already range-checked: 0 <= va < 2^tt.ia, the bits of the region) for
+   * an access. On success s1Oa is the output address (IPA when nested) of `va`, with s1Shift,
+   * s1Perms*, s1Attr (MAIR byte), s1Global. Permission checking of the access is the caller's,
+   * except that HTTU dirty/access updates happen here (`write` with DBM, AF with HA).
+   */
+  s1(cd: CdConfig, tt: TtConfig, ps: number, va: number, write: boolean, priv: boolean, el2: boolean, s2: S2Config | null): boolean {
+    const shift = tt.shift;
+    const stride = shift - 3;
+    const g = GRANULES[shift as 12 | 14 | 16];
+    const limit = P2[ps]!;
+    const r = this.reader;
+    const t = this.tmp;
+    let table = tt.ttb;
+    let apTable = 0;
+    let xnTable = false;
+    let pxnTable = false;
+    for (let level = tt.startLevel; level <= 3; level++) {
+      const lsb = shift + stride * (3 - level);
+      const bits = level === tt.startLevel ? tt.ia - lsb : stride;
+      const idx = Math.floor(va / P2[lsb]!) % P2[bits]!;
+      const ipaAddr = table + idx * 8;
+      let addr = ipaAddr;
+      if (s2 !== null) {
+        addr = this.s2ForWalk(s2, ipaAddr, false);
+        if (addr < 0) return false;
+      }
+      const ok = r.read64(addr, cd.be, t);
+      r.step('s1', 1, level, table, idx, addr, t.lo, t.hi, ok);
+      if (!ok) return this.fault(EVT.F_WALK_EABT, false, EVT_CLASS.TT, 0, addr, true);
+      let lo = t.lo;
+      let hi = t.hi;
+      if ((lo & 1) === 0) return this.fault(EVT.F_TRANSLATION, false, EVT_CLASS.IN, 0, 0, true);
+      const isTable = (lo & 2) !== 0;
+      if (level < 3 && isTable) {
+        const next = descAddr(lo, hi, shift, shift, this.oa52);
+        if (next >= limit) return this.fault(EVT.F_ADDR_SIZE, false, EVT_CLASS.IN, 0, 0, true);
+        if (!tt.had) {
+          apTable |= fld(lo, hi, S1_TABLE.AP_TABLE);
+          if (fld(lo, hi, S1_TABLE.XN_TABLE)) xnTable = true;
+          if (fld(lo, hi, S1_TABLE.PXN_TABLE)) pxnTable = true;
+        }
+        table = next;
+        continue;
+      }
+      if (level === 3 ? !isTable : !(g.blockLevels.includes(level) && (level !== 1 || shift !== 16 || this.oa52))) {
+        return this.fault(EVT.F_TRANSLATION, false, EVT_CLASS.IN, 0, 0, true);
+      }
+      const out = descAddr(lo, hi, lsb, shift, this.oa52);
+      if (out + P2[lsb]! > limit) return this.fault(EVT.F_ADDR_SIZE, false, EVT_CLASS.IN, 0, 0, true);
+      const origLo = lo;
+      const origHi = hi;
+      if (fld(lo, hi, S1_LEAF.AF) === 0) {
+        if (cd.ha) lo |= 1 << S1_LEAF.AF.lsb;
+        else if (!cd.affd) return this.fault(EVT.F_ACCESS, false, EVT_CLASS.IN, 0, 0, true);
+      }
+      this.computeS1Perms(cd, lo, hi, apTable, xnTable, pxnTable, el2);
+      // Dirty state (§3.13.3): DBM with AP[2] = 1 and CD.HD: a permitted write clears AP[2].
+      const dbmClean = cd.hd && fld(lo, hi, S1_LEAF.DBM) === 1 && fld(lo, hi, S1_LEAF.AP2) === 1 && (apTable & 2) === 0;
+      if (write && dbmClean) {
+        const pp = this.s1PermsPriv;
+        const pu = this.s1PermsUnpriv;
+        this.computeS1Perms(cd, lo & ~(1 << S1_LEAF.AP2.lsb), hi, apTable, xnTable, pxnTable, el2);
+        if (permits(priv ? this.s1PermsPriv : this.s1PermsUnpriv, true, false)) {
+          lo &= ~(1 << S1_LEAF.AP2.lsb);
+        } else {
+          this.s1PermsPriv = pp;
+          this.s1PermsUnpriv = pu;
+        }
+      }
+      if (lo !== origLo || hi !== origHi) {
+        let waddr = addr;
+        if (s2 !== null) {
+          // The update is a write at stage 2 (TTRnW = 0 on a fault).
+          waddr = this.s2ForWalk(s2, ipaAddr, true);
+          if (waddr < 0) return false;
+        }
+        const wok = this.noUpdate || r.write64(waddr, cd.be, lo, hi);
+        r.step('httu', 1, level, table, idx, waddr, lo, hi, wok);
+        if (!wok) return this.fault(EVT.F_WALK_EABT, false, EVT_CLASS.TT, 0, waddr, false);
+      }
+      this.s1Oa = out + (va % P2[lsb]!);
+      this.s1Shift = lsb;
+      this.s1Attr = mairByte(cd.mairLo, cd.mairHi, fld(lo, hi, S1_LEAF.ATTR_INDX));
+      this.s1Sh = fld(lo, hi, S1_LEAF.SH);
+      this.s1Global = el2 || fld(lo, hi, S1_LEAF.NG) === 0;
+      return true;
+    }
+    return this.fault(EVT.F_TRANSLATION, false, EVT_CLASS.IN, 0, 0, true);
+  }
+
+  /** Stage-1 permissions for privileged and unprivileged accesses (Arm ARM D8.4, §13.7). */
+  computeS1Perms(cd: CdConfig, lo: number, hi: number, apTable: number, xnTable: boolean, pxnTable: boolean, el2: boolean): void {
+    let ap1 = fld(lo, hi, S1_LEAF.AP1);
+    let ap2 = fld(lo, hi, S1_LEAF.AP2);
+    if ((apTable & 2) !== 0) ap2 = 1;
+    const uxn = fld(lo, hi, S1_LEAF.UXN) === 1 || xnTable;
+    if (el2) {
+      // EL2 (no E2H): one privilege level, AP[1] and PXN are ignored, XN = bit 54.
+      let p = PERM_R | (ap2 ? 0 : PERM_W);
+      if (!uxn && !(cd.wxn && ap2 === 0)) p |= PERM_X;
+      this.s1PermsPriv = p;
+      this.s1PermsUnpriv = p;
+      return;
+    }
+    if ((apTable & 1) !== 0) ap1 = 0;
+    const pxn = fld(lo, hi, S1_LEAF.PXN) === 1 || pxnTable;
+    const unprivW = ap1 === 1 && ap2 === 0;
+    // PAN: privileged data accesses to EL0-accessible pages fault.
+    let priv = cd.pan && ap1 === 1 ? 0 : PERM_R | (ap2 ? 0 : PERM_W);
+    let unpriv = (ap1 ? PERM_R : 0) | (unprivW ? PERM_W : 0);
+    // Writable at EL0 implies privileged execute-never.
+    if (!pxn && !unprivW) priv |= PERM_X;
+    if (!uxn) unpriv |= PERM_X;
+    if (cd.wxn && (ap2 === 0)) {
+      priv &= ~PERM_X;
+      unpriv &= ~PERM_X;
+    }
+    this.s1PermsPriv = priv;
+    this.s1PermsUnpriv = unpriv;
+  }
+}
+
+/** Permission check shared by walks and IOTLB hits: does `perms` allow the access? */
+export function permits(perms: number, write: boolean, instr: boolean): boolean {
+  return write ? (perms & PERM_W) !== 0 : instr ? (perms & PERM_X) !== 0 : (perms & PERM_R) !== 0;
+}
+

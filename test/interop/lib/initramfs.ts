@@ -1,0 +1,73 @@
+// Builds the tiny initramfs the Linux interop test boots: static busybox, the virtio-pci/blk
+// modules (dependencies first), and an /init that loads them, does O_DIRECT disk I/O through the
+// SMMU, prints what the test checks between VSMMU-* markers, then either powers off or (for the
+// inspect test) waits for the host to stop the VM. Facts: shared research linux-on-qemu-notes.md.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { cpioNewcGz, type CpioEntry } from './cpio.js';
+import { moduleLoadOrder, type GuestArtifacts } from './guest-artifacts.js';
+
+/** Disk layout the init script and the host agree on (MiB offsets on /dev/vda). */
+export const DISK = Object.freeze({
+  sizeMiB: 16,
+  /** The guest reads [0, readMiB) and prints its sha256. */
+  readMiB: 4,
+  /** The guest copies [0, readMiB) to [copyToMiB, copyToMiB + readMiB); the host checks it after. */
+  copyToMiB: 8,
+});
+
+export interface InitOptions {
+  /** After the I/O: 'poweroff' at once, or 'wait' (sleep, so the host can stop the VM over QMP). */
+  readonly after: 'poweroff' | 'wait';
+}
+
+export function initScript(modules: readonly string[], opts: InitOptions): string {
+  return `#!/bin/busybox sh
+/bin/busybox mkdir -p /bin /proc /sys /dev /tmp
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+echo VSMMU-INIT
+${modules.map((m) => `insmod /modules/${m} || echo "VSMMU-INSMOD-FAILED ${m}"`).join('\n')}
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+if [ -b /dev/vda ]; then
+  sum=$(dd if=/dev/vda bs=1M count=${DISK.readMiB} iflag=direct 2>/dev/null | sha256sum)
+  echo "VSMMU-READ-SHA256 \${sum%% *}"
+  dd if=/dev/vda of=/dev/vda bs=1M count=${DISK.readMiB} seek=${DISK.copyToMiB} iflag=direct oflag=direct conv=notrunc 2>/dev/null
+  echo "VSMMU-WRITE-STATUS $?"
+  sync
+else
+  echo VSMMU-NO-DISK
+fi
+echo VSMMU-GROUPS-BEGIN
+for d in /sys/kernel/iommu_groups/*/devices/*; do [ -e "$d" ] && echo "group \${d#/sys/kernel/iommu_groups/}"; done
+echo VSMMU-GROUPS-END
+echo VSMMU-INTERRUPTS-BEGIN
+cat /proc/interrupts
+echo VSMMU-INTERRUPTS-END
+echo VSMMU-IO-DONE
+${opts.after === 'wait' ? 'while true; do sleep 1; done' : 'poweroff -f'}
+`;
+}
+
+/** The gzip'd newc initramfs for `-initrd`. */
+export function buildInitramfs(guest: GuestArtifacts, opts: InitOptions): Buffer {
+  const mods = moduleLoadOrder(guest.modulesDir, ['virtio_pci', 'virtio_blk']);
+  const entries: CpioEntry[] = [
+    { path: 'bin', kind: 'dir', mode: 0o755 },
+    { path: 'dev', kind: 'dir', mode: 0o755 },
+    { path: 'dev/console', kind: 'chardev', mode: 0o600, rdev: [5, 1] },
+    { path: 'proc', kind: 'dir', mode: 0o755 },
+    { path: 'sys', kind: 'dir', mode: 0o755 },
+    { path: 'tmp', kind: 'dir', mode: 0o1777 },
+    { path: 'modules', kind: 'dir', mode: 0o755 },
+    { path: 'bin/busybox', kind: 'file', mode: 0o755, data: readFileSync(guest.busybox) },
+    { path: 'bin/sh', kind: 'symlink', mode: 0o777, data: 'busybox' },
+    ...mods.map((p): CpioEntry => ({ path: `modules/${basename(p)}`, kind: 'file', mode: 0o644, data: readFileSync(p) })),
+    { path: 'init', kind: 'file', mode: 0o755, data: initScript(mods.map((p) => basename(p)), opts) },
+  ];
+  return cpioNewcGz(entries);
+}

@@ -1,0 +1,114 @@
+// The differential tests' model side: our SmmuV3 (feature profile `qemu-7.2`), GicV3
+// redistributors and GicIts (profile `qemu-7.2`) over a GuestMemory laid out like QEMU's virt
+// machine, and a model of the `edu` function (4 KiB buffer, one MSI vector) on stream 0x8. The
+// edu model is device behaviour, not SMMU behaviour: like QEMU's edu it ignores DMA errors, so a
+// failed read leaves zeros in its buffer from the failing byte on, and a failed write stops.
+import { GuestMemory } from '../../../src/memory/guest-memory.js';
+import type { MmioDevice, MsiOutcome, MsiSink, U64 } from '../../../src/memory/types.js';
+import { GicIts } from '../../../src/intc/its.js';
+import { GicV3 } from '../../../src/intc/gicv3.js';
+import { QEMU_7_2_FEATURES } from '../../../src/smmu/features.js';
+import { SmmuV3 } from '../../../src/smmu/device/smmu-v3.js';
+import { SMMU_MMIO_SIZE } from '../../../src/spec/smmuv3/registers.js';
+import { ITS_FRAME_SIZE } from '../../../src/spec/gic/its-registers.js';
+import { EDU_BUF_SIZE, EDU_DMA_LIMIT, EDU_SID, VIRT, type DmaDirection, type Machine } from './machine.js';
+
+export interface ModelMachineOptions {
+  readonly cpus?: number;
+}
+
+export class ModelMachine implements Machine {
+  readonly kind = 'model' as const;
+  readonly mem = new GuestMemory();
+  readonly smmu: SmmuV3;
+  readonly gic: GicV3;
+  readonly its: GicIts;
+  readonly eduBuffer = new Uint8Array(EDU_BUF_SIZE);
+  /** Where translated MSIs land: the ITS doorbell, else RAM. */
+  readonly msiSink: MsiSink;
+  private readonly windows: Array<{ base: number; dev: MmioDevice }>;
+  private readonly u: U64 = { lo: 0, hi: 0 };
+
+  constructor(opts: ModelMachineOptions = {}) {
+    this.mem.addRam(VIRT.ramBase, VIRT.ramSize);
+    this.smmu = new SmmuV3(this.mem, { features: QEMU_7_2_FEATURES });
+    this.gic = new GicV3(this.mem, { peCount: opts.cpus ?? 1, redistributorBase: VIRT.gicrBase });
+    this.its = new GicIts(this.mem, this.gic, { profile: 'qemu-7.2' });
+    const itsSink = this.its.msiSink(VIRT.itsBase);
+    const mem = this.mem;
+    this.msiSink = {
+      msiWrite(address: number, data: number, deviceId: number | null): MsiOutcome {
+        const o = itsSink.msiWrite(address, data, deviceId);
+        if (o !== 'dropped' || address === VIRT.itsBase + 0x1_0040) return o;
+        return mem.write32(address, data >>> 0) ? 'memory' : 'dropped';
+      },
+    };
+    this.windows = [
+      { base: VIRT.smmuBase, dev: this.smmu },
+      { base: VIRT.itsBase, dev: this.its },
+      { base: VIRT.gicrBase, dev: this.gic.redistributorRegion },
+    ];
+  }
+
+  private route(addr: number): { dev: MmioDevice; off: number } | null {
+    for (const w of this.windows) {
+      const size = w.dev === this.smmu ? SMMU_MMIO_SIZE : w.dev === this.its ? ITS_FRAME_SIZE : w.dev.mmioSize;
+      if (addr >= w.base && addr < w.base + size) return { dev: w.dev, off: addr - w.base };
+    }
+    return null;
+  }
+
+  async writeBytes(addr: number, data: Uint8Array): Promise<void> {
+    if (!this.mem.writeBytes(addr, data)) throw new Error(`model RAM write outside RAM at 0x${addr.toString(16)}`);
+  }
+  async readBytes(addr: number, len: number): Promise<Uint8Array> {
+    const out = new Uint8Array(len);
+    if (!this.mem.readBytes(addr, out)) throw new Error(`model RAM read outside RAM at 0x${addr.toString(16)}`);
+    return out;
+  }
+  async read32(addr: number): Promise<number> {
+    const r = this.route(addr);
+    if (r) return r.dev.read(r.off, 4) >>> 0;
+    const v = this.mem.read32(addr);
+    return v < 0 ? 0 : v;
+  }
+  async write32(addr: number, v: number): Promise<void> {
+    const r = this.route(addr);
+    if (r) r.dev.write(r.off, 4, v >>> 0);
+    else this.mem.write32(addr, v >>> 0);
+  }
+  async read64(addr: number): Promise<bigint> {
+    const r = this.route(addr);
+    if (r) r.dev.read64(r.off, this.u);
+    else if (!this.mem.read64(addr, this.u)) return 0n;
+    return (BigInt(this.u.hi >>> 0) << 32n) | BigInt(this.u.lo >>> 0);
+  }
+  async write64(addr: number, v: bigint): Promise<void> {
+    const lo = Number(v & 0xffff_ffffn);
+    const hi = Number((v >> 32n) & 0xffff_ffffn);
+    const r = this.route(addr);
+    if (r) r.dev.write64(r.off, lo, hi);
+    else this.mem.write64(addr, lo, hi);
+  }
+
+  async eduDma(dir: DmaDirection, iova: bigint, len: number, bufOffset: number): Promise<void> {
+    if (bufOffset < 0 || len <= 0 || bufOffset + len > EDU_DMA_LIMIT) throw new RangeError(`edu DMA ${bufOffset}+${len} is outside its buffer`);
+    const port = this.smmu.dma(EDU_SID, null);
+    const buf = this.eduBuffer.subarray(bufOffset, bufOffset + len);
+    if (dir === 'to-ram') {
+      port.write(Number(iova), buf);
+    } else {
+      const tmp = new Uint8Array(len);
+      const fault = port.read(Number(iova), tmp);
+      if (fault) tmp.fill(0, fault.done);
+      buf.set(tmp);
+    }
+  }
+
+  async eduMsi(address: bigint, data: number): Promise<void> {
+    // PCI MSI: a 4-byte write of the data (16-bit MSI data zero-extended), DeviceID = requester ID.
+    this.smmu.translateMsi(EDU_SID, Number(address), data & 0xffff, EDU_SID, this.msiSink);
+  }
+
+  async close(): Promise<void> {}
+}

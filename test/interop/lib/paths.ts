@@ -1,0 +1,15 @@
+// Where the interop tier keeps things: the repository root, the gitignored download cache
+// (.cache/interop/) and per-test temporary directories (removed by the caller).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const CACHE_DIR = join(REPO_ROOT, '.cache', 'interop');
+
+/** A fresh temporary directory; `cleanup()` removes it (idempotent). */
+export function tempDir(prefix: string): { path: string; cleanup(): void } {
+  const path = mkdtempSync(join(tmpdir(), `vsmmu-${prefix}-`));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}

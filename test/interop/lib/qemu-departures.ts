@@ -1,0 +1,23 @@
+// QEMU 7.2's departures from the SMMUv3 / GICv3 ITS architecture that the differential tests meet,
+// each named and documented (sources: shared research qemu-qtest-notes.md and qemu-smmu-its.md,
+// verified against the installed binary by these tests). They are never copied into our model:
+// a scenario that meets one states the architected outcome our model must produce and the
+// departing outcome QEMU is documented to produce (see ./differential.ts).
+export const DEPARTURES = Object.freeze({
+  'fault-per-4-bytes':
+    'QEMU translates a failing DMA again for every naturally aligned <= 4-byte chunk and records one event per chunk (qemu-qtest-notes.md item 2); the architecture records one event for the faulting transaction. Bursts are folded before comparing.',
+  'access-flag-ignored':
+    'QEMU 7.2 ignores the Access Flag: AF=0 translates and F_ACCESS is never generated (notes item 6); with CD.HA=0 and CD.AFFD=0 the architecture gives F_ACCESS (IHI 0070 §3.13.2, §7.3.15).',
+  'ap1-ignored':
+    'QEMU 7.2 treats every access as privileged and ignores AP[1]; untagged PCIe traffic is an unprivileged data access (IHI 0070 §13.7), so a leaf with AP[1]=0 gives F_PERMISSION architecturally.',
+  'block-at-level-0':
+    'QEMU 7.2 accepts block descriptors at every level below 3; with the 4 KiB granule a level-0 block is invalid (DDI 0487 D8.3: no level-0 blocks without 52-bit/DS), giving F_TRANSLATION.',
+  'iova-above-48-bits':
+    "QEMU's IOMMU region is 2^48 bytes, so a DMA to an IOVA >= 2^48 never reaches the SMMU: silently dropped, reads return zeros (notes item 7). With T0SZ=16 the architecture gives F_TRANSLATION for it.",
+  'recinvsid-ignored':
+    'QEMU 7.2 records C_BAD_STREAMID for an out-of-range StreamID whatever SMMU_CR2.RECINVSID says; IHI 0070 §7.3.3 records it only when RECINVSID == 1 (the transaction is terminated silently otherwise).',
+  'event-class-zero':
+    'QEMU 7.2 leaves CLASS = 0 (CD) in F_TRANSLATION/F_PERMISSION records of stage-1 input-address faults; IHI 0070 §7.3 gives CLASS = IN (0b10) for a fault on the input address.',
+} as const);
+
+export type DepartureId = keyof typeof DEPARTURES;

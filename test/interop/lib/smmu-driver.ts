@@ -1,0 +1,272 @@
+// A minimal SMMUv3 driver for the differential tests, written against the `Machine` interface so
+// the very same register writes and memory contents reach QEMU and our model: stream tables
+// (linear and 2-level, §5.1/§5.2), CDs (§5.4), VMSAv8-64 4 KiB-granule page tables, the command
+// queue (chapter 4) and the event queue (chapter 7). Every layout comes from src/spec/smmuv3/.
+import { encodeFields } from '../../../src/spec/bits.js';
+import { CD } from '../../../src/spec/smmuv3/cd.js';
+import { encodeCommand, type CmdFieldName, type CommandName } from '../../../src/spec/smmuv3/commands.js';
+import { L1STD } from '../../../src/spec/smmuv3/l1-descriptors.js';
+import { DESC, S1_LEAF, S1_TABLE } from '../../../src/spec/smmuv3/pagetable.js';
+import { CR0, CR2, QUEUE_BASE, REG, STRTAB_BASE, STRTAB_BASE_CFG } from '../../../src/spec/smmuv3/registers.js';
+import { STE, STE_CONFIG } from '../../../src/spec/smmuv3/ste.js';
+import { VIRT, type Machine } from './machine.js';
+
+/** Guest-RAM layout the scenarios share (above QEMU's DTB at the RAM base). */
+export const LAYOUT = Object.freeze({
+  strtab: VIRT.ramBase + 0x20_0000,
+  /** Level-2 stream tables (2-level format), 64 KiB apart. */
+  strtabL2: VIRT.ramBase + 0x28_0000,
+  cds: VIRT.ramBase + 0x30_0000,
+  /** Page-table pages are allocated from here. */
+  pageTables: VIRT.ramBase + 0x40_0000,
+  cmdq: VIRT.ramBase + 0x80_0000,
+  eventq: VIRT.ramBase + 0x88_0000,
+  /** DMA targets live from here on. */
+  data: VIRT.ramBase + 0x100_0000,
+});
+export const CMDQ_LOG2 = 8;
+/** 4096 records: room for QEMU's per-4-byte fault bursts (a 256-byte faulting DMA = 64 records). */
+export const EVENTQ_LOG2 = 12;
+
+export type StreamTableFormat = { readonly fmt: 'linear'; readonly log2size: number } | { readonly fmt: '2-level'; readonly log2size: number; readonly split: number };
+
+const SMMU = (name: keyof typeof REG): number => VIRT.smmuBase + REG[name];
+
+function qwords(words: readonly bigint[]): Uint8Array {
+  const b = Buffer.alloc(words.length * 8);
+  words.forEach((w, i) => b.writeBigUInt64LE(BigInt.asUintN(64, w), i * 8));
+  return b;
+}
+
+type Fields<T extends Record<string, unknown>> = Partial<Record<keyof T, bigint | number | boolean>>;
+
+/** STE words from field values (addresses given as byte addresses: shifted here). */
+export function steWords(f: Fields<typeof STE> & { s1ContextAddr?: number }): bigint[] {
+  const { s1ContextAddr, ...rest } = f;
+  const v: Record<string, bigint | number | boolean | undefined> = { ...rest };
+  if (s1ContextAddr !== undefined) v['S1_CONTEXT_PTR'] = BigInt(s1ContextAddr) >> 6n;
+  return encodeFields(STE, v, 8);
+}
+
+export const STE_BYPASS = (): bigint[] => steWords({ V: 1, CONFIG: STE_CONFIG.BYPASS });
+export const STE_ABORT = (): bigint[] => steWords({ V: 1, CONFIG: STE_CONFIG.ABORT });
+export const STE_S1 = (cdAddr: number): bigint[] => steWords({ V: 1, CONFIG: STE_CONFIG.S1, s1ContextAddr: cdAddr });
+
+/** A CD for a 4 KiB-granule TTB0 table the way Linux 6.1 writes one (R=1, A=1, AA64=1, IPS 44 bits). */
+export function cdWords(f: { ttb0: number; t0sz?: number; asid?: number; v?: boolean; epd0?: boolean; r?: boolean }): bigint[] {
+  return encodeFields(
+    CD,
+    {
+      T0SZ: f.t0sz ?? 16,
+      TG0: 0, // 4 KiB
+      IR0: 1,
+      OR0: 1,
+      SH0: 3,
+      EPD0: f.epd0 ?? false,
+      EPD1: 1,
+      V: f.v ?? true,
+      IPS: 4, // 44 bits (QEMU's OAS)
+      AA64: 1,
+      R: f.r ?? true,
+      A: 1,
+      ASET: 1,
+      ASID: f.asid ?? 1,
+      TTB0: BigInt(f.ttb0) >> 4n,
+      MAIR0: 0x0004_04ff, // normal WB, device nGnRE, device nGnRnE (Linux)
+    },
+    8,
+  );
+}
+
+export interface LeafAttrs {
+  /** AP[2]: read-only. */
+  readonly readOnly?: boolean;
+  /** AP[1]: EL0 (unprivileged) access allowed; Linux sets it for IOMMU mappings. Default true. */
+  readonly unpriv?: boolean;
+  /** Access flag; default true. */
+  readonly af?: boolean;
+  /**
+   * nG: not global, i.e. the TLB entry is tagged with the ASID. Default true, as Linux 6.1 writes
+   * stage-1 IOMMU leaves. (Global entries may legitimately be reused across ASIDs and survive
+   * TLBI_NH_ASID; QEMU 7.2 keys every entry by ASID. Caching is permitted, never required, so the
+   * two choices are both architectural and would make the comparison meaningless.)
+   */
+  readonly notGlobal?: boolean;
+}
+
+/**
+ * VMSAv8-64 stage-1 tables, 4 KiB granule, for one CD: start level from T0SZ (§3.4 of DDI 0487
+ * D8), table pages allocated from a bump pointer, descriptors written through the machine.
+ */
+export class PageTables {
+  readonly root: number;
+  private readonly startLevel: number;
+  private readonly tables = new Map<string, number>(); // "level:tableBase:index" -> next table
+
+  constructor(
+    private readonly m: Machine,
+    private readonly alloc: { next: number },
+    readonly t0sz = 16,
+  ) {
+    this.startLevel = Math.floor((t0sz - 16) / 9); // 16..24 -> 0, 25..33 -> 1, 34..39 -> 2
+    this.root = this.page();
+  }
+
+  private page(): number {
+    const a = this.alloc.next;
+    this.alloc.next += 0x1000;
+    return a;
+  }
+
+  private index(iova: bigint, level: number): number {
+    return Number((iova >> BigInt(12 + 9 * (3 - level))) & 0x1ffn);
+  }
+
+  /** The table at `level` covering `iova`, creating tables on the way (APTable applied to new ones). */
+  private async tableFor(iova: bigint, level: number, apTable = 0): Promise<number> {
+    let table = this.root;
+    for (let l = this.startLevel; l < level; l++) {
+      const idx = this.index(iova, l);
+      const key = `${l}:${table}:${idx}`;
+      let nextTable = this.tables.get(key);
+      if (nextTable === undefined) {
+        nextTable = this.page();
+        this.tables.set(key, nextTable);
+        // Table descriptor: next-level table address [47:12] in place, Valid, Type = table.
+        const attrs = encodeFields({ VALID: DESC.VALID, TYPE: DESC.TYPE, AP_TABLE: S1_TABLE.AP_TABLE }, { VALID: 1, TYPE: 1, AP_TABLE: apTable }, 1)[0]!;
+        await this.m.write64(table + idx * 8, attrs | BigInt(nextTable));
+      }
+      table = nextTable;
+    }
+    return table;
+  }
+
+  /** A leaf descriptor value for `pa` at `level` (page at level 3, block above). */
+  static leaf(pa: bigint, level: number, a: LeafAttrs = {}): bigint {
+    const w = encodeFields(
+      { ...S1_LEAF, VALID: DESC.VALID, TYPE: DESC.TYPE },
+      {
+        VALID: 1,
+        TYPE: level === 3 ? 1 : 0,
+        ATTR_INDX: 0,
+        AP1: a.unpriv ?? true,
+        AP2: a.readOnly ?? false,
+        SH: 3,
+        AF: a.af ?? true,
+        NG: a.notGlobal ?? true,
+      },
+      1,
+    )[0]!;
+    return w | pa;
+  }
+
+  /** Maps one page (level 3) or block (level 1/2, or 0 for the documented QEMU departure). */
+  async map(iova: bigint, pa: bigint, level = 3, attrs: LeafAttrs = {}, apTable = 0): Promise<void> {
+    const table = await this.tableFor(iova, level, apTable);
+    await this.m.write64(table + this.index(iova, level) * 8, PageTables.leaf(pa, level, attrs));
+  }
+
+  /** Writes an invalid descriptor where the leaf for `iova` at `level` lives. */
+  async unmap(iova: bigint, level = 3): Promise<void> {
+    const table = await this.tableFor(iova, level);
+    await this.m.write64(table + this.index(iova, level) * 8, 0n);
+  }
+}
+
+export interface EventRecord {
+  readonly words: readonly [bigint, bigint, bigint, bigint];
+}
+
+export class SmmuDriver {
+  private cmdProd = 0;
+  private evtCons = 0;
+  private l2Next = LAYOUT.strtabL2;
+  private readonly l2Tables = new Map<number, number>();
+  readonly ptAlloc = { next: LAYOUT.pageTables };
+  private st: StreamTableFormat = { fmt: 'linear', log2size: 8 };
+
+  constructor(readonly m: Machine) {}
+
+  /**
+   * Programs stream table, queues and CR0 (EVENTQEN, CMDQEN, then SMMUEN), like Linux's reset.
+   * CR2.RECINVSID is set (Linux writes it too) unless `recordInvalidSid` is false.
+   */
+  async enable(st: StreamTableFormat, recordInvalidSid = true): Promise<void> {
+    this.st = st;
+    const m = this.m;
+    await m.write32(SMMU('CR0'), 0);
+    await m.write32(SMMU('CR2'), recordInvalidSid ? 1 << CR2.RECINVSID.lsb : 0);
+    const cfgFields: Record<string, number> = { LOG2SIZE: st.log2size, FMT: st.fmt === 'linear' ? 0 : 1 };
+    if (st.fmt === '2-level') cfgFields['SPLIT'] = st.split;
+    const cfg = Number(encodeFields(STRTAB_BASE_CFG, cfgFields, 1)[0]);
+    await m.write64(SMMU('STRTAB_BASE'), encodeFields(STRTAB_BASE, { ADDR: BigInt(LAYOUT.strtab) >> 6n, RA: 1 }, 1)[0]!);
+    await m.write32(SMMU('STRTAB_BASE_CFG'), cfg);
+    await m.write64(SMMU('CMDQ_BASE'), encodeFields(QUEUE_BASE, { ADDR: BigInt(LAYOUT.cmdq) >> 5n, LOG2SIZE: CMDQ_LOG2, RWA: 1 }, 1)[0]!);
+    await m.write32(SMMU('CMDQ_PROD'), 0);
+    await m.write32(SMMU('CMDQ_CONS'), 0);
+    await m.write64(SMMU('EVENTQ_BASE'), encodeFields(QUEUE_BASE, { ADDR: BigInt(LAYOUT.eventq) >> 5n, LOG2SIZE: EVENTQ_LOG2, RWA: 1 }, 1)[0]!);
+    await m.write32(SMMU('EVENTQ_PROD'), 0);
+    await m.write32(SMMU('EVENTQ_CONS'), 0);
+    const en = (f: { lsb: number }): number => 1 << f.lsb;
+    await m.write32(SMMU('CR0'), en(CR0.EVENTQEN) | en(CR0.CMDQEN));
+    await m.write32(SMMU('CR0'), en(CR0.EVENTQEN) | en(CR0.CMDQEN) | en(CR0.SMMUEN));
+    this.cmdProd = 0;
+    this.evtCons = 0;
+  }
+
+  /** Where the STE of `sid` lives; for 2-level tables the L2 table is created (Span = SPLIT + 1, as Linux). */
+  async steAddress(sid: number): Promise<number> {
+    if (this.st.fmt === 'linear') return LAYOUT.strtab + sid * 64;
+    const split = this.st.split;
+    const l1 = sid >>> split;
+    let l2 = this.l2Tables.get(l1);
+    if (l2 === undefined) {
+      l2 = this.l2Next;
+      this.l2Next += Math.max(0x1_0000, 64 << split);
+      this.l2Tables.set(l1, l2);
+      const desc = encodeFields(L1STD, { SPAN: split + 1, L2PTR: BigInt(l2) >> 6n }, 1)[0]!;
+      await this.m.write64(LAYOUT.strtab + l1 * 8, desc);
+    }
+    return l2 + (sid & ((1 << split) - 1)) * 64;
+  }
+
+  async writeSte(sid: number, words: readonly bigint[]): Promise<void> {
+    await this.m.writeBytes(await this.steAddress(sid), qwords(words));
+  }
+
+  async writeCd(addr: number, words: readonly bigint[]): Promise<void> {
+    await this.m.writeBytes(addr, qwords(words));
+  }
+
+  /** Issues commands then a CMD_SYNC; returns CMDQ_CONS after the PROD write. */
+  async commands(cmds: ReadonlyArray<readonly [CommandName, Partial<Record<CmdFieldName, bigint | number | boolean>>?]>): Promise<number> {
+    const all = [...cmds, ['SYNC', {}] as const];
+    const size = 1 << CMDQ_LOG2;
+    for (const [name, fields] of all) {
+      const idx = this.cmdProd & (size - 1);
+      await this.m.writeBytes(LAYOUT.cmdq + idx * 16, qwords(encodeCommand(name, fields ?? {})));
+      this.cmdProd = (this.cmdProd + 1) & (2 * size - 1);
+    }
+    await this.m.write32(SMMU('CMDQ_PROD'), this.cmdProd);
+    return this.m.read32(SMMU('CMDQ_CONS'));
+  }
+
+  /** New event records since the last call (consumes them: CONS := PROD). */
+  async events(): Promise<EventRecord[]> {
+    const size = 1 << EVENTQ_LOG2;
+    const prod = (await this.m.read32(SMMU('EVENTQ_PROD'))) & (2 * size - 1);
+    const out: EventRecord[] = [];
+    let guard = 0;
+    while (this.evtCons !== prod && guard++ < size) {
+      const b = Buffer.from(await this.m.readBytes(LAYOUT.eventq + (this.evtCons & (size - 1)) * 32, 32));
+      out.push({ words: [b.readBigUInt64LE(0), b.readBigUInt64LE(8), b.readBigUInt64LE(16), b.readBigUInt64LE(24)] });
+      this.evtCons = (this.evtCons + 1) & (2 * size - 1);
+    }
+    await this.m.write32(SMMU('EVENTQ_CONS'), this.evtCons);
+    return out;
+  }
+
+  async gerror(): Promise<number> {
+    return (await this.m.read32(SMMU('GERROR'))) ^ (await this.m.read32(SMMU('GERRORN')));
+  }
+}
