@@ -272,6 +272,27 @@ export class IoPageTable {
     return null;
   }
 
+  /**
+   * Points the leaf mapping `iova` at `pa`, keeping its attributes, without any invalidation
+   * (what a buggy driver does; used to demonstrate stale TLB entries). False when unmapped.
+   */
+  rewriteLeaf(iova: number, pa: number): boolean {
+    let table = this.pgd;
+    for (let level = this.startLevel; level <= 3; level++) {
+      const slot = table + 8 * this.index(iova, level);
+      const d = this.read(slot);
+      if (!IoPageTable.isValid(d)) return false;
+      if (IoPageTable.isTable(d, level)) {
+        table = IoPageTable.nextTable(d);
+        continue;
+      }
+      const s = IoPageTable.levelSize(level);
+      this.write(slot, (d & ~OA_MASK) | (BigInt(pa - (pa % s)) & OA_MASK));
+      return true;
+    }
+    return false;
+  }
+
   /** The raw descriptor currently mapping `iova` at the leaf (tests, reports). */
   leafOf(iova: number): { level: number; descriptor: bigint } | null {
     let table = this.pgd;

@@ -228,6 +228,7 @@ test('every command error is recorded with its code, skipped, and the queue goes
     ['MOVI to an unmapped collection', movi(0x10, 0, 9), 0x010109],
     ['MOVALL RDbase not a PE', movall(0, 7), 0x010e01],
     ['DISCARD unmapped interrupt', ev(OP.DISCARD, 0x10, 5), 0x010f07],
+    ['DISCARD with an unmapped collection', ev(OP.DISCARD, 0x10, 1), 0x010f09],
     ['GICv4 VMAPTI on a GICv3 ITS', encodeItsCommand(0x2a), 0x012a00],
     ['unknown opcode', encodeItsCommand(0xff), 0x01ff00],
   ];
@@ -243,6 +244,7 @@ test('every command error is recorded with its code, skipped, and the queue goes
     assert.equal(creadr(rig), before + 1, `${name}: skipped`);
     assert.equal(rig.its.isStalled, false);
   }
+  assert.equal(rig.mem.read32(ittFor(0) + 8) & 1, 1, 'the failed DISCARD left the ITE in place');
   // A valid command after the errors still runs, and the earlier mapping is intact.
   enable(rig, 8192);
   post(rig, ev(OP.INT, 0x10, 0));

@@ -146,15 +146,14 @@ export class ItsCommandProcessor {
     if (i !== CMD_DONE) return i;
     const intid = this.tables.iteIntid;
     const rdist = this.target(this.tables.iteIcid);
+    // An unmapped collection is an error for all four, DISCARD included (the mapping stays; KVM
+    // and QEMU behave the same way).
+    if (typeof rdist === 'number') return rdist;
     if (op === OP.DISCARD) {
-      // DISCARD removes the mapping even when its collection is unmapped; the pending state (if
-      // any) is dropped on the collection's redistributor.
-      if (typeof rdist !== 'number') rdist.clearPending(intid);
-      else if (rdist === CMD_ABORT) return CMD_ABORT;
+      rdist.clearPending(intid);
       const st = this.tables.writeIte(this.tables.dteItt, rd(w, ITS_CMD.EventID), false, 0, 0);
       return st === TABLE_OK ? CMD_DONE : CMD_ABORT;
     }
-    if (typeof rdist === 'number') return rdist;
     if (op === OP.INT) rdist.setPending(intid);
     else if (op === OP.CLEAR) rdist.clearPending(intid);
     else rdist.invalidate(intid);

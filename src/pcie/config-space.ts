@@ -119,6 +119,12 @@ export class ConfigSpace {
     this.resetImage = this.bytes.slice();
   }
 
+  /** Replaces the register contents (restore); masks and observers are unchanged, none is called. */
+  load(bytes: Uint8Array): void {
+    if (bytes.length !== CONFIG_SPACE_BYTES) throw new RangeError(`configuration space image must be ${CONFIG_SPACE_BYTES} bytes`);
+    this.bytes.set(bytes);
+  }
+
   /** Restores the captured reset state (conventional reset / FLR of the register file). */
   reset(): void {
     if (this.resetImage) this.bytes.set(this.resetImage);

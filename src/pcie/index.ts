@@ -16,3 +16,4 @@ export { VIRTIO_F_ACCESS_PLATFORM, accessPlatformRequired, mustOfferAccessPlatfo
 export type { IommuAttachment, SignalOutcome, BarHandler, FunctionIdentity, MsiSender } from './types.js';
 export { buildRootComplex, buildChild, genericEndpoint, type BuiltTopology, type BuildOptions, type EndpointFactory } from './build.js';
 export { topologyTree, formatTopology, type TopologyTree, type TopologyNode, type TopologyNodeKind } from './describe.js';
+export { savePcieState, restorePcieState, PCIE_STATE_VERSION, type PcieState, type PcieFunctionState } from './state.js';

@@ -131,7 +131,8 @@ export class MsiCapability implements ConfigWriteObserver {
     }
   }
 
+  /** Re-reads the mask register into the edge detector (after a reset or a restore). */
   reset(): void {
-    this.lastMask = 0;
+    this.lastMask = this.maskBits;
   }
 }

@@ -183,6 +183,24 @@ export class MsixCapability implements ConfigWriteObserver {
     }
   }
 
+  /** Table and PBA contents (host-side save). */
+  snapshot(): { table: number[]; pba: number[] } {
+    return { table: [...this.table], pba: [...this.pba] };
+  }
+
+  /** Restores a {@link snapshot}; throws RangeError on a malformed one. No message is sent. */
+  load(s: { table: unknown; pba: unknown }): void {
+    if (!this.fits(s)) throw new RangeError('MSI-X state: table or PBA has the wrong shape');
+    this.table.set(s.table as number[]);
+    this.pba.set(s.pba as number[]);
+  }
+
+  /** True when `s` has this capability's table and PBA shape (a valid {@link snapshot}). */
+  fits(s: { table: unknown; pba: unknown }): boolean {
+    const ok = (a: unknown, n: number): boolean => Array.isArray(a) && a.length === n && a.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff);
+    return ok(s.table, this.table.length) && ok(s.pba, this.pba.length);
+  }
+
   reset(): void {
     this.table.fill(0);
     for (let v = 0; v < this.vectors; v++) this.table[v * 4 + 3] = MASK_BIT;

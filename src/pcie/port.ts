@@ -251,6 +251,16 @@ export class PciePort extends PciFunction implements ConfigWriteObserver {
     this.secondaryReset = on;
   }
 
+  /** Edge-detector state (host-side save/restore). */
+  get latches(): { hotplugLine: boolean; secondaryReset: boolean } {
+    return { hotplugLine: this.hotplugLine, secondaryReset: this.secondaryReset };
+  }
+
+  set latches(l: { hotplugLine: boolean; secondaryReset: boolean }) {
+    this.hotplugLine = l.hotplugLine;
+    this.secondaryReset = l.secondaryReset;
+  }
+
   override reset(): void {
     super.reset();
     this.hotplugLine = false;

@@ -47,7 +47,6 @@ export class RootComplex {
   readonly ecam: MmioDevice;
   private readonly memory: PhysMemory;
   private msiSink: MsiSink | null = null;
-  private readonly iommus = new Map<string, IommuAttachment>();
 
   constructor(opts: RootComplexOptions) {
     const { start, end } = opts.buses;
@@ -97,11 +96,12 @@ export class RootComplex {
 
   // ------------------------------------------------------------ late binding
 
-  /** Connects (or, with null, disconnects) the SMMU named `name` in the mappings. */
-  attachIommu(name: string, iommu: IommuAttachment | null): void {
-    if (iommu) this.iommus.set(name, iommu);
-    else this.iommus.delete(name);
-    this.routing.attachIommu(name, iommu);
+  /**
+   * Connects (or, with null, disconnects) the SMMU named `name` in the mappings. Returns false
+   * when no mapping of this root complex names it (nothing to connect).
+   */
+  attachIommu(name: string, iommu: IommuAttachment | null): boolean {
+    return this.routing.attachIommu(name, iommu) > 0;
   }
 
   /** Connects (or disconnects) where MSI writes go after any SMMU translation. */

@@ -7,7 +7,9 @@
 // the root bus; an endpoint behind a port is device 0 on the port's secondary bus; a switch's
 // upstream port is device 0 on the parent port's secondary bus and its downstream ports are
 // functions 0..n-1 of device 0 on the switch's internal bus. An empty slot still gets a secondary
-// bus (no extra hotplug reservation).
+// bus and no extra hotplug reservation: with nothing numbered by firmware (a direct kernel boot),
+// Linux 6.1's pci_scan_child_bus_extend() starts the root bus with 0 available buses and the
+// default pci=hpbussize=1 reserves none either.
 
 import type { EndpointDesc, PortDesc, RootComplexDesc, SwitchDesc } from './description.js';
 import { formatBdf, rid } from './id-map.js';

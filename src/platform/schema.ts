@@ -45,6 +45,9 @@ const uint = z.preprocess(
   z.number({ error: 'expected an unsigned integer (number or "0x..." string)' }).int('expected an integer').nonnegative('expected a non-negative integer').max(Number.MAX_SAFE_INTEGER, 'value too large (must be below 2^53)'),
 );
 
+/** A value stored in a 32-bit firmware field (DT cell, IORT/MADT u32). */
+const u32 = uint.refine((v) => v <= 0xffff_ffff, 'value does not fit 32 bits');
+
 const name = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'names start with a letter and use letters, digits, "_", "." or "-"');
 const trigger = z.enum(['edge', 'level']);
 const range = z.strictObject({ base: uint, size: uint.refine((v) => v > 0, 'size must be > 0') });
@@ -96,8 +99,8 @@ const rootComplexIn = z.strictObject({
   mmio32: range.nullable().default(null),
   mmio64: range.nullable().default(null),
   io: range.nullable().default(null),
-  streamIdBase: uint.default(0),
-  deviceIdBase: uint.optional(),
+  streamIdBase: u32.default(0),
+  deviceIdBase: u32.optional(),
   iommuBypass: z.array(busRange).default([]),
   ats: z.boolean().default(false),
   addressLimitBits: uint.refine((v) => v >= 32 && v <= 64, 'address limit is 32..64 bits').default(64),
@@ -117,8 +120,8 @@ const smmuIn = z.strictObject({
   features: z.enum(['default', 'qemu-7.2']).default('default'),
   coherent: z.boolean().default(true),
   msi: z.boolean().optional(),
-  msiDeviceId: uint.optional(),
-  proximityDomain: uint.nullable().default(null),
+  msiDeviceId: u32.optional(),
+  proximityDomain: u32.nullable().default(null),
 });
 
 const gicIn = z.strictObject({
@@ -127,8 +130,8 @@ const gicIn = z.strictObject({
   redistributors: z.array(range).default([]),
   cpuInterface: range.nullable().default(null),
   maintenance: ppi.default({ ppi: 9, trigger: 'level' }),
-  its: z.strictObject({ name: name.default('its0'), base: uint, id: uint.default(0) }).nullable().default(null),
-  v2m: z.strictObject({ name: name.default('v2m0'), base: uint, spiBase: uint, spiCount: uint.refine((v) => v >= 1, 'spiCount must be >= 1'), id: uint.default(0) }).nullable().default(null),
+  its: z.strictObject({ name: name.default('its0'), base: uint, id: u32.default(0) }).nullable().default(null),
+  v2m: z.strictObject({ name: name.default('v2m0'), base: uint, spiBase: uint.refine((v) => v <= 987, 'SPI numbers are 0..987'), spiCount: uint.refine((v) => v >= 1 && v <= 988, 'spiCount must be 1..988'), id: u32.default(0) }).nullable().default(null),
   msi: z.enum(['auto', 'its', 'v2m', 'none']).default('auto'),
 });
 
@@ -142,7 +145,7 @@ export const platformInputSchema = z.strictObject({
     .strictObject({ secure: ppi, nonSecure: ppi, virtual: ppi, hypervisor: ppi })
     .default({ secure: { ppi: 13, trigger: 'level' }, nonSecure: { ppi: 14, trigger: 'level' }, virtual: { ppi: 11, trigger: 'level' }, hypervisor: { ppi: 10, trigger: 'level' } }),
   gic: gicIn,
-  uart: z.strictObject({ base: uint, size: uint.default(0x1000), interrupt: spi, clockHz: uint.default(24_000_000) }).nullable().default(null),
+  uart: z.strictObject({ base: uint, size: uint.default(0x1000), interrupt: spi, clockHz: u32.default(24_000_000) }).nullable().default(null),
   smmus: z.array(smmuIn).default([]),
   rootComplexes: z.array(rootComplexIn).default([]),
   bootargs: z.string().nullable().default(null),
@@ -316,6 +319,7 @@ export function checkDescription(d: PlatformDescription): DescriptionIssue[] {
       sidRanges.set(smmu, list);
     }
     const dv = { lo: rc.deviceIdBase + lo, hi: rc.deviceIdBase + hi, i };
+    if (dv.hi > 0xffff_ffff) add(at('deviceIdBase'), `device IDs up to ${hex(dv.hi)} do not fit 32 bits`);
     const dclash = devRanges.find((r) => r.lo <= dv.hi && dv.lo <= r.hi);
     if (g.msi === 'its' && dclash) add(at('deviceIdBase'), `ITS device IDs ${hex(dv.lo)}..${hex(dv.hi)} overlap those of rootComplexes[${dclash.i}]`);
     devRanges.push(dv);

@@ -25,13 +25,13 @@ function patch(b: Uint8Array, at: number, v: number, size: 1 | 2 | 4 = 4, fix = 
   return c;
 }
 
-// qemu-virt, revision 5: ITS @0x30, SMMUv3 @0x48 (mapping @0x8c), RC @0xa0 (mapping @0xc8).
+// qemu-virt, revision 5: ITS @0x30, SMMUv3 @0x48 (mapping @0x8c), RC @0xa0 (mapping @0xc4).
 const QV = loadPreset('qemu-virt');
 const IORT5 = buildIort(QV, { revision: 5 });
 const SMMU = 0x48;
 const SMMU_MAP = 0x8c;
 const RC = 0xa0;
-const RC_MAP = 0xc8;
+const RC_MAP = 0xc4;
 
 const variants = (): [string, PlatformDescription][] => {
   const rc = QV.rootComplexes[0]!;
@@ -83,11 +83,11 @@ test('mapping-target: NULL reference, reference into the middle of a node, wrong
   assert.deepEqual(rules(['IORT', patch(IORT5, SMMU_MAP + 12, 0)]), ['mapping-target', 'rc-no-msi']);
   assert.deepEqual(rules(['IORT', patch(IORT5, SMMU_MAP + 12, RC)]), ['mapping-target', 'rc-no-msi']); // SMMU -> RC
   // The original's review bug: an RC mapped to an ITS group that the table does not have.
-  // v2m platform (no ITS group): SMMU @0x30, s0rc0 @0x74 with its mapping @0x9c, s1rc0 @0xb0.
+  // v2m platform (no ITS group): SMMU @0x30, s0rc0 @0x74 with its mapping @0x98, s1rc0 @0xac.
   // Pointing s0rc0's mapping past the last node (where the early code assumed an ITS) is caught.
   const v2m = buildIort(loadPreset('openvmm', { gicMsi: 'v2m', smmu: ['s0rc0'] }));
   assert.deepEqual(rules(['IORT', v2m]), []);
-  assert.deepEqual(rules(['IORT', patch(v2m, 0x9c + 12, v2m.length)]), ['mapping-target']);
+  assert.deepEqual(rules(['IORT', patch(v2m, 0x98 + 12, v2m.length)]), ['mapping-target']);
 });
 
 const its: IortNodeSpec = { kind: 'its-group', key: 'its', identifier: 0, itsIds: [0] };
@@ -221,4 +221,36 @@ test('fuzz: lint never throws on mutated generated tables except UserInputError'
     }),
     { numRuns: 1500 },
   );
+});
+
+test('rmr: single-ID mapping Linux skips, unaligned range, RMR in a revision 3 table', () => {
+  const rmr = (count: number, base: number, revision: 3 | 5 = 5): Uint8Array =>
+    encodeIort(
+      [
+        its,
+        smmuWith(100, [toIts], null),
+        rcWith([{ inputBase: 0, count: 0x10000, outputBase: 0, target: 'smmu' }]),
+        { kind: 'rmr', key: 'r', identifier: 3, remapPermitted: false, privileged: false, accessAttributes: 5, mappings: [{ inputBase: 8, count, outputBase: 8, target: 'smmu' }], ranges: [{ base, length: 0x1_0000 }] },
+      ],
+      { revision },
+    );
+  assert.deepEqual(rules(['IORT', rmr(2, 0x4800_0000)]), []);
+  assert.deepEqual(rules(['IORT', rmr(1, 0x4800_0000)]), ['rmr']);
+  assert.deepEqual(rules(['IORT', rmr(2, 0x4800_1000)]), ['rmr']);
+  const r3 = patch(rmr(2, 0x4800_0000), 8, 3, 1); // claim revision 3
+  assert.deepEqual(rules(['IORT', r3]), ['rmr']);
+});
+
+test("QEMU 7.2's own DTB (dumpdtb fixture) against its own IORT: buses 1-255 disagree (DT: SMMU, IORT: ITS only)", async () => {
+  const { gunzipSync } = await import('node:zlib');
+  const { readFileSync } = await import('node:fs');
+  const dtb = new Uint8Array(gunzipSync(readFileSync(new URL('./fixtures/qemu-7.2-virt-smmuv3-its.dtb.gz', import.meta.url))));
+  const r = lintFiles([
+    { file: 'IORT', bytes: qemu72Iort({ fixChecksum: true }) },
+    { file: 'DTB', bytes: dtb },
+  ]);
+  const dt = r.findings.filter((f) => f.rule === 'dt-iort-mismatch');
+  assert.equal(dt.length, 1);
+  assert.match(dt[0]!.message, /RIDs 0x100\.\.0xffff: device tree \/pcie@10000000 gives SMMU 0x9050000 SID 0x100, ITS DeviceID 0x100 but the IORT gives no SMMU, ITS DeviceID 0x100/);
+  assert.deepEqual([...new Set(r.findings.map((f) => f.rule))].sort(), ['dt-iort-mismatch', 'id-count-off-by-one']);
 });

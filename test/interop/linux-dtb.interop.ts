@@ -75,7 +75,7 @@ describe('Linux 6.1 on generated device trees (QEMU 7.2, SMMUv3 + ITS)', { timeo
     }
   });
 
-  test('our DTB: SMMU probed, disk in an IOMMU group, checksummed I/O, ITS-MSIs; inspect agrees with QEMU', async () => {
+  test('our DTB: SMMU probed, disk in an IOMMU group, checksummed I/O, ITS-MSIs; inspect agrees with QEMU', async (t) => {
     const dtb = await buildOurDtb(tmp.path);
     const run = await runGuest({ dtb, after: 'wait', sharedRam: true, trace: true });
     try {
@@ -84,7 +84,12 @@ describe('Linux 6.1 on generated device trees (QEMU 7.2, SMMUv3 + ITS)', { timeo
       await run.boot.qmp?.execute('quit').catch(() => undefined);
       await run.boot.proc.exited;
       const cmp = await inspectAgainstQemu({ ramPath: run.boot.ramPath!, traceLog: run.boot.traceLog!, dir: run.boot.dir });
-      assert.ok(cmp.streams.includes(DISK_DEVFN), `inspect --streams lists ${JSON.stringify(cmp.streams)}, not the disk's SID ${DISK_DEVFN}`);
+      t.diagnostic(
+        `inspect: streams ${JSON.stringify(cmp.streams)}, Linux configured ${JSON.stringify(cmp.configuredSids)}; ` +
+          `${cmp.qemuPages.length} IOVA pages QEMU translated: ${cmp.agree.length} same PA, ${cmp.unmapped.length} unmapped since, ${cmp.disagree.length} different`,
+      );
+      assert.ok(cmp.configuredSids.includes(DISK_DEVFN), `Linux never issued CFGI_STE for the disk's SID ${DISK_DEVFN}: ${JSON.stringify(cmp.configuredSids)}`);
+      for (const sid of cmp.configuredSids) assert.ok(cmp.streams.includes(sid), `inspect --streams lists ${JSON.stringify(cmp.streams)}, not SID ${sid} that Linux configured`);
       assert.ok(cmp.qemuPages.length > 0, 'QEMU traced no translation');
       assert.deepEqual(
         cmp.disagree.map((d) => `sid 0x${d.qemu.sid.toString(16)} iova 0x${d.qemu.iova.toString(16)}: QEMU 0x${d.qemu.pa.toString(16)}, inspect ${d.ours.pa === null ? 'none' : '0x' + d.ours.pa.toString(16)}`),

@@ -6,35 +6,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { buildIort, buildMadt } from '../../firmware/acpi/index.js';
-import { buildDeviceTree } from '../../firmware/dt/build.js';
-import { toDts, writeDtb } from '../../firmware/fdt/index.js';
-import { deriveIdMaps, idsReport } from '../../platform/derive-ids.js';
+import { buildPlatformArtifacts } from '../../platform/artifacts.js';
 import { parseGicMsi } from '../../platform/overrides.js';
 import { loadPlatform, PRESET_NAMES } from '../../platform/presets/index.js';
-import type { PlatformDescription } from '../../platform/description.js';
 import { UserInputError } from '../../util/errors.js';
-
-export interface PlatformArtifacts {
-  readonly 'platform.dtb': Uint8Array;
-  readonly 'platform.dts': string;
-  readonly 'IORT.dat': Uint8Array;
-  readonly 'MADT.dat': Uint8Array;
-  readonly 'ids.json': string;
-}
-
-/** Every generated file of a platform, in memory. */
-export function buildPlatformArtifacts(desc: PlatformDescription, iortRevision: 3 | 5 = 5): PlatformArtifacts {
-  const maps = deriveIdMaps(desc);
-  const fdt = buildDeviceTree(desc, maps);
-  return {
-    'platform.dtb': writeDtb(fdt),
-    'platform.dts': toDts(fdt),
-    'IORT.dat': buildIort(desc, { revision: iortRevision, idMaps: maps }),
-    'MADT.dat': buildMadt(desc),
-    'ids.json': JSON.stringify(idsReport(desc, maps), null, 2) + '\n',
-  };
-}
 
 interface BuildOpts {
   preset?: string;

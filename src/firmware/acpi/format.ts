@@ -155,7 +155,7 @@ export function iortToText(t: IortTable): string {
       case 'root-complex':
         out.push(
           `    segment ${hex(n.segment)}  CCA ${n.memory.cacheCoherency}  hints ${hex(n.memory.allocationHints)}  memory flags ${hex(n.memory.memoryAccessFlags)}  ATS ${hex(n.atsAttribute)}` +
-            `${n.memoryAddressLimit !== null ? `  address limit ${n.memoryAddressLimit} bits` : ''}${n.pasidCapabilities !== null ? `  PASID caps ${hex(n.pasidCapabilities)}  flags ${hex(n.rcFlags ?? 0)}` : ''}`,
+            `${n.memoryAddressLimit !== null ? `  address limit ${n.memoryAddressLimit} bits` : ''}${n.pasidCapabilities !== null ? `  PASID caps ${hex(n.pasidCapabilities)}` : ''}${n.rcFlags !== null ? `  flags ${hex(n.rcFlags)}` : ''}`,
         );
         break;
       case 'smmuv3': {

@@ -1,3 +1,4 @@
+// IORT builder from platform descriptions (DEN 0049 E.d / E.b): presets, coverage, segments, SMMU MSIs, RMR.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PlatformDescription } from '../../platform/description.js';
@@ -17,8 +18,8 @@ test('qemu-virt preset, revision 5 (E.d): node order, node revisions, fields, co
   const t = decodeIort(bytes);
   assert.deepEqual(t.issues, []);
   assert.equal(t.header.revision, 5);
-  // ITS 24, SMMUv3 68+20, RC rev 4 40+20: 48 + 24 + 88 + 60
-  assert.equal(bytes.length, 220);
+  // ITS 24, SMMUv3 68+20, RC (E.d, 36 bytes)+20: 48 + 24 + 88 + 56
+  assert.equal(bytes.length, 216);
   assert.deepEqual(
     t.nodes.map((n) => [n.kind, n.revision, n.identifier]),
     [
@@ -39,10 +40,11 @@ test('qemu-virt preset, revision 5 (E.d): node order, node revisions, fields, co
   assert.equal(rc.memory.memoryAccessFlags, 3);
   assert.equal(rc.memoryAddressLimit, 64);
   assert.equal(rc.pasidCapabilities, 0);
-  assert.equal(rc.rcFlags, 0);
+  assert.equal(rc.rcFlags, null); // post-E.d field, not emitted
+  assert.equal(rc.mappingOffset, 36);
 });
 
-test('revision 3 (E.b, as QEMU 7.2): root complex node revision 3 with the 36-byte fixed part', () => {
+test('revision 3 (E.b, as QEMU 7.2): root complex node revision 3', () => {
   const t = decodeIort(buildIort(loadPreset('qemu-virt'), { revision: 3 }));
   assert.equal(t.header.revision, 3);
   assert.equal(t.header.length, 216);

@@ -19,7 +19,7 @@ import type { OemInfo } from './sdt.js';
 export interface RmrDesc {
   /** SMMU whose stream IDs the ranges apply to. */
   readonly smmu: string;
-  /** First stream ID and number of stream IDs. */
+  /** First stream ID and number of stream IDs (Linux 6.1 skips RMR mappings of a single ID). */
   readonly streamIdBase: number;
   readonly streamIdCount: number;
   /** Physical ranges (64 KiB aligned per DEN 0049). */

@@ -21,8 +21,8 @@ import {
   IORT_RMR_RANGE_SIZE,
   IORT_RMR_SIZE,
   IORT_ROOT_COMPLEX,
-  IORT_ROOT_COMPLEX_SIZE_REV3,
-  IORT_ROOT_COMPLEX_SIZE_REV4,
+  IORT_ROOT_COMPLEX_SIZE,
+  IORT_ROOT_COMPLEX_SIZE_WITH_FLAGS,
   IORT_SIGNATURE,
   IORT_SMMU_V1_V2,
   IORT_SMMU_V1_V2_MIN_SIZE,
@@ -45,7 +45,7 @@ function minSize(type: number, revision: number): number {
     case IortNodeType.NAMED_COMPONENT:
       return IORT_NAMED_COMPONENT_NAME_OFFSET;
     case IortNodeType.ROOT_COMPLEX:
-      return revision >= 1 ? IORT_ROOT_COMPLEX_SIZE_REV3 : IORT_ROOT_COMPLEX.memoryAddressLimit.offset;
+      return revision >= 1 ? IORT_ROOT_COMPLEX_SIZE : IORT_ROOT_COMPLEX.memoryAddressLimit.offset;
     case IortNodeType.SMMU_V1_V2:
       return IORT_SMMU_V1_V2_MIN_SIZE;
     case IortNodeType.SMMU_V3:
@@ -180,8 +180,11 @@ function decodeBody(
       };
     }
     case IortNodeType.ROOT_COMPLEX: {
-      const hasLimit = c.revision >= 1 && nodeBytes >= IORT_ROOT_COMPLEX_SIZE_REV3;
-      const hasRev4 = c.revision >= 4 && nodeBytes >= IORT_ROOT_COMPLEX_SIZE_REV4;
+      const hasLimit = c.revision >= 1 && nodeBytes >= IORT_ROOT_COMPLEX_SIZE;
+      const hasPasid = c.revision >= 4 && nodeBytes >= IORT_ROOT_COMPLEX_SIZE;
+      // The Flags field (after E.d) exists when the fixed part, before the mappings, is 40 bytes.
+      const fixedPart = c.mappingCount > 0 ? Math.min(c.mappingOffset, nodeBytes) : nodeBytes;
+      const hasFlags = c.revision >= 4 && fixedPart >= IORT_ROOT_COMPLEX_SIZE_WITH_FLAGS;
       return {
         ...c,
         mappings,
@@ -190,8 +193,8 @@ function decodeBody(
         atsAttribute: getU(t, at, IORT_ROOT_COMPLEX.atsAttribute),
         segment: getU(t, at, IORT_ROOT_COMPLEX.pciSegment),
         memoryAddressLimit: hasLimit ? getU(t, at, IORT_ROOT_COMPLEX.memoryAddressLimit) : null,
-        pasidCapabilities: hasRev4 ? getU(t, at, IORT_ROOT_COMPLEX.pasidCapabilities) : null,
-        rcFlags: hasRev4 ? getU(t, at, IORT_ROOT_COMPLEX.flags) : null,
+        pasidCapabilities: hasPasid ? getU(t, at, IORT_ROOT_COMPLEX.pasidCapabilities) : null,
+        rcFlags: hasFlags ? getU(t, at, IORT_ROOT_COMPLEX.flags) : null,
       };
     }
     case IortNodeType.SMMU_V3: {

@@ -1,3 +1,4 @@
+// IORT encoder: property round trip through the decoder, count-1 encoding, host-misuse errors.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';

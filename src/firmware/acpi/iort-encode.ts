@@ -21,8 +21,7 @@ import {
   IORT_RMR_RANGE_SIZE,
   IORT_RMR_SIZE,
   IORT_ROOT_COMPLEX,
-  IORT_ROOT_COMPLEX_SIZE_REV3,
-  IORT_ROOT_COMPLEX_SIZE_REV4,
+  IORT_ROOT_COMPLEX_SIZE,
   IORT_SIGNATURE,
   IORT_SMMU_V3,
   IORT_SMMU_V3_FLAGS,
@@ -44,10 +43,6 @@ export interface IortEncodeOptions {
 
 const align4 = (n: number): number => (n + 3) & ~3;
 
-function rcFixedSize(revision: IortTableRevision): number {
-  return IORT_NODE_REVISIONS[revision].rootComplex >= 4 ? IORT_ROOT_COMPLEX_SIZE_REV4 : IORT_ROOT_COMPLEX_SIZE_REV3;
-}
-
 /** Size of the node-specific part before the ID mapping array. */
 function fixedSize(n: IortNodeSpec, revision: IortTableRevision): number {
   switch (n.kind) {
@@ -56,7 +51,7 @@ function fixedSize(n: IortNodeSpec, revision: IortTableRevision): number {
     case 'smmuv3':
       return IORT_SMMU_V3_SIZE;
     case 'root-complex':
-      return rcFixedSize(revision);
+      return IORT_ROOT_COMPLEX_SIZE;
     case 'named-component':
       return align4(IORT_NAMED_COMPONENT_NAME_OFFSET + n.name.length + 1);
     case 'rmr':

@@ -53,6 +53,7 @@ export interface IortRootComplex extends NodeCommon {
   readonly memoryAddressLimit: number | null;
   /** Present from node revision 4. */
   readonly pasidCapabilities: number | null;
+  /** Present only in post-E.d nodes with a 40-byte fixed part. */
   readonly rcFlags: number | null;
 }
 export interface IortSmmuV3 extends NodeCommon {

@@ -1,3 +1,4 @@
+// MADT builder/decoder (ACPI 6.5 §5.2.12): GIC structures of the presets, v2m frame, fuzzing.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';

@@ -1,3 +1,4 @@
+// RSDP/XSDT wrapper (ACPI 6.5 §5.2.5, §5.2.8): checksums, pointers, placement.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadPreset } from '../../platform/presets/index.js';

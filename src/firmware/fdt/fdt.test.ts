@@ -91,6 +91,14 @@ test('dtc compiling our DTS gives a DTB that reads back as the same tree', () =>
   assert.deepEqual(back.reservations, sample.reservations);
 });
 
+test('version 16 blobs (no size_dt_struct) written by dtc read back as the same tree', () => {
+  const r = dtc(['-I', 'dts', '-O', 'dtb', '-V', '16'], toDts(sample));
+  assert.equal(r.status, 0, r.stderr);
+  const b = new Uint8Array(r.out);
+  assert.equal(new DataView(b.buffer, b.byteOffset).getUint32(20), 16);
+  assert.ok(sameNode(parseDtb(b).root, sample.root));
+});
+
 test("QEMU 7.2's own dumpdtb decodes to the documented values (qemu-smmu-its.md §3.3)", () => {
   const t = parseDtb(qemuDtb());
   const smmu = findNode(t.root, '/smmuv3@9050000');

@@ -103,6 +103,22 @@ export function lintIort(t: IortTable, file: string, opts: { madtHasMsiControlle
     }
   }
 
+  // ---- RMR nodes (DEN 0049 E.d §3.11; Linux iort_find_rmrs / iort_node_get_rmr_info)
+  for (const n of t.nodes) {
+    if (n.kind !== 'rmr') continue;
+    if (t.header.revision < 5) add('rmr', 'error', n.offset, `${name(n)} in a revision ${t.header.revision} table: Linux only parses RMR nodes from revision 5 (E.d)`);
+    if (n.mappingCount === 0) add('rmr', 'error', n.offset + 8, `${name(n)} has no ID mappings, so it applies to no stream`);
+    n.mappings.forEach((m, i) => {
+      if (m.idCount === 0) add('rmr', 'warning', m.offset + 4, `${name(n)} mapping ${i} has ID count 0 (one stream ID): Linux 6.1 skips RMR mappings with an ID count of 0`);
+    });
+    if (n.rangeCount === 0) add('rmr', 'error', n.offset + 20, `${name(n)} has no memory range descriptors`);
+    n.ranges.forEach((r, i) => {
+      if (r.base % 0x1_0000n !== 0n || r.length % 0x1_0000n !== 0n || r.length === 0n) {
+        add('rmr', 'warning', n.offset + n.rangeOffset + 20 * i, `${name(n)} range ${i} (${hex(r.base)} + ${hex(r.length)}) is not 64 KiB aligned (Linux widens it)`);
+      }
+    });
+  }
+
   // ---- root complexes must reach an MSI controller
   const hasIts = t.nodes.some((n) => n.type === IortNodeType.ITS_GROUP);
   for (const rc of t.nodes) {

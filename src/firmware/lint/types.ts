@@ -14,6 +14,7 @@ export const LINT_RULES = Object.freeze({
   'smmu-msi-mapping': 'SMMU relies on MSIs (eventq/gerror GSIV 0) without a usable DeviceID mapping, or has a DeviceID mapping Linux ignores (all four GSIVs wired)',
   'rc-no-msi': 'a root complex whose requester IDs reach no MSI controller',
   'id-count-off-by-one': 'an ID count that looks like the number of IDs rather than number of IDs minus one',
+  rmr: 'RMR node Linux 6.1 ignores or trims: table revision < 5, no ID mappings, an ID count of 0 (one stream ID), no ranges, ranges not 64 KiB aligned',
   'its-id-mismatch': 'IORT ITS group identifiers and MADT GIC ITS translation IDs disagree',
   'dt-map': 'malformed iommu-map / msi-map in a device tree',
   'dt-iort-mismatch': 'device tree iommu-map / msi-map disagree with the IORT of the same platform',

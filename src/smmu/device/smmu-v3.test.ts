@@ -325,3 +325,66 @@ test('PRI queue (IDR0.PRI = 1): records, interrupt, PRI_RESP, overflow auto-resp
   t.cmd(encodeCommand('PRI_RESP', { SID: 3, SSV: 1, SSID: 5, PRGINDEX: 7, RESP: 2 }));
   assert.deepEqual(responses.at(-1), '3/5/7/0/false');
 });
+
+test('stall model: a stalling fault records STALL+STAG, CMD_RESUME retires it, a wrong STAG is a no-op', () => {
+  const f = { ...DEFAULT_FEATURES, stallModel: 'stall' as const, termModel: false, stallMax: 4 };
+  const t = running(f);
+  // Make the CD stall on faults (CD.S = 1), then invalidate the cached CD.
+  const cd = Number(t.b.read64(t.st.base + 3 * 64) & 0x000f_ffff_ffff_ffc0n);
+  t.b.write64(cd, t.b.read64(cd) | (1n << 44n));
+  t.cmd(encodeCommand('CFGI_CD', { SID: 3, LEAF: 1 }));
+  const fault = t.smmu.dma(3, null).read(0x9000_0000, new Uint8Array(4));
+  assert.equal(fault?.reason, 'stalled');
+  assert.equal(t.smmu.stalls.size, 1);
+  const ev = decodeEvent([0, 1, 2, 3].map((i) => t.b.read64(t.evtq + 8 * i)));
+  assert.equal(ev.stall, true);
+  t.cmd(encodeCommand('RESUME', { SID: 4, STAG: ev.stag, AC: 1 }));
+  assert.equal(t.smmu.stalls.size, 1, 'wrong StreamID: no effect');
+  t.cmd(encodeCommand('RESUME', { SID: 3, STAG: ev.stag, AC: 0, AB: 1 }));
+  assert.equal(t.smmu.stalls.size, 0);
+  assert.deepEqual(t.smmu.stalls.resolved(), [{ sid: 3, stag: ev.stag, action: 'terminate-abort' }]);
+});
+
+test('property: the event queue matches a simple reference queue (records, wrap, overflow flag, acknowledgement)', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 3 }),
+      fc.array(fc.oneof(fc.constant<['fault']>(['fault']), fc.tuple(fc.constant('consume' as const), fc.integer({ min: 0, max: 8 }), fc.boolean())), { maxLength: 60 }),
+      (log2, ops) => {
+        const t = running(DEFAULT_FEATURES, log2);
+        const size = 1 << log2;
+        // Reference: a list of pending IOVAs, a PROD/CONS pair with wrap, and the overflow flag pair.
+        let prod = 0;
+        let cons = 0;
+        let ovf = 0;
+        let ack = 0;
+        const slots: number[] = new Array(size).fill(-1);
+        let n = 0;
+        for (const op of ops) {
+          if (op[0] === 'fault') {
+            const iova = 0x7000_0000 + n++ * 0x1000;
+            t.smmu.dma(3, null).read(iova, new Uint8Array(1));
+            const count = (prod - cons + 2 * size) % (2 * size);
+            if (count === size) {
+              if (ovf === ack) ovf ^= 1;
+            } else {
+              slots[prod % size] = iova;
+              prod = (prod + 1) % (2 * size);
+            }
+          } else {
+            const count = (prod - cons + 2 * size) % (2 * size);
+            cons = (cons + Math.min(op[1], count)) % (2 * size);
+            if (op[2]) ack = ovf;
+            t.smmu.write(REG.EVENTQ_CONS, 4, ((ack << 31) | cons) >>> 0);
+          }
+          assert.equal(t.smmu.read(REG.EVENTQ_PROD, 4), ((ovf << 31) | prod) >>> 0);
+        }
+        for (let i = 0; i < size; i++) {
+          if (slots[i] === -1) continue;
+          assert.equal(t.b.read64(t.evtq + i * 32 + 16), BigInt(slots[i]!), `slot ${i}`);
+        }
+      },
+    ),
+    { numRuns: 100 },
+  );
+});

@@ -18,7 +18,7 @@ import {
 } from '../../spec/smmuv3/registers.js';
 import { DEFAULT_FEATURES, type SmmuFeatures } from '../features.js';
 import { Translator } from '../translation/index.js';
-import { newRequest, newResult, setAddress, type TranslationRequest, type TranslationResult, type TranslatorOptions } from '../translation/types.js';
+import { newRequest, newResult, setAddress, XLATE_KIND, type TranslationRequest, type TranslationResult, type TranslatorOptions } from '../translation/types.js';
 import { CommandQueue, type CommandHooks } from './command-queue.js';
 import { SmmuDmaPort, type PortTranslator } from './dma-port.js';
 import { EventQueue } from './event-queue.js';
@@ -355,10 +355,19 @@ export class SmmuV3 implements MmioDevice, PortTranslator {
         res.record = false;
         return 'abort';
       }
+      // Bypass: identity, with GBPA's attribute overrides (MTCFG/MemAttr, SHCFG; 1 = use incoming).
+      const gbpa = this.regs.get('GBPA');
       res.ok = true;
       res.pa = req.addrHi * 0x1_0000_0000 + req.addrLo;
       res.size = 4096;
-      res.perms = 7;
+      res.perms = res.permsPriv = res.permsUnpriv = 7;
+      res.mairAttr = -1;
+      res.s2MemAttr = rdLoHi(gbpa, 0, GBPA.MTCFG.lsb, 1) === 1 ? rdLoHi(gbpa, 0, GBPA.MEMATTR.lsb, GBPA.MEMATTR.width) : -1;
+      res.sh = rdLoHi(gbpa, 0, GBPA.SHCFG.lsb, GBPA.SHCFG.width);
+      res.asid = -1;
+      res.vmid = -1;
+      res.global = true;
+      res.kind = XLATE_KIND.BYPASS;
       res.tlbHit = false;
       return null;
     }

@@ -168,6 +168,7 @@ export class SmmuSnapshot {
   }
 
   mappings(sid: number, ssid: number | null): MappedRange[] {
+    this.requireRam(this.strtabBase(), 8, 'STRTAB_BASE');
     return this.adapter.mappings(sid, ssid);
   }
 
@@ -178,6 +179,7 @@ export class SmmuSnapshot {
       if (rdLoHi(this.reg32('GBPA'), 0, GBPA.ABORT.lsb, 1) === 1) return { ...head, ok: false, event: null, steps: [] };
       return { ...head, ok: true, pa: hex(q.iova), size: 4096, perm: 'rwx', steps: [] };
     }
+    this.requireRam(this.strtabBase(), 8, 'STRTAB_BASE');
     const req = makeRequest(q.sid, q.ssid, q.iova, { write: q.access === 'w', instr: q.access === 'x', priv: q.priv });
     const t = this.adapter.trace(req);
     const steps = t.steps.map(stepJson);

@@ -6,6 +6,9 @@ import type { CdConfig } from './cd-config.js';
 
 export class SteCacheEntry {
   alive = true;
+  /** CD index 0 (the single CD, or SubstreamID 0 / S1DSS=SSID0): kept out of the Map for the common case. */
+  cd0: CdCacheEntry | null = null;
+  /** CDs with index > 0. */
   readonly cds = new Map<number, CdCacheEntry>();
   constructor(
     readonly sid: number,
@@ -71,8 +74,11 @@ export class ConfigCache {
     let n = 1;
     if (s instanceof SteCacheEntry) {
       if (this.stes.get(s.sid) === s) this.stes.delete(s.sid);
+      if (s.cd0 !== null) n += this.drop(s.cd0);
       for (const c of s.cds.values()) n += this.drop(c);
       s.cds.clear();
+    } else if (s.index === 0) {
+      if (s.owner.cd0 === s) s.owner.cd0 = null;
     } else if (s.owner.cds.get(s.index) === s) {
       s.owner.cds.delete(s.index);
     }
@@ -88,11 +94,17 @@ export class ConfigCache {
     return e;
   }
 
+  /** The cached CD `index` of an STE entry, or undefined. */
+  getCd(owner: SteCacheEntry, index: number): CdCacheEntry | undefined {
+    return index === 0 ? (owner.cd0 ?? undefined) : owner.cds.get(index);
+  }
+
   putCd(owner: SteCacheEntry, index: number, cd: CdConfig): CdCacheEntry {
-    const old = owner.cds.get(index);
+    const old = this.getCd(owner, index);
     if (old !== undefined) this.drop(old);
     const e = new CdCacheEntry(owner, index, cd);
-    owner.cds.set(index, e);
+    if (index === 0) owner.cd0 = e;
+    else owner.cds.set(index, e);
     this.push(e);
     // The owner may have been evicted to make room: then the CD must not stay reachable.
     if (!owner.alive) this.drop(e);
@@ -120,7 +132,8 @@ export class ConfigCache {
 
   /** CFGI_CD: the CD cached from index `index` of the CD table located by `sid`. */
   invalidateCd(sid: number, index: number): void {
-    const e = this.stes.get(sid)?.cds.get(index);
+    const s = this.stes.get(sid);
+    const e = s === undefined ? undefined : this.getCd(s, index);
     if (e !== undefined) this.counters.invalidations += this.drop(e);
   }
 
@@ -128,6 +141,7 @@ export class ConfigCache {
   invalidateCdAll(sid: number): void {
     const e = this.stes.get(sid);
     if (e === undefined) return;
+    if (e.cd0 !== null) this.counters.invalidations += this.drop(e.cd0);
     for (const c of [...e.cds.values()]) this.counters.invalidations += this.drop(c);
   }
 

@@ -12,7 +12,7 @@ import { TableReader } from './table-reader.js';
 import { decodeSte, WORLD, type SteConfig, type S2Config } from './ste-config.js';
 import { decodeCd, type CdConfig } from './cd-config.js';
 import { Walker, permits } from './walker.js';
-import { Iotlb, KIND_S1, KIND_S2, tagKey, type TlbEntry } from './iotlb.js';
+import { Iotlb, KIND_S1, KIND_S2, tagKey } from './iotlb.js';
 import { ConfigCache, SteCacheEntry, CdCacheEntry } from './config-cache.js';
 import {
   PERM_R, PERM_W, PERM_X, XLATE_KIND, newResult,
@@ -208,7 +208,7 @@ export class Translator implements InspectHost {
       }
       if (ste.s1Dss !== STE_S1DSS.SSID0) return this.cfgFault(out, req, EVT.F_STREAM_DISABLED, priv, instr);
     }
-    let ce: CdCacheEntry | undefined = this.cachesOn ? se.cds.get(cdIndex) : undefined;
+    let ce: CdCacheEntry | undefined = this.cachesOn ? (cdIndex === 0 ? (se.cd0 ?? undefined) : se.cds.get(cdIndex)) : undefined;
     if (ce !== undefined) this.cfgCache.counters.hits++;
     else {
       this.cfgCache.counters.misses++;
@@ -248,7 +248,7 @@ export class Translator implements InspectHost {
     const write = req.write;
     if (this.cachesOn) {
       const e = this.tlb.lookup(tag, 0, ipa);
-      if (e !== null && permits(e.permsPriv, write, instr)) {
+      if (e >= 0 && permits(this.tlb.permsPriv[e]!, write, instr)) {
         this.tlb.counters.hits++;
         return this.hit(out, e, ipa, priv, -1, s2.vmid);
       }
@@ -296,9 +296,10 @@ export class Translator implements InspectHost {
     const tagNg = tagKey(KIND_S1, ste.world, ste.vmid, asidTag);
     const tagG = tagKey(KIND_S1, ste.world, ste.vmid, 0);
     if (this.cachesOn) {
-      let e = this.tlb.lookup(tagNg, region, key);
-      if (e === null && asidTag !== 0) e = this.tlb.lookup(tagG, region, key);
-      if (e !== null && permits(priv ? e.permsPriv : e.permsUnpriv, write, instr)) {
+      const tlb = this.tlb;
+      let e = tlb.lookup(tagNg, region, key);
+      if (e < 0 && asidTag !== 0) e = tlb.lookup(tagG, region, key);
+      if (e >= 0 && permits(priv ? tlb.permsPriv[e]! : tlb.permsUnpriv[e]!, write, instr)) {
         this.tlb.counters.hits++;
         return this.hit(out, e, key, priv, el2 ? -1 : cd.asid, ste.vmid);
       }
@@ -340,9 +341,10 @@ export class Translator implements InspectHost {
     return this.fill(out, pa, shift, permsPriv, permsUnpriv, priv, attr, s2Attr, sh, global, el2 ? -1 : cd.asid, ste.vmid);
   }
 
-  private hit(out: TranslationResult, e: TlbEntry, key: number, priv: boolean, asid: number, vmid: number, fromTlb = true): boolean {
+  private hit(out: TranslationResult, e: number, key: number, priv: boolean, asid: number, vmid: number, fromTlb = true): boolean {
     out.tlbHit = fromTlb;
-    return this.fill(out, e.outBase + (key - e.inBase), e.shift, e.permsPriv, e.permsUnpriv, priv, e.mairAttr, e.s2MemAttr, e.sh, e.global, asid, vmid);
+    const t = this.tlb;
+    return this.fill(out, t.outBase[e]! + (key - t.inBase[e]!), t.shiftOf[e]!, t.permsPriv[e]!, t.permsUnpriv[e]!, priv, t.mairAttr[e]!, t.s2MemAttr[e]!, t.sh[e]!, t.global[e] === 1, asid, vmid);
   }
 
   private fill(

@@ -2,11 +2,13 @@
 //
 // Table revisions we emit and the node revisions that go with them:
 // - table revision 5 = DEN 0049 issue E.d (adds RMR nodes; Linux parses RMR only when the table
-//   revision is >= 5). Node revisions as Arm's own reference generator (edk2
-//   DynamicTablesPkg IortGenerator) emits for E.d: ITS group 1, named component 4, root complex 4
-//   (40-byte fixed part: + PASID capabilities, flags), SMMUv3 4, PMCG 2, RMR 3.
+//   revision is >= 5). Node revisions as Arm's reference generator (edk2 DynamicTablesPkg
+//   IortGenerator) emits for E.d: ITS group 1, named component 4, root complex 4, SMMUv3 4,
+//   PMCG 2, RMR 3. The E.d root-complex node is 36 bytes (memory address size limit, PASID
+//   capabilities, one reserved byte; ACPICA's E.d update); the 4-byte root-complex Flags at 36
+//   belongs to later issues and is not emitted.
 // - table revision 3 = issue E.b, what QEMU 7.2 emits: ITS group 1, named component 4,
-//   root complex 3 (36-byte fixed part), SMMUv3 4. No RMR nodes.
+//   root complex 3, SMMUv3 4. No RMR nodes.
 // Every node header carries an Identifier since E.b (revision 0 tables left it reserved).
 import { reg32Field } from '../bits.js';
 import { u16, u32, u64, u8 } from './layout.js';
@@ -105,15 +107,16 @@ export const IORT_ROOT_COMPLEX = Object.freeze({
   pciSegment: u32('PCI Segment number', 28),
   /** Node revision >= 1. */
   memoryAddressLimit: u8('Memory address size limit', 32),
-  /** Node revision >= 4. */
+  /** Node revision >= 4 (E.c/E.d). */
   pasidCapabilities: u16('PASID capabilities', 33),
   reserved: u8('Reserved', 35),
-  /** Node revision >= 4. */
+  /** Issues after E.d only (present when the fixed part is 40 bytes). */
   flags: u32('Flags', 36),
 });
-/** Fixed part of a root-complex node: 36 bytes up to revision 3, 40 from revision 4. */
-export const IORT_ROOT_COMPLEX_SIZE_REV3 = 36;
-export const IORT_ROOT_COMPLEX_SIZE_REV4 = 40;
+/** Fixed part of a root-complex node up to E.d (what we emit). */
+export const IORT_ROOT_COMPLEX_SIZE = 36;
+/** Fixed part in later issues, with the Flags field. */
+export const IORT_ROOT_COMPLEX_SIZE_WITH_FLAGS = 40;
 export const IORT_RC_ATS = Object.freeze({ ats: reg32Field('ATS supported', 0, 0), pri: reg32Field('PRI supported', 1, 1), pasidFwd: reg32Field('PASID forwarding', 2, 2) });
 
 /** SMMUv3 node (§3.9 Table 14). */

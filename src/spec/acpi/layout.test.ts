@@ -1,3 +1,4 @@
+// ACPI layout descriptors: packed, documented sizes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SDT_HEADER, SDT_HEADER_SIZE, RSDP, RSDP_SIZE } from './header.js';
@@ -13,7 +14,7 @@ import {
   IORT_RMR_RANGE_SIZE,
   IORT_RMR_SIZE,
   IORT_ROOT_COMPLEX,
-  IORT_ROOT_COMPLEX_SIZE_REV4,
+  IORT_ROOT_COMPLEX_SIZE_WITH_FLAGS,
   IORT_SMMU_V3,
   IORT_SMMU_V3_SIZE,
   IORT_TABLE,
@@ -40,7 +41,7 @@ test('ACPI layouts are packed and have the documented sizes', () => {
   packed(IORT_NODE, 0, IORT_NODE_HEADER_SIZE, 'IORT node header');
   packed(IORT_ID_MAPPING, 0, IORT_ID_MAPPING_SIZE, 'IORT ID mapping');
   packed(IORT_SMMU_V3, IORT_NODE_HEADER_SIZE, IORT_SMMU_V3_SIZE, 'IORT SMMUv3');
-  packed(IORT_ROOT_COMPLEX, IORT_NODE_HEADER_SIZE, IORT_ROOT_COMPLEX_SIZE_REV4, 'IORT root complex');
+  packed(IORT_ROOT_COMPLEX, IORT_NODE_HEADER_SIZE, IORT_ROOT_COMPLEX_SIZE_WITH_FLAGS, 'IORT root complex');
   packed(IORT_PMCG, IORT_NODE_HEADER_SIZE, IORT_PMCG_SIZE, 'IORT PMCG');
   packed(IORT_RMR, IORT_NODE_HEADER_SIZE, IORT_RMR_SIZE, 'IORT RMR');
   packed(IORT_RMR_RANGE, 0, IORT_RMR_RANGE_SIZE, 'IORT RMR range');

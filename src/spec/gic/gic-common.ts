@@ -47,16 +47,6 @@ export const LPI_CONFIG = Object.freeze({
 /** Cacheability/shareability attribute fields as they appear in the *BASER registers. */
 export const SHAREABILITY = Object.freeze({ NonShareable: 0, InnerShareable: 1, OuterShareable: 2 });
 
-/** Identity register file values (PIDR4..7, PIDR0..3, CIDR0..3) of one frame. */
-export interface IdRegisterValues {
-  readonly pidr4: number;
-  readonly pidr0: number;
-  readonly pidr1: number;
-  readonly pidr2: number;
-  readonly pidr3: number;
-  readonly cidr: readonly [number, number, number, number];
-}
-
 /** CoreSight component identification bytes (CIDR0..3) common to all GIC frames. */
 export const GIC_CIDR: readonly [number, number, number, number] = Object.freeze([0x0d, 0xf0, 0x05, 0xb1]) as readonly [
   number,

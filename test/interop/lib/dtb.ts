@@ -18,7 +18,7 @@ export const QEMU_VIRT_RC = 'pcie0';
  */
 export function dumpQemuDtb(dir: string): string {
   const raw = join(dir, 'qemu-virt.raw.dtb');
-  execFileSync(QEMU, ['-M', `${MACHINE},dumpdtb=${raw}`, '-cpu', 'cortex-a57', '-smp', '1', '-m', `${RAM_MIB}M`, '-display', 'none'], {
+  execFileSync(QEMU, ['-M', `${MACHINE},dumpdtb=${raw}`, '-cpu', 'cortex-a57', '-smp', '1', '-m', `${RAM_MIB}M`, '-display', 'none', '-nic', 'none'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 30_000,
   });

@@ -20,6 +20,8 @@ export interface InspectTranslation {
 export interface InspectComparison {
   /** Stream IDs `--streams` reported. */
   readonly streams: number[];
+  /** Stream IDs Linux configured, from the CMD_CFGI_STE commands in QEMU's trace. */
+  readonly configuredSids: number[];
   /** Pages QEMU translated (last translation per page). */
   readonly qemuPages: TraceTranslation[];
   /** Pages inspect translated to the same PA as QEMU. */
@@ -83,5 +85,5 @@ export async function inspectAgainstQemu(opts: { ramPath: string; traceLog: stri
       else disagree.push({ qemu: q, ours: o });
     });
   }
-  return { streams, qemuPages, agree, disagree, unmapped };
+  return { streams, configuredSids: trace.cfgiSteSids, qemuPages, agree, disagree, unmapped };
 }

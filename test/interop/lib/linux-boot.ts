@@ -80,6 +80,7 @@ export async function bootLinux(opts: LinuxBootOptions): Promise<LinuxBoot> {
     '-serial', 'stdio',
     '-monitor', 'none',
     '-no-reboot',
+    '-nic', 'none', // no default virtio-net (its option ROM comes from a package CI does not install)
     '-kernel', guest.kernel,
     '-initrd', initrd,
     '-append', 'console=ttyAMA0 panic=-1',

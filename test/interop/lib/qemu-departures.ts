@@ -16,6 +16,10 @@ export const DEPARTURES = Object.freeze({
     "QEMU's IOMMU region is 2^48 bytes, so a DMA to an IOVA >= 2^48 never reaches the SMMU: silently dropped, reads return zeros (notes item 7). With T0SZ=16 the architecture gives F_TRANSLATION for it.",
   'recinvsid-ignored':
     'QEMU 7.2 records C_BAD_STREAMID for an out-of-range StreamID whatever SMMU_CR2.RECINVSID says; IHI 0070 §7.3.3 records it only when RECINVSID == 1 (the transaction is terminated silently otherwise).',
+  'cd-fetch-address-slot':
+    'For F_CD_FETCH QEMU 7.2 writes the CD address into doubleword 2 (the InputAddr slot) and leaves doubleword 3 zero (notes item 5); IHI 0070 §7.3.10 puts FetchAddr[55:3] in doubleword 3.',
+  'eventq-overflow-gerror':
+    'On a full event queue QEMU 7.2 drops the record and raises GERROR.EVENTQ_ABT_ERR, never setting EVENTQ_PROD.OVFLG (notes item 10); IHI 0070 §7.2 toggles OVFLG and keeps GERROR for queue access aborts.',
   'event-class-zero':
     'QEMU 7.2 leaves CLASS = 0 (CD) in F_TRANSLATION/F_PERMISSION records of stage-1 input-address faults; IHI 0070 §7.3 gives CLASS = IN (0b10) for a fault on the input address.',
 } as const);

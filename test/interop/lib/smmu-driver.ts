@@ -184,6 +184,7 @@ export class SmmuDriver {
   private readonly l2Tables = new Map<number, number>();
   readonly ptAlloc = { next: LAYOUT.pageTables };
   private st: StreamTableFormat = { fmt: 'linear', log2size: 8 };
+  private evtLog2 = EVENTQ_LOG2;
 
   constructor(readonly m: Machine) {}
 
@@ -191,8 +192,9 @@ export class SmmuDriver {
    * Programs stream table, queues and CR0 (EVENTQEN, CMDQEN, then SMMUEN), like Linux's reset.
    * CR2.RECINVSID is set (Linux writes it too) unless `recordInvalidSid` is false.
    */
-  async enable(st: StreamTableFormat, recordInvalidSid = true): Promise<void> {
+  async enable(st: StreamTableFormat, recordInvalidSid = true, eventqLog2 = EVENTQ_LOG2): Promise<void> {
     this.st = st;
+    this.evtLog2 = eventqLog2;
     const m = this.m;
     await m.write32(SMMU('CR0'), 0);
     await m.write32(SMMU('CR2'), recordInvalidSid ? 1 << CR2.RECINVSID.lsb : 0);
@@ -204,7 +206,7 @@ export class SmmuDriver {
     await m.write64(SMMU('CMDQ_BASE'), encodeFields(QUEUE_BASE, { ADDR: BigInt(LAYOUT.cmdq) >> 5n, LOG2SIZE: CMDQ_LOG2, RWA: 1 }, 1)[0]!);
     await m.write32(SMMU('CMDQ_PROD'), 0);
     await m.write32(SMMU('CMDQ_CONS'), 0);
-    await m.write64(SMMU('EVENTQ_BASE'), encodeFields(QUEUE_BASE, { ADDR: BigInt(LAYOUT.eventq) >> 5n, LOG2SIZE: EVENTQ_LOG2, RWA: 1 }, 1)[0]!);
+    await m.write64(SMMU('EVENTQ_BASE'), encodeFields(QUEUE_BASE, { ADDR: BigInt(LAYOUT.eventq) >> 5n, LOG2SIZE: eventqLog2, RWA: 1 }, 1)[0]!);
     await m.write32(SMMU('EVENTQ_PROD'), 0);
     await m.write32(SMMU('EVENTQ_CONS'), 0);
     const en = (f: { lsb: number }): number => 1 << f.lsb;
@@ -240,20 +242,37 @@ export class SmmuDriver {
 
   /** Issues commands then a CMD_SYNC; returns CMDQ_CONS after the PROD write. */
   async commands(cmds: ReadonlyArray<readonly [CommandName, Partial<Record<CmdFieldName, bigint | number | boolean>>?]>): Promise<number> {
-    const all = [...cmds, ['SYNC', {}] as const];
+    return this.rawCommands([...cmds, ['SYNC', {}] as const].map(([name, fields]) => encodeCommand(name, fields ?? {})));
+  }
+
+  /** Queue slot address of command index `i` (PROD/CONS value without the wrap bit). */
+  cmdSlot(i: number): number {
+    return LAYOUT.cmdq + (i & ((1 << CMDQ_LOG2) - 1)) * 16;
+  }
+
+  /** Writes raw 2-doubleword commands at PROD, then one PROD write; returns CMDQ_CONS. */
+  async rawCommands(cmds: ReadonlyArray<readonly bigint[]>): Promise<number> {
     const size = 1 << CMDQ_LOG2;
-    for (const [name, fields] of all) {
-      const idx = this.cmdProd & (size - 1);
-      await this.m.writeBytes(LAYOUT.cmdq + idx * 16, qwords(encodeCommand(name, fields ?? {})));
+    for (const words of cmds) {
+      await this.m.writeBytes(this.cmdSlot(this.cmdProd), qwords(words));
       this.cmdProd = (this.cmdProd + 1) & (2 * size - 1);
     }
     await this.m.write32(SMMU('CMDQ_PROD'), this.cmdProd);
     return this.m.read32(SMMU('CMDQ_CONS'));
   }
 
+  /** Acknowledges every active GERROR bit (GERRORN := GERROR), as Linux's error handler does. */
+  async ackGerror(): Promise<void> {
+    await this.m.write32(SMMU('GERRORN'), await this.m.read32(SMMU('GERROR')));
+  }
+
+  async readReg(name: keyof typeof REG): Promise<number> {
+    return this.m.read32(SMMU(name));
+  }
+
   /** New event records since the last call (consumes them: CONS := PROD). */
   async events(): Promise<EventRecord[]> {
-    const size = 1 << EVENTQ_LOG2;
+    const size = 1 << this.evtLog2;
     const prod = (await this.m.read32(SMMU('EVENTQ_PROD'))) & (2 * size - 1);
     const out: EventRecord[] = [];
     let guard = 0;

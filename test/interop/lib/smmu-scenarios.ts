@@ -6,7 +6,19 @@ import type { Scenario } from './differential.js';
 import { EDU_SID } from './machine.js';
 import type { Ev } from './observe.js';
 import { deviceRead, deviceWrite, pattern, primeDevice } from './scenario-helpers.js';
+import { encodeCommand } from '../../../src/spec/smmuv3/commands.js';
+import { QUEUE_CONS, REG } from '../../../src/spec/smmuv3/registers.js';
+import { rd } from '../../../src/spec/bits.js';
+
+const rd32 = (v: number, f: Parameters<typeof rd>[1]): number => rd(Uint32Array.of(v, 0), f);
+import { VIRT } from './machine.js';
 import { cdWords, LAYOUT, PageTables, SmmuDriver, STE_ABORT, STE_BYPASS, STE_S1, steWords } from './smmu-driver.js';
+
+function qwordsOf(words: readonly bigint[]): Uint8Array {
+  const b = Buffer.alloc(words.length * 8);
+  words.forEach((w, i) => b.writeBigUInt64LE(BigInt.asUintN(64, w), i * 8));
+  return b;
+}
 
 const D = LAYOUT.data;
 const CD0 = LAYOUT.cds;
@@ -18,15 +30,78 @@ function fault(type: string, iova: bigint, read: boolean): Ev {
 }
 
 /** Enables the SMMU with a linear table and an S1 STE for edu whose CD uses `t0sz`; returns the page tables. */
-async function s1Setup(d: SmmuDriver, t0sz = 16, cd: Partial<Parameters<typeof cdWords>[0]> = {}): Promise<PageTables> {
-  await d.enable({ fmt: 'linear', log2size: 8 });
+async function s1Setup(d: SmmuDriver, t0sz = 16, cd: Partial<Parameters<typeof cdWords>[0]> = {}, eventqLog2?: number): Promise<PageTables> {
+  await d.enable({ fmt: 'linear', log2size: 8 }, true, eventqLog2);
   const pt = new PageTables(d.m, d.ptAlloc, t0sz);
   await d.writeCd(CD0, cdWords({ ttb0: pt.root, t0sz, ...cd }));
   await d.writeSte(EDU_SID, STE_S1(CD0));
   return pt;
 }
 
+/** Guest-physical address with nothing behind it on QEMU virt (8 GiB: above the 512 MiB of RAM). */
+const NO_RAM = 0x2_0000_0000;
+
 export const SMMU_SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'command queue: an illegal opcode stops CONS with CERROR_ILL and GERROR.CMDQ_ERR; fixing the slot and acknowledging resumes',
+    async run(m, rec) {
+      const d = new SmmuDriver(m);
+      await d.enable({ fmt: 'linear', log2size: 8 });
+      rec.value('CMDQ_CONS after a good batch', await d.commands([['CFGI_STE', { SID: 1 }], ['TLBI_NH_ALL', {}]]));
+      const bad = 3; // index of the illegal command (after the 3 commands above)
+      rec.value('CMDQ_CONS after opcode 0x00', await d.rawCommands([[0n, 0n], encodeCommand('SYNC', {})]));
+      rec.value('GERROR ^ GERRORN after opcode 0x00', await d.gerror());
+      await m.writeBytes(d.cmdSlot(bad), qwordsOf(encodeCommand('SYNC', {}))); // Linux: replace with CMD_SYNC
+      await d.ackGerror();
+      // CMDQ_CONS.ERR is UNKNOWN once CMDQ_ERR is no longer active (§6.3.28): compare RD only.
+      rec.value('CMDQ_CONS.RD after the fix and GERRORN', rd32(await d.readReg('CMDQ_CONS'), QUEUE_CONS.RD));
+      rec.value('GERROR ^ GERRORN after the fix', await d.gerror());
+    },
+  },
+  {
+    name: 'fetch aborts: STE fetch (F_STE_FETCH), CD fetch (F_CD_FETCH) and table walk (F_WALK_EABT) outside RAM',
+    departures: [
+      {
+        id: 'cd-fetch-address-slot',
+        label: 'CD outside RAM: events',
+        arch: [{ type: 'F_CD_FETCH', sid: EDU_SID, ssv: false, ssid: 0, rnw: false, pnu: false, ind: false, s2: false, cls: 0, inputAddr: '0x0', ipa: '0x0', fetchAddr: hex(NO_RAM) }],
+        qemu: [{ type: 'F_CD_FETCH', sid: EDU_SID, ssv: false, ssid: 0, rnw: false, pnu: false, ind: false, s2: false, cls: 0, inputAddr: hex(NO_RAM), ipa: '0x0', fetchAddr: '0x0' }],
+      },
+    ],
+    async run(m, rec) {
+      await primeDevice(m);
+      const d = new SmmuDriver(m);
+      await d.enable({ fmt: 'linear', log2size: 8 });
+      await m.write64(VIRT.smmuBase + REG.STRTAB_BASE, BigInt(NO_RAM));
+      await d.commands([['CFGI_STE_RANGE', { SID: 0, RANGE: 31 }]]);
+      await deviceWrite(d, rec, 'stream table outside RAM', BigInt(D), D);
+      await m.write64(VIRT.smmuBase + REG.STRTAB_BASE, BigInt(LAYOUT.strtab));
+      await d.writeSte(EDU_SID, STE_S1(NO_RAM));
+      await d.commands([['CFGI_STE_RANGE', { SID: 0, RANGE: 31 }]]);
+      await deviceWrite(d, rec, 'CD outside RAM', 0x1000n, D);
+      await d.writeCd(CD0, cdWords({ ttb0: NO_RAM }));
+      await d.writeSte(EDU_SID, STE_S1(CD0));
+      await d.commands([['CFGI_STE_RANGE', { SID: 0, RANGE: 31 }]]);
+      await deviceWrite(d, rec, 'TTB0 outside RAM', 0x1000n, D);
+    },
+  },
+  {
+    name: 'event queue overflow: OVFLG architecturally',
+    departures: [
+      { id: 'eventq-overflow-gerror', label: 'EVENTQ_PROD.OVFLG after 3 faults into 2 slots', arch: true, qemu: false },
+      { id: 'eventq-overflow-gerror', label: 'GERROR ^ GERRORN after 3 faults into 2 slots', arch: 0, qemu: 1 << 2 },
+    ],
+    async run(m, rec) {
+      await primeDevice(m);
+      const d = new SmmuDriver(m);
+      await s1Setup(d, 16, {}, 1); // no mappings: every access is F_TRANSLATION
+      // Aligned 4-byte DMAs: one record each, even in QEMU; distinct addresses keep them apart.
+      for (let i = 1; i <= 3; i++) await m.eduDma('to-ram', BigInt(i * 0x1000), 4, 0);
+      rec.value('EVENTQ_PROD.OVFLG after 3 faults into 2 slots', ((await d.readReg('EVENTQ_PROD')) >>> 31) === 1);
+      rec.value('GERROR ^ GERRORN after 3 faults into 2 slots', await d.gerror());
+      rec.events('the 2 records in the queue', await d.events());
+    },
+  },
   {
     name: 'SMMUEN=0 bypasses; linear table: bypass STE lands at IOVA = PA, abort STE drops silently',
     async run(m, rec) {

@@ -17,6 +17,8 @@ export interface SmmuTrace {
   /** Last value seen for each register, from writes and reads in trace order. */
   readonly registers: Map<RegName, bigint>;
   readonly translations: TraceTranslation[];
+  /** Stream IDs the driver invalidated with CMD_CFGI_STE, i.e. whose STEs it (re)configured. */
+  readonly cfgiSteSids: number[];
 }
 
 const WIDE: ReadonlySet<RegName> = new Set<RegName>([
@@ -41,12 +43,19 @@ function locate(offset: number): { name: RegName; lane: number } | null {
 }
 
 const MMIO_RE = /smmuv3_(read|write)_mmio addr: (0x[0-9a-f]+) val:\s*(0x[0-9a-f]+) size: (0x[0-9a-f]+)/;
+const CFGI_STE_RE = /smmuv3_cmdq_cfgi_ste streamid=\s*(0x[0-9a-f]+|\d+)/;
 const XLATE_RE = /smmuv3_translate_success \S+ sid=(0x[0-9a-f]+) iova=(0x[0-9a-f]+) translated=(0x[0-9a-f]+) perm=(0x[0-9a-f]+)/;
 
 export function parseSmmuTrace(text: string): SmmuTrace {
   const registers = new Map<RegName, bigint>();
   const translations: TraceTranslation[] = [];
+  const cfgi = new Set<number>();
   for (const line of text.split('\n')) {
+    const c = CFGI_STE_RE.exec(line);
+    if (c?.[1]) {
+      cfgi.add(Number(c[1]));
+      continue;
+    }
     const m = MMIO_RE.exec(line);
     if (m?.[2] && m[3] && m[4]) {
       const at = locate(Number(m[2]));
@@ -64,7 +73,7 @@ export function parseSmmuTrace(text: string): SmmuTrace {
       translations.push({ sid: Number(t[1]), iova: BigInt(t[2]), pa: BigInt(t[3]), perm: Number(t[4]) });
     }
   }
-  return { registers, translations };
+  return { registers, translations, cfgiSteSids: [...cfgi].sort((a, b) => a - b) };
 }
 
 /** The REGS.json object `vsmmu inspect --regs` takes (issue 3): names as the spec spells them, hex values. */
