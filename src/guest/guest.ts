@@ -56,6 +56,8 @@ export class ReferenceGuest {
   its: GuestItsDriver | null = null;
   private nextSpi = 0;
   readonly bound = new Map<string, BoundDevice>();
+  /** LPIs of each SMMU's own MSIs: [eventq, gerror]. */
+  readonly smmuLpis = new Map<string, number[]>();
   readonly messages: string[] = [];
 
   constructor(
@@ -90,7 +92,10 @@ export class ReferenceGuest {
       if (this.its && own && smmuUsesMsi(this.desc, s)) {
         // Platform MSIs from the ITS for the SMMU's own DeviceID: EVTQ (event 0), GERROR (event 1).
         const dev = this.its.allocDevice(own.deviceId, 2);
-        if (dev) msi = { eventq: { address: this.its.doorbell, data: 0 }, gerror: { address: this.its.doorbell, data: 1 } };
+        if (dev) {
+          msi = { eventq: { address: this.its.doorbell, data: 0 }, gerror: { address: this.its.doorbell, data: 1 } };
+          this.smmuLpis.set(s.name, dev.lpis);
+        }
       }
       const d = new GuestSmmuDriver(this.bus, this.mem, this.kernel, { name: s.name, base: s.base, coherent: s.coherent, msi });
       d.probe();

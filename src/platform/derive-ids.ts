@@ -31,8 +31,13 @@ export interface SmmuIdMaps {
   readonly smmu: string;
   /** Stream ID -> ITS device ID for every covered range (IORT SMMUv3 node ID mappings); empty unless msi = 'its'. */
   readonly toMsi: readonly IdMapping[];
-  /** The SMMU's own MSI device ID (IORT single mapping, DeviceID mapping index), or null when
-   * the SMMU uses wired interrupts. */
+  /**
+   * The SMMU's own MSI device ID (IORT single mapping at the DeviceID mapping index), or null.
+   * Present whenever an ITS exists and the SMMU either asks for MSIs or has an unwired GSIV: Linux
+   * 6.1 (iort_get_id_mapping_index) honours the index unless all four GSIVs are wired, so the
+   * index must then name a real single mapping (as the OpenVMM original does), or Linux would
+   * skip the SMMU -> ITS range at index 0 (or log FW_BUG for an index past the end).
+   */
   readonly ownMsi: { readonly target: string; readonly deviceId: number } | null;
 }
 
@@ -51,6 +56,12 @@ export function smmuForRootComplex(desc: PlatformDescription, rc: string): SmmuD
 /** True when the SMMU signals its own interrupts by MSI: it asks for it and the MSI controller is an ITS. */
 export function smmuUsesMsi(desc: PlatformDescription, smmu: SmmuDesc): boolean {
   return smmu.msi && desc.gic.msi === 'its' && desc.gic.its !== null;
+}
+
+/** True when all four SMMU interrupts are wired GSIVs (IORT then ignores the DeviceID mapping index). */
+export function allGsivsWired(smmu: SmmuDesc): boolean {
+  const i = smmu.interrupts;
+  return i.eventq !== null && i.priq !== null && i.cmdqSync !== null && i.gerror !== null;
 }
 
 /** The bus sub-ranges of `rc.buses` that are translated by the SMMU (bus range minus bypass ranges). */
@@ -122,7 +133,7 @@ export function deriveIdMaps(desc: PlatformDescription): IdMaps {
   const smmus: SmmuIdMaps[] = desc.smmus.map((s) => ({
     smmu: s.name,
     toMsi: (smmuToMsi.get(s.name) as IdMapping[]).sort((a, b) => a.inputBase - b.inputBase),
-    ownMsi: its && smmuUsesMsi(desc, s) ? { target: its.name, deviceId: s.msiDeviceId } : null,
+    ownMsi: its && (smmuUsesMsi(desc, s) || !allGsivsWired(s)) ? { target: its.name, deviceId: s.msiDeviceId } : null,
   }));
   return { rootComplexes, smmus };
 }

@@ -24,6 +24,7 @@ import type {
   SwitchDesc,
 } from './description.js';
 import { enumerateRootComplex } from './enumerate.js';
+import { allGsivsWired } from './derive-ids.js';
 
 export type IssuePath = ReadonlyArray<string | number>;
 export interface DescriptionIssue {
@@ -339,7 +340,7 @@ export function checkDescription(d: PlatformDescription): DescriptionIssue[] {
   });
   if (g.msi === 'its') {
     d.smmus.forEach((s, i) => {
-      if (!(s.msi && g.msi === 'its')) return;
+      if (!(s.msi || !allGsivsWired(s))) return; // no own-MSI device ID in use (see deriveIdMaps)
       const clash = devRanges.find((r) => s.msiDeviceId >= r.lo && s.msiDeviceId <= r.hi);
       if (clash) add(['smmus', i, 'msiDeviceId'], `device ID ${hex(s.msiDeviceId)} of the SMMU's own MSIs collides with rootComplexes[${clash.i}]'s requester device IDs`);
     });

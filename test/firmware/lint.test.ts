@@ -254,3 +254,23 @@ test("QEMU 7.2's own DTB (dumpdtb fixture) against its own IORT: buses 1-255 dis
   assert.match(dt[0]!.message, /RIDs 0x100\.\.0xffff: device tree \/pcie@10000000 gives SMMU 0x9050000 SID 0x100, ITS DeviceID 0x100 but the IORT gives no SMMU, ITS DeviceID 0x100/);
   assert.deepEqual([...new Set(r.findings.map((f) => f.rule))].sort(), ['dt-iort-mismatch', 'id-count-off-by-one']);
 });
+
+test('fuzz: lint of the IORT against a mutated DTB only ever throws UserInputError', () => {
+  const dtb = writeDtb(buildDeviceTree(QV));
+  // Mutate the structure block region (after the 40-byte header) most of the time.
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: dtb.length - 1 }), fc.nat(255)), { minLength: 1, maxLength: 8 }), (muts) => {
+      const b = dtb.slice();
+      for (const [i, v] of muts) b[i] = v;
+      try {
+        lintFiles([
+          { file: 'IORT', bytes: IORT5 },
+          { file: 'DTB', bytes: b },
+        ]);
+      } catch (e) {
+        if (!(e instanceof UserInputError)) throw e;
+      }
+    }),
+    { numRuns: 60 },
+  );
+});

@@ -106,7 +106,13 @@ class LinuxSmmuDriver {
   }
 
   reset(): void {
-    assert.equal(this.rd(0x20) & 1, 0);
+    if (this.rd(0x20) & 1) {
+      // "SMMU currently enabled! Resetting...": GBPA.ABORT via the UPDATE handshake.
+      let n = 0;
+      while (this.rd(0x44) >>> 31) assert.ok(++n < 1000);
+      this.wr(0x44, (this.rd(0x44) | (1 << 20) | (1 << 31)) >>> 0);
+      while (this.rd(0x44) >>> 31) assert.ok(++n < 1000, 'GBPA not responding to update');
+    }
     this.sync(0x20, 0x24, 0);
     this.wr(0x28, 0xd75);
     this.wr(0x2c, 0x6);
@@ -260,5 +266,14 @@ for (const [label, features] of [
     assert.equal(port.write(0x104000, new Uint8Array(8)), null);
     d.issue([]);
     assert.equal(d.smmu.eventStats.written, 1);
+
+    // A second probe (kexec-style) finds SMMUEN set: GBPA.ABORT, then the whole reset again.
+    d.wr(0x20, 0); // what the reset does first; with GBPA.ABORT set DMA must abort silently
+    d.wr(0x20, 0xd);
+    d.reset();
+    assert.equal((d.rd(0x44) >>> 20) & 1, 1, 'GBPA.ABORT set by the update handshake');
+    d.wr(0x20, 0xc); // SMMUEN = 0
+    assert.equal(port.write(0x100000, new Uint8Array(4))?.reason, 'abort', 'GBPA abort while SMMUEN = 0');
+    assert.equal(d.smmu.eventStats.written, 1, 'no event for a GBPA abort');
   });
 }

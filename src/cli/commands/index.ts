@@ -7,6 +7,7 @@ import { register as registerPlatform } from './platform.js';
 import { register as registerInspect } from './inspect.js';
 import { register as registerDecode } from './decode.js';
 import { register as registerLint } from './lint.js';
+import { register as registerRun } from './run.js';
 
 export function registerCommands(program: Command): void {
   void program;
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerInspect(program);
   registerDecode(program);
   registerLint(program);
+  registerRun(program);
 }

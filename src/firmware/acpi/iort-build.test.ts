@@ -67,13 +67,17 @@ test('openvmm --smmu s0rc0: covered RC -> SMMU, the other segment -> ITS with se
   assert.equal(rc1.segment, 1);
   assert.deepEqual(maps(rc0), [[0, 0xffff, 0, smmu, 0]]);
   assert.deepEqual(maps(rc1), [[0, 0xffff, 0x10000, its, 0]]);
-  assert.deepEqual(maps(t.nodes[1]), [[0, 0xffff, 0, its, 0]]);
+  // SMMU -> ITS for stream IDs, then the SMMU's own single mapping (device ID above both segments).
+  assert.deepEqual(maps(t.nodes[1]), [
+    [0, 0xffff, 0, its, 0],
+    [0, 0, 0x1_ff00 + 0x100, its, 1],
+  ]);
   const s = t.nodes[1]!;
   assert.ok(s.kind === 'smmuv3');
   assert.equal(s.priGsiv, 0); // the original wires eventq and gerror only
   assert.deepEqual([s.eventGsiv, s.gerrGsiv], [991, 990]);
-  // Not all GSIVs wired and no own-MSI mapping: the index points past the mappings, so Linux does
-  // not skip the SMMU -> ITS mapping at index 0.
+  // Not all GSIVs wired, so Linux honours the DeviceID mapping index: it must name the single
+  // mapping, never index 0 (the SMMU -> ITS range) nor an index past the end (FW_BUG).
   assert.equal(s.deviceIdMappingIndex, 1);
 });
 

@@ -62,14 +62,8 @@ export function iortNodesFor(desc: PlatformDescription, opts: BuildIortOptions =
     if (sm?.ownMsi) {
       deviceIdMappingIndex = mappings.length;
       // The SMMU's own MSIs: a single mapping (input ignored) to the ITS group; DEN 0049 §3.9.
+      // deriveIdMaps provides it whenever Linux would honour the index (not all GSIVs wired).
       mappings.push({ inputBase: 0, count: 1, outputBase: sm.ownMsi.deviceId, target: sm.ownMsi.target, single: true });
-    } else if (mappings.length > 0 && !(g.event && g.pri && g.gerr && g.sync)) {
-      // No own-MSI mapping, but not every GSIV is wired, so the index is not ignored (Linux
-      // iort_get_id_mapping_index): index 0 would make Linux skip the SMMU -> ITS mapping at
-      // index 0. E.d has no "index valid" flag (E.e adds one), so point the index past the
-      // mappings: Linux then skips nothing and creates no MSI domain for the SMMU (it logs
-      // "ID mapping index overflows valid mappings" once).
-      deviceIdMappingIndex = mappings.length;
     }
     nodes.push({
       kind: 'smmuv3',

@@ -82,7 +82,7 @@ export function dtHostBridges(fdt: Fdt): DtHostBridge[] {
     out.push({
       path,
       segment: seg?.[0] ?? null,
-      busStart: bus?.[0] ?? 0,
+      busStart: Math.min(bus?.[0] ?? 0, 255),
       busEnd: Math.min(bus?.[1] ?? 255, 255),
       iommuMap,
       iommuMapMask: iommuMask?.[0] ?? 0xffff_ffff,

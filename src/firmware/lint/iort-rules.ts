@@ -44,7 +44,8 @@ export function lintIort(t: IortTable, file: string, opts: { madtHasMsiControlle
       // ---- single mappings
       // The SMMUv3 DeviceID entry must be single; when Linux ignores the index, smmu-msi-mapping says so.
       const ownMsiEntry = n.kind === 'smmuv3' && i === n.deviceIdMappingIndex;
-      const singleOk = n.type === IortNodeType.NAMED_COMPONENT || n.type === IortNodeType.ROOT_COMPLEX || ownMsiEntry;
+      // PMCG: its MSI DeviceID mapping is a single mapping too (iort_node_get_id).
+      const singleOk = n.type === IortNodeType.NAMED_COMPONENT || n.type === IortNodeType.ROOT_COMPLEX || n.type === IortNodeType.PMCG || ownMsiEntry;
       if (m.single && !singleOk) {
         add('single-mapping', 'error', m.offset + 16, `${name(n)} mapping ${i} has the single-mapping flag, which Linux only allows for named components and root complexes (mapping skipped)`);
       }

@@ -10,7 +10,7 @@ export const LINT_RULES = Object.freeze({
   'mapping-duplicate': 'the same input ID range is mapped twice in one node',
   'mapping-overlap': 'ID mappings of one node overlap (Linux: first match wins, later entry ignored)',
   'mapping-target': 'an ID mapping references nothing, not the start of a node, or a node of the wrong type',
-  'single-mapping': 'single-mapping flag on a node type Linux does not allow it for (only named components and root complexes)',
+  'single-mapping': 'single-mapping flag where Linux does not allow it (only named components and root complexes, plus the SMMUv3 / PMCG own-MSI DeviceID entry)',
   'smmu-msi-mapping': 'SMMU relies on MSIs (eventq/gerror GSIV 0) without a usable DeviceID mapping, or has a DeviceID mapping Linux ignores (all four GSIVs wired)',
   'rc-no-msi': 'a root complex whose requester IDs reach no MSI controller',
   'id-count-off-by-one': 'an ID count that looks like the number of IDs rather than number of IDs minus one',

@@ -9,7 +9,7 @@ export type DeviceModelName = 'dma-engine' | 'queue' | 'generic';
 export const DEVICE_MODEL_NAMES: readonly DeviceModelName[] = Object.freeze(['dma-engine', 'queue', 'generic']);
 
 export interface DeviceModels {
-  /** Latest model instance by endpoint name (function 0; multi-function endpoints: "<name>.<fn>"). */
+  /** Model instances by endpoint name (function 0) and, for multi-function endpoints, "<name>.<fn>". */
   readonly dmaEngines: Map<string, DmaEngine>;
   readonly queues: Map<string, QueueDevice>;
 }
@@ -22,11 +22,13 @@ export function deviceFactory(models: Readonly<Record<string, DeviceModelName>>)
     if (kind === 'dma-engine') {
       const d = new DmaEngine(key);
       m.dmaEngines.set(key, d);
+      if (fn === 0) m.dmaEngines.set(e.name, d);
       return d.fn;
     }
     if (kind === 'queue') {
       const q = new QueueDevice(key);
       m.queues.set(key, q);
+      if (fn === 0) m.queues.set(e.name, q);
       return q.fn;
     }
     return genericEndpoint(e, fn, path);

@@ -86,6 +86,10 @@ export const OPENVMM_INPUT: PlatformInput = {
 export function openvmmSmmu(desc: PlatformDescription, rc: string, index: number): SmmuDesc {
   const top = desc.gic.msi === 'v2m' ? MAX_INTID - V2M_SPIS : MAX_INTID;
   const evtq = top - 2 * index;
+  // The SMMU's own MSI device ID (used by IORT's DeviceID mapping index, since only eventq and
+  // gerror are wired): one per SMMU just above every root complex's device IDs. The original used
+  // 0, which is also the device ID of root port 0 on segment 0.
+  const ownDeviceId = desc.rootComplexes.reduce((m, r) => Math.max(m, r.deviceIdBase + ((r.buses.end + 1) << 8)), 0) + index;
   return {
     name: `smmu${index}`,
     base: SMMU_TOP - (index + 1) * SMMU_SIZE,
@@ -94,7 +98,7 @@ export function openvmmSmmu(desc: PlatformDescription, rc: string, index: number
     features: 'default',
     coherent: true,
     msi: false,
-    msiDeviceId: 0,
+    msiDeviceId: ownDeviceId,
     proximityDomain: null,
   };
 }

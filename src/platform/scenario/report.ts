@@ -38,6 +38,8 @@ export interface ReportStep {
 export interface ReportDevice {
   readonly name: string;
   readonly model: string;
+  /** Surprise-removed during the run (its IDs are the last ones it had). */
+  readonly removed: boolean;
   readonly bdf: string | null;
   readonly streamId: string | null;
   readonly deviceId: string | null;
@@ -48,6 +50,8 @@ export interface ReportDevice {
 
 export interface ReportEvent {
   readonly step: number;
+  /** Scenario line of the step during which the guest consumed the event. */
+  readonly line: number;
   readonly smmu: string;
   readonly type: string;
   readonly code: string;
@@ -61,6 +65,7 @@ export interface ReportEvent {
 
 export interface ReportInterrupt {
   readonly step: number;
+  readonly line: number;
   readonly kind: 'lpi' | 'spi';
   readonly intid: number;
   readonly pe: number | null;

@@ -44,8 +44,11 @@ interface DevState {
 
 interface RecordedEvent {
   readonly step: number;
+  readonly line: number;
   readonly smmu: string;
   readonly ev: SmmuEvent;
+  /** Device bound to the stream when the event was consumed. */
+  readonly device: string | null;
 }
 
 const QUEUE_ENTRIES = 16;
@@ -62,6 +65,8 @@ export class ScenarioRun {
   readonly models: DeviceModels;
   private readonly modelOf: Record<string, DeviceModelName>;
   private readonly devs = new Map<string, DevState>();
+  /** Devices removed by unplug (kept for the report). */
+  private readonly gone: { d: DevState; b: BoundDevice | null }[] = [];
   private readonly buffers = new Map<string, { pa: number; size: number }>();
   private readonly names = new Map<string, number>();
   private readonly events: RecordedEvent[] = [];
@@ -173,6 +178,10 @@ export class ScenarioRun {
       const v = b.vectors.findIndex((x) => x.intid === intid);
       if (v >= 0) return this.devs.get(b.name)?.model === 'port' ? `${b.name} hot-plug` : `${b.name} vector ${v}`;
     }
+    for (const [smmu, lpis] of this.guest.smmuLpis) {
+      const i = lpis.indexOf(intid);
+      if (kind === 'lpi' && i >= 0) return `${smmu} ${i === 0 ? 'eventq' : 'gerror'} (MSI)`;
+    }
     if (kind === 'spi') {
       for (const s of this.desc.smmus) {
         for (const [k, i] of Object.entries(s.interrupts)) if (i && i.spi + 32 === intid) return `${s.name} ${k}`;
@@ -189,14 +198,19 @@ export class ScenarioRun {
       const hotplugPorts: string[] = [];
       for (const l of lpis) {
         const source = this.sourceOf('lpi', l.intid);
-        this.interrupts.push({ step: this.stepNo, kind: 'lpi', intid: l.intid, pe: l.pe, source });
+        this.interrupts.push({ step: this.stepNo, line: this.currentLine, kind: 'lpi', intid: l.intid, pe: l.pe, source });
         this.platform.gic?.redistributors[l.pe]?.acknowledge(l.intid);
         if (source?.endsWith(' hot-plug')) hotplugPorts.push(source.slice(0, -' hot-plug'.length));
       }
-      for (const s of spis) this.interrupts.push({ step: this.stepNo, kind: 'spi', intid: s, pe: null, source: this.sourceOf('spi', s) });
+      for (const s of spis) this.interrupts.push({ step: this.stepNo, line: this.currentLine, kind: 'spi', intid: s, pe: null, source: this.sourceOf('spi', s) });
       for (const p of hotplugPorts) this.pciehp(p);
     }
-    for (const { smmu, events } of this.guest.drainEvents()) for (const ev of events) this.events.push({ step: this.stepNo, smmu, ev });
+    for (const { smmu, events } of this.guest.drainEvents()) {
+      for (const ev of events) {
+        const device = [...this.guest.bound.values()].find((b) => b.smmu === smmu && b.streamId === ev.sid)?.name ?? null;
+        this.events.push({ step: this.stepNo, line: this.currentLine, smmu, ev, device });
+      }
+    }
   }
 
   /** pciehp's interrupt thread for port `name`: ack Slot Status, rescan, bind new devices. */
@@ -441,7 +455,10 @@ export class ScenarioRun {
       if (q.head === 0) q.phase ^= 1;
       this.platform.bus.write(bar + QDEV_REG.CQ_HEAD, 4, q.head);
     }
-    if (q.last === 'ok') d.dma.ok++;
+    if (q.last === 'ok') {
+      d.dma.ok++;
+      d.dma.bytes += b.length;
+    }
     else d.dma.faults++;
     this.info(s, `${d.name}: ${b.op} ${hex(b.length)} bytes at LBA ${b.lba} via IOVA ${hex(iova)}: ${result}`);
   }
@@ -474,6 +491,8 @@ export class ScenarioRun {
       this.fail([...s.path, 'unplug'], e instanceof Error ? e.message : String(e));
     }
     if (gone) {
+      const d = this.devs.get(gone);
+      if (d) this.gone.push({ d, b: this.guest.bound.get(gone) ?? null });
       this.guest.unbindDevice(gone);
       this.devs.delete(gone);
     }
@@ -606,7 +625,9 @@ export class ScenarioRun {
       const hits = fresh.filter((r) => (src === null || r.source === src) && (i.lpi === undefined || (r.kind === 'lpi' && r.intid === i.lpi)) && (i.spi === undefined || (r.kind === 'spi' && r.intid === i.spi)));
       const ok = i.count !== undefined ? hits.length === i.count : hits.length > 0;
       const want = `${i.count ?? '>= 1'} × ${src ?? ''}${i.lpi !== undefined ? ` LPI ${i.lpi}` : ''}${i.spi !== undefined ? ` SPI INTID ${i.spi}` : ''}`.replace(/ +/g, ' ');
-      this.check(s, 'interrupt', ok, want.trim(), fresh.length ? fresh.map((r) => `${r.kind.toUpperCase()} ${r.intid}${r.source ? ` (${r.source})` : ''}`).join(', ') : 'no interrupts');
+      const list = (xs: ReportInterrupt[]): string => xs.map((r) => `${r.kind.toUpperCase()} ${r.intid}${r.source ? ` (${r.source})` : ''}`).join(', ');
+      const shown = hits.length && ok ? hits : fresh;
+      this.check(s, 'interrupt', ok, want.trim(), fresh.length ? `${list(shown.slice(0, 6))}${shown.length > 6 ? `, ... (${shown.length} in all)` : ''}${ok && fresh.length > hits.length ? ` (+${fresh.length - hits.length} other)` : ''}` : 'no interrupts');
       return;
     }
     if (b.noInterrupts) {
@@ -646,7 +667,7 @@ export class ScenarioRun {
 
   private eventText(r: RecordedEvent): string {
     const ev = r.ev;
-    const dev = [...this.guest.bound.values()].find((b) => b.smmu === r.smmu && b.streamId === ev.sid)?.name;
+    const dev = r.device;
     const addr = ev.inputHi * 0x1_0000_0000 + ev.inputLo;
     return `${eventName(ev.type)} SID ${hex(ev.sid)}${dev ? ` (${dev})` : ''}${addr ? ` at ${hex(addr)}` : ''}`;
   }
@@ -694,13 +715,14 @@ export class ScenarioRun {
 
   private report(): ScenarioReport {
     const diag = this.platform.diagnostics.recent();
-    const devices: ReportDevice[] = [...this.devs.values()].map((d) => {
-      const b = this.guest.bound.get(d.name);
+    const all = [...[...this.devs.values()].map((d) => ({ d, b: this.guest.bound.get(d.name) ?? null, removed: false })), ...this.gone.map((g) => ({ ...g, removed: true }))];
+    const devices: ReportDevice[] = all.map(({ d, b, removed }) => {
       const delivered = this.interrupts.filter((i) => i.source !== null && (i.source === `${d.name} hot-plug` || i.source.startsWith(`${d.name} vector `))).length;
       const mine = diag.filter((x) => x.source === d.fn.name);
       return {
         name: d.name,
         model: d.model,
+        removed,
         bdf: b?.fn.bdf ?? null,
         streamId: b?.streamId == null ? null : hex(b.streamId),
         deviceId: b?.deviceId == null ? null : hex(b.deviceId),
@@ -717,10 +739,11 @@ export class ScenarioRun {
     const events: ReportEvent[] = this.events.map((r) => {
       const ev = r.ev;
       const addr = ev.inputHi * 0x1_0000_0000 + ev.inputLo;
-      const dev = [...this.guest.bound.values()].find((b) => b.smmu === r.smmu && b.streamId === ev.sid)?.name ?? null;
+      const dev = r.device;
       const access = ev.type >= 0x10 && ev.type <= 0x13 ? `${ev.pnu ? 'priv' : 'unpriv'} ${ev.ind ? 'inst' : 'data'} ${ev.rnw ? 'read' : 'write'}` : null;
       return {
         step: r.step,
+        line: r.line,
         smmu: r.smmu,
         type: eventName(ev.type),
         code: hex(ev.type, 2),

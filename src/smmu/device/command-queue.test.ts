@@ -194,3 +194,15 @@ test('fuzz: any queue contents and PROD values end in commands or errors, bounde
     { numRuns: 300 },
   );
 });
+
+test('IDR0.SEV: a full command queue that becomes non-full sends a wake-up event', () => {
+  const s = setup(DEFAULT_FEATURES, 2); // 4 entries
+  for (let i = 0; i < 4; i++) s.push(encodeCommand('CFGI_STE', { SID: i, LEAF: 1 }));
+  s.run();
+  assert.equal(s.cons(), 4);
+  assert.equal(s.irq.counts.sev, 1);
+  const noSev = setup({ ...DEFAULT_FEATURES, sev: false }, 2);
+  for (let i = 0; i < 4; i++) noSev.push(encodeCommand('CFGI_STE', { SID: i, LEAF: 1 }));
+  noSev.run();
+  assert.equal(noSev.irq.counts.sev, 0);
+});

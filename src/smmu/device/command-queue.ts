@@ -10,7 +10,7 @@ import { CMD, CFGI_ALL_RANGE, OP, SYNC_CS } from '../../spec/smmuv3/commands.js'
 import { CERROR, CMDQ_ENTRY_BYTES, CR0, GERROR, QUEUE_CONS } from '../../spec/smmuv3/registers.js';
 import type { SmmuFeatures } from '../features.js';
 import type { SmmuInterrupts } from './interrupts.js';
-import { ptrInc, ptrIndex, ptrMask, queueBaseAddr, queueEmpty, queueLog2 } from './queue.js';
+import { ptrInc, ptrIndex, ptrMask, queueBaseAddr, queueEmpty, queueFull, queueLog2 } from './queue.js';
 import type { RegisterState } from './register-state.js';
 import type { Invalidator, TlbiOperand } from './invalidator.js';
 
@@ -62,6 +62,15 @@ export class CommandQueue {
     const mask = ptrMask(log2);
     const base = queueBaseAddr(this.regs.get('CMDQ_BASE'), this.regs.getHi('CMDQ_BASE'), log2, CMDQ_ENTRY_BYTES);
     let cons = rdLoHi(this.regs.get('CMDQ_CONS'), 0, QUEUE_CONS.RD.lsb, QUEUE_CONS.RD.width) & mask;
+    const startCons = cons;
+    // §4.1.2: with IDR0.SEV, a queue that was full and becomes non-full sends a WFE wake-up event.
+    const wasFull = queueFull(this.regs.get('CMDQ_PROD') & mask, cons, log2);
+    this.consume(log2, mask, base, cons);
+    cons = this.regs.get('CMDQ_CONS') & mask;
+    if (wasFull && cons !== startCons && this.features.sev) this.irq.sev();
+  }
+
+  private consume(log2: number, mask: number, base: number, cons: number): void {
     const limit = 2 ** log2;
     for (let n = 0; n < limit; n++) {
       const prod = this.regs.get('CMDQ_PROD') & mask;

@@ -388,3 +388,32 @@ test('property: the event queue matches a simple reference queue (records, wrap,
     { numRuns: 100 },
   );
 });
+
+test('cache staleness through the command queue: the wrong invalidation keeps stale entries, the right one removes them', () => {
+  const t = running();
+  t.b.map4k(t.pgd, 0x50000, RAM + 0xe0_0000, PTE_RW);
+  const port = t.smmu.dma(3, null);
+  assert.equal(port.write(0x50000, new Uint8Array([1])), null);
+  t.b.unmap4k(t.pgd, 0x50000);
+  // TLBI for another ASID, and for another page of this ASID: the entry stays.
+  t.cmd(encodeCommand('TLBI_NH_ASID', { ASID: 2 }));
+  t.cmd(encodeCommand('TLBI_NH_VA', { ASID: 1, VA: 0x51n, LEAF: 1 }));
+  assert.equal(port.write(0x50000, new Uint8Array([2])), null, 'still stale');
+  // Range TLBI (RIL) covering it: gone.
+  t.cmd(encodeCommand('TLBI_NH_VA', { ASID: 1, VA: 0x4fn, TG: 1, NUM: 1, SCALE: 0, TTL: 3, LEAF: 1 }));
+  assert.equal(port.write(0x50000, new Uint8Array([3]))?.reason, 'F_TRANSLATION');
+  // CD change (new ASID and table) is used only after CFGI_CD.
+  const pgd2 = t.b.newPgd();
+  t.b.map4k(pgd2, 0x50000, RAM + 0xf0_0000, PTE_RW);
+  const cd = Number(t.b.read64(t.st.base + 3 * 64) & 0x000f_ffff_ffff_ffc0n);
+  t.b.writeWords(cd, t.b.linuxCd(7, pgd2, 5));
+  assert.equal(port.write(0x50000, new Uint8Array([4]))?.reason, 'F_TRANSLATION', 'cached CD still points at the old table');
+  t.cmd(encodeCommand('CFGI_CD', { SID: 3, SSID: 0, LEAF: 1 }));
+  assert.equal(port.write(0x50000, new Uint8Array([5])), null);
+  assert.equal(t.mem.read8(RAM + 0xf0_0000), 5);
+  // CFGI_ALL drops everything.
+  t.b.writeWords(t.st.base + 3 * 64, t.b.bypassSte());
+  t.cmd(encodeCommand('CFGI_STE_RANGE', { RANGE: 31 }));
+  assert.equal(port.write(RAM + 0x10, new Uint8Array([6])), null, 'bypass after CFGI_ALL');
+  assert.equal(t.mem.read8(RAM + 0x10), 6);
+});

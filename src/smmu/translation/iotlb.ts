@@ -63,6 +63,8 @@ export class Iotlb {
   /** Bit (shift - 12) set while some entry has that page/block shift. */
   private shiftMask = 0;
   private hand = 0;
+  /** Input address (region key) for the next {@link lookup}. */
+  probe = 0;
   size = 0;
   readonly counters: TlbCounters = { hits: 0, misses: 0, evictions: 0, invalidations: 0 };
 
@@ -110,15 +112,29 @@ export class Iotlb {
     return -1;
   }
 
-  /** Slot of the entry of `tag` containing `addr` (region key), or -1. No allocation. */
-  lookup(tag: number, region: number, addr: number): number {
+  /**
+   * Slot of the entry of `tag` containing the region key in `probe`, or -1. No allocation: the
+   * address is passed in a field and the probe is written out here, because V8 boxes doubles
+   * passed as arguments to calls it does not inline.
+   */
+  lookup(tag: number, region: number): number {
+    const addr = this.probe;
     let m = this.shiftMask;
+    const tmix = Math.imul((tag >>> 0) ^ ((tag / TWO32) | 0), 0xc2b2_ae3d);
     while (m !== 0) {
       const low = m & -m;
       m ^= low;
       const shift = 43 - Math.clz32(low);
-      const i = this.find(tag, region, shift, Math.floor(addr / P2[shift]!));
-      if (i >= 0) return i;
+      const page = Math.floor(addr / P2[shift]!);
+      let h = Math.imul(page >>> 0, 0x9e37_79b1);
+      h ^= Math.imul(((page / TWO32) | 0) ^ (shift << 8) ^ region, 0x85eb_ca77);
+      h ^= tmix;
+      h ^= h >>> 15;
+      let i = this.heads[h & this.mask]!;
+      while (i >= 0) {
+        if (this.pageOf[i] === page && this.tagOf[i] === tag && this.shiftOf[i] === shift && this.regionOf[i] === region) return i;
+        i = this.bnext[i]!;
+      }
     }
     return -1;
   }

@@ -177,52 +177,51 @@ export class Translator implements InspectHost {
       if (ste === null) return false;
       se = this.cachesOn ? this.cfgCache.putSte(sid, ste) : new SteCacheEntry(sid, ste);
     }
-    const ste = se.ste;
     // ---- attribute overrides (STE.PRIVCFG / INSTCFG, §13.1.2); writes are always data.
     const write = req.write;
     let priv = req.priv;
     let instr = req.instr && !write;
-    if (ste.privCfg >= 2) priv = ste.privCfg === 3;
-    if (!write && ste.instCfg >= 2) instr = ste.instCfg === 3;
-    const kind = ste.kind;
+    if (se.privCfg >= 2) priv = se.privCfg === 3;
+    if (!write && se.instCfg >= 2) instr = se.instCfg === 3;
+    const kind = se.kind;
     out.kind = kind;
     if (kind === XLATE_KIND.NONE) return false; // Config abort: terminated, no event (§5.2 Config)
     const ssid = req.ssid;
     if (kind === XLATE_KIND.BYPASS) {
       if (ssid >= 0) return this.cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
-      return this.bypass(req, out, priv, instr, ste, -1);
+      return this.bypass(req, out, priv, instr, -1);
     }
     if (kind === XLATE_KIND.S2) {
       if (ssid >= 0) return this.cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
-      return this.stage2Only(req, out, priv, instr, ste);
+      return this.stage2Only(req, out, priv, instr, se.ste);
     }
     // ---- stage 1 (or nested): which CD (§5.2 S1CDMax, S1DSS)
     let cdIndex = 0;
     if (ssid >= 0) {
-      if (ste.s1CdMax === 0 || ssid >= P2[ste.s1CdMax]!) return this.cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
-      if (ste.s1Dss === STE_S1DSS.SSID0 && ssid === 0) return this.cfgFault(out, req, EVT.F_STREAM_DISABLED, priv, instr);
+      if (se.s1CdMax === 0 || ssid >= P2[se.s1CdMax]!) return this.cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
+      if (se.s1Dss === STE_S1DSS.SSID0 && ssid === 0) return this.cfgFault(out, req, EVT.F_STREAM_DISABLED, priv, instr);
       cdIndex = ssid;
-    } else if (ste.s1CdMax !== 0) {
-      if (ste.s1Dss === STE_S1DSS.BYPASS) {
-        return kind === XLATE_KIND.NESTED ? this.stage2Only(req, out, priv, instr, ste) : this.bypass(req, out, priv, instr, ste, ste.vmid);
+    } else if (se.s1CdMax !== 0) {
+      if (se.s1Dss === STE_S1DSS.BYPASS) {
+        return kind === XLATE_KIND.NESTED ? this.stage2Only(req, out, priv, instr, se.ste) : this.bypass(req, out, priv, instr, se.vmid);
       }
-      if (ste.s1Dss !== STE_S1DSS.SSID0) return this.cfgFault(out, req, EVT.F_STREAM_DISABLED, priv, instr);
+      if (se.s1Dss !== STE_S1DSS.SSID0) return this.cfgFault(out, req, EVT.F_STREAM_DISABLED, priv, instr);
     }
     let ce: CdCacheEntry | undefined = this.cachesOn ? (cdIndex === 0 ? (se.cd0 ?? undefined) : se.cds.get(cdIndex)) : undefined;
     if (ce !== undefined) this.cfgCache.counters.hits++;
     else {
       this.cfgCache.counters.misses++;
-      const cd = this.fetchCd(ste, cdIndex, req, out, priv, instr);
+      const cd = this.fetchCd(se.ste, cdIndex, req, out, priv, instr);
       if (cd === null) return false;
       ce = this.cachesOn && se.alive ? this.cfgCache.putCd(se, cdIndex, cd) : new CdCacheEntry(se, cdIndex, cd);
     }
-    return this.stage1(req, out, priv, instr, ste, ce.cd);
+    return this.stage1(req, out, priv, instr, se, ce);
   }
 
   // ---------------------------------------------------------------- paths
 
   /** Both stages bypass (STE bypass, or S1DSS bypass without stage 2): identity within the OAS (§3.4). */
-  private bypass(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig, vmid: number): boolean {
+  private bypass(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, vmid: number): boolean {
     const addr = req.addrHi * TWO32 + req.addrLo;
     if (!(addr < this.oasLimit)) return this.transFault(out, req, EVT.F_ADDR_SIZE, priv, instr, false, EVT_CLASS.IN, 0, 0, false, null, null);
     out.ok = true;
@@ -235,7 +234,6 @@ export class Translator implements InspectHost {
     out.asid = -1;
     out.vmid = vmid;
     out.global = true;
-    void ste;
     return true;
   }
 
@@ -247,10 +245,12 @@ export class Translator implements InspectHost {
     const tag = tagKey(KIND_S2, WORLD.EL1, s2.vmid, 0);
     const write = req.write;
     if (this.cachesOn) {
-      const e = this.tlb.lookup(tag, 0, ipa);
+      this.tlb.probe = ipa;
+      const e = this.tlb.lookup(tag, 0);
       if (e >= 0 && permits(this.tlb.permsPriv[e]!, write, instr)) {
         this.tlb.counters.hits++;
-        return this.hit(out, e, ipa, priv, -1, s2.vmid);
+        this.hitKey = ipa;
+        return this.hit(out, e, priv, -1, s2.vmid);
       }
       this.tlb.counters.misses++;
     }
@@ -263,48 +263,53 @@ export class Translator implements InspectHost {
     out.kind = XLATE_KIND.S2;
     if (this.cachesOn) {
       const e = this.tlb.insert(tag, 0, ipa, shift, outBase, s2p, s2p, -1, w.s2MemAttr, w.s2Sh, true);
-      return this.hit(out, e, ipa, priv, -1, s2.vmid, false);
+      this.hitKey = ipa;
+      return this.hit(out, e, priv, -1, s2.vmid, false);
     }
     return this.fill(out, outBase + (ipa % P2[shift]!), shift, s2p, s2p, priv, -1, w.s2MemAttr, w.s2Sh, true, -1, s2.vmid);
   }
 
-  private stage1(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig, cd: CdConfig): boolean {
+  private stage1(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, se: SteCacheEntry, ce: CdCacheEntry): boolean {
     const hiIn = req.addrHi >>> 0;
     const region = (hiIn >>> 23) & 1; // VA[55] selects TTB0 / TTB1
-    const tt = region === 1 ? cd.tt[1] : cd.tt[0];
-    if (!tt.enabled) return this.transFault(out, req, EVT.F_TRANSLATION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, cd, null);
+    if (!(region === 1 ? ce.en1 : ce.en0)) return this.transFault(out, req, EVT.F_TRANSLATION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, ce.cd, null);
     // Range check (§3.4.1): VA[top:ia] must all equal VA[55]; top = 55 with TBI, else 63.
-    const ia = tt.ia;
-    const top = tt.tbi ? 55 : 63;
-    const lowHiBit = ia > 32 ? ia - 32 : 0;
-    const width = top - 32 - lowHiBit + 1;
-    const hiMask = (width >= 32 ? 0xffff_ffff : ((1 << width) - 1) << lowHiBit) >>> 0;
+    const hiMask = region === 1 ? ce.hiMask1 : ce.hiMask0;
+    const loMask = region === 1 ? ce.loMask1 : ce.loMask0;
     const hiTop = (hiIn & hiMask) >>> 0;
-    let inRange = region === 1 ? hiTop === hiMask : hiTop === 0;
-    if (inRange && ia < 32) {
-      const loMask = (0xffff_ffff << ia) >>> 0;
-      const l = (req.addrLo & loMask) >>> 0;
-      inRange = region === 1 ? l === loMask : l === 0;
-    }
-    if (!inRange) return this.transFault(out, req, EVT.F_TRANSLATION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, cd, null);
+    const loTop = (req.addrLo & loMask) >>> 0;
+    const inRange = region === 1 ? hiTop === hiMask && loTop === loMask : hiTop === 0 && loTop === 0;
+    if (!inRange) return this.transFault(out, req, EVT.F_TRANSLATION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, ce.cd, null);
     // Region key: VA[51:0] (the TLB key; TLBI addresses reduce the same way).
     const key = (hiIn & 0xfffff) * TWO32 + (req.addrLo >>> 0);
+    const write = req.write;
+    if (this.cachesOn) {
+      const tlb = this.tlb;
+      tlb.probe = key;
+      let e = tlb.lookup(ce.tagNg, region);
+      if (e < 0 && ce.tagNg !== ce.tagG) e = tlb.lookup(ce.tagG, region);
+      if (e >= 0 && permits(priv ? tlb.permsPriv[e]! : tlb.permsUnpriv[e]!, write, instr)) {
+        tlb.counters.hits++;
+        this.hitKey = key;
+        return this.hit(out, e, priv, ce.asid, se.vmid);
+      }
+      tlb.counters.misses++;
+    }
+    this.hitKey = key;
+    return this.stage1Walk(req, out, priv, instr, se.ste, ce, region);
+  }
+
+  /** IOTLB miss: stage-1 walk (and stage 2 when nested), then insert. The input address is in `hitKey`. */
+  private stage1Walk(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig, ce: CdCacheEntry, region: number): boolean {
+    const cd = ce.cd;
+    const key = this.hitKey;
+    const tt = region === 1 ? cd.tt[1] : cd.tt[0];
+    const ia = tt.ia;
     const el2 = ste.world === WORLD.EL2;
     const s2 = ste.kind === XLATE_KIND.NESTED ? ste.s2 : null;
     const write = req.write;
-    const asidTag = el2 ? 0 : cd.asid + 1;
-    const tagNg = tagKey(KIND_S1, ste.world, ste.vmid, asidTag);
-    const tagG = tagKey(KIND_S1, ste.world, ste.vmid, 0);
-    if (this.cachesOn) {
-      const tlb = this.tlb;
-      let e = tlb.lookup(tagNg, region, key);
-      if (e < 0 && asidTag !== 0) e = tlb.lookup(tagG, region, key);
-      if (e >= 0 && permits(priv ? tlb.permsPriv[e]! : tlb.permsUnpriv[e]!, write, instr)) {
-        this.tlb.counters.hits++;
-        return this.hit(out, e, key, priv, el2 ? -1 : cd.asid, ste.vmid);
-      }
-      this.tlb.counters.misses++;
-    }
+    const tagNg = ce.tagNg;
+    const tagG = ce.tagG;
     this.walks++;
     const w = this.walker;
     const va = key % P2[ia]!;
@@ -336,15 +341,35 @@ export class Translator implements InspectHost {
     const outBase = pa - (key % P2[shift]!);
     if (this.cachesOn) {
       const e = this.tlb.insert(global ? tagG : tagNg, region, key, shift, outBase, permsPriv, permsUnpriv, attr, s2Attr, sh, global);
-      return this.hit(out, e, key, priv, el2 ? -1 : cd.asid, ste.vmid, false);
+      this.hitKey = key;
+      return this.hit(out, e, priv, el2 ? -1 : cd.asid, ste.vmid, false);
     }
     return this.fill(out, pa, shift, permsPriv, permsUnpriv, priv, attr, s2Attr, sh, global, el2 ? -1 : cd.asid, ste.vmid);
   }
 
-  private hit(out: TranslationResult, e: number, key: number, priv: boolean, asid: number, vmid: number, fromTlb = true): boolean {
-    out.tlbHit = fromTlb;
+  /** Input address (region key) of the current IOTLB hit: a field, so that no double is passed as an argument (V8 boxes those). */
+  private hitKey = 0;
+
+  /** Fills `out` from IOTLB slot `e` for the input address in `hitKey`. No allocation. */
+  private hit(out: TranslationResult, e: number, priv: boolean, asid: number, vmid: number, fromTlb = true): boolean {
     const t = this.tlb;
-    return this.fill(out, t.outBase[e]! + (key - t.inBase[e]!), t.shiftOf[e]!, t.permsPriv[e]!, t.permsUnpriv[e]!, priv, t.mairAttr[e]!, t.s2MemAttr[e]!, t.sh[e]!, t.global[e] === 1, asid, vmid);
+    const pp = t.permsPriv[e]!;
+    const pu = t.permsUnpriv[e]!;
+    const global = t.global[e] === 1;
+    out.ok = true;
+    out.tlbHit = fromTlb;
+    out.pa = t.outBase[e]! + (this.hitKey - t.inBase[e]!);
+    out.size = P2[t.shiftOf[e]!]!;
+    out.permsPriv = pp;
+    out.permsUnpriv = pu;
+    out.perms = priv ? pp : pu;
+    out.mairAttr = t.mairAttr[e]!;
+    out.s2MemAttr = t.s2MemAttr[e]!;
+    out.sh = t.sh[e]!;
+    out.global = global;
+    out.asid = global ? -1 : asid;
+    out.vmid = vmid;
+    return true;
   }
 
   private fill(

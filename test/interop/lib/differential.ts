@@ -1,4 +1,5 @@
-// Runs one scenario on QEMU 7.2 (qtest) and on our model, and compares what each recorded.
+// Runs one scenario on QEMU 7.2 (qtest) and on our models (by hand and through the platform
+// runtime), and compares what each recorded.
 // Equal observations pass. A difference passes only when the scenario names a documented QEMU 7.2
 // departure for that observation; then our model must show the architected outcome the scenario
 // states (from the specification) and QEMU the documented departing one. Global normalisation:
@@ -7,6 +8,7 @@ import { DEPARTURES, type DepartureId } from './qemu-departures.js';
 import type { Machine } from './machine.js';
 import { ModelMachine } from './model-machine.js';
 import { foldBursts, Recorder, type Ev, type Observation } from './observe.js';
+import { PlatformMachine } from './platform-machine.js';
 import { QemuMachine } from './qemu-machine.js';
 
 export interface DepartureExpectation {
@@ -29,7 +31,10 @@ export interface Scenario {
 
 export interface DifferentialResult {
   readonly qemu: Observation[];
+  /** Our models assembled by hand (ModelMachine, qemu-7.2 profiles). */
   readonly model: Observation[];
+  /** The same through the platform runtime (PlatformMachine). */
+  readonly platform: Observation[];
   /** Every difference no named departure explains (empty = pass). */
   readonly mismatches: string[];
   /** Departures that were needed to explain a difference. */
@@ -106,11 +111,24 @@ export function compare(s: Scenario, qemuObs: readonly Observation[], modelObs: 
   return { mismatches, departuresSeen: [...seen] };
 }
 
-/** Runs `s` on a fresh QEMU and a fresh model and compares. */
+/**
+ * Runs `s` on a fresh QEMU, on our models assembled by hand and on the platform runtime, and
+ * compares each model side with QEMU (mismatches of the runtime are prefixed "platform: ").
+ */
 export async function runDifferential(s: Scenario): Promise<DifferentialResult> {
-  const qemu = await runOn(await QemuMachine.start({ cpus: s.cpus ?? 1 }), s);
-  const model = await runOn(new ModelMachine({ cpus: s.cpus ?? 1 }), s);
-  return { qemu, model, ...compare(s, qemu, model) };
+  const cpus = s.cpus ?? 1;
+  const qemu = await runOn(await QemuMachine.start({ cpus }), s);
+  const model = await runOn(new ModelMachine({ cpus }), s);
+  const platform = await runOn(new PlatformMachine({ cpus }), s);
+  const a = compare(s, qemu, model);
+  const b = compare(s, qemu, platform);
+  return {
+    qemu,
+    model,
+    platform,
+    mismatches: [...a.mismatches, ...b.mismatches.map((x) => `platform: ${x}`)],
+    departuresSeen: [...new Set([...a.departuresSeen, ...b.departuresSeen])],
+  };
 }
 
 export function departureDoc(id: DepartureId): string {

@@ -1,10 +1,11 @@
-// The differential tests' model side: our SmmuV3 (feature profile `qemu-7.2`), GicV3
-// redistributors and GicIts (profile `qemu-7.2`) over a GuestMemory laid out like QEMU's virt
-// machine, and a model of the `edu` function (4 KiB buffer, one MSI vector) on stream 0x8. The
-// edu model is device behaviour, not SMMU behaviour: like QEMU's edu it ignores DMA errors, so a
-// failed read leaves zeros in its buffer from the failing byte on, and a failed write stops.
+// The differential tests' model side, assembled by hand: our SmmuV3 (feature profile `qemu-7.2`),
+// GicV3 redistributors and GicIts (profile `qemu-7.2`) over a GuestMemory laid out like QEMU's
+// virt machine, and a model of the `edu` function (4 KiB buffer, one MSI vector) on stream 0x8.
+// The edu model is device behaviour, not SMMU behaviour: like QEMU's edu it ignores DMA errors, so
+// a failed read leaves zeros in its buffer from the failing byte on, and a failed write stops.
+// ./platform-machine.ts is the same through the platform runtime (PCIe, ECAM, ID maps, MSI router).
 import { GuestMemory } from '../../../src/memory/guest-memory.js';
-import type { MmioDevice, MsiOutcome, MsiSink, U64 } from '../../../src/memory/types.js';
+import type { DmaPort, MmioDevice, MsiOutcome, MsiSink, U64 } from '../../../src/memory/types.js';
 import { GicIts } from '../../../src/intc/its.js';
 import { GicV3 } from '../../../src/intc/gicv3.js';
 import { QEMU_7_2_FEATURES } from '../../../src/smmu/features.js';
@@ -17,13 +18,37 @@ export interface ModelMachineOptions {
   readonly cpus?: number;
 }
 
+/**
+ * The edu function's behaviour over any DMA port: a 4 KiB buffer; a DMA error ends the transfer
+ * (QEMU's edu ignores errors: a failed read leaves zeros from the failing byte on, a failed write
+ * stops). Shared by both model-side machines.
+ */
+export class EduModel {
+  readonly buffer = new Uint8Array(EDU_BUF_SIZE);
+
+  constructor(private readonly port: DmaPort) {}
+
+  dma(dir: DmaDirection, iova: bigint, len: number, bufOffset: number): void {
+    if (bufOffset < 0 || len <= 0 || bufOffset + len > EDU_DMA_LIMIT) throw new RangeError(`edu DMA ${bufOffset}+${len} is outside its buffer`);
+    const buf = this.buffer.subarray(bufOffset, bufOffset + len);
+    if (dir === 'to-ram') {
+      this.port.write(Number(iova), buf);
+    } else {
+      const tmp = new Uint8Array(len);
+      const fault = this.port.read(Number(iova), tmp);
+      if (fault) tmp.fill(0, fault.done);
+      buf.set(tmp);
+    }
+  }
+}
+
 export class ModelMachine implements Machine {
   readonly kind = 'model' as const;
   readonly mem = new GuestMemory();
   readonly smmu: SmmuV3;
   readonly gic: GicV3;
   readonly its: GicIts;
-  readonly eduBuffer = new Uint8Array(EDU_BUF_SIZE);
+  readonly edu: EduModel;
   /** Where translated MSIs land: the ITS doorbell, else RAM. */
   readonly msiSink: MsiSink;
   private readonly windows: Array<{ base: number; dev: MmioDevice }>;
@@ -43,6 +68,7 @@ export class ModelMachine implements Machine {
         return mem.write32(address, data >>> 0) ? 'memory' : 'dropped';
       },
     };
+    this.edu = new EduModel(this.smmu.dma(EDU_SID, null));
     this.windows = [
       { base: VIRT.smmuBase, dev: this.smmu },
       { base: VIRT.itsBase, dev: this.its },
@@ -92,17 +118,7 @@ export class ModelMachine implements Machine {
   }
 
   async eduDma(dir: DmaDirection, iova: bigint, len: number, bufOffset: number): Promise<void> {
-    if (bufOffset < 0 || len <= 0 || bufOffset + len > EDU_DMA_LIMIT) throw new RangeError(`edu DMA ${bufOffset}+${len} is outside its buffer`);
-    const port = this.smmu.dma(EDU_SID, null);
-    const buf = this.eduBuffer.subarray(bufOffset, bufOffset + len);
-    if (dir === 'to-ram') {
-      port.write(Number(iova), buf);
-    } else {
-      const tmp = new Uint8Array(len);
-      const fault = port.read(Number(iova), tmp);
-      if (fault) tmp.fill(0, fault.done);
-      buf.set(tmp);
-    }
+    this.edu.dma(dir, iova, len, bufOffset);
   }
 
   async eduMsi(address: bigint, data: number): Promise<void> {

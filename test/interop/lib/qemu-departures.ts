@@ -20,6 +20,8 @@ export const DEPARTURES = Object.freeze({
     'For F_CD_FETCH QEMU 7.2 writes the CD address into doubleword 2 (the InputAddr slot) and leaves doubleword 3 zero (notes item 5); IHI 0070 §7.3.10 puts FetchAddr[55:3] in doubleword 3.',
   'eventq-overflow-gerror':
     'On a full event queue QEMU 7.2 drops the record and raises GERROR.EVENTQ_ABT_ERR, never setting EVENTQ_PROD.OVFLG (notes item 10); IHI 0070 §7.2 toggles OVFLG and keeps GERROR for queue access aborts.',
+  'l1std-span':
+    'QEMU 7.2 lets an L1STD with Span=N cover 2^N STEs and reports C_BAD_STE beyond them; IHI 0070 §5.1 gives the level-2 table 2^(Span-1) STEs and §7.3.3 C_BAD_STREAMID for StreamID[SPLIT-1:0] >= 2^(Span-1) (Linux writes Span = SPLIT + 1, where both agree).',
   'event-class-zero':
     'QEMU 7.2 leaves CLASS = 0 (CD) in F_TRANSLATION/F_PERMISSION records of stage-1 input-address faults; IHI 0070 §7.3 gives CLASS = IN (0b10) for a fault on the input address.',
 } as const);

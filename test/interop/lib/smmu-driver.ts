@@ -232,6 +232,11 @@ export class SmmuDriver {
     return l2 + (sid & ((1 << split) - 1)) * 64;
   }
 
+  /** Writes level-1 descriptor `index` of a 2-level stream table by hand (any Span, §5.1). */
+  async writeL1Std(index: number, span: number, l2: number): Promise<void> {
+    await this.m.write64(LAYOUT.strtab + index * 8, encodeFields(L1STD, { SPAN: span, L2PTR: BigInt(l2) >> 6n }, 1)[0]!);
+  }
+
   async writeSte(sid: number, words: readonly bigint[]): Promise<void> {
     await this.m.writeBytes(await this.steAddress(sid), qwords(words));
   }

@@ -29,6 +29,11 @@ function fault(type: string, iova: bigint, read: boolean): Ev {
   return { type, sid: EDU_SID, ssv: false, ssid: 0, rnw: read, pnu: false, ind: false, s2: false, cls: 2, inputAddr: hex(iova), ipa: '0x0', fetchAddr: '0x0' };
 }
 
+/** The C_BAD_STREAMID record for edu (§7.3.3: StreamID only). */
+function badStreamId(): Ev {
+  return { type: 'C_BAD_STREAMID', sid: EDU_SID, ssv: false, ssid: 0, rnw: false, pnu: false, ind: false, s2: false, cls: 0, inputAddr: '0x0', ipa: '0x0', fetchAddr: '0x0' };
+}
+
 /** Enables the SMMU with a linear table and an S1 STE for edu whose CD uses `t0sz`; returns the page tables. */
 async function s1Setup(d: SmmuDriver, t0sz = 16, cd: Partial<Parameters<typeof cdWords>[0]> = {}, eventqLog2?: number): Promise<PageTables> {
   await d.enable({ fmt: 'linear', log2size: 8 }, true, eventqLog2);
@@ -155,6 +160,36 @@ export const SMMU_SCENARIOS: readonly Scenario[] = [
       await d.writeSte(EDU_SID, STE_S1(CD0));
       await d.commands([['CFGI_STE', { SID: EDU_SID }]]);
       await deviceWrite(d, rec, '2-level S1', 0x1_2345_6040n, D + 0x3040);
+    },
+  },
+  {
+    name: '2-level stream table: L1STD with Span=0, and a StreamID beyond the L2 table its Span gives',
+    departures: [
+      { id: 'l1std-span', label: 'Span=4, SID index 8: events', arch: [badStreamId()], qemu: [] },
+      { id: 'l1std-span', label: `Span=4, SID index 8: memory at PA ${hex(D + 0x100)}`, arch: 'zero', qemu: Buffer.from(pattern(64)).toString('hex') },
+      {
+        id: 'l1std-span',
+        label: 'Span=3, SID index 8: events',
+        arch: [badStreamId()],
+        qemu: [{ type: 'C_BAD_STE', sid: EDU_SID, ssv: false, ssid: 0, rnw: false, pnu: false, ind: false, s2: false, cls: 0, inputAddr: '0x0', ipa: '0x0', fetchAddr: '0x0' }],
+      },
+    ],
+    async run(m, rec) {
+      await primeDevice(m);
+      const d = new SmmuDriver(m);
+      await d.enable({ fmt: '2-level', log2size: 16, split: 8 });
+      await deviceWrite(d, rec, 'L1STD of SID 8 never written (Span=0)', BigInt(D), D);
+      const l2 = LAYOUT.strtabL2;
+      for (let i = 0; i < 16; i++) await m.writeBytes(l2 + i * 64, qwordsOf(STE_BYPASS()));
+      await d.writeL1Std(0, 4, l2); // 2^(4-1) = 8 STEs architecturally: SID 8 is just beyond
+      await d.commands([['CFGI_STE_RANGE', { SID: 0, RANGE: 31 }]]);
+      await deviceWrite(d, rec, 'Span=4, SID index 8', BigInt(D + 0x100), D + 0x100);
+      await d.writeL1Std(0, 3, l2); // 4 STEs architecturally, 8 in QEMU: index 8 is beyond both
+      await d.commands([['CFGI_STE_RANGE', { SID: 0, RANGE: 31 }]]);
+      await deviceWrite(d, rec, 'Span=3, SID index 8', BigInt(D + 0x200), D + 0x200);
+      await d.writeL1Std(0, 9, l2); // Span = SPLIT + 1, as Linux writes it
+      await d.commands([['CFGI_STE_RANGE', { SID: 0, RANGE: 31 }]]);
+      await deviceWrite(d, rec, 'Span=SPLIT+1', BigInt(D + 0x300), D + 0x300);
     },
   },
   {

@@ -1,0 +1,111 @@
+// Every example scenario under examples/scenarios runs with its expectations met; the CLI exits 1
+// with an expected/actual diff when an expectation fails and 2 with file:line for a bad scenario;
+// the JSON report has the documented shape; --svg writes a drawing of the topology.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadScenarioFile, parseScenario } from '../../src/platform/scenario/load.js';
+import { runScenario } from '../../src/platform/scenario/runner.js';
+import { renderSvg } from '../../src/platform/scenario/svg.js';
+import { UserInputError } from '../../src/util/errors.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const DIR = join(ROOT, 'examples/scenarios');
+
+function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+for (const f of readdirSync(DIR).filter((x) => /\.(ya?ml|json)$/.test(x))) {
+  test(`example scenario ${f} meets its expectations`, () => {
+    const { scenario, platform } = loadScenarioFile(join(DIR, f));
+    const r = runScenario(scenario, platform);
+    assert.deepEqual(r.expectations.failures, []);
+    assert.ok(r.expectations.passed > 0);
+    assert.equal(r.summary.ok, true);
+  });
+}
+
+test('the default scenario exercises translation, faults, invalidation, MSIs, hot-plug and renumbering', () => {
+  const { scenario, platform } = loadScenarioFile(join(DIR, 'default.yaml'));
+  assert.equal(platform.rootComplexes.length, 2);
+  const r = runScenario(scenario, platform);
+  const types = new Set(r.events.map((e) => e.type));
+  for (const t of ['F_TRANSLATION', 'F_PERMISSION', 'C_BAD_STE']) assert.ok(types.has(t), t);
+  assert.ok(r.interrupts.some((i) => i.kind === 'lpi' && i.source === 'dma0 vector 0'));
+  assert.ok(r.interrupts.some((i) => i.kind === 'spi' && i.source === 'smmu0 eventq'));
+  assert.ok(r.summary.hotplugs >= 2 && r.summary.renumbers === 1);
+  const dma0 = r.devices.find((d) => d.name === 'dma0')!;
+  assert.equal(dma0.vectors[0]!.address, '0xfffff040');
+  const seg1 = r.topology.find((t) => t.name === 'pcie1')!;
+  assert.equal(seg1.smmu, null);
+  assert.ok(seg1.functions.some((fn) => fn.name === 'dma1' && fn.deviceId === '0x10100' && fn.streamId === null));
+  assert.ok(r.caches.smmu0!.tlbHits! > 0);
+});
+
+test('vsmmu run with no argument runs the default scenario (exit 0, summary)', () => {
+  const r = cli('run');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Topology/);
+  assert.match(r.stdout, /all \d+ expectations met/);
+});
+
+test('vsmmu run --json prints the documented report shape', () => {
+  const r = cli('run', '--json', join(DIR, 'gicv2m.yaml'));
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.equal(j.schema, 'vsmmu-run-report/1');
+  for (const k of ['scenario', 'platform', 'topology', 'steps', 'devices', 'events', 'interrupts', 'caches', 'guest', 'diagnostics', 'expectations', 'summary']) assert.ok(k in j, k);
+});
+
+test('a failing expectation exits 1 with an expected/actual diff', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vsmmu-run-'));
+  const file = join(dir, 'fail.yaml');
+  writeFileSync(
+    file,
+    readFileSync(join(DIR, 'gicv2m.yaml'), 'utf8').replace('expect: { data: { buffer: b, sameAs: a } }', 'expect: { data: { buffer: b, length: 4, equals: "00 11 22 33" } }'),
+  );
+  const r = cli('run', file);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /1 expectation failed/);
+  assert.match(r.stderr, /- expected: at \+0x0: 00 11 22 33/);
+  assert.match(r.stderr, /\+ actual: {3}at \+0x0: 42 42 42 42/);
+});
+
+test('a bad scenario exits 2 naming file, line and problem', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vsmmu-run-'));
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, ['name: bad', 'platform: { preset: qemu-virt }', 'steps:', '  - alloc: { buffer: a, size: 0x1000 }', '  - frobnicate: { device: x }', ''].join('\n'));
+  const r = cli('run', file);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5: steps\\[1\\]\\.frobnicate: unknown step 'frobnicate'`));
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+});
+
+test('scenario mistakes found while running name the line', () => {
+  const text = ['name: t', 'platform: { preset: qemu-virt }', 'steps:', '  - note: hi', '  - map: { device: nosuch, buffer: a }', ''].join('\n');
+  const { scenario, platform } = parseScenario(text, 't.yaml');
+  assert.throws(() => runScenario(scenario, platform), (e: unknown) => e instanceof UserInputError && /^t\.yaml:5: unknown device 'nosuch'/.test(e.message));
+  assert.throws(() => parseScenario('name: t\nplatform: { preset: nope }\nsteps: [ { note: x } ]\n', 'p.yaml'), /p\.yaml:2: platform\.preset: unknown preset 'nope'/);
+  assert.throws(() => parseScenario('name: t\nplatform: { preset: qemu-virt }\ndevices: { dma9: dma-engine }\nsteps: [ { note: x } ]\n', 'd.yaml'), /d\.yaml:3: devices\.dma9: no endpoint named 'dma9'/);
+  assert.throws(() => parseScenario('name: t\nplatform: { preset: qemu-virt }\nsteps:\n  - dma: { device: a, op: copy, to: x, length: 0 }\n', 'z.yaml'), /z\.yaml:4: steps\[0\]\.dma\.length: sizes are 1\.\.256 MiB/);
+});
+
+test('--svg draws root complexes, ports, devices, SMMUs, the ITS and ID ranges', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vsmmu-run-'));
+  const out = join(dir, 'topo.svg');
+  const r = cli('run', '--svg', out, join(DIR, 'gicv2m.yaml'));
+  assert.equal(r.code, 0, r.stderr);
+  const svg = readFileSync(out, 'utf8');
+  assert.match(svg, /^<\?xml/);
+  for (const s of ['pcie0', 'rp0', 'dma0', 'SMMUv3 smmu0', 'v2m0', 'RID 0x0..0xffff → SID 0x0..0xffff']) assert.ok(svg.includes(s), s);
+  const { scenario, platform } = loadScenarioFile(join(DIR, 'default.yaml'));
+  const full = renderSvg(runScenario(scenario, platform));
+  assert.ok(full.includes('its0') && full.includes('pcie1') && full.includes('DevID 0x10100'));
+  assert.equal((full.match(/<svg/g) ?? []).length, 1);
+  assert.equal((full.match(/<\/svg>/g) ?? []).length, 1);
+});
