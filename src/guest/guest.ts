@@ -21,9 +21,12 @@ import { GuestPci, type FoundFunction } from './pci-enum.js';
 import { GuestSmmuDriver, type DmaDomain } from './smmu-driver.js';
 
 export interface GuestOptions {
-  /** Bytes of RAM (from the start of the first RAM region + 16 MiB) for driver structures. Default 64 MiB. */
+  /**
+   * Bytes of RAM for driver structures (queues, tables), from the first RAM region + 16 MiB.
+   * Default: 64 MiB or half of what the region has beyond 16 MiB, whichever is smaller.
+   */
   readonly kernelBytes?: number;
-  /** Bytes after that for DMA buffers. Default 64 MiB. */
+  /** Bytes after that for DMA buffers. Default: 64 MiB or the rest of the region, whichever is smaller. */
   readonly bufferBytes?: number;
   /** Attach devices to DMA domains (default) or leave the abort STE (no driver). */
   readonly defaultDomain?: 'dma' | 'identity';
@@ -69,9 +72,10 @@ export class ReferenceGuest {
     this.ids = deriveIdMaps(desc);
     const ram = desc.memory[0];
     if (!ram) throw new RangeError('guest: no RAM');
-    const kb = opts.kernelBytes ?? 0x400_0000;
-    const bb = opts.bufferBytes ?? 0x400_0000;
-    if (ram.size < 0x100_0000 + kb + bb) throw new RangeError('guest: first RAM region too small for the reference guest');
+    const avail = Math.max(0, ram.size - 0x100_0000);
+    const kb = opts.kernelBytes ?? Math.min(0x400_0000, Math.floor(avail / 2 / 0x1000) * 0x1000);
+    const bb = opts.bufferBytes ?? Math.min(0x400_0000, avail - kb);
+    if (kb < 0x10_0000 || bb < 0x1000 || ram.size < 0x100_0000 + kb + bb) throw new RangeError('guest: the first RAM region is too small for the reference guest (needs more than 17 MiB)');
     this.kernel = new PageAllocator(mem, ram.base + 0x100_0000, kb);
     this.buffers = new PageAllocator(mem, ram.base + 0x100_0000 + kb, bb);
   }

@@ -145,7 +145,8 @@ export class GuestPci {
   }
 
   private programWindow(bus: number, devfn: number, start: number, end: number): void {
-    const enc = (a: number): number => (f(a, { lsb: 20, width: 12 }) << BRIDGE_WINDOW.ADDRESS_31_20.lsb) >>> 0;
+    // The window registers hold address bits [31:20] (1 MiB granule).
+    const enc = (a: number): number => ((Math.floor(a / BRIDGE_WINDOW_GRANULE) & 0xfff) << BRIDGE_WINDOW.ADDRESS_31_20.lsb) >>> 0;
     if (end > start) {
       this.cfgWrite(bus, devfn, HDR1.MEMORY_BASE.offset, 2, enc(start));
       this.cfgWrite(bus, devfn, HDR1.MEMORY_LIMIT.offset, 2, enc(end - 1));

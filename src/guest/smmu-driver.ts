@@ -13,7 +13,7 @@
 // - map/unmap through io-pgtable with TLBI_NH_VA per granule (range form when IDR3.RIL) + sync;
 // - event queue consumption (CONS written after each record, overflow acknowledged).
 import type { PhysMemory } from '../memory/types.js';
-import { encodeFields, getBig } from '../spec/bits.js';
+import { encodeFields, rdLoHi, type Field } from '../spec/bits.js';
 import { CD, CD_BYTES } from '../spec/smmuv3/cd.js';
 import { decodeEvent, type SmmuEvent } from '../spec/smmuv3/events.js';
 import { IDR0, IDR1, IDR3, IDR5, OAS_ENCODINGS, TTF_AARCH64 } from '../spec/smmuv3/idr.js';
@@ -161,8 +161,8 @@ export class GuestSmmuDriver {
     this.bus.write(this.opts.base + off, 4, v >>> 0);
   }
 
-  private f(v: number, field: { lsb: number; width: number }): number {
-    return Number(getBig([BigInt(v >>> 0)], field as never));
+  private f(v: number, field: Field): number {
+    return rdLoHi(v >>> 0, 0, field.lsb, field.width);
   }
 
   // ------------------------------------------------------------ probe (arm_smmu_device_hw_probe)
@@ -172,7 +172,7 @@ export class GuestSmmuDriver {
     const idr1 = this.r32(REG.IDR1);
     const idr3 = this.r32(REG.IDR3);
     const idr5 = this.r32(REG.IDR5);
-    const f = (v: number, fl: (typeof IDR0)[keyof typeof IDR0]): number => this.f(v, fl);
+    const f = (v: number, fl: Field): number => this.f(v, fl);
     const endian = f(idr0, IDR0.TTENDIAN);
     if (endian !== 0 && endian !== 2) throw new SmmuProbeError('unknown/unsupported TT endianness!');
     const ttf = f(idr0, IDR0.TTF);

@@ -22,7 +22,7 @@ import { FEATURE_PROFILES } from '../../smmu/features.js';
 import { SmmuV3 } from '../../smmu/device/smmu-v3.js';
 import { GITS } from '../../spec/gic/its-registers.js';
 import { V2M } from '../../spec/gic/gicv2m-registers.js';
-import { spiIntid, type EndpointDesc, type PlatformDescription, type SmmuDesc, type SwitchDesc } from '../description.js';
+import { spiIntid, type SpiInterrupt, type EndpointDesc, type PlatformDescription, type SmmuDesc, type SwitchDesc } from '../description.js';
 import { deriveIdMaps, type IdMaps } from '../derive-ids.js';
 import { MmioBus } from './mmio-bus.js';
 import { MsiRouter } from './msi-router.js';
@@ -127,9 +127,9 @@ export class Platform {
     const features = FEATURE_PROFILES[s.features];
     if (!features) throw new RangeError(`unknown SMMU feature profile ${s.features}`);
     const own = this.ids.smmus.find((m) => m.smmu === s.name)?.ownMsi ?? null;
-    const line = (i: { spi: number } | null): IrqLine | undefined => {
+    const line = (i: SpiInterrupt | null): IrqLine | undefined => {
       if (i === null) return undefined;
-      const intid = spiIntid(i as { spi: number; trigger: 'edge' | 'level' });
+      const intid = spiIntid(i);
       return { pulse: () => this.spiSink.spiPending(intid), setLevel: (on: boolean) => (on ? this.spiSink.spiPending(intid) : undefined) };
     };
     const irqs: Record<string, IrqLine> = {};

@@ -6,7 +6,10 @@
 // queue drained by the guest's IRQ thread, pciehp on port interrupts) and checks expectations.
 // Scenario mistakes (unknown names) are UserInputError with file:line; failed expectations are
 // collected into the report (the CLI exits 1).
+import { GuestOutOfMemory } from '../../guest/allocator.js';
 import { ReferenceGuest, type BoundDevice } from '../../guest/guest.js';
+import { ItsProbeError } from '../../guest/its-driver.js';
+import { SmmuProbeError } from '../../guest/smmu-driver.js';
 import type { FoundFunction } from '../../guest/pci-enum.js';
 import { cmd } from '../../guest/smmu-cmdq.js';
 import type { LpiSink, SpiSink } from '../../intc/sinks.js';
@@ -60,8 +63,8 @@ function stepTotal(steps: readonly Step[]): number {
 }
 
 export class ScenarioRun {
-  readonly platform: Platform;
-  readonly guest: ReferenceGuest;
+  readonly platform!: Platform;
+  readonly guest!: ReferenceGuest;
   readonly models: DeviceModels;
   private readonly modelOf: Record<string, DeviceModelName>;
   private readonly devs = new Map<string, DevState>();
@@ -99,8 +102,13 @@ export class ScenarioRun {
       lpiCleared: () => {},
     };
     const spi: SpiSink = { spiPending: (intid) => void this.pendingSpis.push(intid) };
-    this.platform = new Platform(desc, { callbacks: { lpi, spi }, endpoint: factory.endpoint });
-    this.guest = new ReferenceGuest(desc, this.platform.bus, this.platform.memory, { defaultDomain: scenario.header.guest.defaultDomain });
+    try {
+      this.platform = new Platform(desc, { callbacks: { lpi, spi }, endpoint: factory.endpoint });
+      this.guest = new ReferenceGuest(desc, this.platform.bus, this.platform.memory, { defaultDomain: scenario.header.guest.defaultDomain });
+    } catch (e) {
+      if (e instanceof RangeError) this.fail(['platform'], `cannot run this platform: ${e.message}`);
+      throw e;
+    }
   }
 
   // ------------------------------------------------------------ boot
@@ -108,7 +116,7 @@ export class ScenarioRun {
   private boot(): void {
     this.guest.boot();
     for (const [rcName, r] of this.platform.rootComplexes) {
-      for (const [pname, port] of r.ports) if (port.hasSlot && port.hotplug) this.register(pname, rcName, 'port', port);
+      for (const [pname, port] of r.ports) if (port.hasSlot && port.hotplug) this.register(this.portKey(rcName, pname), rcName, 'port', port);
       for (const [dname, d] of r.devices) {
         const m = this.modelOf[dname];
         if (m && m !== 'generic') this.register(dname, rcName, m, d.functions[0]!);
@@ -118,6 +126,13 @@ export class ScenarioRun {
     this.service();
     this.interruptCursor = this.interrupts.length;
     this.eventCursor = this.events.length;
+  }
+
+  /** A port's name in steps and reports: its own name when unique across root complexes, else "rc/name". */
+  private portKey(rc: string, name: string): string {
+    let n = 0;
+    for (const r of this.platform.rootComplexes.values()) if (r.ports.has(name)) n++;
+    return n > 1 ? `${rc}/${name}` : name;
   }
 
   private register(name: string, rc: string, model: DevState['model'], fn: PciFunction): DevState {
@@ -202,7 +217,11 @@ export class ScenarioRun {
         this.platform.gic?.redistributors[l.pe]?.acknowledge(l.intid);
         if (source?.endsWith(' hot-plug')) hotplugPorts.push(source.slice(0, -' hot-plug'.length));
       }
-      for (const s of spis) this.interrupts.push({ step: this.stepNo, line: this.currentLine, kind: 'spi', intid: s, pe: null, source: this.sourceOf('spi', s) });
+      for (const s of spis) {
+        const source = this.sourceOf('spi', s);
+        this.interrupts.push({ step: this.stepNo, line: this.currentLine, kind: 'spi', intid: s, pe: null, source });
+        if (source?.endsWith(' hot-plug')) hotplugPorts.push(source.slice(0, -' hot-plug'.length));
+      }
       for (const p of hotplugPorts) this.pciehp(p);
     }
     for (const { smmu, events } of this.guest.drainEvents()) {
@@ -290,7 +309,12 @@ export class ScenarioRun {
 
   run(): ScenarioReport {
     this.total = stepTotal(this.scenario.steps);
-    this.boot();
+    try {
+      this.boot();
+    } catch (e) {
+      if (e instanceof SmmuProbeError || e instanceof ItsProbeError || e instanceof GuestOutOfMemory) this.fail(['platform'], `the reference guest cannot boot this platform: ${e.message}`);
+      throw e;
+    }
     this.runSteps(this.scenario.steps);
     return this.report();
   }
@@ -303,7 +327,12 @@ export class ScenarioRun {
       }
       this.stepNo++;
       this.currentLine = this.scenario.lineOf(s.path);
-      this.execute(s);
+      try {
+        this.execute(s);
+      } catch (e) {
+        if (e instanceof GuestOutOfMemory) this.fail([...s.path, s.kind], e.message);
+        throw e;
+      }
       this.service();
       this.done++;
       this.opts.onProgress?.(this.done, this.total);
@@ -479,6 +508,8 @@ export class ScenarioRun {
       this.fail([...s.path, 'hotplug'], e instanceof Error ? e.message : String(e));
     }
     this.hotplugs++;
+    // Without an MSI controller the port cannot interrupt: pciehp polls the slot instead.
+    if (this.desc.gic.msi === 'none') this.pciehp(this.portKey(this.platform.port(b.port)!.rc.rc.name, b.port.replace(/^.*\//, '')));
     this.info(s, `${b.device} (${b.model}) hot-plugged below ${b.port}`);
   }
 

@@ -417,3 +417,62 @@ test('cache staleness through the command queue: the wrong invalidation keeps st
   assert.equal(port.write(RAM + 0x10, new Uint8Array([6])), null, 'bypass after CFGI_ALL');
   assert.equal(t.mem.read8(RAM + 0x10), 6);
 });
+
+test('property: DMA port writes and reads equal a byte-by-byte reference over random mappings', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.option(fc.integer({ min: 0, max: 15 }), { nil: null }), { minLength: 8, maxLength: 8 }),
+      fc.integer({ min: 0, max: 8 * 4096 - 1 }),
+      fc.integer({ min: 0, max: 3 * 4096 }),
+      (map, off, len) => {
+        const t = running();
+        const POOL = RAM + 0xc0_0000;
+        const used = new Set<number>();
+        const pages = map.map((p) => (p === null || used.has(p) ? null : (used.add(p), p)));
+        pages.forEach((p, i) => {
+          if (p !== null) t.b.map4k(t.pgd, 0x100000 + i * 4096, POOL + p * 4096, PTE_RW);
+        });
+        const data = new Uint8Array(len).map((_, i) => (i * 31 + 7) & 0xff);
+        const before = new Uint8Array(t.mem.bytesAt(POOL, 16 * 4096)!);
+        // Reference: byte by byte.
+        const expect = new Uint8Array(before);
+        let fault: { iova: number; done: number } | null = null;
+        for (let i = 0; i < len; i++) {
+          const a = off + i;
+          const pg = Math.floor(a / 4096);
+          const p = pg < 8 ? pages[pg]! : null;
+          if (p === null) {
+            fault = { iova: 0x100000 + a, done: i };
+            break;
+          }
+          expect[p * 4096 + (a % 4096)] = data[i]!;
+        }
+        const f = t.smmu.dma(3, null).write(0x100000 + off, data);
+        assert.deepEqual(f === null ? null : { iova: f.iova, done: f.done }, fault);
+        assert.deepEqual(new Uint8Array(t.mem.bytesAt(POOL, 16 * 4096)!), expect);
+        const back = new Uint8Array(len);
+        const r = t.smmu.dma(3, null).read(0x100000 + off, back);
+        assert.deepEqual(r === null ? null : { iova: r.iova, done: r.done }, fault);
+        const n = fault === null ? len : fault.done;
+        assert.deepEqual(back.subarray(0, n), data.subarray(0, n));
+      },
+    ),
+    { numRuns: 80 },
+  );
+});
+
+test('substream DMA ports: dma(sid, ssid) uses the CD at index ssid; an out-of-range SSID is C_BAD_SUBSTREAMID', () => {
+  const t = running();
+  const cds = t.b.alloc(8 * 64, 512);
+  const pgd2 = t.b.newPgd();
+  t.b.map4k(pgd2, 0x7000, RAM + 0x70_0000, PTE_RW);
+  t.b.writeWords(cds, t.b.linuxCd(1, t.pgd, 5));
+  t.b.writeWords(cds + 2 * 64, t.b.linuxCd(9, pgd2, 5));
+  t.b.writeWords(t.st.base + 5 * 64, t.b.s1Ste(cds, 3)); // S1CDMax = 3: 8 CDs
+  assert.equal(t.smmu.dma(5, 2).write(0x7000, new Uint8Array([0x5a])), null);
+  assert.equal(t.mem.read8(RAM + 0x70_0000), 0x5a);
+  assert.equal(t.smmu.dma(5, 9).write(0x7000, new Uint8Array([1]))?.reason, 'C_BAD_SUBSTREAMID');
+  assert.equal(t.smmu.dma(5, null).write(0x7000, new Uint8Array([1]))?.reason, 'F_TRANSLATION', 'untagged uses CD 0 (S1DSS = SSID0)');
+  const evs = [0, 1].map((k) => decodeEvent([0, 1, 2, 3].map((i) => t.b.read64(t.evtq + k * 32 + 8 * i))));
+  assert.deepEqual(evs.map((e) => [e.type, e.sid, e.ssid]), [[EVT.C_BAD_SUBSTREAMID, 5, 9], [EVT.F_TRANSLATION, 5, 0]]);
+});

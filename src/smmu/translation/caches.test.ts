@@ -271,3 +271,10 @@ test('a cached read-only entry does not block a write made possible by HTTU dirt
   assert.equal((c.arena.read64(s) >> 7n) & 1n, 0n);
   assert.equal(xl(c, 0, 0x6000, true).tlbHit, true);
 });
+
+test('without stage 2 the command VMID is ignored; 8-bit ASIDs/VMIDs ignore the upper command bits', () => {
+  const c = setup({ f: { s2p: false, asid16: false } });
+  primeThenRemap(c, 0, 0x3000, 0x4100_0000, 0x4100_1000);
+  c.t.tlbiNhAsid(0x55, 0x301); // VMID ignored, ASID[15:8] ignored -> ASID 1
+  assert.equal(xl(c, 0, 0x3000).pa, 0x4100_1000);
+});

@@ -1,7 +1,8 @@
 // Decoding and validity of a Context Descriptor into the engine's stage-1 configuration.
 // IHI 0070 §5.4 (CD fields), CdIllegal()/CDTxSZInvalid() pseudocode (VMSAv8-64, Non-secure),
 // §5.4.1.1 (EPDx), §3.4.1 (input range, TBI), §5.5 (A/R/S).
-import { rd, bitsInPlace } from '../../spec/bits.js';
+import { rd } from '../../spec/bits.js';
+import { addrOf } from './addr-field.js';
 import { CD, CD_TG1_SHIFT } from '../../spec/smmuv3/cd.js';
 import { TG0_SHIFT } from '../../spec/smmuv3/pagetable.js';
 import type { SmmuFeatures } from '../features.js';
@@ -92,10 +93,8 @@ export function decodeCd(words: Uint32Array, ste: SteConfig, f: SmmuFeatures): C
     const tmin = f.vax && shift === 16 ? 12 : 16;
     if (tsz < tmin || tsz > 39) return null;
     const p = effectivePs(ipsEnc, shift, f);
-    const lo = w[i === 0 ? 2 : 4]!;
-    const hi = w[i === 0 ? 3 : 5]!;
-    const ttbRaw = bitsInPlace(lo, hi, 52, 4);
-    if ((hi & 0x00e0_0000) !== 0 || ttbRaw >= 2 ** p) return null;
+    const ttbRaw = addrOf(w, i === 0 ? CD.TTB0 : CD.TTB1);
+    if (ttbRaw < 0 || ttbRaw >= 2 ** p) return null;
     const ia = 64 - tsz;
     const start = s1StartLevel(ia, shift);
     const stride = shift - 3;

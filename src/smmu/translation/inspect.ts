@@ -6,7 +6,7 @@ import type { U64 } from '../../memory/types.js';
 import { toBigWords, decodeFields, bitsInPlace, rdLoHi } from '../../spec/bits.js';
 import { STE, STE_S1DSS } from '../../spec/smmuv3/ste.js';
 import { CD } from '../../spec/smmuv3/cd.js';
-import { S1_LEAF, S1_TABLE, S2_LEAF, GRANULES, mairByte } from '../../spec/smmuv3/pagetable.js';
+import { S1_LEAF, S1_TABLE, S2_LEAF, GRANULES, DESC_OA_MSB, mairByte } from '../../spec/smmuv3/pagetable.js';
 import { EVT, EVT_CLASS, copyEvent, emptyEvent, type SmmuEvent } from '../../spec/smmuv3/events.js';
 import type { SmmuFeatures } from '../features.js';
 import type { TableReader } from './table-reader.js';
@@ -92,8 +92,8 @@ function enumStage(
   const t: U64 = { lo: 0, hi: 0 };
   const limit = 2 ** ps;
   const addrOf = (lo: number, hi: number, lsb: number): number => {
-    let a = bitsInPlace(lo, hi, 47, lsb);
-    if (shift === 16 && oa52) a += ((lo >>> 12) & 0xf) * 2 ** 48;
+    let a = bitsInPlace(lo, hi, DESC_OA_MSB, lsb);
+    if (shift === 16 && oa52) a += rdLoHi(lo, hi, S1_LEAF.OA_HI_64K.lsb, S1_LEAF.OA_HI_64K.width) * 2 ** (DESC_OA_MSB + 1);
     return a;
   };
   const rec = (table: number, level: number, base: number, apT: number, xnT: boolean, pxnT: boolean): boolean => {
@@ -115,7 +115,7 @@ function enumStage(
         const next = addrOf(lo, hi, shift);
         if (next >= limit) continue;
         const ap = apT | rdLoHi(lo, hi, S1_TABLE.AP_TABLE.lsb, 2);
-        if (!rec(next, level + 1, inBase, ap, xnT || rdLoHi(lo, hi, 60, 1) === 1, pxnT || rdLoHi(lo, hi, 59, 1) === 1)) return false;
+        if (!rec(next, level + 1, inBase, ap, xnT || rdLoHi(lo, hi, S1_TABLE.XN_TABLE.lsb, 1) === 1, pxnT || rdLoHi(lo, hi, S1_TABLE.PXN_TABLE.lsb, 1) === 1)) return false;
         continue;
       }
       const legal = level === 3 ? (lo & 2) !== 0 : g.blockLevels.includes(level) && (level !== 1 || shift !== 16 || oa52);
@@ -131,7 +131,7 @@ function enumStage(
 
 function s2Perms(lo: number, hi: number): number {
   let p = (rdLoHi(lo, hi, S2_LEAF.S2AP_R.lsb, 1) ? PERM_R : 0) | (rdLoHi(lo, hi, S2_LEAF.S2AP_W.lsb, 1) ? PERM_W : 0);
-  if ((hi & (1 << 22)) === 0 && (p & PERM_R) !== 0) p |= PERM_X;
+  if ((rdLoHi(lo, hi, S2_LEAF.XN.lsb, S2_LEAF.XN.width) & 2) === 0 && (p & PERM_R) !== 0) p |= PERM_X;
   return p;
 }
 

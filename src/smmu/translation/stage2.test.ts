@@ -8,7 +8,7 @@ import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
 import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
 import { Translator } from './translator.js';
 import { makeRequest, newResult, PERM_R, PERM_W, PERM_X, type TranslationResult } from './types.js';
-import { Arena, PageTables, s1Start } from './test-support.js';
+import { Arena, PageTables } from './test-support.js';
 
 interface Ctx {
   arena: Arena;
@@ -18,7 +18,7 @@ interface Ctx {
 }
 
 /** SID 2: stage-2 STE with 4K granule, S2T0SZ = 64 - ia, start level `sl` (SL0 per VTCR encoding). */
-function setup(o: { ia?: number; level?: number; shift?: 12 | 14 | 16; f?: Partial<SmmuFeatures>; ste?: Record<string, bigint | number | boolean> } = {}): Ctx {
+function setup(o: { ia?: number; level?: number; shift?: 12 | 14 | 16; f?: Partial<SmmuFeatures>; ste?: Record<string, bigint | number | boolean>; be?: boolean } = {}): Ctx {
   const f: SmmuFeatures = { ...DEFAULT_FEATURES, ...o.f };
   const arena = new Arena();
   const t = new Translator(arena.mem, f, { cachesEnabled: false });
@@ -27,7 +27,7 @@ function setup(o: { ia?: number; level?: number; shift?: 12 | 14 | 16; f?: Parti
   const shift = o.shift ?? 12;
   const ia = o.ia ?? 40;
   const level = o.level ?? 1;
-  const s2 = new PageTables(arena, shift, ia, level);
+  const s2 = new PageTables(arena, shift, ia, level, o.be ?? false);
   const sl0 = shift === 12 ? 2 - level : 3 - level;
   const steAddr = strtab + 2 * 64;
   arena.writeWords(steAddr, arena.ste({
@@ -226,5 +226,10 @@ test('nested with S1DSS bypass: untagged traffic is stage-2 only', () => {
   assert.equal(r.pa, n.window + 0x2010);
   assert.equal(r.mairAttr, -1);
 });
-void s1Start;
-void PERM_W;
+
+test('big-endian stage-2 tables with STE.S2ENDI', () => {
+  const c = setup({ be: true, ste: { S2ENDI: 1 } });
+  c.s2.map(0x5000n, s2leaf(0x7000n), 3);
+  assert.equal(xl(c, 2, 0x5010).pa, 0x7010);
+  assert.equal(xl(c, 2, 0x5010, { write: true }).perms & PERM_W, PERM_W);
+});

@@ -1,7 +1,8 @@
 // Decoding and validity of a Stream Table Entry into the engine's configuration object.
 // IHI 0070 §5.2 (STE fields), §5.2.2 / SteIllegal() pseudocode (every ILLEGAL combination that
 // applies to a Non-secure SMMU with VMSAv8-64 tables only), §5.5 (fault configuration).
-import { rd, bitsInPlace } from '../../spec/bits.js';
+import { rd } from '../../spec/bits.js';
+import { addrOf } from './addr-field.js';
 import { STE, STE_CONFIG } from '../../spec/smmuv3/ste.js';
 import { TG0_SHIFT } from '../../spec/smmuv3/pagetable.js';
 import { PS_BITS } from '../../spec/smmuv3/cd.js';
@@ -132,8 +133,8 @@ export function decodeSte(words: Uint32Array, f: SmmuFeatures, e2h: boolean): St
     s1Fmt = s1CdMax === 0 ? 0 : rd(w, STE.S1FMT);
     if (s1Fmt === 3) s1Fmt = 0; // Reserved, behaves as linear
     if (s1CdMax !== 0 && s1Fmt !== 0 && !f.cd2l) return { ok: false };
-    s1ContextPtr = bitsInPlace(w[0]!, w[1]!, 52, 6);
-    if ((w[1]! & 0x00e0_0000) !== 0 || s1ContextPtr >= oasLimit) return { ok: false }; // beyond PA/IPA range
+    s1ContextPtr = addrOf(w, STE.S1_CONTEXT_PTR);
+    if (s1ContextPtr < 0 || s1ContextPtr >= oasLimit) return { ok: false }; // beyond PA/IPA range
     s1Dss = rd(w, STE.S1DSS);
     if (s1Dss === 3) s1Dss = 0; // Reserved, behaves as terminate
   }
@@ -151,8 +152,8 @@ export function decodeSte(words: Uint32Array, f: SmmuFeatures, e2h: boolean): St
     const shift = TG0_SHIFT[rd(w, STE.S2TG)]!;
     if (shift === 0 || !granuleSupported(shift, f)) return { ok: false };
     const ps = effectivePs(rd(w, STE.S2PS), shift, f);
-    const ttb = bitsInPlace(w[6]!, w[7]!, 52, 4);
-    if ((w[7]! & 0x00e0_0000) !== 0 || ttb >= 2 ** ps) return { ok: false };
+    const ttb = addrOf(w, STE.S2TTB);
+    if (ttb < 0 || ttb >= 2 ** ps) return { ok: false };
     const t0sz = rd(w, STE.S2T0SZ);
     const ias = f.oasBits;
     const tmin = shift === 16 ? Math.max(12, 64 - ias) : Math.max(16, 64 - ias);

@@ -1,10 +1,12 @@
 // The SMMUv3 translation engine: stream table (linear / 2-level), STE and CD decoding, substreams
 // and S1DSS, stage 1 / stage 2 / nested walks, event records, configuration cache and IOTLB with
 // the CFGI/TLBI invalidation scopes, plus inspector views. IHI 0070 chapters 3, 4.3-4.4, 5, 7.
-// Per-access work on an IOTLB hit: a few Map probes and field copies; no allocation, no BigInt.
+// Per-access work on an IOTLB hit: two array loads for the STE, a few typed-array hash probes and
+// field copies; no allocation, no BigInt.
 import type { PhysMemory, U64 } from '../../memory/types.js';
 import { EVT, EVT_CLASS, copyEvent } from '../../spec/smmuv3/events.js';
-import { rd, bitsInPlace } from '../../spec/bits.js';
+import { rd } from '../../spec/bits.js';
+import { addrOfLoHi } from './addr-field.js';
 import { L1STD, L1CD, L1STD_SPAN_MAX } from '../../spec/smmuv3/l1-descriptors.js';
 import { STE_S1DSS, STE_S1FMT } from '../../spec/smmuv3/ste.js';
 import type { SmmuFeatures } from '../features.js';
@@ -225,6 +227,7 @@ export class Translator implements InspectHost {
     const addr = req.addrHi * TWO32 + req.addrLo;
     if (!(addr < this.oasLimit)) return this.transFault(out, req, EVT.F_ADDR_SIZE, priv, instr, false, EVT_CLASS.IN, 0, 0, false, null, null);
     out.ok = true;
+    out.kind = XLATE_KIND.BYPASS;
     out.pa = addr;
     out.size = P2[BYPASS_SHIFT]!;
     out.perms = out.permsPriv = out.permsUnpriv = PERM_ALL;
@@ -244,6 +247,7 @@ export class Translator implements InspectHost {
     if (!(ipa < this.oasLimit)) return this.transFault(out, req, EVT.F_ADDR_SIZE, priv, instr, false, EVT_CLASS.IN, 0, 0, false, null, null);
     const tag = tagKey(KIND_S2, WORLD.EL1, s2.vmid, 0);
     const write = req.write;
+    out.kind = XLATE_KIND.S2;
     if (this.cachesOn) {
       this.tlb.probe = ipa;
       const e = this.tlb.lookup(tag, 0);
@@ -260,7 +264,6 @@ export class Translator implements InspectHost {
     const shift = w.s2Shift;
     const s2p = s2Effective(w.s2Perms);
     const outBase = w.s2Pa - (ipa % P2[shift]!);
-    out.kind = XLATE_KIND.S2;
     if (this.cachesOn) {
       const e = this.tlb.insert(tag, 0, ipa, shift, outBase, s2p, s2p, -1, w.s2MemAttr, w.s2Sh, true);
       this.hitKey = ipa;
@@ -518,13 +521,14 @@ export class Translator implements InspectHost {
     if (span === 0 || span > L1STD_SPAN_MAX || span > split + 1) return badSid();
     const low = sid % P2[split]!;
     if (low >= P2[span - 1]!) return badSid();
-    const l2 = bitsInPlace(t.lo, t.hi, 52, 6);
-    const l2Aligned = l2 - (l2 % P2[span + 5]!);
-    if ((t.hi & 0x00e0_0000) !== 0) {
-      if (req !== null && out !== null) this.fetchFault(out, req, EVT.F_STE_FETCH, l2Aligned + low * 64);
+    const l2 = addrOfLoHi(t.lo, t.hi, L1STD.L2PTR);
+    if (l2 < 0) {
+      // L2Ptr beyond any PA (bits above 52): the STE fetch is out of range (§3.4.3); FetchAddr keeps bits [52:0].
+      const low52 = addrOfLoHi(t.lo, t.hi & 0x001f_ffff, L1STD.L2PTR);
+      if (req !== null && out !== null) this.fetchFault(out, req, EVT.F_STE_FETCH, low52 - (low52 % P2[span + 5]!) + low * 64);
       return -1;
     }
-    return l2Aligned + low * 64;
+    return l2 - (l2 % P2[span + 5]!) + low * 64;
   }
 
   /**
@@ -582,8 +586,10 @@ export class Translator implements InspectHost {
         this.fetchFault(o, r, EVT.F_CD_FETCH, l1);
         return -1;
       }
-      const l2 = bitsInPlace(t.lo, t.hi, 52, leafBits === 6 ? 12 : 16);
-      if (rd(wordsOf(t), L1CD.V) === 0 || (t.hi & 0x00e0_0000) !== 0 || l2 >= this.oasLimit) {
+      const ptr = addrOfLoHi(t.lo, t.hi, L1CD.L2PTR);
+      // 64 KiB leaves: L2Ptr[15:12] are RES0 and taken as zero (§5.2 S1Fmt).
+      const l2 = ptr - (ptr % P2[leafBits + 6]!);
+      if (rd(wordsOf(t), L1CD.V) === 0 || ptr < 0 || l2 >= this.oasLimit) {
         this.cfgFault(o, r, EVT.C_BAD_SUBSTREAMID, priv, instr);
         return -1;
       }
@@ -622,24 +628,34 @@ export class Translator implements InspectHost {
     this.cfgCache.invalidateAll();
   }
 
+  /** Command VMID as the TLB tags it: ignored (0) without stage 2, 8 bits without IDR0.VMID16. */
+  private vm(vmid: number): number {
+    return this.features.s2p ? vmid & (this.features.vmid16 ? 0xffff : 0xff) : 0;
+  }
+
+  /** Command ASID as the TLB tags it: 8 bits without IDR0.ASID16. */
+  private as(asid: number): number {
+    return asid & (this.features.asid16 ? 0xffff : 0xff);
+  }
+
   /** CMD_TLBI_NH_ALL: all stage-1 (and nested) entries of the VMID at EL1. */
   tlbiNhAll(vmid: number): void {
-    this.tlb.invalidateVm(KIND_S1, WORLD.EL1, vmid & 0xffff);
+    this.tlb.invalidateVm(KIND_S1, WORLD.EL1, this.vm(vmid));
   }
 
   /** CMD_TLBI_NH_ASID: non-global stage-1 entries of (VMID, ASID). */
   tlbiNhAsid(vmid: number, asid: number): void {
-    this.tlb.invalidateAsid(KIND_S1, WORLD.EL1, vmid & 0xffff, asid & 0xffff);
+    this.tlb.invalidateAsid(KIND_S1, WORLD.EL1, this.vm(vmid), this.as(asid));
   }
 
   /** CMD_TLBI_NH_VA: entries of (VMID, ASID) and global entries of the VMID covering the address/range. */
   tlbiNhVa(vmid: number, asid: number, addr: number, leaf: boolean, range: TlbiRange | null): void {
-    this.byAddress(KIND_S1, WORLD.EL1, vmid & 0xffff, asid & 0xffff, addr, range, leaf);
+    this.byAddress(KIND_S1, WORLD.EL1, this.vm(vmid), this.as(asid), addr, range, leaf);
   }
 
   /** CMD_TLBI_NH_VAA: like NH_VA for every ASID of the VMID. */
   tlbiNhVaa(vmid: number, addr: number, leaf: boolean, range: TlbiRange | null): void {
-    this.byAddress(KIND_S1, WORLD.EL1, vmid & 0xffff, -1, addr, range, leaf);
+    this.byAddress(KIND_S1, WORLD.EL1, this.vm(vmid), -1, addr, range, leaf);
   }
 
   /** CMD_TLBI_EL2_ALL: every EL2 and EL2-E2H entry. */
@@ -649,13 +665,13 @@ export class Translator implements InspectHost {
 
   /** CMD_TLBI_EL2_ASID: non-global EL2-E2H entries of the ASID. */
   tlbiEl2Asid(asid: number): void {
-    this.tlb.invalidateAsid(KIND_S1, WORLD.EL2_E2H, 0, asid & 0xffff);
+    this.tlb.invalidateAsid(KIND_S1, WORLD.EL2_E2H, 0, this.as(asid));
   }
 
   /** CMD_TLBI_EL2_VA: EL2 entries (ASID-less) and EL2-E2H entries of the ASID or global. */
   tlbiEl2Va(asid: number, addr: number, leaf: boolean, range: TlbiRange | null): void {
     this.byAddress(KIND_S1, WORLD.EL2, 0, -1, addr, range, leaf);
-    this.byAddress(KIND_S1, WORLD.EL2_E2H, 0, asid & 0xffff, addr, range, leaf);
+    this.byAddress(KIND_S1, WORLD.EL2_E2H, 0, this.as(asid), addr, range, leaf);
   }
 
   /** CMD_TLBI_EL2_VAA: EL2 and EL2-E2H entries of every ASID. */
@@ -666,8 +682,8 @@ export class Translator implements InspectHost {
 
   /** CMD_TLBI_S12_VMALL: every entry (stage 1, nested and stage 2) of the VMID. */
   tlbiS12Vmall(vmid: number): void {
-    this.tlb.invalidateVm(KIND_S1, WORLD.EL1, vmid & 0xffff);
-    this.tlb.invalidateVm(KIND_S2, WORLD.EL1, vmid & 0xffff);
+    this.tlb.invalidateVm(KIND_S1, WORLD.EL1, this.vm(vmid));
+    this.tlb.invalidateVm(KIND_S2, WORLD.EL1, this.vm(vmid));
   }
 
   /**
@@ -676,7 +692,7 @@ export class Translator implements InspectHost {
    * TLBI_NH_*, so they stay until then.
    */
   tlbiS2Ipa(vmid: number, addr: number, leaf: boolean, range: TlbiRange | null): void {
-    this.byAddress(KIND_S2, WORLD.EL1, vmid & 0xffff, -1, addr, range, leaf);
+    this.byAddress(KIND_S2, WORLD.EL1, this.vm(vmid), -1, addr, range, leaf);
   }
 
   /** CMD_TLBI_NSNH_ALL: every Non-secure non-hypervisor entry (all VMIDs, both kinds). */

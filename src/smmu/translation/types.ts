@@ -93,7 +93,7 @@ export interface TranslationResult {
   vmid: number;
   /** True when the stage-1 leaf had nG == 0 (or stage 1 did not translate). */
   global: boolean;
-  /** XLATE_KIND of the configuration used. */
+  /** XLATE_KIND of what translated the access (S1DSS bypass reports BYPASS or S2). */
   kind: number;
   /** True when the result came from the IOTLB. */
   tlbHit: boolean;

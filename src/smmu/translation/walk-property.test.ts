@@ -10,6 +10,7 @@ import { EVT } from '../../spec/smmuv3/events.js';
 import { Translator } from './translator.js';
 import { makeRequest, newResult } from './types.js';
 import { Arena, PageTables, s1Start, tg0 } from './test-support.js';
+import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
 
 // ---------------------------------------------------------------- reference walker (bigint, no caches)
 
@@ -213,5 +214,98 @@ test('random STE/CD/L1/descriptor contents never throw and reads stay bounded', 
       },
     ),
     { numRuns: 400 },
+  );
+});
+
+// ---------------------------------------------------------------- nested: reference composition
+
+type NestedRef = { fault: number; s2: boolean; cls: number } | { pa: bigint };
+
+test('nested engine == reference composition of stage-1 and stage-2 walks (random tables)', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(12, 16) as fc.Arbitrary<12 | 16>, fc.constantFrom(12, 14, 16) as fc.Arbitrary<12 | 14 | 16>,
+      fc.array(fc.record({ vaPage: fc.nat(63), ipaPage: fc.nat(127), ok: fc.nat(9) }), { minLength: 1, maxLength: 10 }),
+      fc.array(fc.record({ ipaPage: fc.nat(127), paPage: fc.nat(255), ok: fc.nat(9), ro: fc.boolean() }), { minLength: 1, maxLength: 12 }),
+      fc.nat(5), fc.array(fc.record({ vaPage: fc.nat(70), pick: fc.nat(), mapped: fc.nat(4), write: fc.boolean() }), { minLength: 1, maxLength: 8 }),
+      (g1, g2, s1maps, s2maps, holes, queries) => {
+        const arena = new Arena(0x4000_0000, 32 << 20);
+        const f: SmmuFeatures = { ...DEFAULT_FEATURES };
+        // stage 2: IPA [0, 2^32) ; tables region identity-mapped except `holes` pages
+        const s2Start = stage2Start(g2, 32)!;
+        const s2 = new PageTables(arena, g2, 32, s2Start);
+        const s1 = new PageTables(arena, g1, 39, s1Start(39, g1));
+        const cd = arena.alloc(64, 64);
+        arena.writeWords(cd, arena.cd({ T0SZ: 25, TG0: tg0(g1), EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 2, TTB0: BigInt(s1.root) >> 4n }));
+        const page1 = 2 ** g1;
+        for (const m of s1maps) {
+          // mostly point at an IPA that stage 2 maps, sometimes anywhere
+          const ipaPage = m.ok === 9 ? m.ipaPage : s2maps[m.ipaPage % s2maps.length]!.ipaPage;
+          const d = encodeS1Leaf({ oa: 0x8000_0000n + BigInt(ipaPage) * 0x1_0000n, level3: true, attrIndx: 1, ap: 1, sh: 3, ng: true, af: m.ok !== 0, granuleShift: g1 });
+          s1.map(BigInt(m.vaPage * page1), d, 3);
+        }
+        // identity-map every page the stage-1 tables and the CD live in (S2 granule pages), minus holes
+        const tablePages = new Set<number>();
+        const g2size = 2 ** g2;
+        for (let a = 0x4000_0000; a < 0x4000_0000 + (2 << 20); a += g2size) tablePages.add(a);
+        let k = 0;
+        for (const a of tablePages) {
+          if (holes > 0 && k++ % 7 === holes) continue;
+          s2.map(BigInt(a), encodeS2Leaf({ oa: BigInt(a), level3: true, granuleShift: g2 }), 3);
+        }
+        for (const m of s2maps) {
+          const ipa = 0x8000_0000 + m.ipaPage * 0x1_0000;
+          s2.map(BigInt(ipa - (ipa % g2size)), encodeS2Leaf({ oa: 0x4100_0000n + BigInt(m.paPage) * 0x1_0000n, level3: true, s2ap: m.ro ? 1 : 3, af: m.ok !== 0, granuleShift: g2 }), 3);
+        }
+        const strtab = arena.alloc(256, 256);
+        arena.writeWords(strtab + 64, arena.ste({
+          V: 1, CONFIG: 7, S1_CONTEXT_PTR: BigInt(cd) >> 6n, S2VMID: 3, S2T0SZ: 32, S2SL0: g2 === 12 ? 2 - s2Start : 3 - s2Start,
+          S2TG: tg0(g2), S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: BigInt(s2.root) >> 4n,
+        }));
+        const read = (a: bigint): bigint | null => (arena.mem.contains(Number(a), 8) ? arena.read64(Number(a)) : null);
+        const s2cfg: RefCfg = { stage: 2, shift: g2, ia: 32, start: s2Start, root: BigInt(s2.root), ps: 48, oa52: false };
+        const s1cfg: RefCfg = { stage: 1, shift: g1, ia: 39, start: s1Start(39, g1), root: BigInt(s1.root), ps: 48, oa52: false };
+        const ref = (va: bigint, write: boolean): NestedRef => {
+          // CD fetch through stage 2 (CLASS CD)
+          const c = refWalk(read, s2cfg, BigInt(cd), false);
+          if ('fault' in c) return { fault: c.fault, s2: true, cls: 0 };
+          // stage-1 walk whose table reads go through stage 2 (CLASS TT)
+          let ttFault: NestedRef | null = null;
+          const s1read = (ipa: bigint): bigint | null => {
+            const r = refWalk(read, s2cfg, ipa, false);
+            if ('fault' in r) {
+              ttFault ??= { fault: r.fault, s2: true, cls: 1 };
+              return 0n; // makes the stage-1 walk stop with a translation fault; the stage-2 fault wins
+            }
+            return read(r.pa);
+          };
+          const r1 = refWalk(s1read, s1cfg, va, write);
+          if (ttFault !== null) return ttFault;
+          if ('fault' in r1) return { fault: r1.fault, s2: false, cls: r1.fault === EVT.F_WALK_EABT ? 1 : 2 };
+          const r2 = refWalk(read, s2cfg, r1.pa, write);
+          if ('fault' in r2) return { fault: r2.fault, s2: true, cls: 2 };
+          return { pa: r2.pa };
+        };
+        const t = new Translator(arena.mem, f, { cachesEnabled: true });
+        t.setStreamTable({ base: strtab, log2Size: 2, fmt: 0, split: 6 });
+        const res = newResult();
+        for (const q of queries) {
+          const vaPage = q.mapped === 0 ? q.vaPage : s1maps[q.pick % s1maps.length]!.vaPage;
+          const va = BigInt(vaPage * page1 + 0x18);
+          const e = ref(va, q.write);
+          for (let rep = 0; rep < 2; rep++) {
+            t.translate(makeRequest(1, null, va, { write: q.write }), res);
+            if ('fault' in e) {
+              assert.equal(res.ok, false, `va 0x${va.toString(16)}`);
+              assert.deepEqual([res.event.type, res.event.s2, res.event.cls], [e.fault, e.s2, e.cls], `va 0x${va.toString(16)}`);
+            } else {
+              assert.equal(res.ok, true, `va 0x${va.toString(16)} event ${res.event.type}`);
+              assert.equal(BigInt(res.pa), e.pa);
+            }
+          }
+        }
+      },
+    ),
+    { numRuns: 150 },
   );
 });

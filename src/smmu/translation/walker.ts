@@ -5,7 +5,7 @@
 // Every walk is bounded by its level count (at most 4 descriptor reads per stage).
 import type { U64 } from '../../memory/types.js';
 import { rdLoHi, bitsInPlace } from '../../spec/bits.js';
-import { S1_LEAF, S2_LEAF, S1_TABLE, GRANULES, mairByte } from '../../spec/smmuv3/pagetable.js';
+import { S1_LEAF, S2_LEAF, S1_TABLE, GRANULES, DESC_OA_MSB, mairByte } from '../../spec/smmuv3/pagetable.js';
 import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
 import type { SmmuFeatures } from '../features.js';
 import type { S2Config } from './ste-config.js';
@@ -23,8 +23,8 @@ function fld(lo: number, hi: number, f: { lsb: number; width: number }): number 
 
 /** Output address of a descriptor at `level` (page/block base or next-level table). */
 function descAddr(lo: number, hi: number, lsb: number, shift: number, oa52: boolean): number {
-  let a = bitsInPlace(lo, hi, 47, lsb);
-  if (shift === 16 && oa52) a += ((lo >>> 12) & 0xf) * P2[48]!;
+  let a = bitsInPlace(lo, hi, DESC_OA_MSB, lsb);
+  if (shift === 16 && oa52) a += rdLoHi(lo, hi, S1_LEAF.OA_HI_64K.lsb, S1_LEAF.OA_HI_64K.width) * P2[DESC_OA_MSB + 1]!;
   return a;
 }
 
@@ -122,7 +122,7 @@ export class Walker {
         else if (!c.affd) return this.fault(EVT.F_ACCESS, true, cls, ipaPage, 0, ttrnw);
       }
       let perms = (fld(lo, hi, S2_LEAF.S2AP_R) ? PERM_R : 0) | (fld(lo, hi, S2_LEAF.S2AP_W) ? PERM_W : 0);
-      if ((hi & (1 << (54 - 32))) === 0) perms |= PERM_X;
+      if ((fld(lo, hi, S2_LEAF.XN) & 2) === 0) perms |= PERM_X; // XN[1] (bit 54); FEAT_XNX not implemented
       const dbmClean = fld(lo, hi, S2_LEAF.DBM) === 1 && (perms & PERM_W) === 0 && c.hd;
       const allowed = write ? (perms & PERM_W) !== 0 || dbmClean : instr ? (perms & (PERM_X | PERM_R)) === (PERM_X | PERM_R) : (perms & PERM_R) !== 0;
       if (!allowed) return this.fault(EVT.F_PERMISSION, true, cls, ipaPage, 0, ttrnw);

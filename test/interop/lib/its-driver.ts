@@ -7,7 +7,7 @@
 import { encodeFields } from '../../../src/spec/bits.js';
 import { LPI_INTID_BASE, LPI_CONFIG } from '../../../src/spec/gic/gic-common.js';
 import { encodeItsCommand, ITS_COMMAND_BYTES, ITS_OPCODE } from '../../../src/spec/gic/its-commands.js';
-import { GITS, GITS_BASER, GITS_CBASER, GITS_CTLR } from '../../../src/spec/gic/its-registers.js';
+import { GITS, GITS_BASER, GITS_CBASER, GITS_CTLR, ITS_L1_ENTRY } from '../../../src/spec/gic/its-registers.js';
 import { GICR, GICR_CTLR, GICR_FRAME_STRIDE, GICR_PENDBASER, GICR_PROPBASER } from '../../../src/spec/gic/redistributor-registers.js';
 import { VIRT, type Machine } from './machine.js';
 
@@ -38,8 +38,12 @@ export class ItsDriver {
     readonly cpus = 1,
   ) {}
 
-  /** LPIs on every redistributor, device and collection tables (flat, 4 KiB pages), command queue, ITS enabled. */
-  async enable(): Promise<void> {
+  /**
+   * LPIs on every redistributor, device and collection tables (4 KiB pages; the device table flat,
+   * or two-level with `indirectDevices`: one level-1 page whose entry 0 points at a level-2 page,
+   * IHI 0069 §12.19.1 Indirect), command queue, ITS enabled.
+   */
+  async enable(indirectDevices = false): Promise<void> {
     const m = this.m;
     const nLpis = 2 ** LPI_ID_BITS - LPI_INTID_BASE;
     await m.writeBytes(ITS_LAYOUT.propTable, new Uint8Array(nLpis).fill(LPI_CFG));
@@ -49,8 +53,16 @@ export class ItsDriver {
       await m.write64(gicr(pe, GICR.PENDBASER), encodeFields(GICR_PENDBASER, { PhysicalAddress: BigInt(this.pendTable(pe)) >> 16n }, 1)[0]!);
       await m.write32(gicr(pe, GICR.CTLR), 1 << GICR_CTLR.EnableLPIs.lsb);
     }
-    const baser = (addr: number, pages: number): bigint => encodeFields(GITS_BASER, { Valid: 1, PhysicalAddress: BigInt(addr) >> 12n, Page_Size: 0, Size: pages - 1 }, 1)[0]!;
-    await m.write64(its(GITS.BASER0), baser(ITS_LAYOUT.deviceTable, 16)); // Device table (Type is read-only)
+    const baser = (addr: number, pages: number, indirect = false): bigint =>
+      encodeFields(GITS_BASER, { Valid: 1, Indirect: indirect ? 1 : 0, PhysicalAddress: BigInt(addr) >> 12n, Page_Size: 0, Size: pages - 1 }, 1)[0]!;
+    if (indirectDevices) {
+      const l2 = ITS_LAYOUT.deviceTable + 0x1000;
+      await m.writeBytes(ITS_LAYOUT.deviceTable, new Uint8Array(0x2000));
+      await m.write64(ITS_LAYOUT.deviceTable, encodeFields(ITS_L1_ENTRY, { Valid: 1, PhysicalAddress: BigInt(l2) >> 12n }, 1)[0]!);
+      await m.write64(its(GITS.BASER0), baser(ITS_LAYOUT.deviceTable, 1, true));
+    } else {
+      await m.write64(its(GITS.BASER0), baser(ITS_LAYOUT.deviceTable, 16)); // Device table (Type is read-only)
+    }
     await m.write64(its(GITS.BASER0 + 8), baser(ITS_LAYOUT.collectionTable, 1)); // Collection table
     await m.write64(its(GITS.CBASER), encodeFields(GITS_CBASER, { Valid: 1, PhysicalAddress: BigInt(ITS_LAYOUT.cmdq) >> 12n, Size: 0 }, 1)[0]!);
     await m.write64(its(GITS.CWRITER), 0n);

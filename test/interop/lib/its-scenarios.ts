@@ -71,6 +71,46 @@ export const ITS_SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    name: 'MAPI (EventID = INTID), INV/INVALL, MOVALL moves every pending LPI (2 PEs)',
+    cpus: 2,
+    async run(m, rec) {
+      const its = new ItsDriver(m, 2);
+      await its.enable();
+      await its.commands([
+        ['MAPD', { DeviceID: EDU_SID, Size: 15, ITT_addr: BigInt(its.itt(EDU_SID)) >> 8n, V: 1 }],
+        ['MAPC', { ICID: 0, RDbase: 0, V: 1 }],
+        ['MAPC', { ICID: 1, RDbase: 1, V: 1 }],
+        ['MAPI', { DeviceID: EDU_SID, EventID: LPI(20), ICID: 0 }],
+        ['MAPTI', { DeviceID: EDU_SID, EventID: 1, pINTID: LPI(21), ICID: 0 }],
+      ]);
+      await m.eduMsi(DOORBELL, LPI(20));
+      await m.eduMsi(DOORBELL, 1);
+      await its.commands([['INV', { DeviceID: EDU_SID, EventID: 1 }], ['INVALL', { ICID: 0 }], ['SYNC', { RDbase: 0 }]]);
+      await pending(its, rec, 'after MSIs to the MAPI and MAPTI events, INV, INVALL');
+      await its.commands([['MOVALL', { RDbase: 0, RDbase2: 1 }]]);
+      await pending(its, rec, 'after MOVALL 0 -> 1');
+    },
+  },
+  {
+    name: 'two-level (indirect) device table: a DeviceID under a valid level-1 entry works, one under an invalid entry does not',
+    async run(m, rec) {
+      const its = new ItsDriver(m);
+      await its.enable(true);
+      // A 4 KiB level-2 page holds 4096 / Entry_Size DTEs (Entry_Size is the ITS's choice, <= 16 bytes here),
+      // so DeviceID 0x8 is under level-1 entry 0 and DeviceID 0x7000 under an invalid level-1 entry either way.
+      rec.value('CREADR', Number(await its.commands([
+        ['MAPD', { DeviceID: EDU_SID, Size: 4, ITT_addr: BigInt(its.itt(EDU_SID)) >> 8n, V: 1 }],
+        ['MAPD', { DeviceID: 0x7000, Size: 4, ITT_addr: BigInt(its.itt(0x70)) >> 8n, V: 1 }],
+        ['MAPC', { ICID: 0, RDbase: 0, V: 1 }],
+        ['MAPTI', { DeviceID: EDU_SID, EventID: 1, pINTID: LPI(30), ICID: 0 }],
+        ['MAPTI', { DeviceID: 0x7000, EventID: 1, pINTID: LPI(31), ICID: 0 }],
+        ['INT', { DeviceID: 0x7000, EventID: 1 }],
+      ])));
+      await m.eduMsi(DOORBELL, 1);
+      await pending(its, rec, 'after MSI from DeviceID 8 and INT for DeviceID 0x7000');
+    },
+  },
+  {
     name: 'ITS commands with bad operands are skipped; MSIs without an ITE are ignored',
     async run(m, rec) {
       const its = new ItsDriver(m);

@@ -7,7 +7,7 @@ export const DEPARTURES = Object.freeze({
   'fault-per-4-bytes':
     'QEMU translates a failing DMA again for every naturally aligned <= 4-byte chunk and records one event per chunk (qemu-qtest-notes.md item 2); the architecture records one event for the faulting transaction. Bursts are folded before comparing.',
   'access-flag-ignored':
-    'QEMU 7.2 ignores the Access Flag: AF=0 translates and F_ACCESS is never generated (notes item 6); with CD.HA=0 and CD.AFFD=0 the architecture gives F_ACCESS (IHI 0070 §3.13.2, §7.3.15).',
+    'QEMU 7.2 ignores the Access Flag: AF=0 translates and F_ACCESS is never generated (notes item 6); with CD.HA=0 and CD.AFFD=0 the architecture gives F_ACCESS (IHI 0070 §7.3.15).',
   'ap1-ignored':
     'QEMU 7.2 treats every access as privileged and ignores AP[1]; untagged PCIe traffic is an unprivileged data access (IHI 0070 §13.7), so a leaf with AP[1]=0 gives F_PERMISSION architecturally.',
   'block-at-level-0':

@@ -6,7 +6,7 @@ import { encodeFields } from '../../../src/spec/bits.js';
 import { CD } from '../../../src/spec/smmuv3/cd.js';
 import { encodeCommand, type CmdFieldName, type CommandName } from '../../../src/spec/smmuv3/commands.js';
 import { L1STD } from '../../../src/spec/smmuv3/l1-descriptors.js';
-import { DESC, S1_LEAF, S1_TABLE } from '../../../src/spec/smmuv3/pagetable.js';
+import { DESC, GRANULES, S1_LEAF, S1_TABLE, TG0_SHIFT } from '../../../src/spec/smmuv3/pagetable.js';
 import { CR0, CR2, QUEUE_BASE, REG, STRTAB_BASE, STRTAB_BASE_CFG } from '../../../src/spec/smmuv3/registers.js';
 import { STE, STE_CONFIG } from '../../../src/spec/smmuv3/ste.js';
 import { VIRT, type Machine } from './machine.js';
@@ -52,13 +52,13 @@ export const STE_BYPASS = (): bigint[] => steWords({ V: 1, CONFIG: STE_CONFIG.BY
 export const STE_ABORT = (): bigint[] => steWords({ V: 1, CONFIG: STE_CONFIG.ABORT });
 export const STE_S1 = (cdAddr: number): bigint[] => steWords({ V: 1, CONFIG: STE_CONFIG.S1, s1ContextAddr: cdAddr });
 
-/** A CD for a 4 KiB-granule TTB0 table the way Linux 6.1 writes one (R=1, A=1, AA64=1, IPS 44 bits). */
-export function cdWords(f: { ttb0: number; t0sz?: number; asid?: number; v?: boolean; epd0?: boolean; r?: boolean }): bigint[] {
+/** A CD for a TTB0 table (4 KiB granule unless `tg0` says otherwise) the way Linux 6.1 writes one (R=1, A=1, AA64=1, IPS 44 bits). */
+export function cdWords(f: { ttb0: number; t0sz?: number; tg0?: number; asid?: number; v?: boolean; epd0?: boolean; r?: boolean }): bigint[] {
   return encodeFields(
     CD,
     {
       T0SZ: f.t0sz ?? 16,
-      TG0: 0, // 4 KiB
+      TG0: f.tg0 ?? 0, // 0: 4 KiB, 1: 64 KiB, 2: 16 KiB
       IR0: 1,
       OR0: 1,
       SH0: 3,
@@ -95,31 +95,42 @@ export interface LeafAttrs {
 }
 
 /**
- * VMSAv8-64 stage-1 tables, 4 KiB granule, for one CD: start level from T0SZ (§3.4 of DDI 0487
- * D8), table pages allocated from a bump pointer, descriptors written through the machine.
+ * VMSAv8-64 stage-1 tables for one CD, 4, 16 or 64 KiB granule (DDI 0487 D8: a level resolves
+ * granule-3 bits; the walk starts at level 4 - ceil((64 - T0SZ - granule) / (granule - 3))), table
+ * pages allocated (granule-aligned) from a bump pointer, descriptors written through the machine.
  */
 export class PageTables {
   readonly root: number;
   private readonly startLevel: number;
+  private readonly stride: number;
   private readonly tables = new Map<string, number>(); // "level:tableBase:index" -> next table
 
   constructor(
     private readonly m: Machine,
     private readonly alloc: { next: number },
     readonly t0sz = 16,
+    /** log2 of the granule: 12, 14 or 16 (GRANULES in src/spec/smmuv3/pagetable.ts). */
+    readonly granule: 12 | 14 | 16 = 12,
   ) {
-    this.startLevel = Math.floor((t0sz - 16) / 9); // 16..24 -> 0, 25..33 -> 1, 34..39 -> 2
+    this.stride = GRANULES[granule].stride;
+    this.startLevel = 4 - Math.ceil((64 - t0sz - granule) / this.stride);
     this.root = this.page();
   }
 
+  /** CD.TG0 encoding of this granule. */
+  get tg0(): number {
+    return TG0_SHIFT.indexOf(this.granule);
+  }
+
   private page(): number {
-    const a = this.alloc.next;
-    this.alloc.next += 0x1000;
+    const size = 2 ** this.granule;
+    const a = Math.ceil(this.alloc.next / size) * size;
+    this.alloc.next = a + size;
     return a;
   }
 
   private index(iova: bigint, level: number): number {
-    return Number((iova >> BigInt(12 + 9 * (3 - level))) & 0x1ffn);
+    return Number((iova >> BigInt(this.granule + this.stride * (3 - level))) & BigInt((1 << this.stride) - 1));
   }
 
   /** The table at `level` covering `iova`, creating tables on the way (APTable applied to new ones). */
@@ -132,7 +143,7 @@ export class PageTables {
       if (nextTable === undefined) {
         nextTable = this.page();
         this.tables.set(key, nextTable);
-        // Table descriptor: next-level table address [47:12] in place, Valid, Type = table.
+        // Table descriptor: next-level table address [47:granule] in place, Valid, Type = table.
         const attrs = encodeFields({ VALID: DESC.VALID, TYPE: DESC.TYPE, AP_TABLE: S1_TABLE.AP_TABLE }, { VALID: 1, TYPE: 1, AP_TABLE: apTable }, 1)[0]!;
         await this.m.write64(table + idx * 8, attrs | BigInt(nextTable));
       }

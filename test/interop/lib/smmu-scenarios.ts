@@ -225,6 +225,32 @@ export const SMMU_SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    name: '16 KiB and 64 KiB granules: pages, 32 MiB and 512 MiB blocks at level 2',
+    async run(m, rec) {
+      await primeDevice(m);
+      const d = new SmmuDriver(m);
+      await d.enable({ fmt: 'linear', log2size: 8 });
+      await d.writeSte(EDU_SID, STE_S1(CD0));
+      // 16 KiB granule, T0SZ=17 (47 bits): 4 levels. A 32 MiB block needs a 32 MiB aligned PA.
+      const pt16 = new PageTables(m, d.ptAlloc, 17, 14);
+      await d.writeCd(CD0, cdWords({ ttb0: pt16.root, t0sz: 17, tg0: pt16.tg0 }));
+      await pt16.map(0x12_3456_8000n, BigInt(D + 0xc_4000));
+      await pt16.map(0x40_0000_0000n, 0x4200_0000n, 2);
+      await deviceWrite(d, rec, '16K page', 0x12_3456_a010n, D + 0xc_6010);
+      await deviceWrite(d, rec, '16K 32 MiB block', 0x40_0012_3450n, 0x4212_3450);
+      await deviceWrite(d, rec, '16K unmapped', 0x12_3457_0000n, D + 0xc_8000);
+      // 64 KiB granule, T0SZ=22 (42 bits): 2 levels (level 2 and 3). 512 MiB block = all of RAM.
+      const pt64 = new PageTables(m, d.ptAlloc, 22, 16);
+      await d.writeCd(CD0, cdWords({ ttb0: pt64.root, t0sz: 22, tg0: pt64.tg0, asid: 2 }));
+      await d.commands([['CFGI_CD', { SID: EDU_SID }]]);
+      await pt64.map(0x1_2345_0000n, BigInt(D + 0xd_0000));
+      await pt64.map(0x200_0000_0000n, 0x4000_0000n, 2);
+      await deviceWrite(d, rec, '64K page', 0x1_2345_8010n, D + 0xd_8010);
+      await deviceWrite(d, rec, '64K 512 MiB block', 0x200_0000_0000n + BigInt(D - 0x4000_0000 + 0xe_0000), D + 0xe_0000);
+      await deviceWrite(d, rec, '64K unmapped', 0x1_2346_0000n, D + 0xf_0000);
+    },
+  },
+  {
     name: 'level-0 block (4K granule): F_TRANSLATION architecturally',
     departures: [
       { id: 'block-at-level-0', label: 'level-0 block: events', arch: [fault('F_TRANSLATION', BigInt(D + 0x5_0000), false)], qemu: [] },
@@ -334,6 +360,46 @@ export const SMMU_SCENARIOS: readonly Scenario[] = [
         rec.mem(`page ${i} after range TLBI: old PA`, await m.readBytes(A + i * 0x1000 + 0x100, 16));
         rec.mem(`page ${i} after range TLBI: new PA`, await m.readBytes(B + i * 0x1000 + 0x100, 16));
       }
+    },
+  },
+  {
+    name: 'TLBI_NH_VAA, TLBI_NH_ALL, TLBI_NSNH_ALL and CFGI_CD_ALL each end the staleness they cover',
+    async run(m, rec) {
+      await primeDevice(m);
+      const d = new SmmuDriver(m);
+      const pt = await s1Setup(d);
+      const iova = 0x77_0000n;
+      const pa = (k: number): number => D + 0x7_0000 + k * 0x1000;
+      const steps: ReadonlyArray<readonly [string, Parameters<SmmuDriver['commands']>[0]]> = [
+        ['TLBI_NH_VAA', [['TLBI_NH_VAA', { VA: iova >> 12n }]]],
+        ['TLBI_NH_ALL', [['TLBI_NH_ALL', {}]]],
+        ['TLBI_NSNH_ALL', [['TLBI_NSNH_ALL', {}]]],
+      ];
+      await pt.map(iova, BigInt(pa(0)));
+      await deviceWrite(d, rec, 'first use', iova, pa(0), 16, 0);
+      for (const [k, [name, cmds]] of steps.entries()) {
+        await pt.map(iova, BigInt(pa(k + 1)));
+        await deviceWrite(d, rec, `remapped, before ${name}: stale`, iova + 0x10n, pa(k) + 0x10, 16, 0x10);
+        await d.commands(cmds);
+        await deviceWrite(d, rec, `after ${name}: new PA`, iova + 0x20n, pa(k + 1) + 0x20, 16, 0x20);
+      }
+      const pt2 = new PageTables(m, d.ptAlloc, 16);
+      await pt2.map(iova, BigInt(pa(6)));
+      await d.writeCd(CD0, cdWords({ ttb0: pt2.root, asid: 3 }));
+      await deviceWrite(d, rec, 'new CD, before CFGI_CD_ALL: old tables', iova + 0x30n, pa(3) + 0x30, 16, 0x30);
+      await d.commands([['CFGI_CD_ALL', { SID: EDU_SID }]]);
+      await deviceWrite(d, rec, 'after CFGI_CD_ALL: new tables', iova + 0x40n, pa(6) + 0x40, 16, 0x40);
+    },
+  },
+  {
+    name: 'CD.R=0: translation and permission faults abort without an event',
+    async run(m, rec) {
+      await primeDevice(m);
+      const d = new SmmuDriver(m);
+      const pt = await s1Setup(d, 16, { r: false });
+      await pt.map(0x5000n, BigInt(D + 0x8_0000), 3, { readOnly: true });
+      await deviceWrite(d, rec, 'R=0, unmapped IOVA', 0x9_9000n, D + 0x8_1000);
+      await deviceWrite(d, rec, 'R=0, read-only page', 0x5000n, D + 0x8_0000);
     },
   },
   {
