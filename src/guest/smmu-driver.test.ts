@@ -120,3 +120,20 @@ test('an illegal command is skipped by the GERROR handler and the queue keeps wo
   assert.equal(decodeCommand(drv.cmdq!.history.at(-2)!).name, 'CFGI_STE_RANGE');
   assert.equal(Number(smmu.register('CMDQ_CONS') >> 24n) & 0x7f, 0);
 });
+
+test('event queue overflow is detected, acknowledged, and consumption continues', () => {
+  const { drv, smmu } = setup(DEFAULT_FEATURES);
+  const d = drv.createDomain();
+  drv.attach(0x30, d);
+  const size = 1 << drv.info!.evtqLog2;
+  const buf = new Uint8Array(4);
+  for (let i = 0; i < size + 10; i++) smmu.dma(0x30).read(0x100_0000 + i * 0x1000, buf);
+  const first = drv.drainEvents();
+  assert.ok(drv.messages.some((m) => m.includes('EVTQ overflow detected -- events lost')));
+  assert.ok(first.length <= size && first.length > 0);
+  assert.equal(first.every((e) => e.type === EVT.F_TRANSLATION && e.sid === 0x30), true);
+  smmu.dma(0x30).read(0x7000_0000, buf);
+  const next = drv.drainEvents();
+  assert.equal(next.length, 1);
+  assert.equal(next[0]!.inputLo, 0x7000_0000);
+});

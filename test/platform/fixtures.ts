@@ -8,7 +8,7 @@ import { ReferenceGuest } from '../../src/guest/guest.js';
 import { LpiRecorder, SpiRecorder } from '../../src/intc/sinks.js';
 import { deviceFactory, type DeviceModels } from '../../src/platform/devices/factory.js';
 
-export function describe(input: PlatformInput): PlatformDescription {
+export function toDescription(input: PlatformInput): PlatformDescription {
   const r = validatePlatform(input);
   if (!r.ok) throw new Error(JSON.stringify(r.issues));
   return r.description;
@@ -17,7 +17,7 @@ export function describe(input: PlatformInput): PlatformDescription {
 /** qemu-virt + rp0 (hot-plug) with dma0, rp1 with a switch (dp0: nvme0, dp1 empty hot-plug). */
 export function qemuVirtWithDevices(overrides: Partial<PlatformInput> = {}): PlatformDescription {
   const rc = QEMU_VIRT_INPUT.rootComplexes![0]!;
-  return describe({
+  return toDescription({
     ...QEMU_VIRT_INPUT,
     rootComplexes: [
       {

@@ -111,3 +111,46 @@ test('--svg draws root complexes, ports, devices, SMMUs, the ITS and ID ranges',
   assert.equal((full.match(/<svg/g) ?? []).length, 1);
   assert.equal((full.match(/<\/svg>/g) ?? []).length, 1);
 });
+
+test('without an MSI controller pciehp polls: a hot-plugged device is still bound and does DMA', () => {
+  const text = `
+name: no-msi
+platform:
+  description:
+    memory: [{ base: 0x40000000, size: 0x10000000 }]
+    cpus: { count: 1 }
+    gic: { version: 3, distributor: { base: 0x08000000, size: 0x10000 }, redistributors: [{ base: 0x080a0000, size: 0x20000 }], msi: none }
+    smmus: [{ name: smmu0, base: 0x09050000, rootComplexes: [pcie0], features: qemu-7.2, interrupts: { eventq: { spi: 74 }, gerror: { spi: 77 } } }]
+    rootComplexes:
+      - { name: pcie0, ecam: { base: 0x4010000000 }, mmio32: { base: 0x10000000, size: 0x10000000 }, ports: [{ name: rp0, device: 1, hotplug: true }] }
+steps:
+  - hotplug: { port: rp0, device: hp0, model: dma-engine }
+  - expect: { noInterrupts: true }
+  - alloc: { buffer: b, size: 0x1000 }
+  - map: { device: hp0, buffer: b }
+  - dma: { device: hp0, op: fill, to: b, length: 0x10, pattern: 0x01010101 }
+  - expect: { dma: { result: ok } }
+  - expect: { data: { buffer: b, length: 0x10, fill: 1 } }
+`;
+  const { scenario, platform } = parseScenario(text, 'nomsi.yaml');
+  const r = runScenario(scenario, platform);
+  assert.deepEqual(r.expectations.failures, []);
+  assert.equal(r.devices.find((d) => d.name === 'hp0')?.streamId, '0x100');
+});
+
+test('the default scenario platform is the qemu-virt preset plus ports, devices and pcie1', async () => {
+  const { loadPreset } = await import('../../src/platform/presets/index.js');
+  const q = loadPreset('qemu-virt');
+  const { platform: d } = loadScenarioFile(join(DIR, 'default.yaml'));
+  assert.deepEqual(d.memory, q.memory);
+  assert.deepEqual(d.gic, q.gic);
+  // msiDeviceId defaults to the first DeviceID above every root complex (pcie1 moves it); unused here (wired IRQs).
+  const noMsiId = (x: typeof d.smmus): unknown => x.map(({ msiDeviceId: _m, ...rest }) => rest);
+  assert.deepEqual(noMsiId(d.smmus), noMsiId(q.smmus));
+  assert.deepEqual(d.uart, q.uart);
+  const { ports: _p, endpoints: _e, ...rc0 } = d.rootComplexes[0]!;
+  const { ports: _qp, endpoints: qe, ...qrc0 } = q.rootComplexes[0]!;
+  assert.deepEqual(rc0, qrc0);
+  assert.deepEqual(d.rootComplexes[0]!.endpoints, qe);
+  assert.equal(d.rootComplexes[1]!.segment, 1);
+});

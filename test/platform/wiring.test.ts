@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { DMA_ENGINE_CMD_IRQ, DMA_ENGINE_OP, DMA_ENGINE_REG, DMA_ENGINE_STATUS } from '../../src/platform/devices/dma-engine.js';
 import { GITS } from '../../src/spec/gic/its-registers.js';
 import { V2M } from '../../src/spec/gic/gicv2m-registers.js';
-import { describe, qemuVirtWithDevices, rig, type Rig } from './fixtures.js';
+import { toDescription, qemuVirtWithDevices, rig, type Rig } from './fixtures.js';
 import type { FoundFunction } from '../../src/guest/pci-enum.js';
 
 function dmaFn(r: Rig, rc: string, name: string): FoundFunction {
@@ -69,7 +69,7 @@ test('MSI routing by address: RAM is written, unknown addresses are dropped and 
 });
 
 test('GICv2m: an MSI through the SMMU sets the SPI the frame owns', () => {
-  const desc = describe({
+  const desc = toDescription({
     memory: [{ base: 0x4000_0000, size: 0x2000_0000 }],
     cpus: { count: 1 },
     gic: { version: 2, distributor: { base: 0x0800_0000, size: 0x1_0000 }, cpuInterface: { base: 0x0801_0000, size: 0x1_0000 }, v2m: { base: 0x0802_0000, spiBase: 80, spiCount: 64 } },

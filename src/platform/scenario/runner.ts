@@ -626,7 +626,6 @@ export class ScenarioRun {
     }
     if (b.event) {
       const e = b.event;
-      const sid = e.device !== undefined ? (this.guest.bound.get(e.device)?.streamId ?? -1) : null;
       const iova = e.iova !== undefined ? this.ref(s, e.iova, 'iova') : null;
       const fresh = this.events.slice(this.eventCursor);
       this.eventCursor = this.events.length;
@@ -634,7 +633,7 @@ export class ScenarioRun {
         (r) =>
           eventName(r.ev.type) === e.type &&
           (e.smmu === undefined || r.smmu === e.smmu) &&
-          (sid === null || r.ev.sid === sid) &&
+          (e.device === undefined || r.device === e.device) &&
           (iova === null || r.ev.inputHi * 0x1_0000_0000 + r.ev.inputLo === iova),
       );
       const ok = e.count !== undefined ? hits.length === e.count : hits.length > 0;

@@ -33,27 +33,43 @@ export interface TlbCounters {
   invalidations: number;
 }
 
+/**
+ * Entry layout: 8 doubles per slot (one 64-byte line), so that a hit reads one line after the
+ * bucket head: page index, tag, output base, packed attributes, then the bucket and tag links.
+ */
+export const STRIDE = 8;
+export const PAGE = 0;
+const TAG = 1;
+export const OUT = 2;
+export const META = 3; // -1 when the slot is free
+const BNEXT = 4;
+const BPREV = 5;
+const TNEXT = 6;
+const TPREV = 7;
+
+/** Packed attributes: shift[5:0] region[6] permsPriv[9:7] permsUnpriv[12:10] global[13] sh[15:14] mairAttr+1[24:16] s2MemAttr+1[29:25]. */
+export function metaShift(m: number): number {
+  return m & 63;
+}
+export function metaPerms(m: number, priv: boolean): number {
+  return (m >>> (priv ? 7 : 10)) & 7;
+}
+export function metaGlobal(m: number): boolean {
+  return ((m >>> 13) & 1) === 1;
+}
+export function metaSh(m: number): number {
+  return (m >>> 14) & 3;
+}
+export function metaMair(m: number): number {
+  return ((m >>> 16) & 511) - 1;
+}
+export function metaS2Attr(m: number): number {
+  return ((m >>> 25) & 31) - 1;
+}
+
 export class Iotlb {
-  // ---- entry slots (index = slot); read by the translator on a hit
-  readonly inBase: Float64Array;
-  readonly outBase: Float64Array;
-  readonly shiftOf: Uint8Array;
-  readonly permsPriv: Uint8Array;
-  readonly permsUnpriv: Uint8Array;
-  readonly mairAttr: Int16Array;
-  readonly s2MemAttr: Int8Array;
-  readonly sh: Uint8Array;
-  readonly global: Uint8Array;
-  // ---- keys and links
-  private readonly tagOf: Float64Array;
-  private readonly pageOf: Float64Array;
-  private readonly regionOf: Uint8Array;
-  private readonly alive: Uint8Array;
-  private readonly bucketOf: Int32Array;
-  private readonly bnext: Int32Array;
-  private readonly bprev: Int32Array;
-  private readonly tnext: Int32Array;
-  private readonly tprev: Int32Array;
+  /** Entry storage (see STRIDE); the translator reads a hit's slot directly (no double-returning calls). */
+  readonly ent: Float64Array;
   private readonly heads: Int32Array;
   private readonly mask: number;
   private readonly tagHead = new Map<number, number>();
@@ -70,27 +86,10 @@ export class Iotlb {
 
   constructor(readonly capacity: number) {
     if (!(Number.isSafeInteger(capacity) && capacity >= 1 && capacity <= 1 << 26)) throw new RangeError(`bad IOTLB capacity ${capacity}`);
-    const c = capacity;
-    this.inBase = new Float64Array(c);
-    this.outBase = new Float64Array(c);
-    this.shiftOf = new Uint8Array(c);
-    this.permsPriv = new Uint8Array(c);
-    this.permsUnpriv = new Uint8Array(c);
-    this.mairAttr = new Int16Array(c);
-    this.s2MemAttr = new Int8Array(c);
-    this.sh = new Uint8Array(c);
-    this.global = new Uint8Array(c);
-    this.tagOf = new Float64Array(c);
-    this.pageOf = new Float64Array(c);
-    this.regionOf = new Uint8Array(c);
-    this.alive = new Uint8Array(c);
-    this.bucketOf = new Int32Array(c);
-    this.bnext = new Int32Array(c);
-    this.bprev = new Int32Array(c);
-    this.tnext = new Int32Array(c);
-    this.tprev = new Int32Array(c);
+    this.ent = new Float64Array(capacity * STRIDE);
+    for (let i = 0; i < capacity; i++) this.ent[i * STRIDE + META] = -1;
     let t = 16;
-    while (t < 2 * c) t *= 2;
+    while (t < 2 * capacity) t *= 2;
     this.heads = new Int32Array(t).fill(-1);
     this.mask = t - 1;
   }
@@ -104,10 +103,13 @@ export class Iotlb {
   }
 
   private find(tag: number, region: number, shift: number, page: number): number {
+    const ent = this.ent;
     let i = this.heads[this.bucket(tag, region, shift, page)]!;
     while (i >= 0) {
-      if (this.pageOf[i] === page && this.tagOf[i] === tag && this.shiftOf[i] === shift && this.regionOf[i] === region) return i;
-      i = this.bnext[i]!;
+      const b = i * STRIDE;
+      const m = ent[b + META]!;
+      if (ent[b + PAGE] === page && ent[b + TAG] === tag && (m & 63) === shift && ((m >>> 6) & 1) === region) return i;
+      i = ent[b + BNEXT]!;
     }
     return -1;
   }
@@ -119,6 +121,7 @@ export class Iotlb {
    */
   lookup(tag: number, region: number): number {
     const addr = this.probe;
+    const ent = this.ent;
     let m = this.shiftMask;
     const tmix = Math.imul((tag >>> 0) ^ ((tag / TWO32) | 0), 0xc2b2_ae3d);
     while (m !== 0) {
@@ -132,8 +135,10 @@ export class Iotlb {
       h ^= h >>> 15;
       let i = this.heads[h & this.mask]!;
       while (i >= 0) {
-        if (this.pageOf[i] === page && this.tagOf[i] === tag && this.shiftOf[i] === shift && this.regionOf[i] === region) return i;
-        i = this.bnext[i]!;
+        const b = i * STRIDE;
+        const mm = ent[b + META]!;
+        if (ent[b + PAGE] === page && ent[b + TAG] === tag && (mm & 63) === shift && ((mm >>> 6) & 1) === region) return i;
+        i = ent[b + BNEXT]!;
       }
     }
     return -1;
@@ -148,42 +153,36 @@ export class Iotlb {
     if (prev >= 0) this.remove(prev, false);
     const i = this.hand;
     this.hand = i + 1 === this.capacity ? 0 : i + 1;
-    if (this.alive[i] === 1) {
+    const ent = this.ent;
+    const b = i * STRIDE;
+    if (ent[b + META]! >= 0) {
       this.remove(i, false);
       this.counters.evictions++;
     }
-    this.tagOf[i] = tag;
-    this.pageOf[i] = page;
-    this.regionOf[i] = region;
-    this.shiftOf[i] = shift;
-    this.inBase[i] = page * P2[shift]!;
-    this.outBase[i] = outBase;
-    this.permsPriv[i] = permsPriv;
-    this.permsUnpriv[i] = permsUnpriv;
-    this.mairAttr[i] = mairAttr;
-    this.s2MemAttr[i] = s2MemAttr;
-    this.sh[i] = sh;
-    this.global[i] = global ? 1 : 0;
-    this.alive[i] = 1;
-    const b = this.bucket(tag, region, shift, page);
-    this.bucketOf[i] = b;
-    const h = this.heads[b]!;
-    this.bnext[i] = h;
-    this.bprev[i] = -1;
-    if (h >= 0) this.bprev[h] = i;
-    this.heads[b] = i;
+    ent[b + PAGE] = page;
+    ent[b + TAG] = tag;
+    ent[b + OUT] = outBase;
+    ent[b + META] =
+      shift | (region << 6) | ((permsPriv & 7) << 7) | ((permsUnpriv & 7) << 10) | ((global ? 1 : 0) << 13) | ((sh & 3) << 14) |
+      (((mairAttr + 1) & 511) << 16) | (((s2MemAttr + 1) & 31) << 25);
+    const bk = this.bucket(tag, region, shift, page);
+    const h = this.heads[bk]!;
+    ent[b + BNEXT] = h;
+    ent[b + BPREV] = -1;
+    if (h >= 0) ent[h * STRIDE + BPREV] = i;
+    this.heads[bk] = i;
     const th = this.tagHead.get(tag);
-    this.tprev[i] = -1;
+    ent[b + TPREV] = -1;
     if (th === undefined) {
-      this.tnext[i] = -1;
+      ent[b + TNEXT] = -1;
       this.tagCount.set(tag, 1);
       const vk = vmKey(tag);
       let s = this.byVm.get(vk);
       if (s === undefined) this.byVm.set(vk, (s = new Set()));
       s.add(tag);
     } else {
-      this.tnext[i] = th;
-      this.tprev[th] = i;
+      ent[b + TNEXT] = th;
+      ent[th * STRIDE + TPREV] = i;
       this.tagCount.set(tag, this.tagCount.get(tag)! + 1);
     }
     this.tagHead.set(tag, i);
@@ -194,19 +193,23 @@ export class Iotlb {
   }
 
   private remove(i: number, counted: boolean): void {
-    if (this.alive[i] !== 1) return;
-    this.alive[i] = 0;
-    const bn = this.bnext[i]!;
-    const bp = this.bprev[i]!;
-    if (bp >= 0) this.bnext[bp] = bn;
-    else this.heads[this.bucketOf[i]!] = bn;
-    if (bn >= 0) this.bprev[bn] = bp;
-    const tag = this.tagOf[i]!;
-    const tn = this.tnext[i]!;
-    const tp = this.tprev[i]!;
-    if (tp >= 0) this.tnext[tp] = tn;
+    const ent = this.ent;
+    const b = i * STRIDE;
+    const m = ent[b + META]!;
+    if (m < 0) return;
+    ent[b + META] = -1;
+    const tag = ent[b + TAG]!;
+    const shift = m & 63;
+    const bn = ent[b + BNEXT]!;
+    const bp = ent[b + BPREV]!;
+    if (bp >= 0) ent[bp * STRIDE + BNEXT] = bn;
+    else this.heads[this.bucket(tag, (m >>> 6) & 1, shift, ent[b + PAGE]!)] = bn;
+    if (bn >= 0) ent[bn * STRIDE + BPREV] = bp;
+    const tn = ent[b + TNEXT]!;
+    const tp = ent[b + TPREV]!;
+    if (tp >= 0) ent[tp * STRIDE + TNEXT] = tn;
     else if (tn >= 0) this.tagHead.set(tag, tn);
-    if (tn >= 0) this.tprev[tn] = tp;
+    if (tn >= 0) ent[tn * STRIDE + TPREV] = tp;
     const n = this.tagCount.get(tag)! - 1;
     if (n === 0) {
       this.tagHead.delete(tag);
@@ -218,7 +221,6 @@ export class Iotlb {
         if (s.size === 0) this.byVm.delete(vk);
       }
     } else this.tagCount.set(tag, n);
-    const shift = this.shiftOf[i]!;
     if (--this.shiftCount[shift]! === 0) this.shiftMask &= ~(1 << (shift - 12));
     this.size--;
     if (counted) this.counters.invalidations++;
@@ -227,7 +229,7 @@ export class Iotlb {
   private clearTag(tag: number): void {
     let i = this.tagHead.get(tag) ?? -1;
     while (i >= 0) {
-      const next = this.tnext[i]!;
+      const next = this.ent[i * STRIDE + TNEXT]!;
       this.remove(i, true);
       i = next;
     }
@@ -253,8 +255,12 @@ export class Iotlb {
     }
     let i = this.tagHead.get(tag) ?? -1;
     while (i >= 0) {
-      const next = this.tnext[i]!;
-      if (this.regionOf[i] === region && this.inBase[i]! < hi && this.inBase[i]! + P2[this.shiftOf[i]!]! > lo) this.remove(i, true);
+      const b = i * STRIDE;
+      const next = this.ent[b + TNEXT]!;
+      const m = this.ent[b + META]!;
+      const size = P2[m & 63]!;
+      const inBase = this.ent[b + PAGE]! * size;
+      if (((m >>> 6) & 1) === region && inBase < hi && inBase + size > lo) this.remove(i, true);
       i = next;
     }
   }

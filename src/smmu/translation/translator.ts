@@ -14,7 +14,7 @@ import { TableReader } from './table-reader.js';
 import { decodeSte, WORLD, type SteConfig, type S2Config } from './ste-config.js';
 import { decodeCd, type CdConfig } from './cd-config.js';
 import { Walker, permits } from './walker.js';
-import { Iotlb, KIND_S1, KIND_S2, tagKey } from './iotlb.js';
+import { Iotlb, KIND_S1, KIND_S2, tagKey, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr, STRIDE, PAGE, OUT, META } from './iotlb.js';
 import { ConfigCache, SteCacheEntry, CdCacheEntry } from './config-cache.js';
 import {
   PERM_R, PERM_W, PERM_X, XLATE_KIND, newResult,
@@ -251,7 +251,7 @@ export class Translator implements InspectHost {
     if (this.cachesOn) {
       this.tlb.probe = ipa;
       const e = this.tlb.lookup(tag, 0);
-      if (e >= 0 && permits(this.tlb.permsPriv[e]!, write, instr)) {
+      if (e >= 0 && permits(metaPerms(this.tlb.ent[e * STRIDE + META]!, true), write, instr)) {
         this.tlb.counters.hits++;
         this.hitKey = ipa;
         return this.hit(out, e, priv, -1, s2.vmid);
@@ -291,7 +291,7 @@ export class Translator implements InspectHost {
       tlb.probe = key;
       let e = tlb.lookup(ce.tagNg, region);
       if (e < 0 && ce.tagNg !== ce.tagG) e = tlb.lookup(ce.tagG, region);
-      if (e >= 0 && permits(priv ? tlb.permsPriv[e]! : tlb.permsUnpriv[e]!, write, instr)) {
+      if (e >= 0 && permits(metaPerms(tlb.ent[e * STRIDE + META]!, priv), write, instr)) {
         tlb.counters.hits++;
         this.hitKey = key;
         return this.hit(out, e, priv, ce.asid, se.vmid);
@@ -355,20 +355,24 @@ export class Translator implements InspectHost {
 
   /** Fills `out` from IOTLB slot `e` for the input address in `hitKey`. No allocation. */
   private hit(out: TranslationResult, e: number, priv: boolean, asid: number, vmid: number, fromTlb = true): boolean {
-    const t = this.tlb;
-    const pp = t.permsPriv[e]!;
-    const pu = t.permsUnpriv[e]!;
-    const global = t.global[e] === 1;
+    const ent = this.tlb.ent;
+    const b = e * STRIDE;
+    const m = ent[b + META]!;
+    const shift = metaShift(m);
+    const pp = metaPerms(m, true);
+    const pu = metaPerms(m, false);
+    const global = metaGlobal(m);
     out.ok = true;
     out.tlbHit = fromTlb;
-    out.pa = t.outBase[e]! + (this.hitKey - t.inBase[e]!);
-    out.size = P2[t.shiftOf[e]!]!;
+    const size = P2[shift]!;
+    out.pa = ent[b + OUT]! + (this.hitKey - ent[b + PAGE]! * size);
+    out.size = size;
     out.permsPriv = pp;
     out.permsUnpriv = pu;
     out.perms = priv ? pp : pu;
-    out.mairAttr = t.mairAttr[e]!;
-    out.s2MemAttr = t.s2MemAttr[e]!;
-    out.sh = t.sh[e]!;
+    out.mairAttr = metaMair(m);
+    out.s2MemAttr = metaS2Attr(m);
+    out.sh = metaSh(m);
     out.global = global;
     out.asid = global ? -1 : asid;
     out.vmid = vmid;
