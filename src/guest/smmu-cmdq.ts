@@ -20,6 +20,9 @@ export const POLL_LIMIT = 1000;
 
 export type Command = readonly [bigint, bigint];
 
+/** The command history keeps at most this many recent commands. */
+const HISTORY_MAX = 8192;
+
 export function cmd(name: CommandName, fields: Partial<Record<CmdFieldName, bigint | number | boolean>> = {}): Command {
   return encodeCommand(name, fields);
 }
@@ -37,7 +40,7 @@ export class GuestCommandQueue {
   readonly log2: number;
   private prod = 0;
   readonly stats: CmdqStats = { commands: 0, syncs: 0, errors: 0, timeouts: 0 };
-  /** Every command issued, in order (for reports and tests). */
+  /** Recent commands issued, in order (for reports and tests; bounded). */
   readonly history: Command[] = [];
 
   constructor(
@@ -120,6 +123,7 @@ export class GuestCommandQueue {
     this.prod = this.inc(this.prod);
     this.stats.commands++;
     this.history.push(c);
+    if (this.history.length > HISTORY_MAX) this.history.splice(0, this.history.length - HISTORY_MAX / 2);
     return true;
   }
 

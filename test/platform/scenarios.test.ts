@@ -92,6 +92,7 @@ test('scenario mistakes found while running name the line', () => {
   assert.throws(() => runScenario(scenario, platform), (e: unknown) => e instanceof UserInputError && /^t\.yaml:5: unknown device 'nosuch'/.test(e.message));
   const big = parseScenario('name: t\nplatform: { preset: qemu-virt }\nsteps:\n  - alloc: { buffer: a, size: 0x8000000 }\n', 'b.yaml');
   assert.throws(() => runScenario(big.scenario, big.platform), /^UserInputError: b\.yaml:4: guest allocator: cannot allocate/);
+  assert.throws(() => parseScenario('name: t\nplatform:\n  file: nowhere.yaml\nsteps: [ { note: x } ]\n', '/tmp/f.yaml'), /\/tmp\/f\.yaml:3: platform\.file: platform description file not found/);
   assert.throws(() => parseScenario('name: t\nplatform: { preset: nope }\nsteps: [ { note: x } ]\n', 'p.yaml'), /p\.yaml:2: platform\.preset: unknown preset 'nope'/);
   assert.throws(() => parseScenario('name: t\nplatform: { preset: qemu-virt }\ndevices: { dma9: dma-engine }\nsteps: [ { note: x } ]\n', 'd.yaml'), /d\.yaml:3: devices\.dma9: no endpoint named 'dma9'/);
   assert.throws(() => parseScenario('name: t\nplatform: { preset: qemu-virt }\nsteps:\n  - dma: { device: a, op: copy, to: x, length: 0 }\n', 'z.yaml'), /z\.yaml:4: steps\[0\]\.dma\.length: sizes are 1\.\.256 MiB/);

@@ -2,14 +2,13 @@
 // step (recursively through `repeat`), resolves the platform (preset, file relative to the
 // scenario, or an inline description). Every problem is one UserInputError "file:line: path:
 // message" (the CLI prints it and exits 2).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { UserInputError } from '../../util/errors.js';
 import type { PlatformDescription } from '../description.js';
 import { loadPlatformFile } from '../load.js';
-import { applyOverrides } from '../overrides.js';
 import { loadPreset } from '../presets/index.js';
 import { formatPath, validatePlatform } from '../schema.js';
 import { scenarioHeaderSchema, STEP_KINDS, STEP_SCHEMAS, type Scenario, type Step, type StepKind } from './schema.js';
@@ -86,7 +85,9 @@ export function parseScenario(text: string, file = '<scenario>'): { scenario: Sc
       throw e;
     }
   } else if ('file' in p) {
-    platform = applyOverrides(loadPlatformFile(resolve(dirname(file), p.file)), {});
+    const path = resolve(dirname(file), p.file);
+    if (!existsSync(path)) fail(['platform', 'file'], `platform description file not found: ${path}`);
+    platform = loadPlatformFile(path);
   } else {
     const r = validatePlatform(p.description);
     if (!r.ok) {
