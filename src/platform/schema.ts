@@ -35,7 +35,7 @@ export interface DescriptionIssue {
 // ------------------------------------------------------------------ input schema
 
 /** Unsigned integer below 2^53, given as a number or a "0x.."/decimal string (underscores allowed). */
-const uint = z.preprocess(
+export const uint = z.preprocess(
   (v) => {
     if (typeof v === 'string') {
       const b = parseIntLike(v);

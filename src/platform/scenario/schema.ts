@@ -3,19 +3,8 @@
 // only; docs/scenarios.md describes every step. Every problem carries the path of the offending
 // value so the loader can name the file line.
 import { z } from 'zod';
-import { parseIntLike } from '../../util/hex.js';
+import { uint } from '../schema.js';
 
-/** Unsigned integer (number or "0x.." string, underscores allowed) below 2^53. */
-const uint = z.preprocess(
-  (v) => {
-    if (typeof v === 'string') {
-      const b = parseIntLike(v);
-      return b !== null && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : v;
-    }
-    return v;
-  },
-  z.number({ error: 'expected an unsigned integer (number or "0x..." string)' }).int('expected an integer').nonnegative('expected a non-negative integer').max(Number.MAX_SAFE_INTEGER, 'value too large'),
-);
 const name = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'names start with a letter and use letters, digits, "_", "." or "-"');
 /** An address: a number, a name bound by an earlier step, or "name+offset". */
 const ref = z.union([uint, z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*(\s*\+\s*(0x[0-9a-fA-F_]+|[0-9_]+))?$/, 'expected an address: a number, a name from an earlier step, or "name+offset"')]);

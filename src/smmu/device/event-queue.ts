@@ -61,7 +61,9 @@ export class EventQueue {
     }
     this.regs.set('EVENTQ_PROD', ((prodReg & ~WR_MASK) | ptrInc(prod, log2)) >>> 0);
     this.stats.written++;
-    this.irq.eventq();
+    // §3.18.2: the event queue interrupt's trigger is the queue going from empty to non-empty
+    // (index and wrap bit equal before this record).
+    if (((prod ^ cons) & ((2 << log2) - 1)) === 0) this.irq.eventq();
     return true;
   }
 }
