@@ -62,3 +62,16 @@ test('a mapped device event becomes LPI 8192 on the collection PE', () => {
   drv.freeDevice(0x10);
   assert.equal(its.signalMsi(0x10, 1), 'dropped');
 });
+
+test('a second initialisation (kexec-like) disables LPIs first, as Linux does, then sets them up again', () => {
+  const { mem, bus } = setup();
+  const before = readQ(bus, GICR_BASE + GICR.PROPBASER);
+  // EnableLPIs is 1 on both PEs now; a fresh driver must clear it (the model allows it: CES = 1)
+  // and program new tables instead of giving up with "Failed to disable LPIs".
+  const again = new GuestItsDriver(bus, mem, new PageAllocator(mem, RAM + 0x240_0000, 0x100_0000), { base: ITS, redistributorBase: GICR_BASE, peCount: 2 });
+  again.init();
+  assert.ok(!again.messages.some((m) => m.includes('Failed to disable LPIs')), again.messages.join('\n'));
+  const after = readQ(bus, GICR_BASE + GICR.PROPBASER);
+  assert.notEqual(after & ~0xfffn, before & ~0xfffn, 'new property table programmed');
+  for (const pe of [0, 1]) assert.equal(bus.read(GICR_BASE + pe * 0x2_0000 + GICR.CTLR, 4) & 1, 1);
+});

@@ -175,16 +175,24 @@ export class GuestItsDriver {
     this.mem.writeBytes(this.propBase, fill);
     for (let pe = 0; pe < this.opts.peCount; pe++) {
       const rd = this.rdFrame(pe);
-      const ctlr = this.bus.read(rd + GICR.CTLR, 4);
-      if (ctlr & (1 << GICR_CTLR.EnableLPIs.lsb)) {
-        this.log(`CPU${pe}: Failed to disable LPIs`);
-        continue;
+      const enable = 1 << GICR_CTLR.EnableLPIs.lsb;
+      let ctlr = this.bus.read(rd + GICR.CTLR, 4);
+      if (ctlr & enable) {
+        // Linux 6.1 (its_cpu_init_lpis): try to disable LPIs, wait for RWP, give up on this CPU
+        // only if EnableLPIs stays set (GICv3 allows it to be write-once).
+        this.bus.write(rd + GICR.CTLR, 4, ctlr & ~enable);
+        for (let i = 0; i < 1000 && this.bus.read(rd + GICR.CTLR, 4) & (1 << GICR_CTLR.RWP.lsb); i++);
+        ctlr = this.bus.read(rd + GICR.CTLR, 4);
+        if (ctlr & enable) {
+          this.log(`CPU${pe}: Failed to disable LPIs`);
+          continue;
+        }
       }
       const pendBytes = Math.ceil(2 ** this.lpiIdBits / 8 / 0x1_0000) * 0x1_0000;
       const pend = this.alloc.alloc(pendBytes, 0x1_0000);
       writeQ(this.bus, rd + GICR.PROPBASER, encodeFields(GICR_PROPBASER, { IDbits: this.lpiIdBits - 1, InnerCache: RAWAWB, Shareability: SHAREABILITY.InnerShareable }, 1)[0]! | BigInt(this.propBase));
       writeQ(this.bus, rd + GICR.PENDBASER, encodeFields(GICR_PENDBASER, { InnerCache: RAWAWB, Shareability: SHAREABILITY.InnerShareable }, 1)[0]! | BigInt(pend));
-      this.bus.write(rd + GICR.CTLR, 4, ctlr | (1 << GICR_CTLR.EnableLPIs.lsb));
+      this.bus.write(rd + GICR.CTLR, 4, ctlr | enable);
     }
   }
 

@@ -16,6 +16,8 @@ export interface DistributorParams {
   readonly spiCount: number;
   readonly iidr: number;
   readonly pidr: readonly [number, number, number, number, number];
+  /** GICD_TYPER.RSS: some PE has an Aff0 above 15 (targeted SGIs need Aff0 0..255). Default false. */
+  readonly rss?: boolean;
 }
 
 /** GICD_CTLR bits stored as written (DS = 1 view). */
@@ -48,6 +50,9 @@ export class GicDistributor implements MmioDevice {
     v |= (Math.min(p.peCount, 8) - 1) << GICD_TYPER.CPUNumber.lsb;
     if (p.lpis) v |= 1 << GICD_TYPER.LPIS.lsb;
     v |= (p.idBits - 1) << GICD_TYPER.IDbits.lsb;
+    // IHI 0069 §12.9.38 RSS: 0 means targeted SGIs reach Aff0 0..15 only, so a PE with a larger
+    // Aff0 needs RSS = 1 (Linux: "can't SGI CPU" otherwise).
+    if (p.rss === true) v |= 1 << GICD_TYPER.RSS.lsb;
     return v >>> 0;
   }
 

@@ -72,7 +72,8 @@ export class GicV3 {
     }
     const iidr = opts.iidr ?? 0x43b;
     const sink = opts.lpiSink ?? NO_LPI_SINK;
-    this.distributor = new GicDistributor({ peCount, idBits: this.idBits, lpis: this.lpis, spiCount, iidr, pidr: GICD_PIDR });
+    const rss = (opts.affinities ?? []).some((a) => (a & 0xff) > 15);
+    this.distributor = new GicDistributor({ peCount, idBits: this.idBits, lpis: this.lpis, spiCount, iidr, pidr: GICD_PIDR, rss });
     const rds: GicRedistributor[] = [];
     for (let pe = 0; pe < peCount; pe++) {
       const affinity = opts.affinities?.[pe] ?? defaultAffinity(pe);

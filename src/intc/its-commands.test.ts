@@ -261,10 +261,14 @@ test("commandErrorPolicy 'stall' stops on the bad command until software fixes i
   assert.equal(creadr(rig), bad);
   assert.equal(Number(read64(rig.its, GITS.CREADR) & 1n), 1, 'CREADR.Stalled');
   assert.deepEqual(errors, [0x010802]);
-  // Software rewrites the bad slot as a SYNC and writes CWRITER again: processing resumes.
+  // Software rewrites the bad slot as a SYNC. A CWRITER write with Retry = 0 has no effect on a
+  // stalled queue (IHI 0069 §12.19.5 GITS_CWRITER.Retry); Retry = 1 restarts it.
   const at = 0x4001_0000 + bad * 32;
   rig.mem.write64(at, 5, 0);
   write64(rig.its, GITS.CWRITER, BigInt(rig.widx * 32));
+  assert.equal(rig.its.isStalled, true, 'Retry = 0 leaves the queue stalled');
+  assert.equal(creadr(rig), bad);
+  write64(rig.its, GITS.CWRITER, BigInt(rig.widx * 32) | 1n);
   assert.equal(rig.its.isStalled, false);
   assert.equal(creadr(rig), rig.widx);
   assert.equal(rig.its.commandErrors, 1);
@@ -320,8 +324,12 @@ test('memory errors: command fetch, device table, L1 entry, ITT and pending tabl
     assert.equal(rig.its.isStalled, true);
     assert.equal(rig.its.lastCommandError?.code, 0x0109ff);
     const at = creadr(rig);
+    const errors = rig.its.commandErrors;
     write64(rig.its, GITS.CWRITER, BigInt(rig.widx * 32));
+    assert.equal(rig.its.commandErrors, errors, 'Retry = 0: still stalled, nothing retried');
+    write64(rig.its, GITS.CWRITER, BigInt(rig.widx * 32) | 1n);
     assert.equal(creadr(rig), at, 'the retry fails again at the same command');
+    assert.equal(rig.its.commandErrors, errors + 1);
   }
   // ITT outside RAM: MAPTI stalls, a translation aborts.
   {
@@ -425,6 +433,15 @@ test('the queue wraps, and a CWRITER beyond the queue stalls', () => {
   assert.equal(rig.its.isStalled, true);
   write64(rig.its, GITS.CWRITER, BigInt(w * 32));
   assert.equal(rig.its.isStalled, false);
+  // A restored GITS_CREADR outside the queue (IHI 0069 §12.19.4: UNPREDICTABLE) stalls instead of
+  // fetching commands from beyond the queue.
+  const snap = rig.its.saveState();
+  rig.mem.writeBytes(0x4001_0000, new Uint8Array(0x4000)); // zeros: opcode 0 is an error if fetched
+  rig.its.restoreState({ ...snap, creadr: 0x2000, cwriter: 0x20, stalled: false });
+  const errors = rig.its.commandErrors;
+  write64(rig.its, GITS.CWRITER, 0x20n);
+  assert.equal(rig.its.isStalled, true);
+  assert.equal(rig.its.commandErrors, errors, 'nothing fetched outside the queue');
 });
 
 test('qemu-7.2 profile writes QEMU-format DTEs and 12-byte ITEs', () => {

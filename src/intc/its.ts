@@ -7,7 +7,7 @@
 // - no ITS caches: DTE/CTE/ITE are read from guest memory on every translation;
 // - SEIS = 0: command errors are recorded (`commandErrors`, `lastCommandError`, `onCommandError`)
 //   and skip the command or stall the queue per ItsConfig; memory errors stall
-//   (GITS_CREADR.Stalled = 1) until the next GITS_CWRITER write or re-enable.
+//   (GITS_CREADR.Stalled = 1) until a GITS_CWRITER write with Retry = 1 or re-enable.
 
 import { rd, rdLoHi, wr } from '../spec/bits.js';
 import { GIC_CIDR, ID_REGS } from '../spec/gic/gic-common.js';
@@ -90,6 +90,8 @@ export class GicIts implements MmioDevice {
   private cwriter = 0;
   private creadr = 0;
   private stalled = false;
+  /** Why the queue stalled: an error at CREADR, or a GITS_CWRITER/GITS_CREADR outside the queue. */
+  private stallKind: 'error' | 'cwriter' = 'error';
   private processing = false;
   private readonly typerLo: number;
   private readonly typerHi: number;
@@ -154,6 +156,7 @@ export class GicIts implements MmioDevice {
     this.cbaserLo = this.cbaserHi = 0;
     this.cwriter = this.creadr = 0;
     this.stalled = false;
+    this.stallKind = 'error';
     this.tables.reset();
     this.commandErrors = 0;
     this.lastCommandError = null;
@@ -201,6 +204,9 @@ export class GicIts implements MmioDevice {
     this.cwriter = offset(cwriter);
     this.creadr = offset(creadr);
     this.stalled = stalled;
+    // A snapshot does not say why the queue stalled: pointers outside the queue mean a CWRITER
+    // stall (cleared by the next CWRITER write), anything else an error stall (needs Retry).
+    this.stallKind = this.cwriter >= this.queueBytes() || this.creadr >= this.queueBytes() ? 'cwriter' : 'error';
     const t = this.tables;
     t.reset();
     baser.forEach(([lo, hi], n) => {
@@ -337,8 +343,11 @@ export class GicIts implements MmioDevice {
         return;
       case GITS.CWRITER: {
         this.cwriter = rdLoHi(value, 0, GITS_CWRITER.Offset.lsb, GITS_CWRITER.Offset.width) << GITS_CWRITER.Offset.lsb;
-        // Any CWRITER write (with or without Retry) restarts a stalled queue (QEMU does the same).
-        this.stalled = false;
+        // IHI 0069 §12.19.5 GITS_CWRITER.Retry: 0 has no effect on command processing, 1 restarts
+        // a queue stalled by an error (the failing command is retried). A stall caused only by a
+        // CWRITER outside the queue is re-evaluated on every CWRITER write. (QEMU 7.2 restarts on
+        // any write; we follow the architecture.)
+        if (rdLoHi(value, 0, GITS_CWRITER.Retry.lsb, 1) === 1 || this.stallKind === 'cwriter') this.stalled = false;
         this.process();
         return;
       }
@@ -433,9 +442,11 @@ export class GicIts implements MmioDevice {
     if (rdLoHi(this.cbaserLo, this.cbaserHi, GITS_CBASER.Valid.lsb, 1) === 0) return;
     const size = this.queueBytes();
     const base = rdLoHi(this.cbaserLo, this.cbaserHi, GITS_CBASER.PhysicalAddress.lsb, GITS_CBASER.PhysicalAddress.width) * 0x1000;
-    if (this.cwriter >= size) {
-      // CWRITER beyond the queue: UNPREDICTABLE (IHI 0069 §12.19.5); this model stalls.
+    if (this.cwriter >= size || this.creadr >= size) {
+      // CWRITER (or a restored CREADR) beyond the queue: UNPREDICTABLE (IHI 0069 §12.19.5,
+      // §12.19.4); this model stalls until a CWRITER write, without reading outside the queue.
       this.stalled = true;
+      this.stallKind = 'cwriter';
       return;
     }
     const w = this.cmd;
@@ -451,6 +462,7 @@ export class GicIts implements MmioDevice {
       if (!ok) {
         this.recordError(0, MEMORY_ERROR_REASON, 'memory-error');
         this.stalled = true;
+        this.stallKind = 'error';
         return;
       }
       const st = this.commands.execute(w);
@@ -459,11 +471,13 @@ export class GicIts implements MmioDevice {
         if (st === CMD_ABORT) {
           this.recordError(op, MEMORY_ERROR_REASON, 'memory-error');
           this.stalled = true;
+          this.stallKind = 'error';
           return;
         }
         this.recordError(op, this.commands.lastReason, 'command-error');
         if (this.config.commandErrorPolicy === 'stall') {
           this.stalled = true;
+          this.stallKind = 'error';
           return;
         }
       }

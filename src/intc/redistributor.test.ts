@@ -62,14 +62,15 @@ test('PROPBASER/PENDBASER read back as written; PTZ reads 0; WI while EnableLPIs
   write64(r.region, GICR.PROPBASER, 0xffff_ffff_ffff_ffffn);
   assert.equal(read64(r.region, GICR.PROPBASER), 0x070f_ffff_ffff_ff9fn);
   write64(r.region, GICR.PROPBASER, 0x4010_078fn);
-  assert.equal(r.region.read(GICR.CTLR, 4), 0, 'EnableLPIs boots 0');
+  // GICR_CTLR.CES [1] = 1 (IHI 0069 §12.11.2): EnableLPIs can be cleared once set.
+  assert.equal(r.region.read(GICR.CTLR, 4), 0b10, 'EnableLPIs boots 0, CES = 1');
   r.region.write(GICR.CTLR, 4, 1);
-  assert.equal(r.region.read(GICR.CTLR, 4), 1);
+  assert.equal(r.region.read(GICR.CTLR, 4), 0b11);
   write64(r.region, GICR.PROPBASER, 0x4050_078fn);
   assert.equal(read64(r.region, GICR.PROPBASER), 0x4010_078fn);
   // EnableLPIs can be cleared (Linux checks this at boot when it finds LPIs enabled).
   r.region.write(GICR.CTLR, 4, 0);
-  assert.equal(r.region.read(GICR.CTLR, 4), 0);
+  assert.equal(r.region.read(GICR.CTLR, 4), 0b10);
 });
 
 test('pending state lives in the guest pending table; acknowledge clears it', () => {
@@ -165,6 +166,10 @@ test('GICD: TYPER advertises LPIS and IDbits; CTLR keeps ARE and the group enabl
   const noLpi = new GicV3(new GuestMemory(), { peCount: 1, lpis: false });
   assert.equal((noLpi.distributor.read(GICD.TYPER, 4) >> 17) & 1, 0);
   assert.equal(read64(noLpi.redistributorRegion, GICR.TYPER) & 1n, 0n);
+  // GICD_TYPER.RSS [26] (IHI 0069 §12.9.38): 0 with the default Aff0 0..15, 1 when a PE's Aff0 > 15.
+  assert.equal((t >>> 26) & 1, 0);
+  const wide = new GicV3(new GuestMemory(), { peCount: 2, affinities: [0x0000, 0x0010] });
+  assert.equal((wide.distributor.read(GICD.TYPER, 4) >>> 26) & 1, 1);
 });
 
 test('bad GIC configuration is a UserInputError naming the option', () => {

@@ -262,7 +262,11 @@ export class GicRedistributor {
     if (offset >= GICR_SGI_BASE) return 0; // SGI/PPI registers: not modelled here (RAZ)
     switch (offset) {
       case GICR.CTLR:
-        return this.enableLpis ? 1 << GICR_CTLR.EnableLPIs.lsb : 0; // RWP, UWP always 0: synchronous
+        // CES = 1: EnableLPIs can be cleared once set (IHI 0069 §12.11.2; with CES = 0 software
+        // could not rely on it). RWP, UWP always 0: every change completes synchronously.
+        return (
+          ((this.enableLpis ? 1 << GICR_CTLR.EnableLPIs.lsb : 0) | (this.params.lpis ? 1 << GICR_CTLR.CES.lsb : 0)) >>> 0
+        );
       case GICR.IIDR:
         return this.params.iidr >>> 0;
       case GICR.TYPER:

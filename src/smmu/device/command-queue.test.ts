@@ -206,3 +206,13 @@ test('IDR0.SEV: a full command queue that becomes non-full sends a wake-up event
   noSev.run();
   assert.equal(noSev.irq.counts.sev, 0);
 });
+
+test('CMD_SYNC MSIAddress: the zero check covers all of [55:2]; the address is truncated to the OAS (§4.7.3)', () => {
+  const s = setup(); // OAS 48
+  s.push(encodeCommand('SYNC', { CS: 1, MSIADDR: (1n << 53n) >> 2n })); // only bit 53 set
+  s.push(encodeCommand('SYNC', { CS: 1, MSIADDR: ((1n << 40n) | 0x20000n) >> 2n }));
+  s.push(encodeCommand('SYNC', { CS: 1, MSIADDR: 0n })); // zero: no MSI
+  s.run();
+  assert.deepEqual(s.msis, [[0, 0], [2 ** 40 + 0x20000, 0]]);
+  assert.equal(s.cons(), 3);
+});

@@ -238,9 +238,13 @@ export class CommandQueue {
         const cs = rd(w, CMD.CS);
         this.stats.syncs++;
         if (cs === SYNC_CS.IRQ) {
-          // MSIAddr[51:2] (bits above the 52-bit PA are RES0), MSIData is written as 32 bits.
-          const msiAddr = (w[3]! & 0x000f_ffff) * 0x1_0000_0000 + (w[2]! & 0xffff_fffc);
-          this.irq.cmdSync(msiAddr, w[1]!);
+          // §4.7.3: an MSI is sent if MSIAddress[55:2] is non-zero (checked over the whole field,
+          // not only the OAS bits); the address is then truncated to the OAS (§3.4.3).
+          const hi = rd(w, CMD.MSIADDR_HI);
+          const lo = (w[2]! & 0xffff_fffc) >>> 0;
+          const send = hi !== 0 || lo !== 0;
+          const msiAddr = (hi % 2 ** (this.features.oasBits - 32)) * 0x1_0000_0000 + lo;
+          this.irq.cmdSync(send ? msiAddr : -1, w[1]!);
         } else if (cs === SYNC_CS.SEV) {
           if (f.sev) this.irq.sev();
         } else if (cs !== SYNC_CS.NONE) return ILL; // CS = 0b11 is Reserved

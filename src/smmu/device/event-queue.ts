@@ -2,10 +2,13 @@
 // record layout via spec/smmuv3/events.ts). Records are written at EVENTQ_BASE + index * 32.
 // A full queue toggles EVENTQ_PROD.OVFLG (only if the previous overflow was acknowledged with
 // EVENTQ_CONS.OVACKFLG) and drops the record — it is NOT a global error. A write abort activates
-// GERROR.EVENTQ_ABT_ERR. Records are discarded while CR0.EVENTQEN = 0.
+// GERROR.EVENTQ_ABT_ERR. Records are discarded while the queue is not writable (§7.2.1: EVENTQEN = 0,
+// full, or an unacknowledged EVENTQ_ABT_ERR) — except stall records, which are never discarded and
+// never cause an overflow (§7.4): they are held (at most one per stall slot) and written when the
+// queue is next writable (§3.12.2, §7.2.1 "the original fault event record is recorded").
 import type { PhysMemory } from '../../memory/types.js';
 import { rdLoHi } from '../../spec/bits.js';
-import { encodeEventWords, type SmmuEvent } from '../../spec/smmuv3/events.js';
+import { copyEvent, decodeEvent, emptyEvent, encodeEvent, encodeEventWords, type SmmuEvent } from '../../spec/smmuv3/events.js';
 import { CR0, EVENTQ_ENTRY_BYTES, GERROR, QUEUE_CONS, QUEUE_PROD } from '../../spec/smmuv3/registers.js';
 import type { SmmuFeatures } from '../features.js';
 import type { SmmuInterrupts } from './interrupts.js';
@@ -19,22 +22,78 @@ export class EventQueue {
   private readonly words = new Uint32Array(8);
   /** Records written, dropped because of overflow, dropped because the queue was disabled. */
   readonly stats = { written: 0, overflowed: 0, discarded: 0, aborted: 0 };
+  /** Stall records waiting for the queue to become writable (bounded by the stall slots). */
+  private readonly held: SmmuEvent[] = [];
+  private readonly maxHeld: number;
 
   constructor(
     private readonly mem: PhysMemory,
     private readonly regs: RegisterState,
     private readonly features: SmmuFeatures,
     private readonly irq: SmmuInterrupts,
-  ) {}
+  ) {
+    this.maxHeld = Math.max(1, features.stallMax);
+  }
 
   enabled(): boolean {
     return rdLoHi(this.regs.get('CR0'), 0, CR0.EVENTQEN.lsb, 1) === 1;
   }
 
+  private abortActive(): boolean {
+    return (this.irq.active() & (1 << GERROR.EVENTQ_ABT_ERR.lsb)) !== 0;
+  }
+
+  private hold(ev: SmmuEvent): void {
+    if (this.held.length < this.maxHeld) this.held.push(copyEvent(emptyEvent(), ev));
+  }
+
+  /** Stall records not yet written. */
+  get heldStalls(): number {
+    return this.held.length;
+  }
+
+  /** Forgets held records (reset). */
+  clearHeld(): void {
+    this.held.length = 0;
+  }
+
+  /** Held stall records as 4 doublewords each (save/restore). */
+  snapshotHeld(): bigint[][] {
+    return this.held.map((ev) => encodeEvent(ev));
+  }
+
+  restoreHeld(records: readonly (readonly bigint[])[]): void {
+    this.held.length = 0;
+    for (const r of records.slice(0, this.maxHeld)) this.held.push(decodeEvent(r));
+  }
+
+  /**
+   * Writes held stall records while the queue is writable; records whose stalled transaction was
+   * resolved meanwhile (CMD_STALL_TERM, SMMUEN = 0) are dropped. Bounded by the held count.
+   */
+  flushHeld(stillStalled: (sid: number, stag: number) => boolean): void {
+    let n = this.held.length;
+    while (n-- > 0 && this.held.length > 0) {
+      const ev = this.held[0]!;
+      if (!stillStalled(ev.sid, ev.stag)) {
+        this.held.shift();
+        continue;
+      }
+      if (!this.enabled() || this.abortActive()) return;
+      const log2 = queueLog2(this.regs.get('EVENTQ_BASE'), this.features.eventqLog2);
+      const cons = rdLoHi(this.regs.get('EVENTQ_CONS'), 0, QUEUE_CONS.RD.lsb, QUEUE_CONS.RD.width);
+      if (queueFull(this.regs.get('EVENTQ_PROD') & WR_MASK, cons, log2)) return;
+      this.held.shift();
+      this.write(ev);
+    }
+  }
+
   /** Appends one event record. Returns true if it reached the queue. */
   write(ev: SmmuEvent): boolean {
-    if (!this.enabled()) {
-      this.stats.discarded++;
+    // §7.2.1: not writable while disabled or with an unacknowledged EVENTQ_ABT_ERR.
+    if (!this.enabled() || this.abortActive()) {
+      if (ev.stall) this.hold(ev);
+      else this.stats.discarded++;
       return false;
     }
     const log2 = queueLog2(this.regs.get('EVENTQ_BASE'), this.features.eventqLog2);
@@ -43,6 +102,10 @@ export class EventQueue {
     const prod = prodReg & WR_MASK;
     const cons = rdLoHi(consReg, 0, QUEUE_CONS.RD.lsb, QUEUE_CONS.RD.width);
     if (queueFull(prod, cons, log2)) {
+      if (ev.stall) {
+        this.hold(ev); // §7.4: stall records are not discarded and do not cause an overflow
+        return false;
+      }
       this.stats.overflowed++;
       const ovf = (prodReg >>> OVF) & 1;
       const ack = (consReg >>> OVF) & 1;

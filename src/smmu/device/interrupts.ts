@@ -75,12 +75,13 @@ export class SmmuInterrupts {
 
   /**
    * CMD_SYNC completion with CS=IRQ (§4.7.3): the wired cmdq-sync output is pulsed and, when MSIs
-   * are implemented and MSIAddr != 0, MSIData is written to MSIAddr. Returns false if the write aborted.
+   * are implemented and the command's MSIAddress field is non-zero, MSIData is written to `msiAddr`
+   * (already truncated to the OAS; -1 = MSIAddress is zero). Returns false if the write aborted.
    */
   cmdSync(msiAddr: number, msiData: number): boolean {
     this.counts.cmdqSync++;
     this.lines.cmdqSync.pulse();
-    if (!this.features.msi || msiAddr === 0) return true;
+    if (!this.features.msi || msiAddr < 0) return true;
     const out = this.msiSink.msiWrite(msiAddr, msiData, this.msiDeviceId);
     if (out === 'aborted') {
       this.counts.msiAborted++;

@@ -1,12 +1,13 @@
 // SMMUv3 PRI queue producer (IHI 0070 chapter 8, §8.1 overflow, §8.2 automatic responses): a
 // PCIe Page Request from an endpoint becomes a 16-byte record at PRIQ_BASE + index * 16. With
-// the queue or the SMMU disabled every request gets an automatic Response Failure; while an
-// overflow condition is active (PRIQ_PROD.OVFLG != PRIQ_CONS.OVACKFLG) requests are discarded and
-// a Last request gets an automatic Success. Only present when IDR0.PRI = 1.
+// the queue or the SMMU disabled, or PRIQ_ABT_ERR active, every request gets an automatic Response
+// Failure without a PASID (§8.2); while an overflow condition is active (PRIQ_PROD.OVFLG !=
+// PRIQ_CONS.OVACKFLG) requests are discarded and a Last request gets an automatic Success, with
+// the request's PASID (IDR3.PPS = 1, §8.1). Only present when IDR0.PRI = 1.
 import type { PhysMemory } from '../../memory/types.js';
 import { rdLoHi, wr } from '../../spec/bits.js';
 import { PRIQ_ENTRY, PRG_RESPONSE } from '../../spec/smmuv3/pri.js';
-import { CR0, GERROR, PRIQ_ENTRY_BYTES, QUEUE_CONS } from '../../spec/smmuv3/registers.js';
+import { CR0, GERROR, PRIQ_ENTRY_BYTES, PRIQ_IRQ_CFG2, QUEUE_CONS } from '../../spec/smmuv3/registers.js';
 import type { SmmuFeatures } from '../features.js';
 import type { SmmuInterrupts } from './interrupts.js';
 import { ptrInc, ptrIndex, queueBaseAddr, queueFull, queueLog2 } from './queue.js';
@@ -32,6 +33,7 @@ export type PriResponder = (sid: number, ssid: number | null, prgIndex: number, 
 export type PageRequestOutcome = 'queued' | 'discarded' | 'rejected';
 
 const OVF = 31;
+const NO_RESPONSE: PriResponder = () => {};
 const WR_MASK = 0x000f_ffff;
 
 export class PriQueue {
@@ -48,8 +50,13 @@ export class PriQueue {
   request(r: PageRequest): PageRequestOutcome {
     const cr0 = this.regs.get('CR0');
     const ssid = this.features.ssidBits > 0 ? r.ssid : null;
-    if (!this.features.pri || rdLoHi(cr0, 0, CR0.SMMUEN.lsb, 1) === 0 || rdLoHi(cr0, 0, CR0.PRIQEN.lsb, 1) === 0) {
-      this.respond(r.sid, ssid, r.prgIndex, PRG_RESPONSE.FAILURE, true);
+    // A Stop PASID marker (Last, W, R = 0b100 with a PASID, chapter 8) never gets a response (§8.1, §8.2).
+    const respond = ssid !== null && r.last && !r.write && !r.read ? NO_RESPONSE : this.respond;
+    // §8.2: with the effective PRIQEN = 0 (SMMUEN = 0 implies it) or an active PRIQ_ABT_ERR, nothing
+    // is written and every PPR gets an automatic Response Failure without a PASID prefix.
+    const abortActive = (this.irq.active() & (1 << GERROR.PRIQ_ABT_ERR.lsb)) !== 0;
+    if (!this.features.pri || rdLoHi(cr0, 0, CR0.SMMUEN.lsb, 1) === 0 || rdLoHi(cr0, 0, CR0.PRIQEN.lsb, 1) === 0 || abortActive) {
+      respond(r.sid, null, r.prgIndex, PRG_RESPONSE.FAILURE, true);
       return 'rejected';
     }
     const log2 = queueLog2(this.regs.get('PRIQ_BASE'), this.features.priqLog2);
@@ -58,9 +65,13 @@ export class PriQueue {
     const prod = prodReg & WR_MASK;
     const cons = rdLoHi(consReg, 0, QUEUE_CONS.RD.lsb, QUEUE_CONS.RD.width);
     const overflowActive = ((prodReg ^ consReg) >>> OVF) & 1;
+    // §6.3.36 PRIQ_IRQ_CFG2.LO: interrupt only for a message with Last = 1 (queued, or discarded
+    // because of an overflow); otherwise when the queue goes from empty to non-empty (§3.18.2).
+    const lastOnly = rdLoHi(this.regs.get('PRIQ_IRQ_CFG2'), 0, PRIQ_IRQ_CFG2.LO.lsb, 1) === 1;
     if (overflowActive || queueFull(prod, cons, log2)) {
       if (!overflowActive) this.regs.set('PRIQ_PROD', (prodReg ^ (1 << OVF)) >>> 0);
-      if (r.last) this.respond(r.sid, ssid, r.prgIndex, PRG_RESPONSE.SUCCESS, true);
+      if (r.last) respond(r.sid, ssid, r.prgIndex, PRG_RESPONSE.SUCCESS, true);
+      if (lastOnly && r.last) this.irq.priq();
       return 'discarded';
     }
     const w = this.w;
@@ -83,11 +94,12 @@ export class PriQueue {
     if (!this.mem.write64(addr, w[0]!, w[1]!) || !this.mem.write64(addr + 8, w[2]!, w[3]!)) {
       // A synchronous abort: PRIQ_ABT_ERR and an automatic Response Failure (§8.2).
       this.irq.activate(1 << GERROR.PRIQ_ABT_ERR.lsb);
-      this.respond(r.sid, ssid, r.prgIndex, PRG_RESPONSE.FAILURE, true);
+      respond(r.sid, null, r.prgIndex, PRG_RESPONSE.FAILURE, true);
       return 'discarded';
     }
     this.regs.set('PRIQ_PROD', ((prodReg & ~WR_MASK) | ptrInc(prod, log2)) >>> 0);
-    this.irq.priq();
+    const wasEmpty = ((prod ^ cons) & ((2 << log2) - 1)) === 0;
+    if (lastOnly ? r.last : wasEmpty) this.irq.priq();
     return 'queued';
   }
 }

@@ -302,7 +302,7 @@ test('PRI queue (IDR0.PRI = 1): records, interrupt, PRI_RESP, overflow auto-resp
   t.smmu.onPriResponse = (sid, ssid, prg, code, auto) => responses.push(`${sid}/${ssid}/${prg}/${code}/${auto}`);
   const req = { sid: 3, ssid: 5, address: 0x1234_5000, read: true, write: true, last: true, prgIndex: 7 };
   assert.equal(t.smmu.pageRequest(req), 'rejected', 'PRIQEN = 0');
-  assert.deepEqual(responses, ['3/5/7/15/true']);
+  assert.deepEqual(responses, ['3/null/7/15/true'], '§8.2: Response Failure without a PASID prefix');
   const priq = t.b.alloc(16 * 2, 32);
   t.smmu.write64(REG.PRIQ_BASE, priq | 1, 0); // 2 entries
   t.smmu.write(REG.PRIQ_PROD, 4, 0);
@@ -476,4 +476,220 @@ test('substream DMA ports: dma(sid, ssid) uses the CD at index ssid; an out-of-r
   assert.equal(t.smmu.dma(5, null).write(0x7000, new Uint8Array([1]))?.reason, 'F_TRANSLATION', 'untagged uses CD 0 (S1DSS = SSID0)');
   const evs = [0, 1].map((k) => decodeEvent([0, 1, 2, 3].map((i) => t.b.read64(t.evtq + k * 32 + 8 * i))));
   assert.deepEqual(evs.map((e) => [e.type, e.sid, e.ssid]), [[EVT.C_BAD_SUBSTREAMID, 5, 9], [EVT.F_TRANSLATION, 5, 0]]);
+});
+
+// ---------------------------------------------------------------- spec-conformance review fixes
+
+test('guarded registers ignore writes while their enable is set (§6.3.11-12, 6.3.21, 6.3.24-29, 6.3.33, 6.3.95; v3.2+ IGNORED)', () => {
+  const t = running();
+  const { smmu } = t;
+  const page = t.b.alloc(4096, 4096);
+  const probe = (): number | null => {
+    const buf = new Uint8Array(4);
+    return smmu.dma(3, null).read(0x1000, buf) === null ? 0 : null;
+  };
+  t.b.map4k(t.pgd, 0x1000, page, PTE_RW);
+  assert.equal(probe(), 0, 'mapped before the test');
+  const before = new Map<number, number>();
+  const guarded = [REG.CR1, REG.CR2, REG.STRTAB_BASE, REG.STRTAB_BASE + 4, REG.STRTAB_BASE_CFG, REG.CMDQ_BASE, REG.CMDQ_BASE + 4, REG.CMDQ_CONS, REG.EVENTQ_BASE, REG.EVENTQ_PROD];
+  for (const off of guarded) before.set(off, smmu.read(off, 4));
+  for (const off of guarded) smmu.write(off, 4, 0x0000_0003);
+  smmu.write64(REG.STRTAB_BASE, 0x1000_0000, 0);
+  for (const off of guarded) assert.equal(smmu.read(off, 4), before.get(off), `0x${off.toString(16)} ignored`);
+  assert.equal(probe(), 0, 'translation still uses the original stream table');
+  // Not guarded: the consumer-owned EVENTQ_CONS and CMDQ_PROD.
+  smmu.write(REG.EVENTQ_CONS, 4, 0);
+  assert.equal(smmu.read(REG.EVENTQ_CONS, 4), 0);
+  // IRQ_CFG registers are guarded by their IRQ_CTRL enable.
+  smmu.write(REG.IRQ_CTRL, 4, 0x5);
+  smmu.write64(REG.EVENTQ_IRQ_CFG0, 0x4000_0000, 0);
+  smmu.write(REG.GERROR_IRQ_CFG1, 4, 0x55);
+  assert.equal(smmu.read(REG.EVENTQ_IRQ_CFG0, 4), 0);
+  assert.equal(smmu.read(REG.GERROR_IRQ_CFG1, 4), 0);
+  smmu.write(REG.IRQ_CTRL, 4, 0);
+  smmu.write(REG.GERROR_IRQ_CFG1, 4, 0x55);
+  assert.equal(smmu.read(REG.GERROR_IRQ_CFG1, 4), 0x55);
+  // CR1: TABLE_* guarded by SMMUEN, QUEUE_* by the queue enables (§6.3.11).
+  smmu.write(REG.CR0, 4, 0x1); // queues off, SMMUEN on
+  smmu.write(REG.CR1, 4, 0xfff);
+  assert.equal(smmu.read(REG.CR1, 4), (before.get(REG.CR1)! & 0xfc0) | 0x3f);
+  smmu.write(REG.CR0, 4, 0);
+  smmu.write(REG.CR2, 4, 0x2);
+  assert.equal(smmu.read(REG.CR2, 4), 0x2, 'writable with SMMUEN = 0');
+  // SMMUv3.1 (the qemu-7.2 profile): taking the write is one of the permitted behaviours, as QEMU
+  // does; the SMMU-owned CMDQ_CONS stays read-only while CMDQEN = 1.
+  const q = running(QEMU_7_2_FEATURES);
+  q.smmu.write(REG.STRTAB_BASE_CFG, 4, 0x7);
+  assert.equal(q.smmu.read(REG.STRTAB_BASE_CFG, 4), 0x7);
+  q.smmu.write(REG.CMDQ_CONS, 4, 5);
+  assert.equal(q.smmu.read(REG.CMDQ_CONS, 4), 0);
+});
+
+test('CMD_PRI_RESP Resp: 0b00 ResponseFailure, 0b01 InvalidRequest, 0b10 Success (§4.5.2)', () => {
+  const t = running({ ...DEFAULT_FEATURES, pri: true, priqLog2: 8 });
+  const codes: number[] = [];
+  t.smmu.onPriResponse = (_sid, _ssid, _prg, code, auto) => {
+    if (!auto) codes.push(code);
+  };
+  for (const resp of [0, 1, 2]) t.cmd(encodeCommand('PRI_RESP', { SID: 3, PRGINDEX: 1, RESP: resp }));
+  assert.deepEqual(codes, [0b1111, 0b0001, 0b0000]);
+});
+
+test('PRI queue interrupt: empty -> non-empty, or only Last = 1 messages with PRIQ_IRQ_CFG2.LO (§3.18.2, §6.3.36)', () => {
+  const t = running({ ...DEFAULT_FEATURES, pri: true, priqLog2: 8 });
+  const priq = t.b.alloc(16 * 4, 64);
+  t.smmu.write64(REG.PRIQ_BASE, priq | 2, 0); // 4 entries
+  t.smmu.write(REG.CR0, 4, 0xf);
+  const line = counter();
+  t.smmu.connectIrqs({ priq: line });
+  t.smmu.write(REG.IRQ_CTRL, 4, 0x2);
+  const req = { sid: 3, ssid: null, address: 0x5000, read: true, write: false, last: false, prgIndex: 1 };
+  t.smmu.pageRequest(req);
+  t.smmu.pageRequest(req);
+  assert.equal(line.n, 1, 'only the empty -> non-empty transition');
+  t.smmu.write(REG.IRQ_CTRL, 4, 0);
+  t.smmu.write(REG.PRIQ_IRQ_CFG2, 4, 0x8000_0000);
+  assert.equal(t.smmu.read(REG.PRIQ_IRQ_CFG2, 4), 0x8000_0000, 'LO is a stored field');
+  t.smmu.write(REG.PRIQ_CONS, 4, 2); // empty again
+  t.smmu.write(REG.IRQ_CTRL, 4, 0x2);
+  t.smmu.pageRequest(req);
+  assert.equal(line.n, 1, 'LO: no interrupt for Last = 0');
+  t.smmu.pageRequest({ ...req, last: true });
+  assert.equal(line.n, 2, 'LO: interrupt for Last = 1');
+  t.smmu.pageRequest(req);
+  t.smmu.pageRequest(req);
+  t.smmu.pageRequest({ ...req, last: true }); // full: discarded by overflow, still interrupts
+  assert.equal(t.smmu.read(REG.PRIQ_PROD, 4) >>> 31, 1);
+  assert.equal(line.n, 3);
+});
+
+test('SMMUEN 1 -> 0 terminates every stalled transaction with abort (§6.3.9.6)', () => {
+  const f = { ...DEFAULT_FEATURES, stallModel: 'stall' as const, termModel: false, stallMax: 4 };
+  const t = running(f);
+  const cd = Number(t.b.read64(t.st.base + 3 * 64) & 0x000f_ffff_ffff_ffc0n);
+  t.b.write64(cd, t.b.read64(cd) | (1n << 44n));
+  t.cmd(encodeCommand('CFGI_CD', { SID: 3, LEAF: 1 }));
+  assert.equal(t.smmu.dma(3, null).read(0x9000_0000, new Uint8Array(4))?.reason, 'stalled');
+  assert.equal(t.smmu.stalls.size, 1);
+  t.smmu.write(REG.CR0, 4, 0xc);
+  assert.equal(t.smmu.stalls.size, 0);
+  assert.equal(t.smmu.stalls.resolved()[0]?.action, 'terminate-abort');
+});
+
+test('an unacknowledged EVENTQ_ABT_ERR makes the event queue unwritable until GERRORN acknowledges it (§7.2.1)', () => {
+  const t = running();
+  const good = t.smmu.read(REG.EVENTQ_BASE, 4);
+  t.smmu.write(REG.CR0, 4, 0x9);
+  t.smmu.write64(REG.EVENTQ_BASE, 0x1000_0000 | 3, 0); // outside RAM
+  t.smmu.write(REG.CR0, 4, 0xd);
+  const port = t.smmu.dma(3, null);
+  port.read(0x7000_0000, new Uint8Array(4));
+  assert.equal(t.smmu.read(REG.GERROR, 4) & 0x4, 0x4, 'EVENTQ_ABT_ERR active');
+  // Software repairs the queue but has not acknowledged the error yet.
+  t.smmu.write(REG.CR0, 4, 0x9);
+  t.smmu.write(REG.EVENTQ_BASE, 4, good);
+  t.smmu.write(REG.CR0, 4, 0xd);
+  port.read(0x7000_1000, new Uint8Array(4));
+  assert.equal(t.smmu.read(REG.EVENTQ_PROD, 4), 0, 'not written while the abort is unacknowledged');
+  assert.equal(t.smmu.read(REG.EVENTQ_PROD, 4) >>> 31, 0, 'and no overflow');
+  t.smmu.write(REG.GERRORN, 4, t.smmu.read(REG.GERROR, 4));
+  port.read(0x7000_2000, new Uint8Array(4));
+  assert.equal(t.smmu.read(REG.EVENTQ_PROD, 4), 1);
+  assert.equal(decodeEvent([0, 1, 2, 3].map((i) => t.b.read64(t.evtq + 8 * i))).inputLo, 0x7000_2000);
+});
+
+test('a stall record that finds the queue full is not discarded, does not overflow, and is written once there is room (§7.4, §3.12.2)', () => {
+  const f = { ...DEFAULT_FEATURES, stallModel: 'stall' as const, termModel: false, stallMax: 4 };
+  const t = running(f, 1); // 2 entries
+  const port = t.smmu.dma(3, null);
+  port.read(0x5000_0000, new Uint8Array(4));
+  port.read(0x5000_1000, new Uint8Array(4)); // queue full (terminate model for now: CD.S = 0)
+  const cd = Number(t.b.read64(t.st.base + 3 * 64) & 0x000f_ffff_ffff_ffc0n);
+  t.b.write64(cd, t.b.read64(cd) | (1n << 44n));
+  t.cmd(encodeCommand('CFGI_CD', { SID: 3, LEAF: 1 }));
+  assert.equal(port.read(0x9000_0000, new Uint8Array(4))?.reason, 'stalled');
+  assert.equal(t.smmu.read(REG.EVENTQ_PROD, 4) >>> 31, 0, 'a stall record never causes an overflow');
+  assert.equal(t.smmu.read(REG.EVENTQ_PROD, 4), 2);
+  t.smmu.write(REG.EVENTQ_CONS, 4, 2); // software consumed both records
+  assert.equal(t.smmu.read(REG.EVENTQ_PROD, 4), 3, 'the held stall record is written');
+  const ev = decodeEvent([0, 1, 2, 3].map((i) => t.b.read64(t.evtq + 8 * i)));
+  assert.equal(ev.stall, true);
+  assert.equal(ev.inputLo, 0x9000_0000);
+  assert.ok(t.smmu.stalls.size === 1);
+  t.cmd(encodeCommand('RESUME', { SID: 3, STAG: ev.stag, AC: 1 }));
+  assert.equal(t.smmu.stalls.size, 0);
+});
+
+test('save/restore keeps a stall record that is waiting for the event queue (§3.12.2)', () => {
+  const f = { ...DEFAULT_FEATURES, stallModel: 'stall' as const, termModel: false, stallMax: 4 };
+  const t = running(f, 1);
+  const port = t.smmu.dma(3, null);
+  const cd = Number(t.b.read64(t.st.base + 3 * 64) & 0x000f_ffff_ffff_ffc0n);
+  t.b.write64(cd, t.b.read64(cd) | (1n << 44n));
+  t.cmd(encodeCommand('CFGI_CD', { SID: 3, LEAF: 1 }));
+  t.smmu.write(REG.CR0, 4, 0x9); // event queue disabled: the stall record is held
+  assert.equal(port.read(0x9000_0000, new Uint8Array(4))?.reason, 'stalled');
+  assert.equal(t.smmu.read(REG.EVENTQ_PROD, 4), 0);
+  const copy = new SmmuV3(t.mem, { features: f });
+  copy.restoreState(JSON.parse(JSON.stringify(t.smmu.saveState())));
+  copy.write(REG.CR0, 4, 0xd);
+  assert.equal(copy.read(REG.EVENTQ_PROD, 4), 1, 'written once the queue is enabled');
+  const ev = decodeEvent([0, 1, 2, 3].map((i) => t.b.read64(t.evtq + 8 * i)));
+  assert.equal(ev.stall, true);
+  assert.equal(copy.stalls.snapshot()[0]?.stag, ev.stag);
+});
+
+test('an active PRIQ_ABT_ERR discards every PPR with an automatic Response Failure without PASID (§8.2); IDR3.PPS with PRI', () => {
+  const f = { ...DEFAULT_FEATURES, pri: true, priqLog2: 8 };
+  assert.equal((deriveIdRegisters(f).idr3 >>> 5) & 1, 1, 'PPS: overflow auto-responses carry the PASID (§8.1)');
+  assert.equal((deriveIdRegisters(DEFAULT_FEATURES).idr3 >>> 5) & 1, 0, 'RES0 without PRI');
+  const t = running(f);
+  const responses: string[] = [];
+  t.smmu.onPriResponse = (sid, ssid, prg, code, auto) => responses.push(`${sid}/${ssid}/${prg}/${code}/${auto}`);
+  t.smmu.write64(REG.PRIQ_BASE, 0x1000_0000 | 2, 0); // outside RAM
+  t.smmu.write(REG.CR0, 4, 0xf);
+  const req = { sid: 3, ssid: 5, address: 0x5000, read: true, write: false, last: true, prgIndex: 2 };
+  assert.equal(t.smmu.pageRequest(req), 'discarded');
+  assert.equal(t.smmu.read(REG.GERROR, 4) & 0x8, 0x8, 'PRIQ_ABT_ERR');
+  const priq = t.b.alloc(16 * 4, 64);
+  t.smmu.write(REG.CR0, 4, 0xd);
+  t.smmu.write64(REG.PRIQ_BASE, priq | 2, 0);
+  t.smmu.write(REG.CR0, 4, 0xf);
+  assert.equal(t.smmu.pageRequest(req), 'rejected', 'not written while PRIQ_ABT_ERR is active');
+  assert.equal(t.smmu.read(REG.PRIQ_PROD, 4), 0);
+  assert.deepEqual(responses, ['3/null/2/15/true', '3/null/2/15/true']);
+  t.smmu.write(REG.GERRORN, 4, t.smmu.read(REG.GERROR, 4));
+  assert.equal(t.smmu.pageRequest(req), 'queued');
+});
+
+test('out of stall slots: the evicted oldest stall is reported as terminated, not lost silently', async () => {
+  const { StallTable } = await import('./stall.js');
+  const s = new StallTable({ ...DEFAULT_FEATURES, stallModel: 'stall', stallMax: 1 });
+  const a = s.add(7);
+  s.add(8);
+  assert.equal(s.size, 1);
+  assert.deepEqual(s.resolved(), [{ sid: 7, stag: a, action: 'terminate-abort' }]);
+});
+
+test('CMDQ_CONS.RD bits above the wrap flag are RAZ (§6.3.28)', () => {
+  const { smmu } = make();
+  smmu.write64(REG.CMDQ_BASE, 0x4010_0000 | 4, 0); // 16 entries: index [3:0], wrap bit 4
+  smmu.write(REG.CMDQ_CONS, 4, 0xf_ffff);
+  assert.equal(smmu.read(REG.CMDQ_CONS, 4), 0x1f);
+});
+
+test('a Stop PASID marker never gets an automatic PRG response (§8.1, §8.2)', () => {
+  const t = running({ ...DEFAULT_FEATURES, pri: true, priqLog2: 8 });
+  const responses: string[] = [];
+  t.smmu.onPriResponse = (sid, ssid, prg, code) => responses.push(`${sid}/${ssid}/${prg}/${code}`);
+  const stop = { sid: 3, ssid: 5, address: 0, read: false, write: false, last: true, prgIndex: 0 };
+  assert.equal(t.smmu.pageRequest(stop), 'rejected', 'PRIQEN = 0');
+  const priq = t.b.alloc(16, 32);
+  t.smmu.write64(REG.PRIQ_BASE, priq | 0, 0); // one entry
+  t.smmu.write(REG.CR0, 4, 0xf);
+  assert.equal(t.smmu.pageRequest({ ...stop, read: true }), 'queued');
+  assert.equal(t.smmu.pageRequest(stop), 'discarded', 'overflow');
+  assert.deepEqual(responses, [], 'no response to a Stop Marker');
+  assert.equal(t.smmu.pageRequest({ ...stop, read: true }), 'discarded');
+  assert.deepEqual(responses, ['3/5/0/0'], 'a Page Request with Last = 1 still gets its automatic Success');
 });

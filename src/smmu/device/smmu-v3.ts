@@ -11,7 +11,9 @@ import {
   CR2,
   GBPA,
   GERROR,
+  REGISTER_GUARDS,
   REGISTERS,
+  type RegGuard,
   SMMU_MMIO_SIZE,
   STRTAB_BASE_CFG,
   type RegName,
@@ -25,6 +27,7 @@ import { EventQueue } from './event-queue.js';
 import { SmmuInterrupts, unconnectedLines, type SmmuIrqLines } from './interrupts.js';
 import { decodeOffset, RegisterState, SLOT } from './register-state.js';
 import { StallTable } from './stall.js';
+import { ptrMask, queueLog2 } from './queue.js';
 import { PriQueue, type PageRequest, type PageRequestOutcome, type PriResponder } from './pri-queue.js';
 import { priRespCode } from '../../spec/smmuv3/pri.js';
 import { TranslatorAdapter } from './translator-adapter.js';
@@ -73,6 +76,13 @@ export class SmmuV3 implements MmioDevice, PortTranslator {
   private readonly maskLo: Uint32Array;
   private readonly maskHi: Uint32Array;
   private processing = false;
+  /**
+   * Guards by slot (§6.3.x "Guarded by"): bits that are read-only while an enable is set. From
+   * SMMUv3.2 (AIDR) such writes are IGNORED; for SMMUv3.0/3.1 a write that takes effect is one of the
+   * permitted CONSTRAINED UNPREDICTABLE behaviours (and QEMU 7.2's), so only the producer/consumer
+   * indexes the SMMU itself owns (CMDQ_CONS, EVENTQ_PROD, PRIQ_PROD) are guarded there.
+   */
+  private readonly guards: (readonly RegGuard[] | undefined)[];
 
   constructor(
     readonly mem: PhysMemory,
@@ -94,6 +104,8 @@ export class SmmuV3 implements MmioDevice, PortTranslator {
       priResp: (sid, ssid, prg, resp) => this.priq.respond(sid, ssid, prg, priRespCode(resp), false),
     };
     this.cmdq = new CommandQueue(mem, this.regs, this.features, this.irq, this.adapter, hooks);
+    const ownIndexes: readonly RegName[] = ['CMDQ_CONS', 'EVENTQ_PROD', 'PRIQ_PROD'];
+    this.guards = REGISTERS.map((r) => (this.features.archMinor >= 2 || ownIndexes.includes(r.name) ? REGISTER_GUARDS[r.name] : undefined));
     this.maskLo = new Uint32Array(REGISTERS.map((r) => r.maskLo));
     this.maskHi = new Uint32Array(REGISTERS.map((r) => r.maskHi));
     this.narrowMasks();
@@ -171,6 +183,7 @@ export class SmmuV3 implements MmioDevice, PortTranslator {
     this.regs.reset();
     this.translator.reset();
     this.stalls.clear();
+    this.eventq.clearHeld();
     this.pushConfig();
   }
 
@@ -256,6 +269,7 @@ export class SmmuV3 implements MmioDevice, PortTranslator {
     if (d >= 0 && (d & 1) === 0 && REGISTERS[d >> 1]!.width === 64) {
       // Whole 64-bit register: store both halves before acting on it.
       const slot = d >> 1;
+      if (this.guardedBits(slot) !== 0) return; // every guarded 64-bit register is guarded whole
       this.regs.lo[slot] = (lo & this.maskLo[slot]!) >>> 0;
       this.regs.hi[slot] = (hi & this.maskHi[slot]!) >>> 0;
       this.afterWrite(REGISTERS[slot]!.name);
@@ -265,17 +279,33 @@ export class SmmuV3 implements MmioDevice, PortTranslator {
     this.write(offset + 4, 4, hi);
   }
 
+  /**
+   * Bits of a register that are read-only now because its guarding enable is set (§6.3.11,
+   * §6.3.12, §6.3.21, §6.3.24-6.3.29, §6.3.33, §6.3.95, §6.3.97): from SMMUv3.2 such writes are
+   * IGNORED. CR0ACK / IRQ_CTRLACK always equal CR0 / IRQ_CTRL here, so the enable itself is checked.
+   */
+  private guardedBits(slot: number): number {
+    const g = this.guards[slot];
+    if (g === undefined) return 0;
+    let ro = 0;
+    for (const x of g) if ((this.regs.get(x.reg) & x.enables) !== 0) ro |= x.bits;
+    return ro >>> 0;
+  }
+
   private writeSlot(slot: number, half: number, v: number): void {
     const def = REGISTERS[slot]!;
     if (def.ro) return;
     const name = def.name;
+    const ro = this.guardedBits(slot);
     if (half === 1) {
+      if (ro !== 0) return;
       this.regs.hi[slot] = (v & this.maskHi[slot]!) >>> 0;
       this.afterWrite(name);
       return;
     }
-    const m = this.maskLo[slot]!;
-    const cr0 = this.regs.get('CR0');
+    if (ro === 0xffff_ffff) return;
+    const m = (this.maskLo[slot]! & ~ro) >>> 0;
+    const old = this.regs.lo[slot]!;
     switch (name) {
       case 'GBPA':
         // Only a write with Update = 1 changes GBPA; the update completes at once (§6.3.14).
@@ -283,20 +313,20 @@ export class SmmuV3 implements MmioDevice, PortTranslator {
         this.regs.lo[slot] = v & m & ~(1 << GBPA.UPDATE.lsb);
         return;
       case 'CMDQ_CONS':
-        // SMMU-owned while the queue is enabled.
-        if (rdLoHi(cr0, 0, CR0.CMDQEN.lsb, 1) === 1) return;
-        this.regs.lo[slot] = v & WR_MASK;
+        // §6.3.28: ERR may ignore the written value; RD bits above the wrap flag (QS + 1 up) are
+        // RAZ. RD is SMMU-owned while CMDQEN = 1 (guard).
+        this.regs.lo[slot] = v & WR_MASK & ptrMask(queueLog2(this.regs.get('CMDQ_BASE'), this.features.cmdqLog2));
         return;
-      case 'EVENTQ_PROD':
-        if (rdLoHi(cr0, 0, CR0.EVENTQEN.lsb, 1) === 1) return;
-        break;
-      case 'PRIQ_PROD':
-        if (rdLoHi(cr0, 0, CR0.PRIQEN.lsb, 1) === 1) return;
-        break;
+      case 'CR0':
+        this.regs.lo[slot] = (v & m) >>> 0;
+        // §6.3.9.6: SMMUEN 1 -> 0 marks every stalled transaction for termination with abort.
+        if (rdLoHi(old, 0, CR0.SMMUEN.lsb, 1) === 1 && rdLoHi(v, 0, CR0.SMMUEN.lsb, 1) === 0) this.stalls.terminateAll();
+        this.afterWrite(name);
+        return;
       default:
         break;
     }
-    this.regs.lo[slot] = (v & m) >>> 0;
+    this.regs.lo[slot] = ((old & ro) | (v & m)) >>> 0;
     this.afterWrite(name);
   }
 
@@ -306,7 +336,11 @@ export class SmmuV3 implements MmioDevice, PortTranslator {
       case 'CR0':
         // Updates complete immediately: CR0ACK follows CR0 (§6.3.10).
         this.regs.set('CR0ACK', this.regs.get('CR0'));
+        this.flushHeldEvents();
         this.kickCommandQueue();
+        return;
+      case 'EVENTQ_CONS':
+        this.flushHeldEvents();
         return;
       case 'IRQ_CTRL':
         this.regs.set('IRQ_CTRLACK', this.regs.get('IRQ_CTRL'));
@@ -316,8 +350,12 @@ export class SmmuV3 implements MmioDevice, PortTranslator {
       case 'STRTAB_BASE_CFG':
         this.pushConfig();
         return;
-      case 'CMDQ_PROD':
       case 'GERRORN':
+        // Acknowledging EVENTQ_ABT_ERR makes the event queue writable again (§7.2.1).
+        this.flushHeldEvents();
+        this.kickCommandQueue();
+        return;
+      case 'CMDQ_PROD':
         // A PROD write, or acknowledging CMDQ_ERR, lets the queue be considered again.
         this.kickCommandQueue();
         return;
@@ -325,6 +363,13 @@ export class SmmuV3 implements MmioDevice, PortTranslator {
         return;
     }
   }
+
+  /** Held stall records (§3.12.2) are written once the event queue is writable again. */
+  private flushHeldEvents(): void {
+    if (this.eventq.heldStalls > 0) this.eventq.flushHeld(this.stillStalled);
+  }
+
+  private readonly stillStalled = (sid: number, stag: number): boolean => this.stalls.isPending(sid, stag);
 
   private kickCommandQueue(): void {
     if (this.processing) return; // a command's side effect wrote a register: no re-entry

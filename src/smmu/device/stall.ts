@@ -30,8 +30,10 @@ export class StallTable {
   /** Registers a stalled transaction and returns its STAG (16 bits). */
   add(sid: number): number {
     if (this.pending.size >= this.max) {
-      // Out of stall resources: the oldest stall is terminated to make room.
+      // Out of stall resources (IMPLEMENTATION SPECIFIC, §3.12.2.3): the oldest stall is terminated
+      // with abort to make room, and reported like any other resolution.
       const oldest = this.pending.keys().next().value!;
+      this.push({ sid: this.pending.get(oldest)!, stag: oldest, action: 'terminate-abort' });
       this.pending.delete(oldest);
     }
     for (let i = 0; i < 0x10000; i++) {
@@ -58,6 +60,17 @@ export class StallTable {
         this.push({ sid, stag: tag, action: 'terminate-abort' });
       }
     }
+  }
+
+  /** True while `stag` is a stalled transaction of stream `sid`. */
+  isPending(sid: number, stag: number): boolean {
+    return this.pending.get(stag) === sid;
+  }
+
+  /** Every stalled transaction is terminated with abort (SMMUEN 1 -> 0, §6.3.9.6). */
+  terminateAll(): void {
+    for (const [tag, sid] of this.pending) this.push({ sid, stag: tag, action: 'terminate-abort' });
+    this.pending.clear();
   }
 
   private push(o: StallOutcome): void {

@@ -1,5 +1,5 @@
 // Save/restore of an SMMUv3 device to a JSON-serialisable object (registers by their spec names as
-// 0x-hex strings, pending stalls). Caches are not saved: they are architecturally invisible
+// 0x-hex strings, pending stalls, stall event records waiting for a writable event queue). Caches are not saved: they are architecturally invisible
 // after the restore because the device empties them (a restored guest sees a cold IOTLB only).
 import { hex, parseIntLike } from '../../util/hex.js';
 import { REGISTERS } from '../../spec/smmuv3/registers.js';
@@ -13,6 +13,8 @@ export interface SmmuV3State {
   /** Register name -> value (64-bit registers as one 64-bit value). ID registers are not saved. */
   readonly registers: Record<string, string>;
   readonly stalls: { stag: number; sid: number }[];
+  /** Stall event records not yet written (queue unwritable, §3.12.2): 4 doublewords each. */
+  readonly heldEvents?: string[][];
 }
 
 export function saveSmmuState(smmu: SmmuV3): SmmuV3State {
@@ -23,7 +25,8 @@ export function saveSmmuState(smmu: SmmuV3): SmmuV3State {
     const v = (BigInt(smmu.regs.hi[i]!) << 32n) | BigInt(smmu.regs.lo[i]!);
     registers[r.name] = hex(v);
   }
-  return { version: SMMU_STATE_VERSION, kind: 'smmuv3', registers, stalls: smmu.stalls.snapshot() };
+  const heldEvents = smmu.eventq.snapshotHeld().map((r) => r.map((q) => hex(q)));
+  return { version: SMMU_STATE_VERSION, kind: 'smmuv3', registers, stalls: smmu.stalls.snapshot(), heldEvents };
 }
 
 /** Restores registers saved by {@link saveSmmuState}; throws RangeError on a malformed object (host misuse). */
@@ -43,4 +46,11 @@ export function restoreSmmuState(smmu: SmmuV3, state: unknown): void {
     smmu.regs.hi[i] = Number(v >> 32n);
   }
   smmu.stalls.restore(Array.isArray(s.stalls) ? s.stalls : []);
+  const held: bigint[][] = [];
+  for (const rec of Array.isArray(s.heldEvents) ? s.heldEvents : []) {
+    const words = Array.isArray(rec) ? rec.map((q) => parseIntLike(q)) : [];
+    if (words.length !== 4 || words.some((q) => q === null || q >= 1n << 64n)) throw new RangeError('SMMUv3 state: bad held event record');
+    held.push(words as bigint[]);
+  }
+  smmu.eventq.restoreHeld(held);
 }

@@ -2,6 +2,8 @@
 // (StreamID, CD index), with the CFGI_* invalidation scopes (IHI 0070 §4.3). Invalid or ILLEGAL
 // STEs/CDs and L1 descriptors (L1STD, L1CD) are never cached. FIFO eviction at a fixed capacity.
 import { WORLD, type SteConfig } from './ste-config.js';
+import { STE_S1DSS } from '../../spec/smmuv3/ste.js';
+import { XLATE_KIND } from './types.js';
 import type { CdConfig, TtConfig } from './cd-config.js';
 import { KIND_S1, tagKey } from './iotlb.js';
 
@@ -60,23 +62,12 @@ export class CdCacheEntry {
     readonly index: number,
     readonly cd: CdConfig,
   ) {
-    const masks = (tt: TtConfig): [number, number] => {
-      if (!tt.enabled) return [0, 0];
-      const top = tt.tbi ? 55 : 63;
-      const lowHiBit = tt.ia > 32 ? tt.ia - 32 : 0;
-      const width = top - 32 - lowHiBit + 1;
-      const hi = (width >= 32 ? 0xffff_ffff : ((1 << width) - 1) << lowHiBit) >>> 0;
-      const lo = tt.ia < 32 ? (0xffff_ffff << tt.ia) >>> 0 : 0;
-      return [hi, lo];
-    };
-    const [h0, l0] = masks(cd.tt[0]);
-    const [h1, l1] = masks(cd.tt[1]);
     this.en0 = cd.tt[0].enabled;
     this.en1 = cd.tt[1].enabled;
-    this.hiMask0 = h0;
-    this.loMask0 = l0;
-    this.hiMask1 = h1;
-    this.loMask1 = l1;
+    this.hiMask0 = hiMask(cd.tt[0]);
+    this.loMask0 = loMask(cd.tt[0]);
+    this.hiMask1 = hiMask(cd.tt[1]);
+    this.loMask1 = loMask(cd.tt[1]);
     this.ia0 = cd.tt[0].ia;
     this.ia1 = cd.tt[1].ia;
     const ste = owner.ste;
@@ -87,7 +78,49 @@ export class CdCacheEntry {
   }
 }
 
+/** Bits of VA[63:32] that must all equal VA[55] for a TTBx region (0 when disabled). */
+function hiMask(tt: TtConfig): number {
+  if (!tt.enabled) return 0;
+  const top = tt.tbi ? 55 : 63;
+  const lowHiBit = tt.ia > 32 ? tt.ia - 32 : 0;
+  const width = top - 32 - lowHiBit + 1;
+  return (width >= 32 ? 0xffff_ffff : ((1 << width) - 1) << lowHiBit) >>> 0;
+}
+
+/** Bits of VA[31:0] that must equal VA[55] for a TTBx region (0 when disabled or 32 bits or more). */
+function loMask(tt: TtConfig): number {
+  if (!tt.enabled) return 0;
+  return tt.ia < 32 ? (0xffff_ffff << tt.ia) >>> 0 : 0;
+}
+
 type Slot = SteCacheEntry | CdCacheEntry;
+
+/**
+ * Hit records: per StreamID, two 32-bit words holding what an untagged stage-1 IOTLB hit needs from
+ * the cached STE and its CD 0, so that a hit with many active streams touches one small, dense
+ * record per stream (8 bytes: 512 KiB for 65536 streams) instead of two entry objects spread over
+ * the heap. A record is valid (flags != 0) exactly while the STE entry is cached, its CD 0 is
+ * cached, and the STE selects CD 0 for transactions without a SubstreamID (stage 1 or nested;
+ * S1CDMax = 0 or S1DSS = SSID0). It is a derived view: the entries stay authoritative, every drop
+ * of either clears the record, and a record is only written when the values derived from it (range
+ * masks, IOTLB tags, ASID) equal the CD entry's.
+ */
+export const FR_STRIDE = 2;
+/** Word 0: valid[0] kind[3:1] privCfg[5:4] instCfg[7:6] en0[8] en1[9] tbi0[10] tbi1[11] world[13:12] ia0[20:14] ia1[27:21]. */
+export const FR_FLAGS = 0;
+/** Word 1: VMID[15:0] ASID[31:16]. */
+export const FR_IDS = 1;
+
+/** Range-check masks by (ia * 2 + tbi), as CdCacheEntry computes them for an enabled region. */
+export const FR_MASK_HI = new Uint32Array(130);
+export const FR_MASK_LO = new Uint32Array(130);
+for (let ia = 0; ia <= 64; ia++) {
+  for (let tbi = 0; tbi < 2; tbi++) {
+    const tt = { enabled: true, tbi: tbi === 1, ia } as TtConfig;
+    FR_MASK_HI[ia * 2 + tbi] = hiMask(tt);
+    FR_MASK_LO[ia * 2 + tbi] = loMask(tt);
+  }
+}
 
 export interface ConfigCounters {
   hits: number;
@@ -100,6 +133,8 @@ export class ConfigCache {
   /** STEs by StreamID: pages of 4096 slots (allocated on first use, freed when empty) — two array loads per lookup. */
   private readonly pages: ((SteCacheEntry | undefined)[] | undefined)[] = [];
   private readonly pageUse: number[] = [];
+  /** Hit records by StreamID, paged like `pages` (see FR_STRIDE); read directly by the translator. */
+  readonly fast: (Int32Array | undefined)[] = [];
   private steCount = 0;
   private readonly ring: (Slot | null)[];
   private head = 0;
@@ -123,6 +158,7 @@ export class ConfigCache {
     if (p === undefined) {
       p = new Array<SteCacheEntry | undefined>(4096).fill(undefined);
       this.pages[pi] = p;
+      this.fast[pi] = new Int32Array(4096 * FR_STRIDE);
       this.pageUse[pi] = 0;
     }
     if (p[sid & 4095] === undefined) {
@@ -137,10 +173,47 @@ export class ConfigCache {
     const p = this.pages[pi];
     if (p === undefined || p[sid & 4095] === undefined) return;
     p[sid & 4095] = undefined;
+    this.clearFast(sid);
     this.steCount--;
     if (--this.pageUse[pi]! === 0) {
       this.pages[pi] = undefined;
+      this.fast[pi] = undefined;
     }
+  }
+
+  private clearFast(sid: number): void {
+    const f = this.fast[sid >>> 12];
+    if (f !== undefined) f[(sid & 4095) * FR_STRIDE + FR_FLAGS] = 0;
+  }
+
+  /** Writes the hit record of `ce`'s stream when its owner is the cached STE and selects CD 0 for untagged traffic. */
+  private setFast(ce: CdCacheEntry): void {
+    const se = ce.owner;
+    if (ce.index !== 0 || !ce.alive || !se.alive || this.getSte(se.sid) !== se || se.cd0 !== ce) return;
+    if (se.kind !== XLATE_KIND.S1 && se.kind !== XLATE_KIND.NESTED) return;
+    if (se.s1CdMax !== 0 && se.s1Dss !== STE_S1DSS.SSID0) return;
+    const f = this.fast[se.sid >>> 12];
+    if (f === undefined) return;
+    const tt0 = ce.cd.tt[0];
+    const tt1 = ce.cd.tt[1];
+    const world = se.ste.world;
+    const asid = ce.asid;
+    const vmid = se.vmid;
+    if (!(tt0.ia >= 0 && tt0.ia <= 64 && tt1.ia >= 0 && tt1.ia <= 64 && vmid >= 0 && vmid <= 0xffff && world >= 0 && world <= 3)) return;
+    // The values the translator derives from the record must be exactly the entry's.
+    const m0 = tt0.ia * 2 + (tt0.tbi ? 1 : 0);
+    const m1 = tt1.ia * 2 + (tt1.tbi ? 1 : 0);
+    if (ce.en0 && (FR_MASK_HI[m0] !== ce.hiMask0 || FR_MASK_LO[m0] !== ce.loMask0)) return;
+    if (ce.en1 && (FR_MASK_HI[m1] !== ce.hiMask1 || FR_MASK_LO[m1] !== ce.loMask1)) return;
+    const el2 = world === WORLD.EL2;
+    if (el2 ? asid !== -1 : !(asid >= 0 && asid <= 0xffff)) return;
+    const tagG = tagKey(KIND_S1, world, vmid, 0);
+    if (ce.tagG !== tagG || ce.tagNg !== (el2 ? tagG : tagG + asid + 1)) return;
+    const b = (se.sid & 4095) * FR_STRIDE;
+    f[b + FR_IDS] = vmid | ((el2 ? 0 : asid) << 16);
+    f[b + FR_FLAGS] =
+      1 | (se.kind << 1) | ((se.privCfg & 3) << 4) | ((se.instCfg & 3) << 6) | ((ce.en0 ? 1 : 0) << 8) | ((ce.en1 ? 1 : 0) << 9) |
+      ((tt0.tbi ? 1 : 0) << 10) | ((tt1.tbi ? 1 : 0) << 11) | (world << 12) | (tt0.ia << 14) | (tt1.ia << 21);
   }
 
   /** Cached STEs as [sid, entry] pairs (invalidation scans only). */
@@ -179,7 +252,10 @@ export class ConfigCache {
       for (const c of s.cds.values()) n += this.drop(c);
       s.cds.clear();
     } else if (s.index === 0) {
-      if (s.owner.cd0 === s) s.owner.cd0 = null;
+      if (s.owner.cd0 === s) {
+        s.owner.cd0 = null;
+        if (this.getSte(s.owner.sid) === s.owner) this.clearFast(s.owner.sid);
+      }
     } else if (s.owner.cds.get(s.index) === s) {
       s.owner.cds.delete(s.index);
     }
@@ -209,6 +285,7 @@ export class ConfigCache {
     this.push(e);
     // The owner may have been evicted to make room: then the CD must not stay reachable.
     if (!owner.alive) this.drop(e);
+    else if (index === 0) this.setFast(e);
     return e;
   }
 

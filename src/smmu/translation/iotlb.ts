@@ -81,6 +81,8 @@ export class Iotlb {
   private hand = 0;
   /** Input address (region key) for the next {@link lookup}. */
   probe = 0;
+  /** Tag for the next {@link lookupProbe} (a field for the same reason as `probe`). */
+  probeTag = 0;
   size = 0;
   readonly counters: TlbCounters = { hits: 0, misses: 0, evictions: 0, invalidations: 0 };
 
@@ -120,6 +122,13 @@ export class Iotlb {
    * passed as arguments to calls it does not inline.
    */
   lookup(tag: number, region: number): number {
+    this.probeTag = tag;
+    return this.lookupProbe(region);
+  }
+
+  /** {@link lookup} of the tag in `probeTag` and the region key in `probe`. */
+  lookupProbe(region: number): number {
+    const tag = this.probeTag;
     const addr = this.probe;
     const ent = this.ent;
     let m = this.shiftMask;

@@ -93,14 +93,10 @@ export function decodeSte(words: Uint32Array, f: SmmuFeatures, e2h: boolean): St
   const w = new Uint32Array(words);
   if (rd(w, STE.V) === 0) return { ok: false };
   const config = rd(w, STE.CONFIG);
-  const base = {
-    words: w, config, world: WORLD.EL1, vmid: 0, s1Fmt: 0, s1ContextPtr: 0, s1CdMax: 0, s1Dss: 0, s1Stalld: false,
-    privCfg: f.attrPermsOvr ? rd(w, STE.PRIVCFG) : 0,
-    instCfg: f.attrPermsOvr ? rd(w, STE.INSTCFG) : 0,
-    s2: null,
-  };
-  if (config < 4) return { ok: true, ste: { ...base, kind: XLATE_KIND.NONE } };
-  if (config === STE_CONFIG.BYPASS) return { ok: true, ste: { ...base, kind: XLATE_KIND.BYPASS } };
+  const privCfg = f.attrPermsOvr ? rd(w, STE.PRIVCFG) : 0;
+  const instCfg = f.attrPermsOvr ? rd(w, STE.INSTCFG) : 0;
+  if (config < 4) return { ok: true, ste: steConfig(w, config, XLATE_KIND.NONE, WORLD.EL1, 0, 0, 0, 0, 0, false, privCfg, instCfg, null) };
+  if (config === STE_CONFIG.BYPASS) return { ok: true, ste: steConfig(w, config, XLATE_KIND.BYPASS, WORLD.EL1, 0, 0, 0, 0, 0, false, privCfg, instCfg, null) };
   const s1 = (config & 1) === 1;
   const s2 = (config & 2) === 2;
   if (s1 && !f.s1p) return { ok: false };
@@ -180,8 +176,13 @@ export function decodeSte(words: Uint32Array, f: SmmuFeatures, e2h: boolean): St
   }
   if (world !== WORLD.EL1) vmid = 0;
   const kind = s1 && s2 ? XLATE_KIND.NESTED : s1 ? XLATE_KIND.S1 : XLATE_KIND.S2;
-  return {
-    ok: true,
-    ste: { ...base, kind, world, vmid, s1Fmt, s1ContextPtr, s1CdMax, s1Dss, s1Stalld, s2: s2cfg },
-  };
+  return { ok: true, ste: steConfig(w, config, kind, world, vmid, s1Fmt, s1ContextPtr, s1CdMax, s1Dss, s1Stalld, privCfg, instCfg, s2cfg) };
+}
+
+/** One object shape for every decoded STE (keeps the consumers' property accesses monomorphic). */
+function steConfig(
+  words: Uint32Array, config: number, kind: number, world: number, vmid: number, s1Fmt: number, s1ContextPtr: number,
+  s1CdMax: number, s1Dss: number, s1Stalld: boolean, privCfg: number, instCfg: number, s2: S2Config | null,
+): SteConfig {
+  return { words, config, world, vmid, s1Fmt, s1ContextPtr, s1CdMax, s1Dss, s1Stalld, privCfg, instCfg, s2, kind };
 }

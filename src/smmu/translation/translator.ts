@@ -1,8 +1,10 @@
 // The SMMUv3 translation engine: stream table (linear / 2-level), STE and CD decoding, substreams
 // and S1DSS, stage 1 / stage 2 / nested walks, event records, configuration cache and IOTLB with
 // the CFGI/TLBI invalidation scopes, plus inspector views. IHI 0070 chapters 3, 4.3-4.4, 5, 7.
-// Per-access work on an IOTLB hit: two array loads for the STE, a few typed-array hash probes and
-// field copies; no allocation, no BigInt.
+// Per-access work on an untagged stage-1 IOTLB hit: the stream's hit record (one line of a typed
+// array, config-cache.ts), a few typed-array hash probes and field copies; no allocation, no
+// BigInt. With caches disabled, an unchanged STE/CD is still fetched from memory every time but
+// its decode is reused (fetchSteMemo), so that path allocates nothing either.
 import type { PhysMemory, U64 } from '../../memory/types.js';
 import { EVT, EVT_CLASS, copyEvent } from '../../spec/smmuv3/events.js';
 import { rd } from '../../spec/bits.js';
@@ -15,7 +17,7 @@ import { decodeSte, WORLD, type SteConfig, type S2Config } from './ste-config.js
 import { decodeCd, type CdConfig } from './cd-config.js';
 import { Walker, permits } from './walker.js';
 import { Iotlb, KIND_S1, KIND_S2, tagKey, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr, STRIDE, PAGE, OUT, META } from './iotlb.js';
-import { ConfigCache, SteCacheEntry, CdCacheEntry } from './config-cache.js';
+import { ConfigCache, SteCacheEntry, CdCacheEntry, FR_STRIDE, FR_FLAGS, FR_IDS, FR_MASK_HI, FR_MASK_LO } from './config-cache.js';
 import {
   PERM_R, PERM_W, PERM_X, XLATE_KIND, newResult,
   type StreamTableConfig, type TranslationRequest, type TranslationResult, type TranslatorOptions, type TranslatorStats,
@@ -170,14 +172,21 @@ export class Translator implements InspectHost {
     out.razWi = false;
     out.event.type = 0;
     const sid = req.sid >>> 0;
+    if (this.cachesOn && req.ssid < 0 && this.fastHit(req, out, sid)) return true;
     // ---- STE
     let se: SteCacheEntry | undefined = this.cachesOn ? this.cfgCache.getSte(sid) : undefined;
     if (se !== undefined) this.cfgCache.counters.hits++;
     else {
       this.cfgCache.counters.misses++;
-      const ste = this.fetchSte(sid, req, out);
-      if (ste === null) return false;
-      se = this.cachesOn ? this.cfgCache.putSte(sid, ste) : new SteCacheEntry(sid, ste);
+      if (this.cachesOn) {
+        const ste = this.fetchSte(sid, req, out);
+        if (ste === null) return false;
+        se = this.cfgCache.putSte(sid, ste);
+      } else {
+        const u = this.fetchSteMemo(sid, req, out);
+        if (u === null) return false;
+        se = u;
+      }
     }
     // ---- attribute overrides (STE.PRIVCFG / INSTCFG, §13.1.2); writes are always data.
     const write = req.write;
@@ -213,11 +222,67 @@ export class Translator implements InspectHost {
     if (ce !== undefined) this.cfgCache.counters.hits++;
     else {
       this.cfgCache.counters.misses++;
-      const cd = this.fetchCd(se.ste, cdIndex, req, out, priv, instr);
-      if (cd === null) return false;
-      ce = this.cachesOn && se.alive ? this.cfgCache.putCd(se, cdIndex, cd) : new CdCacheEntry(se, cdIndex, cd);
+      if (this.cachesOn) {
+        const cd = this.fetchCd(se.ste, cdIndex, req, out, priv, instr);
+        if (cd === null) return false;
+        ce = se.alive ? this.cfgCache.putCd(se, cdIndex, cd) : new CdCacheEntry(se, cdIndex, cd);
+      } else {
+        const u = this.fetchCdMemo(se, cdIndex, req, out, priv, instr);
+        if (u === null) return false;
+        ce = u;
+      }
     }
     return this.stage1(req, out, priv, instr, se, ce);
+  }
+
+  /**
+   * The untagged stage-1 IOTLB hit through the stream's hit record (config-cache.ts): the same
+   * outcome and counters as the full path below (STE hit, CD 0 hit, IOTLB hit), touching one
+   * cache line of per-stream state. False, having changed nothing, when the record is absent or
+   * the access is not a permitted in-range IOTLB hit: the full path then handles it.
+   */
+  private fastHit(req: TranslationRequest, out: TranslationResult, sid: number): boolean {
+    const f = this.cfgCache.fast[sid >>> 12];
+    if (f === undefined) return false;
+    const b = (sid & 4095) * FR_STRIDE;
+    const flags = f[b + FR_FLAGS]!;
+    if (flags === 0) return false;
+    const hiIn = req.addrHi >>> 0;
+    const region = (hiIn >>> 23) & 1; // VA[55] selects TTB0 / TTB1
+    if (((flags >>> (8 + region)) & 1) === 0) return false;
+    const mi = ((flags >>> (14 + 7 * region)) & 127) * 2 + ((flags >>> (10 + region)) & 1);
+    const hiMask = FR_MASK_HI[mi]!;
+    const loMask = FR_MASK_LO[mi]!;
+    const hiTop = (hiIn & hiMask) >>> 0;
+    const loTop = (req.addrLo & loMask) >>> 0;
+    if (region === 1 ? !(hiTop === hiMask && loTop === loMask) : !(hiTop === 0 && loTop === 0)) return false;
+    const write = req.write;
+    let priv = req.priv;
+    let instr = req.instr && !write;
+    const privCfg = (flags >>> 4) & 3;
+    const instCfg = (flags >>> 6) & 3;
+    if (privCfg >= 2) priv = privCfg === 3;
+    if (!write && instCfg >= 2) instr = instCfg === 3;
+    const key = (hiIn & 0xfffff) * TWO32 + (req.addrLo >>> 0);
+    const ids = f[b + FR_IDS]!;
+    const vmid = ids & 0xffff;
+    const el2 = ((flags >>> 12) & 3) === WORLD.EL2;
+    const asid = el2 ? -1 : ids >>> 16;
+    const tlb = this.tlb;
+    const tagG = tagKey(KIND_S1, (flags >>> 12) & 3, vmid, 0);
+    tlb.probe = key;
+    tlb.probeTag = el2 ? tagG : tagG + asid + 1;
+    let e = tlb.lookupProbe(region);
+    if (e < 0 && !el2) {
+      tlb.probeTag = tagG;
+      e = tlb.lookupProbe(region);
+    }
+    if (e < 0 || !permits(metaPerms(tlb.ent[e * STRIDE + META]!, priv), write, instr)) return false;
+    this.cfgCache.counters.hits += 2;
+    tlb.counters.hits++;
+    out.kind = (flags >>> 1) & 7;
+    this.hitKey = key;
+    return this.hit(out, e, priv, asid, vmid);
   }
 
   // ---------------------------------------------------------------- paths
@@ -269,7 +334,8 @@ export class Translator implements InspectHost {
       this.hitKey = ipa;
       return this.hit(out, e, priv, -1, s2.vmid, false);
     }
-    return this.fill(out, outBase + (ipa % P2[shift]!), shift, s2p, s2p, priv, -1, w.s2MemAttr, w.s2Sh, true, -1, s2.vmid);
+    this.fillPa = outBase + (ipa % P2[shift]!);
+    return this.fill(out, shift, s2p, s2p, priv, -1, w.s2MemAttr, w.s2Sh, true, -1, s2.vmid);
   }
 
   private stage1(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, se: SteCacheEntry, ce: CdCacheEntry): boolean {
@@ -316,7 +382,8 @@ export class Translator implements InspectHost {
     this.walks++;
     const w = this.walker;
     const va = key % P2[ia]!;
-    if (!w.s1(cd, tt, region === 1 ? cd.ps[1] : cd.ps[0], va, write, priv, el2, s2)) return this.walkFault(out, req, priv, instr, cd, s2);
+    w.s1Va = va;
+    if (!w.s1(cd, tt, region === 1 ? cd.ps[1] : cd.ps[0], write, priv, el2, s2)) return this.walkFault(out, req, priv, instr, cd, s2);
     const pp = w.s1PermsPriv;
     const pu = w.s1PermsUnpriv;
     if (!permits(priv ? pp : pu, write, instr)) {
@@ -347,7 +414,8 @@ export class Translator implements InspectHost {
       this.hitKey = key;
       return this.hit(out, e, priv, el2 ? -1 : cd.asid, ste.vmid, false);
     }
-    return this.fill(out, pa, shift, permsPriv, permsUnpriv, priv, attr, s2Attr, sh, global, el2 ? -1 : cd.asid, ste.vmid);
+    this.fillPa = pa;
+    return this.fill(out, shift, permsPriv, permsUnpriv, priv, attr, s2Attr, sh, global, el2 ? -1 : cd.asid, ste.vmid);
   }
 
   /** Input address (region key) of the current IOTLB hit: a field, so that no double is passed as an argument (V8 boxes those). */
@@ -379,12 +447,16 @@ export class Translator implements InspectHost {
     return true;
   }
 
+  /** Output address for {@link fill} (a field, like `hitKey`). */
+  private fillPa = 0;
+
+  /** Fills `out` from an uncached walk's leaf; the PA is in `fillPa`. */
   private fill(
-    out: TranslationResult, pa: number, shift: number, permsPriv: number, permsUnpriv: number, priv: boolean,
+    out: TranslationResult, shift: number, permsPriv: number, permsUnpriv: number, priv: boolean,
     attr: number, s2Attr: number, sh: number, global: boolean, asid: number, vmid: number,
   ): boolean {
     out.ok = true;
-    out.pa = pa;
+    out.pa = this.fillPa;
     out.size = P2[shift]!;
     out.permsPriv = permsPriv;
     out.permsUnpriv = permsUnpriv;
@@ -478,15 +550,7 @@ export class Translator implements InspectHost {
 
   /** Locates and decodes the STE of `sid` (§3.3.2, §6.3.24-25, §5.1). Null with the event filled on failure. */
   private fetchSte(sid: number, req: TranslationRequest, out: TranslationResult): SteConfig | null {
-    const addr = this.steAddress(sid, req, out);
-    this.lastStructAddr = addr;
-    if (addr < 0) return null;
-    if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
-      this.reader.step('ste', 0, -1, addr, sid, addr, 0, 0, false);
-      this.fetchFault(out, req, EVT.F_STE_FETCH, addr);
-      return null;
-    }
-    this.reader.step('ste', 0, -1, addr, sid, addr, this.words[0]!, this.words[1]!, true);
+    if (!this.readSte(sid, req, out)) return null;
     const d = decodeSte(this.words, this.features, this.e2h);
     if (!d.ok) {
       this.cfgFault(out, req, EVT.C_BAD_STE, req.priv, req.instr);
@@ -495,17 +559,76 @@ export class Translator implements InspectHost {
     return d.ste;
   }
 
+  /** Locates and reads the STE of `sid` into `words` (§3.3.2); false with the event filled on failure. */
+  private readSte(sid: number, req: TranslationRequest, out: TranslationResult): boolean {
+    const addr = this.steAddress(sid, req, out);
+    this.lastStructAddr = addr;
+    if (addr < 0) return false;
+    if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
+      this.reader.step('ste', 0, -1, addr, sid, addr, 0, 0, false);
+      this.fetchFault(out, req, EVT.F_STE_FETCH, addr);
+      return false;
+    }
+    this.reader.step('ste', 0, -1, addr, sid, addr, this.words[0]!, this.words[1]!, true);
+    return true;
+  }
+
+  /**
+   * Caches disabled: fetches the STE of `sid` from memory (every read is made, as without caches)
+   * and decodes it, reusing the previous uncached entry when the fetched words, the StreamID and
+   * CR2.E2H are the same as last time (decoding is a pure function of those and the fixed
+   * features), so that the uncached path allocates nothing for an unchanged STE. Null with the
+   * event filled on failure.
+   */
+  private fetchSteMemo(sid: number, req: TranslationRequest, out: TranslationResult): SteCacheEntry | null {
+    if (!this.readSte(sid, req, out)) return null;
+    const words = this.words;
+    const m = this.memoSte;
+    if (m !== null && m.sid === sid && this.memoSteE2h === this.e2h && sameWords(words, this.memoSteWords)) return m;
+    const d = decodeSte(words, this.features, this.e2h);
+    if (!d.ok) {
+      this.cfgFault(out, req, EVT.C_BAD_STE, req.priv, req.instr);
+      return null;
+    }
+    const e = new SteCacheEntry(sid, d.ste);
+    this.memoSte = e;
+    this.memoSteE2h = this.e2h;
+    this.memoSteWords.set(words);
+    this.memoCd = null;
+    return e;
+  }
+
+  /** Caches disabled: like {@link fetchSteMemo} for CD `index` of the (memoised) STE entry `se`. */
+  private fetchCdMemo(se: SteCacheEntry, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): CdCacheEntry | null {
+    if (!this.readCd(se.ste, index, req, out, priv, instr)) return null;
+    const words = this.words;
+    const m = this.memoCd;
+    if (m !== null && m.owner === se && m.index === index && sameWords(words, this.memoCdWords)) return m;
+    const cd = decodeCd(words, se.ste, this.features);
+    if (cd === null) {
+      this.cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
+      return null;
+    }
+    const e = new CdCacheEntry(se, index, cd);
+    this.memoCd = e;
+    this.memoCdWords.set(words);
+    return e;
+  }
+
+  /** Last uncached STE/CD entries and the words they were decoded from (caches disabled only). */
+  private memoSte: SteCacheEntry | null = null;
+  private memoSteE2h = false;
+  private readonly memoSteWords = new Uint32Array(16);
+  private memoCd: CdCacheEntry | null = null;
+  private readonly memoCdWords = new Uint32Array(16);
+
   /** PA of the STE for `sid`, or -1 with C_BAD_STREAMID / F_STE_FETCH filled in. */
   steAddress(sid: number, req: TranslationRequest | null, out: TranslationResult | null): number {
     const f = this.features;
     const st = this.st;
     const literal = st.log2Size & 0x3f;
     const log2 = Math.min(literal, f.sidBits);
-    const badSid = (): number => {
-      if (req !== null && out !== null) this.cfgFault(out, req, EVT.C_BAD_STREAMID, req.priv, req.instr, this.recInvSid);
-      return -1;
-    };
-    if (!(sid < P2[log2]!)) return badSid();
+    if (!(sid < P2[log2]!)) return this.badSid(req, out);
     const twoLevel = f.stLevel2 && st.fmt === 1;
     if (!twoLevel) {
       const align = P2[Math.min(literal + 6, 52)]!;
@@ -522,9 +645,9 @@ export class Translator implements InspectHost {
       return -1;
     }
     const span = rd(wordsOf(t), L1STD.SPAN);
-    if (span === 0 || span > L1STD_SPAN_MAX || span > split + 1) return badSid();
+    if (span === 0 || span > L1STD_SPAN_MAX || span > split + 1) return this.badSid(req, out);
     const low = sid % P2[split]!;
-    if (low >= P2[span - 1]!) return badSid();
+    if (low >= P2[span - 1]!) return this.badSid(req, out);
     const l2 = addrOfLoHi(t.lo, t.hi, L1STD.L2PTR);
     if (l2 < 0) {
       // L2Ptr beyond any PA (bits above 52): the STE fetch is out of range (§3.4.3); FetchAddr keeps bits [52:0].
@@ -535,26 +658,37 @@ export class Translator implements InspectHost {
     return l2 - (l2 % P2[span + 5]!) + low * 64;
   }
 
+  private badSid(req: TranslationRequest | null, out: TranslationResult | null): number {
+    if (req !== null && out !== null) this.cfgFault(out, req, EVT.C_BAD_STREAMID, req.priv, req.instr, this.recInvSid);
+    return -1;
+  }
+
   /**
    * Fetches and decodes CD `index` of the STE's CD table (§5.2 S1Fmt, §5.3 L1CD, §5.4), through
    * stage 2 when nested (faults then have CLASS = CD). Null with the event filled on failure.
    */
   private fetchCd(ste: SteConfig, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): CdConfig | null {
-    const addr = this.cdAddress(ste, index, req, out, priv, instr);
-    this.lastStructAddr = addr;
-    if (addr < 0) return null;
-    if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
-      this.reader.step('cd', 0, -1, addr, index, addr, 0, 0, false);
-      this.fetchFault(out, req, EVT.F_CD_FETCH, addr);
-      return null;
-    }
-    this.reader.step('cd', 0, -1, addr, index, addr, this.words[0]!, this.words[1]!, true);
+    if (!this.readCd(ste, index, req, out, priv, instr)) return null;
     const cd = decodeCd(this.words, ste, this.features);
     if (cd === null) {
       this.cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
       return null;
     }
     return cd;
+  }
+
+  /** Locates and reads CD `index` into `words`; false with the event filled on failure. */
+  private readCd(ste: SteConfig, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): boolean {
+    const addr = this.cdAddress(ste, index, req, out, priv, instr);
+    this.lastStructAddr = addr;
+    if (addr < 0) return false;
+    if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
+      this.reader.step('cd', 0, -1, addr, index, addr, 0, 0, false);
+      this.fetchFault(out, req, EVT.F_CD_FETCH, addr);
+      return false;
+    }
+    this.reader.step('cd', 0, -1, addr, index, addr, this.words[0]!, this.words[1]!, true);
+    return true;
   }
 
   /** Stage-2 translation of a CD-table IPA (nested), or the PA itself. -1 with the event filled. */
@@ -786,6 +920,12 @@ export class Translator implements InspectHost {
   get walkerForInspect(): Walker {
     return this.walker;
   }
+}
+
+/** Whether two 16-word (64-byte) structures are equal. */
+function sameWords(a: Uint32Array, b: Uint32Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const w2 = new Uint32Array(2);

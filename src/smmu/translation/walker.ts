@@ -54,6 +54,8 @@ export class Walker {
   s1Attr = 0;
   s1Sh = 0;
   s1Global = true;
+  /** Input VA of the next s1 call: a field, because V8 boxes doubles passed to calls it does not inline. */
+  s1Va = 0;
   /** When true (inspector), HTTU updates are computed and traced but not written to memory. */
   noUpdate = false;
   private readonly tmp: U64 = { lo: 0, hi: 0 };
@@ -161,12 +163,13 @@ export class Walker {
   }
 
   /**
-   * Stage-1 walk of `va` (already range-checked: 0 <= va < 2^tt.ia, the bits of the region) for
+   * Stage-1 walk of `va` = s1Va (already range-checked: 0 <= va < 2^tt.ia, the bits of the region) for
    * an access. On success s1Oa is the output address (IPA when nested) of `va`, with s1Shift,
    * s1Perms*, s1Attr (MAIR byte), s1Global. Permission checking of the access is the caller's,
    * except that HTTU dirty/access updates happen here (`write` with DBM, AF with HA).
    */
-  s1(cd: CdConfig, tt: TtConfig, ps: number, va: number, write: boolean, priv: boolean, el2: boolean, s2: S2Config | null): boolean {
+  s1(cd: CdConfig, tt: TtConfig, ps: number, write: boolean, priv: boolean, el2: boolean, s2: S2Config | null): boolean {
+    const va = this.s1Va;
     const shift = tt.shift;
     const stride = shift - 3;
     const g = GRANULES[shift as 12 | 14 | 16];

@@ -84,14 +84,19 @@ export const CMD = Object.freeze({
   STAG: field('STAG', 1, 15, 0),
   /** CMD_SYNC MSI address [55:2]. */
   MSIADDR: field('MSIADDR', 1, 55, 2),
+  /** CMD_SYNC MSIAddress bits [55:32] (the upper part of MSIADDR, for 32-bit readers). */
+  MSIADDR_HI: field('MSIADDR_HI', 1, 55, 32),
 });
 
 export type CmdFieldName = keyof typeof CMD;
 
 /** CMD_SYNC.CS values. */
 export const SYNC_CS = Object.freeze({ NONE: 0, IRQ: 1, SEV: 2 });
-/** PRI_RESP.Resp values (§4.5.2). */
-export const PRI_RESP = Object.freeze({ DENY: 0, FAIL: 1, SUCCESS: 2 });
+/**
+ * PRI_RESP.Resp values (§4.5.2): 0b00 ResponseFailure, 0b01 InvalidRequest, 0b10 Success, 0b11
+ * Reserved (ILLEGAL). Linux calls 0 "DENY" and 1 "FAIL"; the specification's meaning is what counts.
+ */
+export const PRI_RESP = Object.freeze({ RESPONSE_FAILURE: 0, INVALID_REQUEST: 1, SUCCESS: 2 });
 
 /** Which fields each command carries, in the order decoders print them. */
 export const COMMAND_FIELDS: Readonly<Record<CommandName, readonly CmdFieldName[]>> = Object.freeze({

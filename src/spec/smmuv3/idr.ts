@@ -150,7 +150,9 @@ export function deriveIdRegisters(f: SmmuFeatures): IdRegisters {
     ATTR_PERMS_OVR: f.attrPermsOvr,
     ATTR_TYPES_OVR: f.attrTypesOvr,
   });
-  const idr3 = word(IDR3, { HAD: f.had, RIL: f.ril, BBML: f.bbml });
+  // PPS = 1: an overflow auto-response carries the request's PASID without checking STE.PPAR
+  // (§6.3.4, §8.1) — what the PRI queue model does. RES0 without PRI or substreams.
+  const idr3 = word(IDR3, { HAD: f.had, PPS: f.pri && f.ssidBits > 0, RIL: f.ril, BBML: f.bbml });
   const idr5 = word(IDR5, {
     OAS: oasEncoding(f.oasBits),
     GRAN4K: f.gran4k,

@@ -20,7 +20,10 @@ export const PRIQ_ENTRY = Object.freeze({
 /** PCIe PRG Response codes (§8.3). */
 export const PRG_RESPONSE = Object.freeze({ SUCCESS: 0b0000, INVALID_REQUEST: 0b0001, FAILURE: 0b1111 });
 
-/** CMD_PRI_RESP.Resp (0 Deny, 1 Fail, 2 Success) to the PRG Response code sent to the endpoint. */
+/**
+ * CMD_PRI_RESP.Resp to the PRG Response code sent to the endpoint (§4.5.2): 0b00 ResponseFailure,
+ * 0b01 InvalidRequest, 0b10 Success (0b11 is ILLEGAL and never reaches here).
+ */
 export function priRespCode(resp: number): number {
-  return resp === 2 ? PRG_RESPONSE.SUCCESS : resp === 1 ? PRG_RESPONSE.FAILURE : PRG_RESPONSE.INVALID_REQUEST;
+  return resp === 2 ? PRG_RESPONSE.SUCCESS : resp === 1 ? PRG_RESPONSE.INVALID_REQUEST : PRG_RESPONSE.FAILURE;
 }

@@ -170,6 +170,8 @@ export const CERROR = Object.freeze({ NONE: 0, ILL: 1, ABT: 2, ATC_INV_SYNC: 3 }
 export const IRQ_CFG1 = Object.freeze({ DATA: reg32Field('DATA', 31, 0) });
 /** SMMU_*_IRQ_CFG2 (§6.3.23): MSI write attributes. */
 export const IRQ_CFG2 = Object.freeze({ MEMATTR: reg32Field('MEMATTR', 3, 0), SH: reg32Field('SH', 5, 4) });
+/** SMMU_PRIQ_IRQ_CFG2 (§6.3.36): also LO (Last Only: interrupt only for a PRI message with Last = 1). */
+export const PRIQ_IRQ_CFG2 = Object.freeze({ ...IRQ_CFG2, LO: reg32Field('LO', 31, 31) });
 
 // ------------------------------------------------------------------ fields (64-bit registers)
 
@@ -239,7 +241,7 @@ export const REGISTERS: readonly RegDef[] = Object.freeze([
   r32('PRIQ_CONS', '6.3.98', 0x800f_ffff),
   r64('PRIQ_IRQ_CFG0', '6.3.34', 0xffff_fffc, ADDR_HI),
   r32('PRIQ_IRQ_CFG1', '6.3.35', 0xffff_ffff),
-  r32('PRIQ_IRQ_CFG2', '6.3.36', 0x0000_003f),
+  r32('PRIQ_IRQ_CFG2', '6.3.36', 0x8000_003f),
 ]);
 
 export const REG_BY_NAME: Readonly<Record<RegName, RegDef>> = Object.freeze(
@@ -277,7 +279,53 @@ export const REG_FIELDS: Readonly<Partial<Record<RegName, Readonly<Record<string
   PRIQ_CONS: QUEUE_CONS,
   PRIQ_IRQ_CFG0: IRQ_CFG0,
   PRIQ_IRQ_CFG1: IRQ_CFG1,
-  PRIQ_IRQ_CFG2: IRQ_CFG2,
+  PRIQ_IRQ_CFG2,
+});
+
+/** A guard: while any of `enables` is 1 in `reg`, the register's `bits` are read-only. */
+export interface RegGuard {
+  readonly reg: 'CR0' | 'IRQ_CTRL';
+  readonly enables: number;
+  /** Guarded bits of bits [31:0]; a guarded 64-bit register is guarded whole. */
+  readonly bits: number;
+}
+
+const ALL = 0xffff_ffff;
+const en = (f: Field): number => 1 << f.lsb;
+const QUEUE_ENABLES = en(CR0.CMDQEN) | en(CR0.EVENTQEN) | en(CR0.PRIQEN);
+const CR1_TABLE = 0x0000_0fc0;
+const CR1_QUEUE = 0x0000_003f;
+const guard = (reg: RegGuard['reg'], enables: number, bits = ALL): readonly RegGuard[] => Object.freeze([{ reg, enables, bits }]);
+
+/**
+ * Registers "Guarded by" an enable (§6.3.11 CR1 fields, §6.3.12 CR2, §6.3.21 *_IRQ_CFG0-2, §6.3.24-
+ * 6.3.26, 6.3.28, 6.3.29, 6.3.33, 6.3.95, 6.3.97): read-only while the enable (in CR0 / CR0ACK, or
+ * IRQ_CTRL / IRQ_CTRLACK) is 1. In SMMUv3.2 and later a write to them then is IGNORED (the one
+ * behaviour also permitted for SMMUv3.0/3.1).
+ */
+export const REGISTER_GUARDS: Readonly<Partial<Record<RegName, readonly RegGuard[]>>> = Object.freeze({
+  CR1: Object.freeze<RegGuard[]>([
+    { reg: 'CR0', enables: en(CR0.SMMUEN), bits: CR1_TABLE },
+    { reg: 'CR0', enables: QUEUE_ENABLES, bits: CR1_QUEUE },
+  ]),
+  CR2: guard('CR0', en(CR0.SMMUEN)),
+  STRTAB_BASE: guard('CR0', en(CR0.SMMUEN)),
+  STRTAB_BASE_CFG: guard('CR0', en(CR0.SMMUEN)),
+  CMDQ_BASE: guard('CR0', en(CR0.CMDQEN)),
+  CMDQ_CONS: guard('CR0', en(CR0.CMDQEN)),
+  EVENTQ_BASE: guard('CR0', en(CR0.EVENTQEN)),
+  EVENTQ_PROD: guard('CR0', en(CR0.EVENTQEN)),
+  PRIQ_BASE: guard('CR0', en(CR0.PRIQEN)),
+  PRIQ_PROD: guard('CR0', en(CR0.PRIQEN)),
+  GERROR_IRQ_CFG0: guard('IRQ_CTRL', en(IRQ_CTRL.GERROR_IRQEN)),
+  GERROR_IRQ_CFG1: guard('IRQ_CTRL', en(IRQ_CTRL.GERROR_IRQEN)),
+  GERROR_IRQ_CFG2: guard('IRQ_CTRL', en(IRQ_CTRL.GERROR_IRQEN)),
+  EVENTQ_IRQ_CFG0: guard('IRQ_CTRL', en(IRQ_CTRL.EVENTQ_IRQEN)),
+  EVENTQ_IRQ_CFG1: guard('IRQ_CTRL', en(IRQ_CTRL.EVENTQ_IRQEN)),
+  EVENTQ_IRQ_CFG2: guard('IRQ_CTRL', en(IRQ_CTRL.EVENTQ_IRQEN)),
+  PRIQ_IRQ_CFG0: guard('IRQ_CTRL', en(IRQ_CTRL.PRIQ_IRQEN)),
+  PRIQ_IRQ_CFG1: guard('IRQ_CTRL', en(IRQ_CTRL.PRIQ_IRQEN)),
+  PRIQ_IRQ_CFG2: guard('IRQ_CTRL', en(IRQ_CTRL.PRIQ_IRQEN)),
 });
 
 /** Size in bytes of one command / event record / PRI request queue entry (§3.5). */
