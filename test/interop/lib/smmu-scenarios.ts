@@ -3,7 +3,7 @@
 // the event records. Run on QEMU 7.2 and on our model by ../smmu-differential.interop.ts.
 import { STE_CONFIG } from '../../../src/spec/smmuv3/ste.js';
 import type { Scenario } from './differential.js';
-import { EDU_SID } from './machine.js';
+import { EDU_SID, type Machine } from './machine.js';
 import type { Ev } from './observe.js';
 import { deviceRead, deviceWrite, pattern, primeDevice } from './scenario-helpers.js';
 import { encodeCommand } from '../../../src/spec/smmuv3/commands.js';
@@ -46,6 +46,18 @@ async function s1Setup(d: SmmuDriver, t0sz = 16, cd: Partial<Parameters<typeof c
 /** Guest-physical address with nothing behind it on QEMU virt (8 GiB: above the 512 MiB of RAM). */
 const NO_RAM = 0x2_0000_0000;
 
+
+/**
+ * STRTAB_BASE is guarded by SMMUEN (IHI 0070 §6.3.24: writes while SMMUEN = 1 are ignored from
+ * SMMUv3.2, UNPREDICTABLE before): clear SMMUEN, write the base, restore CR0.
+ */
+async function setStreamTableBase(m: Machine, d: SmmuDriver, addr: number): Promise<void> {
+  const cr0 = await d.readReg('CR0');
+  await m.write32(VIRT.smmuBase + REG.CR0, cr0 & ~1);
+  await m.write64(VIRT.smmuBase + REG.STRTAB_BASE, BigInt(addr));
+  await m.write32(VIRT.smmuBase + REG.CR0, cr0);
+}
+
 export const SMMU_SCENARIOS: readonly Scenario[] = [
   {
     name: 'command queue: an illegal opcode stops CONS with CERROR_ILL and GERROR.CMDQ_ERR; fixing the slot and acknowledging resumes',
@@ -77,10 +89,10 @@ export const SMMU_SCENARIOS: readonly Scenario[] = [
       await primeDevice(m);
       const d = new SmmuDriver(m);
       await d.enable({ fmt: 'linear', log2size: 8 });
-      await m.write64(VIRT.smmuBase + REG.STRTAB_BASE, BigInt(NO_RAM));
+      await setStreamTableBase(m, d, NO_RAM);
       await d.commands([['CFGI_STE_RANGE', { SID: 0, RANGE: 31 }]]);
       await deviceWrite(d, rec, 'stream table outside RAM', BigInt(D), D);
-      await m.write64(VIRT.smmuBase + REG.STRTAB_BASE, BigInt(LAYOUT.strtab));
+      await setStreamTableBase(m, d, LAYOUT.strtab);
       await d.writeSte(EDU_SID, STE_S1(NO_RAM));
       await d.commands([['CFGI_STE_RANGE', { SID: 0, RANGE: 31 }]]);
       await deviceWrite(d, rec, 'CD outside RAM', 0x1000n, D);
