@@ -2,7 +2,7 @@
 // 64 KiB granules, and the geometry of each granule. Layout and encodings only.
 // Arm ARM (DDI 0487) D8.3 "Translation table descriptor formats"; as used by SMMUv3
 // (IHI 0070 §3.4 address sizes, §5.4 CD, §5.2 STE stage-2 fields).
-import { field, bit, type Field } from '../bits.js';
+import { field, bit, setBigWord, type Field } from '../bits.js';
 
 /** Fields common to every descriptor. */
 export const DESC = Object.freeze({
@@ -90,6 +90,16 @@ export function mairByte(mairLo: number, mairHi: number, index: number): number 
   return index < 4 ? (mairLo >>> (index * 8)) & 0xff : (mairHi >>> ((index - 4) * 8)) & 0xff;
 }
 
+/** Valid + Type and the output (or next-table) address: bits [47:g], and [51:48] in bits [15:12] with 64 KiB. */
+function descriptorBase(oaIn: bigint | number, level3: boolean, granuleShift: 12 | 14 | 16): bigint {
+  const oa = BigInt(oaIn);
+  let d = oa & ((1n << BigInt(DESC_OA_MSB + 1)) - 1n) & ~((1n << BigInt(granuleShift)) - 1n);
+  d = setBigWord(d, DESC.VALID, 1);
+  d = setBigWord(d, DESC.TYPE, level3 ? 1 : 0);
+  if (granuleShift === 16) d = setBigWord(d, S1_LEAF.OA_HI_64K, (oa >> 48n) & 0xfn);
+  return d;
+}
+
 /** Encodes a stage-1 leaf descriptor (tools/tests). `level3` selects page (0b11) vs block (0b01). */
 export function encodeS1Leaf(opts: {
   oa: bigint | number;
@@ -104,18 +114,17 @@ export function encodeS1Leaf(opts: {
   uxn?: boolean;
   granuleShift?: 12 | 14 | 16;
 }): bigint {
-  const oa = BigInt(opts.oa);
-  const g = opts.granuleShift ?? 12;
-  let d = (oa & ((1n << 48n) - 1n) & ~((1n << BigInt(g)) - 1n)) | (opts.level3 ? 3n : 1n);
-  if (g === 16) d |= ((oa >> 48n) & 0xfn) << 12n;
-  d |= BigInt(opts.attrIndx ?? 0) << 2n;
-  d |= BigInt(opts.ap ?? 0) << 6n;
-  d |= BigInt(opts.sh ?? 0) << 8n;
-  if (opts.af ?? true) d |= 1n << 10n;
-  if (opts.ng) d |= 1n << 11n;
-  if (opts.dbm) d |= 1n << 51n;
-  if (opts.pxn) d |= 1n << 53n;
-  if (opts.uxn) d |= 1n << 54n;
+  let d = descriptorBase(opts.oa, opts.level3, opts.granuleShift ?? 12);
+  const ap = opts.ap ?? 0;
+  d = setBigWord(d, S1_LEAF.ATTR_INDX, opts.attrIndx ?? 0);
+  d = setBigWord(d, S1_LEAF.AP1, ap & 1);
+  d = setBigWord(d, S1_LEAF.AP2, (ap >> 1) & 1);
+  d = setBigWord(d, S1_LEAF.SH, opts.sh ?? 0);
+  d = setBigWord(d, S1_LEAF.AF, (opts.af ?? true) ? 1 : 0);
+  d = setBigWord(d, S1_LEAF.NG, opts.ng ? 1 : 0);
+  d = setBigWord(d, S1_LEAF.DBM, opts.dbm ? 1 : 0);
+  d = setBigWord(d, S1_LEAF.PXN, opts.pxn ? 1 : 0);
+  d = setBigWord(d, S1_LEAF.UXN, opts.uxn ? 1 : 0);
   return d;
 }
 
@@ -131,26 +140,24 @@ export function encodeS2Leaf(opts: {
   xn?: number;
   granuleShift?: 12 | 14 | 16;
 }): bigint {
-  const oa = BigInt(opts.oa);
-  const g = opts.granuleShift ?? 12;
-  let d = (oa & ((1n << 48n) - 1n) & ~((1n << BigInt(g)) - 1n)) | (opts.level3 ? 3n : 1n);
-  if (g === 16) d |= ((oa >> 48n) & 0xfn) << 12n;
-  d |= BigInt(opts.memAttr ?? 0xf) << 2n;
-  d |= BigInt(opts.s2ap ?? 3) << 6n;
-  d |= BigInt(opts.sh ?? 0) << 8n;
-  if (opts.af ?? true) d |= 1n << 10n;
-  if (opts.dbm) d |= 1n << 51n;
-  d |= BigInt(opts.xn ?? 0) << 53n;
+  let d = descriptorBase(opts.oa, opts.level3, opts.granuleShift ?? 12);
+  const s2ap = opts.s2ap ?? 3;
+  d = setBigWord(d, S2_LEAF.MEM_ATTR, opts.memAttr ?? 0xf);
+  d = setBigWord(d, S2_LEAF.S2AP_R, s2ap & 1);
+  d = setBigWord(d, S2_LEAF.S2AP_W, (s2ap >> 1) & 1);
+  d = setBigWord(d, S2_LEAF.SH, opts.sh ?? 0);
+  d = setBigWord(d, S2_LEAF.AF, (opts.af ?? true) ? 1 : 0);
+  d = setBigWord(d, S2_LEAF.DBM, opts.dbm ? 1 : 0);
+  d = setBigWord(d, S2_LEAF.XN, opts.xn ?? 0);
   return d;
 }
 
 /** Encodes a table descriptor pointing at `next` (tools/tests). */
 export function encodeTable(next: bigint | number, granuleShift: 12 | 14 | 16 = 12, attrs: { apTable?: number; xnTable?: boolean; pxnTable?: boolean } = {}): bigint {
-  const a = BigInt(next);
-  let d = (a & ((1n << 48n) - 1n) & ~((1n << BigInt(granuleShift)) - 1n)) | 3n;
-  if (granuleShift === 16) d |= ((a >> 48n) & 0xfn) << 12n;
-  d |= BigInt(attrs.apTable ?? 0) << 61n;
-  if (attrs.xnTable) d |= 1n << 60n;
-  if (attrs.pxnTable) d |= 1n << 59n;
+  // A table descriptor carries its next-level address like a level-3 page (Valid = Type = 1).
+  let d = descriptorBase(next, true, granuleShift);
+  d = setBigWord(d, S1_TABLE.AP_TABLE, attrs.apTable ?? 0);
+  d = setBigWord(d, S1_TABLE.XN_TABLE, attrs.xnTable ? 1 : 0);
+  d = setBigWord(d, S1_TABLE.PXN_TABLE, attrs.pxnTable ? 1 : 0);
   return d;
 }
