@@ -102,7 +102,8 @@ export function decodeCd(words: Uint32Array, ste: SteConfig, f: SmmuFeatures): C
     const tableBytes = 2 ** (startBits + 3);
     tt.push({
       enabled: true, tsz, ia, shift, startLevel: start,
-      ttb: ttbRaw - (ttbRaw % Math.max(tableBytes, 64)),
+      // Aligned to the start-level table size; 64 bytes minimum only with a 52-bit effective IPS (§5.4 TTB0).
+      ttb: ttbRaw - (ttbRaw % (p === 52 ? Math.max(tableBytes, 64) : tableBytes)),
       tbi: rd(w, i === 0 ? CD.TBI0 : CD.TBI1) === 1,
       had: f.had && rd(w, i === 0 ? CD.HAD0 : CD.HAD1) === 1,
     });

@@ -251,6 +251,57 @@ test('dirty state: DBM + CD.HD makes a read-only page writable by clearing AP[2]
   assert.equal(xl(httu1, 0x1000, { write: true }).event.type, EVT.F_PERMISSION);
 });
 
+test('a writable-clean descriptor (DBM with CD.HD) counts as writable for WXN and implicit PXN (IHI 0070 §3.13.3 note)', () => {
+  // WXN: AP = 0b10 (read-only) + DBM is writable-clean with HD, so it is not executable.
+  const w = setup({ cd: { WXN: 1, HA: 1, HD: 1 } });
+  w.pt.map(0x1000n, leaf(0x9000n, true, { ap: 2, dbm: true }), 3);
+  const wf = xl(w, 0x1000, { instr: true, priv: true });
+  assert.equal(wf.event.type, EVT.F_PERMISSION);
+  assert.equal(wf.event.ind, true);
+  assert.equal(xl(w, 0x1000, { priv: true }).permsPriv, PERM_R); // data read still allowed, still clean
+  // Without HD the same descriptor is read-only, hence executable under WXN.
+  const nw = setup({ cd: { WXN: 1, HA: 1 } });
+  nw.pt.map(0x1000n, leaf(0x9000n, true, { ap: 2, dbm: true }), 3);
+  assert.equal(xl(nw, 0x1000, { instr: true, priv: true }).permsPriv, PERM_R | PERM_X);
+  // Implicit PXN: AP = 0b11 + DBM with HD is EL0-writable-clean, so privileged execute-never.
+  const p = setup({ cd: { HA: 1, HD: 1 } });
+  p.pt.map(0x1000n, leaf(0x9000n, true, { ap: 3, dbm: true }), 3);
+  assert.equal(xl(p, 0x1000, { instr: true, priv: true }).event.type, EVT.F_PERMISSION);
+  assert.equal(xl(p, 0x1000, { instr: true }).ok, true); // unprivileged execute unaffected (UXN = 0)
+  const np = setup({ cd: { HA: 1 } });
+  np.pt.map(0x1000n, leaf(0x9000n, true, { ap: 3, dbm: true }), 3);
+  assert.equal(xl(np, 0x1000, { instr: true, priv: true }).ok, true);
+  // APTable removing write disables the dirty mechanism: executable again.
+  const at = setup({ cd: { WXN: 1, HA: 1, HD: 1 } });
+  at.pt.map(0x1000n, leaf(0x9000n, true, { ap: 2, dbm: true }), 3, { apTable: 2 });
+  assert.equal(xl(at, 0x1000, { instr: true, priv: true }).permsPriv, PERM_R | PERM_X);
+});
+
+test('TTB0 below 64-byte alignment is used as is unless the effective IPS is 52 bits (IHI 0070 §5.4 TTB0)', () => {
+  // Start-level tables of 2 entries (16 bytes): 4K with T0SZ = 24 (level 0), 64K with T0SZ = 21 (level 1).
+  for (const [shift, ia, oas, moved] of [[12, 40, 48, true], [16, 43, 52, false]] as const) {
+    const f: SmmuFeatures = { ...DEFAULT_FEATURES, oasBits: oas };
+    const arena = new Arena();
+    const t = new Translator(arena.mem, f, { cachesEnabled: false });
+    const strtab = arena.alloc(64 * 16, 1024);
+    t.setStreamTable({ base: strtab, log2Size: 4, fmt: 0, split: 0 });
+    const pt = new PageTables(arena, shift, ia, s1Start(ia, shift));
+    pt.map(0x1_0000n, leaf(0x9_0000n, true, {}, shift), 3);
+    if (moved) {
+      // Effective IPS 48: the table is aligned to its own size, so TTB0 = root + 16 is where it is.
+      arena.writeWords(pt.root + 16, [arena.read64(pt.root), arena.read64(pt.root + 8)]);
+      arena.writeWords(pt.root, [0n, 0n]);
+    } // else effective IPS 52: bits [5:0] of TTB0 are treated as zero, so root + 16 means root.
+    const cd = arena.alloc(64, 64);
+    arena.writeWords(cd, arena.cd({ T0SZ: 64 - ia, TG0: tg0(shift), EPD1: 1, V: 1, IPS: 6, AA64: 1, R: 1, A: 1, ASET: 1, ASID: 7, TTB0: BigInt(pt.root + 16) >> 4n }));
+    arena.writeWords(strtab + 64, arena.ste({ V: 1, CONFIG: 5, S1_CONTEXT_PTR: BigInt(cd) >> 6n }));
+    const r = newResult();
+    t.translate(makeRequest(1, null, 0x1_0234, {}), r);
+    assert.equal(r.ok, true, `granule ${shift}`);
+    assert.equal(r.pa, 0x9_0234);
+  }
+});
+
 test('fault recording: R = 0 suppresses, A = 0 terminates RAZ/WI (no TERM_MODEL), S = 1 stalls', () => {
   const r0 = setup({ cd: { R: 0 } });
   const a = xl(r0, 0x1000);

@@ -91,6 +91,39 @@ test('stage-2 faults carry S2 = 1, CLASS = IN and the IPA; recorded per STE.S2R'
   assert.equal(xl(c, 2, 0x1000, {}, 1).event.type, EVT.C_BAD_SUBSTREAMID);
 });
 
+test('stage-2 execute-only: S2AP = 0b00 with XN = 0 permits instruction fetches, not data (IHI 0070 §5.2 S2AA64 note, §13.7)', () => {
+  const c = setup({ ste: { INSTCFG: 0 } });
+  c.s2.map(0x5000n, s2leaf(0xd000n, true, { s2ap: 0 }), 3);
+  const x = xl(c, 2, 0x5010, { instr: true });
+  assert.equal(x.ok, true);
+  assert.equal(x.pa, 0xd010);
+  assert.equal(x.perms, PERM_X);
+  const rd = xl(c, 2, 0x5010);
+  assert.equal(rd.event.type, EVT.F_PERMISSION);
+  assert.equal(rd.event.s2, true);
+  assert.equal(rd.event.cls, EVT_CLASS.IN);
+  assert.equal(xl(c, 2, 0x5010, { write: true }).event.type, EVT.F_PERMISSION);
+});
+
+test('S2TTB below 64-byte alignment is used as is unless the effective S2PS is 52 bits (IHI 0070 §5.2 S2TTB)', () => {
+  // 2-entry (16-byte) start tables: 4K 40-bit IPA at level 0; 64K 43-bit IPA at level 1 with OAS 52.
+  for (const [shift, ia, level, oas, moved] of [[12, 40, 0, 48, true], [16, 43, 1, 52, false]] as const) {
+    const c = setup({ shift, ia, level, f: { oasBits: oas } });
+    c.s2.map(0x1_0000n, s2leaf(0x9_0000n, true, { granuleShift: shift }), 3);
+    if (moved) {
+      c.arena.writeWords(c.s2.root + 16, [c.arena.read64(c.s2.root), c.arena.read64(c.s2.root + 8)]);
+      c.arena.writeWords(c.s2.root, [0n, 0n]);
+    }
+    c.arena.writeWords(c.steAddr, c.arena.ste({
+      V: 1, CONFIG: 6, S2VMID: 5, S2T0SZ: 64 - ia, S2SL0: shift === 12 ? 2 - level : 3 - level, S2TG: shift === 12 ? 0 : 1,
+      S2PS: 6, S2AA64: 1, S2R: 1, S2TTB: BigInt(c.s2.root + 16) >> 4n,
+    }));
+    const r = xl(c, 2, 0x1_0234);
+    assert.equal(r.ok, true, `granule ${shift}`);
+    assert.equal(r.pa, 0x9_0234);
+  }
+});
+
 test('S2AP read/write, XN, S2 access flag (fault, S2AFFD, S2HA) and dirty state (S2HD)', () => {
   const c = setup();
   c.s2.map(0x1000n, s2leaf(0x9000n, true, { s2ap: 1 }), 3);
@@ -100,7 +133,7 @@ test('S2AP read/write, XN, S2 access flag (fault, S2AFFD, S2HA) and dirty state 
   assert.equal(xl(c, 2, 0x1000).perms, PERM_R | PERM_X);
   assert.equal(xl(c, 2, 0x1000, { write: true }).event.type, EVT.F_PERMISSION);
   assert.equal(xl(c, 2, 0x2000).event.type, EVT.F_PERMISSION);
-  assert.equal(xl(c, 2, 0x2000, { write: true }).perms, PERM_W);
+  assert.equal(xl(c, 2, 0x2000, { write: true }).perms, PERM_W | PERM_X); // XN = 0: executable whatever S2AP
   assert.equal(xl(c, 2, 0x3000, { instr: true }).event.type, EVT.F_PERMISSION);
   const af = xl(c, 2, 0x4000);
   assert.equal(af.event.type, EVT.F_ACCESS);

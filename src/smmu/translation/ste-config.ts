@@ -155,8 +155,12 @@ export function decodeSte(words: Uint32Array, f: SmmuFeatures, e2h: boolean): St
     const tmin = shift === 16 ? Math.max(12, 64 - ias) : Math.max(16, 64 - ias);
     if (t0sz < tmin || t0sz > 39) return { ok: false };
     const ia = 64 - t0sz;
-    const start = s2StartLevel(rd(w, STE.S2SL0), shift);
+    const sl0 = rd(w, STE.S2SL0);
+    const start = s2StartLevel(sl0, shift);
     if (!walkConsistent(ia, shift, start)) return { ok: false };
+    // AArch64.S2InvalidSL (Arm ARM, referenced by §5.2 S2SL0): SL0 = 0b10 (4K level 0, 16K/64K
+    // level 1) needs a PA size of at least 44 bits (4K, 64K) or 42 bits (16K); PAMax is the OAS.
+    if (sl0 === 2 && f.oasBits < (shift === 14 ? 42 : 44)) return { ok: false };
     const be = rd(w, STE.S2ENDI) === 1;
     if ((f.ttEndian === 'le' && be) || (f.ttEndian === 'be' && !be)) return { ok: false };
     vmid = rd(w, STE.S2VMID);
@@ -166,7 +170,8 @@ export function decodeSte(words: Uint32Array, f: SmmuFeatures, e2h: boolean): St
     const tableBytes = 2 ** (startBits + 3);
     s2cfg = {
       vmid, t0sz, ia, shift, startLevel: start, ps,
-      ttb: ttb - (ttb % tableBytes),
+      // 64-byte minimum alignment only with a 52-bit effective S2PS (§5.2 S2TTB).
+      ttb: ttb - (ttb % (ps === 52 ? Math.max(tableBytes, 64) : tableBytes)),
       be, affd: rd(w, STE.S2AFFD) === 1, ha, hd, ptw: rd(w, STE.S2PTW) === 1, s: s2s, r: rd(w, STE.S2R) === 1,
     };
   } else if (f.s2p && world === WORLD.EL1) {

@@ -185,6 +185,9 @@ test('every ILLEGAL STE combination gives C_BAD_STE', () => {
     ['little-endian with big-endian only', { ...s2ok }, { ttEndian: 'be' }],
     ['16-bit VMID without VMID16', { ...s2ok, S2VMID: 0x100 }, { vmid16: false }],
     ['split-stage ATS without nesting', { V: 1, CONFIG: 5, EATS: 2 }, { ats: true }],
+    // AArch64.S2InvalidSL (§5.2 S2SL0 defers to the Arm ARM): SL0 = 0b10 needs PAMax >= 44 (4K, 64K) / 42 (16K)
+    ['S2SL0 = 0b10 (4K level 0) with OAS 40', { ...s2ok, S2SL0: 2 }, { oasBits: 40 }],
+    ['S2SL0 = 0b10 (16K level 1) with OAS 40', { ...s2ok, S2TG: 2, S2SL0: 2 }, { oasBits: 40 }],
   ];
   for (const [name, fields, feat] of cases) {
     const { arena, t, steAddr } = s1Setup({ features: feat });
@@ -194,8 +197,11 @@ test('every ILLEGAL STE combination gives C_BAD_STE', () => {
     assert.equal(r.record, true, name);
   }
   // Not ILLEGAL: S2PS above OAS is capped; 16K start level 2 with T0SZ 25 is consistent.
-  for (const fields of [{ ...s2ok, S2PS: 6 }, { ...s2ok, S2TG: 2, S2T0SZ: 25, S2SL0: 1 }]) {
-    const { arena, t, steAddr } = s1Setup();
+  for (const [fields, feat] of [
+    [{ ...s2ok, S2PS: 6 }, {}], [{ ...s2ok, S2TG: 2, S2T0SZ: 25, S2SL0: 1 }, {}],
+    [{ ...s2ok, S2SL0: 2 }, { oasBits: 44 }], [{ ...s2ok, S2TG: 2, S2SL0: 2 }, { oasBits: 42 }],
+  ] as [Record<string, bigint | number | boolean>, Partial<SmmuFeatures>][]) {
+    const { arena, t, steAddr } = s1Setup({ features: feat });
     arena.writeWords(steAddr, arena.ste(fields));
     assert.notEqual(xl(t, 3, null, 0x1000).event.type, EVT.C_BAD_STE);
   }

@@ -935,7 +935,10 @@ function wordsOf(t: U64): Uint32Array {
   return w2;
 }
 
-/** Stage-2 permissions as they combine with stage 1: instruction fetch also needs S2 read. */
+/**
+ * Stage-2 permissions as they combine with stage 1. Execute does not depend on S2AP (a VMSAv8-64
+ * stage 2 can encode execute-only pages, IHI 0070 §5.2 S2AA64 note), so they combine unchanged.
+ */
 function s2Effective(p: number): number {
-  return (p & PERM_R) === 0 ? p & ~PERM_X : p;
+  return p;
 }

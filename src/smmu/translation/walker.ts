@@ -126,7 +126,10 @@ export class Walker {
       let perms = (fld(lo, hi, S2_LEAF.S2AP_R) ? PERM_R : 0) | (fld(lo, hi, S2_LEAF.S2AP_W) ? PERM_W : 0);
       if ((fld(lo, hi, S2_LEAF.XN) & 2) === 0) perms |= PERM_X; // XN[1] (bit 54); FEAT_XNX not implemented
       const dbmClean = fld(lo, hi, S2_LEAF.DBM) === 1 && (perms & PERM_W) === 0 && c.hd;
-      const allowed = write ? (perms & PERM_W) !== 0 || dbmClean : instr ? (perms & (PERM_X | PERM_R)) === (PERM_X | PERM_R) : (perms & PERM_R) !== 0;
+      // Instruction fetches need only execute permission at stage 2: S2AP and XN are independent,
+      // so S2AP = 0b00 with XN = 0 is an execute-only page (Arm ARM stage-2 permissions; IHI 0070
+      // §5.2 S2AA64 note, §13.7 "Stage 2 'XO' permission").
+      const allowed = write ? (perms & PERM_W) !== 0 || dbmClean : instr ? (perms & PERM_X) !== 0 : (perms & PERM_R) !== 0;
       if (!allowed) return this.fault(EVT.F_PERMISSION, true, cls, ipaPage, 0, ttrnw);
       if (write && dbmClean) {
         lo |= 1 << S2_LEAF.S2AP_W.lsb;
@@ -258,12 +261,15 @@ export class Walker {
   computeS1Perms(cd: CdConfig, lo: number, hi: number, apTable: number, xnTable: boolean, pxnTable: boolean, el2: boolean): void {
     let ap1 = fld(lo, hi, S1_LEAF.AP1);
     let ap2 = fld(lo, hi, S1_LEAF.AP2);
-    if ((apTable & 2) !== 0) ap2 = 1;
+    // For execute permission (WXN, implicit PXN) a writable-clean descriptor (DBM = 1 with CD.HD)
+    // counts as writable (IHI 0070 §3.13.3 note, as Armv8-A); not when APTable removes write.
+    let ap2x = ap2 === 1 && !(cd.hd && fld(lo, hi, S1_LEAF.DBM) === 1) ? 1 : 0;
+    if ((apTable & 2) !== 0) ap2 = ap2x = 1;
     const uxn = fld(lo, hi, S1_LEAF.UXN) === 1 || xnTable;
     if (el2) {
       // EL2 (no E2H): one privilege level, AP[1] and PXN are ignored, XN = bit 54.
       let p = PERM_R | (ap2 ? 0 : PERM_W);
-      if (!uxn && !(cd.wxn && ap2 === 0)) p |= PERM_X;
+      if (!uxn && !(cd.wxn && ap2x === 0)) p |= PERM_X;
       this.s1PermsPriv = p;
       this.s1PermsUnpriv = p;
       return;
@@ -274,10 +280,10 @@ export class Walker {
     // PAN: privileged data accesses to EL0-accessible pages fault.
     let priv = cd.pan && ap1 === 1 ? 0 : PERM_R | (ap2 ? 0 : PERM_W);
     let unpriv = (ap1 ? PERM_R : 0) | (unprivW ? PERM_W : 0);
-    // Writable at EL0 implies privileged execute-never.
-    if (!pxn && !unprivW) priv |= PERM_X;
+    // Writable at EL0 (including writable-clean) implies privileged execute-never.
+    if (!pxn && !(ap1 === 1 && ap2x === 0)) priv |= PERM_X;
     if (!uxn) unpriv |= PERM_X;
-    if (cd.wxn && (ap2 === 0)) {
+    if (cd.wxn && ap2x === 0) {
       priv &= ~PERM_X;
       unpriv &= ~PERM_X;
     }

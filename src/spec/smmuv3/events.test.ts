@@ -25,6 +25,15 @@ test('fetch events carry FetchAddr[55:3] in qw3; C_BAD_SUBSTREAMID has Substream
   assert.deepEqual(c, [(2n << 32n) | 4n, 0n, 0n, 0n]);
 });
 
+test('F_STREAM_DISABLED carries the StreamID only: SSV and SubstreamID are RES0 (IHI 0070 §7.3.7)', () => {
+  // S1DSS = 0b10 with SubstreamID 0 reaches F_STREAM_DISABLED with a SubstreamID present.
+  const w = encodeEvent({ ...emptyEvent(), type: EVT.F_STREAM_DISABLED, sid: 9, ssv: true, ssid: 0x123, rnw: true, inputLo: 0x1000 });
+  assert.deepEqual(w, [(9n << 32n) | 6n, 0n, 0n, 0n]);
+  assert.equal(eventShape(EVT.F_STREAM_DISABLED).ssv, false);
+  // C_BAD_CD and C_BAD_STE keep SSV/SubstreamID (§7.3.5, §7.3.11)
+  assert.equal(encodeEvent({ ...emptyEvent(), type: EVT.C_BAD_CD, sid: 9, ssv: true, ssid: 3 })[0], (9n << 32n) | (3n << 12n) | (1n << 11n) | 0xan);
+});
+
 test('event names', () => {
   assert.equal(eventName(0x10), 'F_TRANSLATION');
   assert.equal(eventName(0x0a), 'C_BAD_CD');
@@ -44,7 +53,8 @@ test('encode/decode round-trips every event type (fast-check)', () => {
         const shape = eventShape(type);
         assert.equal(back.type, type);
         assert.equal(back.sid, sid);
-        if (type === EVT.C_BAD_SUBSTREAMID || ssv) assert.equal(back.ssid, ssid);
+        if (type === EVT.C_BAD_SUBSTREAMID || (ssv && shape.ssv)) assert.equal(back.ssid, ssid);
+        if (!shape.ssv && type !== EVT.C_BAD_SUBSTREAMID) assert.deepEqual([back.ssv, back.ssid], [false, 0]);
         if (shape.access) {
           assert.deepEqual([back.stag, back.stall, back.pnu, back.ind, back.rnw, back.s2, back.cls, back.ttrnw, back.inputLo, back.inputHi], [stag, stall, pnu, ind, rnw, s2, cls, ttrnw, lo, hi]);
         }

@@ -7,7 +7,8 @@
 // F_ADDR_SIZE, F_ACCESS, F_PERMISSION): qw1 STAG[15:0], STALL[31], PnU[33], InD[34], RnW[35],
 // NSIPA[38], S2[39], CLASS[41:40], TTRnW[44]; qw2 InputAddr[63:0]; qw3 IPA[55:12] (translation
 // faults) or FetchAddr[55:3] (F_WALK_EABT). Fetch faults (F_STE_FETCH, F_CD_FETCH, F_VMS_FETCH):
-// qw3 FetchAddr[55:3]. Fields not defined for an event type are RES0 and encode as 0.
+// qw3 FetchAddr[55:3]. F_STREAM_DISABLED carries the StreamID only (§7.3.7). Fields not defined
+// for an event type are RES0 and encode as 0.
 import { field, bit, type Field, rd, wr, bitsInPlace } from '../bits.js';
 
 export const EVT = Object.freeze({
@@ -77,6 +78,8 @@ export interface EventShape {
 }
 
 const SHAPE_NONE: EventShape = { ssv: true, access: false, ipa: false, fetch: false };
+/** F_STREAM_DISABLED (§7.3.7): StreamID only; SSV and SubstreamID are RES0. */
+const SHAPE_SID_ONLY: EventShape = { ssv: false, access: false, ipa: false, fetch: false };
 const SHAPE_FETCH: EventShape = { ssv: true, access: false, ipa: false, fetch: true };
 const SHAPE_TRANS: EventShape = { ssv: true, access: true, ipa: true, fetch: false };
 const SHAPE_ACCESS: EventShape = { ssv: true, access: true, ipa: false, fetch: false };
@@ -95,6 +98,8 @@ export function eventShape(type: number): EventShape {
       return SHAPE_TRANS;
     case EVT.F_WALK_EABT:
       return SHAPE_WALK;
+    case EVT.F_STREAM_DISABLED:
+      return SHAPE_SID_ONLY;
     case EVT.F_UUT:
     case EVT.F_TRANSL_FORBIDDEN:
     case EVT.F_BAD_ATS_TREQ:
@@ -203,8 +208,8 @@ export function decodeEventWords(w: Uint32Array, into: SmmuEvent = emptyEvent())
   const shape = eventShape(type);
   into.type = type;
   into.sid = rd(w, F.STREAMID);
-  into.ssv = type === EVT.C_BAD_SUBSTREAMID ? true : rd(w, F.SSV) === 1;
-  into.ssid = rd(w, F.SUBSTREAMID);
+  into.ssv = type === EVT.C_BAD_SUBSTREAMID ? true : shape.ssv && rd(w, F.SSV) === 1;
+  into.ssid = shape.ssv ? rd(w, F.SUBSTREAMID) : 0;
   into.stag = rd(w, F.STAG);
   into.stall = rd(w, F.STALL) === 1;
   into.pnu = rd(w, F.PNU) === 1;
