@@ -256,20 +256,29 @@ export class IoPageTable {
     return size;
   }
 
-  /** The output address of `iova`, or null when unmapped (iova_to_phys returns 0 there). */
-  iovaToPhys(iova: number): number | null {
+  /** The leaf descriptor mapping `iova`: its level, slot address and value; null when unmapped. */
+  private findLeaf(iova: number): { level: number; slot: number; descriptor: bigint } | null {
     let table = this.pgd;
     for (let level = this.startLevel; level <= 3; level++) {
-      const d = this.read(table + 8 * this.index(iova, level));
+      const slot = table + 8 * this.index(iova, level);
+      const d = this.read(slot);
       if (!IoPageTable.isValid(d)) return null;
       if (IoPageTable.isTable(d, level)) {
         table = IoPageTable.nextTable(d);
         continue;
       }
-      const s = IoPageTable.levelSize(level);
-      return Number(d & OA_MASK) - (Number(d & OA_MASK) % s) + (iova % s);
+      return { level, slot, descriptor: d };
     }
     return null;
+  }
+
+  /** The output address of `iova`, or null when unmapped (iova_to_phys returns 0 there). */
+  iovaToPhys(iova: number): number | null {
+    const leaf = this.findLeaf(iova);
+    if (leaf === null) return null;
+    const s = IoPageTable.levelSize(leaf.level);
+    const oa = Number(leaf.descriptor & OA_MASK);
+    return oa - (oa % s) + (iova % s);
   }
 
   /**
@@ -277,34 +286,16 @@ export class IoPageTable {
    * (what a buggy driver does; used to demonstrate stale TLB entries). False when unmapped.
    */
   rewriteLeaf(iova: number, pa: number): boolean {
-    let table = this.pgd;
-    for (let level = this.startLevel; level <= 3; level++) {
-      const slot = table + 8 * this.index(iova, level);
-      const d = this.read(slot);
-      if (!IoPageTable.isValid(d)) return false;
-      if (IoPageTable.isTable(d, level)) {
-        table = IoPageTable.nextTable(d);
-        continue;
-      }
-      const s = IoPageTable.levelSize(level);
-      this.write(slot, (d & ~OA_MASK) | (BigInt(pa - (pa % s)) & OA_MASK));
-      return true;
-    }
-    return false;
+    const leaf = this.findLeaf(iova);
+    if (leaf === null) return false;
+    const s = IoPageTable.levelSize(leaf.level);
+    this.write(leaf.slot, (leaf.descriptor & ~OA_MASK) | (BigInt(pa - (pa % s)) & OA_MASK));
+    return true;
   }
 
   /** The raw descriptor currently mapping `iova` at the leaf (tests, reports). */
   leafOf(iova: number): { level: number; descriptor: bigint } | null {
-    let table = this.pgd;
-    for (let level = this.startLevel; level <= 3; level++) {
-      const d = this.read(table + 8 * this.index(iova, level));
-      if (!IoPageTable.isValid(d)) return null;
-      if (IoPageTable.isTable(d, level)) {
-        table = IoPageTable.nextTable(d);
-        continue;
-      }
-      return { level, descriptor: d };
-    }
-    return null;
+    const leaf = this.findLeaf(iova);
+    return leaf === null ? null : { level: leaf.level, descriptor: leaf.descriptor };
   }
 }
