@@ -3,7 +3,7 @@
 // registers. IHI 0069 §12.9. Everything else in the 64 KiB frame is RAZ/WI here: SPI/PPI/SGI
 // configuration belongs to the VMM's own distributor, which can forward these registers to us.
 
-import { ID_REGS, GIC_CIDR } from '../spec/gic/gic-common.js';
+import { readIdRegister } from './id-registers.js';
 import { GICD, GICD_CTLR, GICD_FRAME_SIZE, GICD_TYPER } from '../spec/gic/distributor-registers.js';
 import type { MmioDevice, U64 } from '../memory/types.js';
 
@@ -66,23 +66,10 @@ export class GicDistributor implements MmioDevice {
         return this.typer();
       case GICD.IIDR:
         return this.params.iidr >>> 0;
-      case ID_REGS.PIDR0:
-        return this.params.pidr[0]!;
-      case ID_REGS.PIDR1:
-        return this.params.pidr[1]!;
-      case ID_REGS.PIDR2:
-        return this.params.pidr[2]!;
-      case ID_REGS.PIDR3:
-        return this.params.pidr[3]!;
-      case ID_REGS.PIDR4:
-        return this.params.pidr[4]!;
-      case ID_REGS.CIDR0:
-      case ID_REGS.CIDR1:
-      case ID_REGS.CIDR2:
-      case ID_REGS.CIDR3:
-        return GIC_CIDR[(offset - ID_REGS.CIDR0) >> 2]!;
-      default:
-        return 0;
+      default: {
+        const id = readIdRegister(offset, this.params.pidr);
+        return id >= 0 ? id : 0;
+      }
     }
   }
 

@@ -10,7 +10,7 @@
 //   (GITS_CREADR.Stalled = 1) until a GITS_CWRITER write with Retry = 1 or re-enable.
 
 import { rd, rdLoHi, wr } from '../spec/bits.js';
-import { GIC_CIDR, ID_REGS } from '../spec/gic/gic-common.js';
+import { readIdRegister } from './id-registers.js';
 import { ITS_COMMAND_BYTES, ITS_CMD, ITS_OPCODE_NAME, itsErrorCode } from '../spec/gic/its-commands.js';
 import {
   BASER_TYPE,
@@ -303,22 +303,9 @@ export class GicIts implements MmioDevice {
         return this.cwriter;
       case GITS.CREADR:
         return (this.creadr | (this.stalled ? 1 << GITS_CREADR.Stalled.lsb : 0)) >>> 0;
-      case ID_REGS.PIDR0:
-        return this.config.pidr[0]!;
-      case ID_REGS.PIDR1:
-        return this.config.pidr[1]!;
-      case ID_REGS.PIDR2:
-        return this.config.pidr[2]!;
-      case ID_REGS.PIDR3:
-        return this.config.pidr[3]!;
-      case ID_REGS.PIDR4:
-        return this.config.pidr[4]!;
-      case ID_REGS.CIDR0:
-      case ID_REGS.CIDR1:
-      case ID_REGS.CIDR2:
-      case ID_REGS.CIDR3:
-        return GIC_CIDR[(offset - ID_REGS.CIDR0) >> 2]!;
       default: {
+        const id = readIdRegister(offset, this.config.pidr);
+        if (id >= 0) return id;
         const n = this.baserIndex(offset & ~7);
         if (n < 0) return 0;
         return (offset & 4) === 0 ? this.tables.baserLo[n]! : this.tables.baserHi[n]!;

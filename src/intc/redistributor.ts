@@ -11,7 +11,8 @@
 
 import { mask32, rdLoHi } from '../spec/bits.js';
 import { fieldAddress } from './field-address.js';
-import { GIC_CIDR, ID_REGS, LPI_CONFIG, LPI_INTID_BASE } from '../spec/gic/gic-common.js';
+import { LPI_CONFIG, LPI_INTID_BASE } from '../spec/gic/gic-common.js';
+import { readIdRegister } from './id-registers.js';
 import {
   GICR,
   GICR_CTLR,
@@ -285,23 +286,10 @@ export class GicRedistributor {
         return this.params.lpis ? this.pendHi : 0;
       case GICR.SYNCR:
         return 0; // Busy = 0: every invalidation completes synchronously
-      case ID_REGS.PIDR2:
-        return this.params.pidr[2]!;
-      case ID_REGS.PIDR0:
-        return this.params.pidr[0]!;
-      case ID_REGS.PIDR1:
-        return this.params.pidr[1]!;
-      case ID_REGS.PIDR3:
-        return this.params.pidr[3]!;
-      case ID_REGS.PIDR4:
-        return this.params.pidr[4]!;
-      case ID_REGS.CIDR0:
-      case ID_REGS.CIDR1:
-      case ID_REGS.CIDR2:
-      case ID_REGS.CIDR3:
-        return GIC_CIDR[(offset - ID_REGS.CIDR0) >> 2]!;
-      default:
-        return 0;
+      default: {
+        const id = readIdRegister(offset, this.params.pidr);
+        return id >= 0 ? id : 0;
+      }
     }
   }
 
