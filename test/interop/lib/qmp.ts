@@ -3,6 +3,7 @@
 // `{"event":...}` lines are collected). Every request has a timeout.
 import type { Socket } from 'node:net';
 import { connectUnix, type QemuProcess } from './qemu.js';
+import { withTimeout } from './timeout.js';
 
 export class QmpClient {
   private buf = '';
@@ -58,14 +59,4 @@ export class QmpClient {
   close(): void {
     this.sock.destroy();
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, reject) => {
-      t = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
-    }),
-  ]);
 }

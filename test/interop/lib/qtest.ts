@@ -3,6 +3,7 @@
 // time and are collected. QEMU connects to a unix socket we listen on (as libqtest does). Every
 // request has a timeout. Facts and pitfalls: shared research qemu-qtest-notes.md.
 import { createServer, type Server, type Socket } from 'node:net';
+import { withTimeout } from './timeout.js';
 
 export class QtestClient {
   private buf = '';
@@ -99,14 +100,4 @@ export class QtestClient {
   close(): void {
     this.sock.destroy();
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, reject) => {
-      t = setTimeout(() => reject(new Error(`${what} (${ms} ms)`)), ms);
-    }),
-  ]);
 }
