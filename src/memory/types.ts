@@ -98,3 +98,20 @@ export interface DmaFault {
   /** Bytes transferred before the fault. */
   readonly done: number;
 }
+
+/**
+ * Deferred device work. A device that consumes queues in guest memory (the SMMU and ITS command
+ * queues, virtio virtqueues) does a bounded slice of that work inside one MMIO access and leaves
+ * the rest to `service()`, which the embedding VMM calls regularly (after each vCPU exit, on a
+ * timer, or on each poll of a shared register window). Each call does bounded work; it returns
+ * true while work remains pending, so a caller can loop until false when it wants a quiescent
+ * device.
+ */
+export interface Serviceable {
+  service(): boolean;
+}
+
+/** Whether `device` has deferred work to be driven by {@link Serviceable.service}. */
+export function isServiceable(device: object): device is Serviceable {
+  return typeof (device as Partial<Serviceable>).service === 'function';
+}
