@@ -29,6 +29,9 @@ export { itsRegisters, itsDevice, itsMappedDevices, itsCollections } from './int
 // PCIe
 export * from './pcie/index.js';
 
+// virtio-mmio transport and devices (DMA through a DmaPort, e.g. an SMMU stream)
+export * from './virtio/index.js';
+
 // platform description, ID maps, runtime
 export * from './platform/id-map.js';
 export * from './platform/description.js';

@@ -4,9 +4,10 @@
 // Virtio 1.2 §6.1 (Reserved Feature Bits: VIRTIO_F_ACCESS_PLATFORM); Linux virtio_ring uses the
 // DMA API only when the device offers it (vring_use_dma_api).
 import type { IdMapping } from '../platform/id-map.js';
+import { VIRTIO_F_ACCESS_PLATFORM } from '../spec/virtio/features.js';
 import type { PciFunction } from './function.js';
 
-export const VIRTIO_F_ACCESS_PLATFORM = 33;
+export { VIRTIO_F_ACCESS_PLATFORM };
 
 /**
  * Whether a requester with `rid` (or, when its bus number is not assigned yet, any requester of

@@ -4,3 +4,4 @@ export * as gic from './gic/index.js';
 export * as pcie from './pcie/index.js';
 export * as acpi from './acpi/index.js';
 export * as fdt from './fdt/format.js';
+export * as virtio from './virtio/index.js';

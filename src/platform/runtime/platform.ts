@@ -127,11 +127,7 @@ export class Platform {
     const features = FEATURE_PROFILES[s.features];
     if (!features) throw new RangeError(`unknown SMMU feature profile ${s.features}`);
     const own = this.ids.smmus.find((m) => m.smmu === s.name)?.ownMsi ?? null;
-    const line = (i: SpiInterrupt | null): IrqLine | undefined => {
-      if (i === null) return undefined;
-      const intid = spiIntid(i);
-      return { pulse: () => this.spiSink.spiPending(intid), setLevel: (on: boolean) => (on ? this.spiSink.spiPending(intid) : undefined) };
-    };
+    const line = (i: SpiInterrupt | null): IrqLine | undefined => (i === null ? undefined : this.spiLine(spiIntid(i)));
     const irqs: Record<string, IrqLine> = {};
     for (const k of ['eventq', 'priq', 'cmdqSync', 'gerror'] as const) {
       const l = line(s.interrupts[k]);
@@ -140,6 +136,14 @@ export class Platform {
     const smmu = new SmmuV3(this.memory, { features, name: s.name, msiSink: this.msi, msiDeviceId: own?.deviceId ?? null, irqs });
     this.smmus.set(s.name, smmu);
     this.bus.map(s.base, smmu);
+  }
+
+  /**
+   * An interrupt output raising INTID `intid` through the platform's SPI sink (counted in
+   * `spiCounts`), for devices a VMM adds with `bus.map` (e.g. virtio-mmio transports).
+   */
+  spiLine(intid: number): IrqLine {
+    return { pulse: () => this.spiSink.spiPending(intid), setLevel: (on: boolean) => (on ? this.spiSink.spiPending(intid) : undefined) };
   }
 
   // ------------------------------------------------------------ topology queries
