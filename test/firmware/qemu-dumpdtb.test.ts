@@ -25,7 +25,7 @@ test('QEMU 7.2 dumpdtb (virt,iommu=smmuv3,gic-version=3,its=on) equals the commi
   const dir = mkdtempSync(join(tmpdir(), 'vsmmu-qemu-'));
   try {
     const out = join(dir, 'q.dtb');
-    const r = spawnSync(qemu, ['-M', `virt,iommu=smmuv3,gic-version=3,its=on,dumpdtb=${out}`, '-cpu', 'cortex-a57', '-m', '512M', '-display', 'none'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(qemu, ['-M', `virt,iommu=smmuv3,gic-version=3,its=on,dumpdtb=${out}`, '-cpu', 'cortex-a57', '-m', '512M', '-display', 'none', '-nic', 'none'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 0, r.stderr);
     const live = parseDtb(new Uint8Array(readFileSync(out)));
     const fix = parseDtb(new Uint8Array(gunzipSync(readFileSync(fixture))));
