@@ -126,7 +126,8 @@ export interface SmmuDesc {
   readonly name: string;
   /** Base of the 128 KiB register window (page 0 + page 1). */
   readonly base: number;
-  /** Names of the root complexes whose requesters this SMMU translates. */
+  /** Names of the root complexes whose requesters this SMMU translates (may be empty when it only
+   * serves platform devices such as virtio-mmio transports). */
   readonly rootComplexes: readonly string[];
   readonly interrupts: SmmuInterrupts;
   readonly features: SmmuProfileName;
@@ -207,6 +208,22 @@ export interface RootComplexDesc {
   readonly endpoints: readonly EndpointDesc[];
 }
 
+/**
+ * A virtio-mmio transport (virtio 1.2 §4.2): a 512-byte register window and one interrupt,
+ * optionally behind an SMMU with its own stream ID (DT `iommus = <&smmu streamId>`).
+ */
+export interface VirtioMmioDesc {
+  readonly name: string;
+  readonly base: number;
+  readonly size: number;
+  readonly interrupt: SpiInterrupt;
+  /** The SMMU translating its DMA, or null (DMA goes straight to memory). */
+  readonly smmu: string | null;
+  /** Its stream ID on that SMMU. */
+  readonly streamId: number;
+  readonly dmaCoherent: boolean;
+}
+
 export interface PlatformDescription {
   /** Free text, DT `model`. */
   readonly model: string;
@@ -220,6 +237,8 @@ export interface PlatformDescription {
   readonly uart: UartDesc | null;
   readonly smmus: readonly SmmuDesc[];
   readonly rootComplexes: readonly RootComplexDesc[];
+  /** virtio-mmio transports (platform devices, described in the device tree only). */
+  readonly virtioMmio: readonly VirtioMmioDesc[];
   /** DT /chosen bootargs (optional). */
   readonly bootargs: string | null;
 }

@@ -8,6 +8,7 @@ import { loadPlatformFile, parsePlatform } from './load.js';
 import { loadPreset } from './presets/index.js';
 import { validatePlatform } from './schema.js';
 import { QEMU_VIRT_INPUT } from './presets/qemu-virt.js';
+import { QEMU_HOSTED_INPUT } from './presets/qemu-hosted.js';
 import fc from 'fast-check';
 import { UserInputError } from '../util/errors.js';
 
@@ -170,4 +171,21 @@ test('fuzz: arbitrary values and mutated presets are validated without throwing'
 test('stream IDs beyond the SMMU profile\'s SIDSIZE are refused', () => {
   const text = BASE.replace('    ecam: { base: 0x4010000000 }', '    ecam: { base: 0x4010000000 }\n    streamIdBase: 0x100');
   assert.match(errorOf(text), /^board\.yaml:13: rootComplexes\[0\]\.streamIdBase: stream IDs up to 0x100ff exceed SMMU 'smmu0' \(16-bit stream IDs, feature profile 'default'\)/);
+});
+
+test('virtio-mmio transports: SMMU references, stream IDs, windows and SPIs are checked', () => {
+  const hosted = (virtioMmio: unknown[], extra: Record<string, unknown> = {}): string[] => {
+    const r = validatePlatform({ ...QEMU_HOSTED_INPUT, virtioMmio, ...extra });
+    return r.ok ? [] : r.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  };
+  const v = (name: string, base: number, spi: number, streamId: number, smmu: string | null = 'smmu0'): Record<string, unknown> => ({ name, base, interrupt: { spi }, smmu, streamId });
+  assert.deepEqual(hosted([v('a', 0x8010_0000, 80, 8), v('b', 0x8010_0200, 81, 9)]), []);
+  assert.match(hosted([v('a', 0x8010_0000, 80, 8), v('b', 0x8010_0200, 81, 8)]).join('\n'), /virtioMmio\.1\.streamId: stream ID 0x8 is already used on SMMU 'smmu0' \(virtioMmio\[0\]\)/);
+  assert.match(hosted([v('a', 0x8010_0000, 80, 8, 'nope')]).join('\n'), /unknown SMMU 'nope'/);
+  assert.match(hosted([v('a', 0x8010_0000, 80, 8), v('b', 0x8010_0100, 81, 9)]).join('\n'), /virtioMmio\.1\.base: virtio-mmio 'b' .* overlaps virtio-mmio 'a'/);
+  assert.match(hosted([v('a', 0x8010_0000, 80, 8), v('b', 0x8010_0200, 80, 9)]).join('\n'), /virtioMmio\.1\.interrupt: SPI 80/);
+  assert.match(hosted([v('a', 0x8010_0000, 74, 8)]).join('\n'), /SPI 74/);
+  assert.match(hosted([v('a', 0x8010_0000, 80, 8, null)]).join('\n'), /smmus\.0\.rootComplexes: an SMMU covers at least one root complex or virtio-mmio device/);
+  assert.match(hosted([v('smmu0', 0x8010_0000, 80, 8)]).join('\n'), /duplicate name 'smmu0'/);
+  assert.match(hosted([v('a', 0x8010_0000, 80, 0x1_0000)]).join('\n'), /exceeds SMMU 'smmu0'/);
 });

@@ -22,6 +22,7 @@ import type {
   SmmuDesc,
   SpiInterrupt,
   SwitchDesc,
+  VirtioMmioDesc,
 } from './description.js';
 import { enumerateRootComplex } from './enumerate.js';
 import { allGsivsWired } from './derive-ids.js';
@@ -114,7 +115,7 @@ const rootComplexIn = z.strictObject({
 const smmuIn = z.strictObject({
   name,
   base: uint,
-  rootComplexes: z.array(z.string()).min(1, 'an SMMU covers at least one root complex'),
+  rootComplexes: z.array(z.string()).default([]),
   interrupts: z
     .strictObject({ eventq: spi.nullable().default(null), priq: spi.nullable().default(null), cmdqSync: spi.nullable().default(null), gerror: spi.nullable().default(null) })
     .default({ eventq: null, priq: null, cmdqSync: null, gerror: null }),
@@ -123,6 +124,16 @@ const smmuIn = z.strictObject({
   msi: z.boolean().optional(),
   msiDeviceId: u32.optional(),
   proximityDomain: u32.nullable().default(null),
+});
+
+const virtioMmioIn = z.strictObject({
+  name,
+  base: uint,
+  size: uint.refine((v) => v >= 0x100, 'a virtio-mmio window is at least 0x100 bytes').default(0x200),
+  interrupt: z.strictObject({ spi: uint.refine((v) => v <= 987, 'SPI numbers are 0..987 (INTID 32..1019)'), trigger: trigger.default('edge') }),
+  smmu: z.string().nullable().default(null),
+  streamId: u32.default(0),
+  dmaCoherent: z.boolean().default(true),
 });
 
 const gicIn = z.strictObject({
@@ -149,6 +160,7 @@ export const platformInputSchema = z.strictObject({
   uart: z.strictObject({ base: uint, size: uint.default(0x1000), interrupt: spi, clockHz: u32.default(24_000_000) }).nullable().default(null),
   smmus: z.array(smmuIn).default([]),
   rootComplexes: z.array(rootComplexIn).default([]),
+  virtioMmio: z.array(virtioMmioIn).default([]),
   bootargs: z.string().nullable().default(null),
 });
 
@@ -233,6 +245,7 @@ function normalize(p: Parsed): PlatformDescription {
     uart: p.uart,
     smmus,
     rootComplexes,
+    virtioMmio: p.virtioMmio.map((v): VirtioMmioDesc => ({ ...v })),
     bootargs: p.bootargs,
   };
 }
@@ -286,6 +299,7 @@ export function checkDescription(d: PlatformDescription): DescriptionIssue[] {
       else if (coveredBy.has(rc)) add(['smmus', i, 'rootComplexes', j], `duplicate SMMU instance for root complex '${rc}'`);
       else coveredBy.set(rc, s.name);
     });
+    if (s.rootComplexes.length === 0 && !d.virtioMmio.some((v) => v.smmu === s.name)) add(['smmus', i, 'rootComplexes'], 'an SMMU covers at least one root complex or virtio-mmio device');
     const prof = FEATURE_PROFILES[s.features];
     if (s.msi && prof && !prof.msi) add(['smmus', i, 'msi'], `feature profile '${s.features}' has no MSI support (IDR0.MSI = 0)`);
     const usesMsi = s.msi && g.msi === 'its';
@@ -338,6 +352,25 @@ export function checkDescription(d: PlatformDescription): DescriptionIssue[] {
       if (en.lastBus > rc.buses.end) add(at('buses'), `the topology needs buses ${rc.buses.start}..${en.lastBus} but the bus range ends at ${rc.buses.end}`);
     }
   });
+  // virtio-mmio transports: names, SMMU references, stream IDs unique on their SMMU.
+  const devNames = new Set<string>([...rcNames.keys(), ...smmuNames]);
+  d.virtioMmio.forEach((v, i) => {
+    if (devNames.has(v.name)) add(['virtioMmio', i, 'name'], `duplicate name '${v.name}'`);
+    devNames.add(v.name);
+    if (v.smmu === null) return;
+    const sd = d.smmus.find((x) => x.name === v.smmu);
+    if (!sd) {
+      add(['virtioMmio', i, 'smmu'], `virtio-mmio device references unknown SMMU '${v.smmu}'`);
+      return;
+    }
+    const sidBits = FEATURE_PROFILES[sd.features]?.sidBits ?? 32;
+    if (v.streamId >= 2 ** sidBits) add(['virtioMmio', i, 'streamId'], `stream ID ${hex(v.streamId)} exceeds SMMU '${v.smmu}' (${sidBits}-bit stream IDs)`);
+    const list = sidRanges.get(v.smmu) ?? [];
+    const clash = list.find((r) => r.lo <= v.streamId && v.streamId <= r.hi);
+    if (clash) add(['virtioMmio', i, 'streamId'], `stream ID ${hex(v.streamId)} is already used on SMMU '${v.smmu}' (${clash.i >= 0 ? `rootComplexes[${clash.i}]` : `virtioMmio[${-clash.i - 1}]`})`);
+    list.push({ lo: v.streamId, hi: v.streamId, i: -i - 1 });
+    sidRanges.set(v.smmu, list);
+  });
   if (g.msi === 'its') {
     d.smmus.forEach((s, i) => {
       if (!(s.msi || !allGsivsWired(s))) return; // no own-MSI device ID in use (see deriveIdMaps)
@@ -362,6 +395,7 @@ export function checkDescription(d: PlatformDescription): DescriptionIssue[] {
     if (rc.mmio64) windows.push({ path: ['rootComplexes', i, 'mmio64'], what: `64-bit MMIO of '${rc.name}'`, r: rc.mmio64 });
     if (rc.io) windows.push({ path: ['rootComplexes', i, 'io'], what: `I/O window of '${rc.name}'`, r: rc.io });
   });
+  d.virtioMmio.forEach((v, i) => windows.push({ path: ['virtioMmio', i, 'base'], what: `virtio-mmio '${v.name}'`, r: { base: v.base, size: v.size } }));
   for (let a = 0; a < windows.length; a++) {
     for (let b = 0; b < a; b++) {
       const wa = windows[a] as (typeof windows)[number];
@@ -382,6 +416,7 @@ export function checkDescription(d: PlatformDescription): DescriptionIssue[] {
       if (irq) spis.push({ path: ['smmus', i, 'interrupts', k], what: `SMMU '${s.name}' ${k}`, lo: irq.spi, hi: irq.spi });
     }
   });
+  d.virtioMmio.forEach((v, i) => spis.push({ path: ['virtioMmio', i, 'interrupt'], what: `virtio-mmio '${v.name}'`, lo: v.interrupt.spi, hi: v.interrupt.spi }));
   d.rootComplexes.forEach((rc, i) => {
     // INTx lines may be shared between root complexes only if identical; keep them distinct from others.
     rc.intx?.spis.forEach((n, j) => spis.push({ path: ['rootComplexes', i, 'intx', 'spis', j], what: `INTx of '${rc.name}'`, lo: n, hi: n }));

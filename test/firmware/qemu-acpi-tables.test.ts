@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeIort, decodeMadt } from '../../src/firmware/acpi/index.js';
 import { lintFiles } from '../../src/firmware/lint/index.js';
-import { QEMU, startQemu } from '../interop/lib/qemu.js';
-import { QtestClient } from '../interop/lib/qtest.js';
+import { QEMU, startQemu } from '../../src/host/qemu.js';
+import { QtestClient } from '../../src/host/qtest.js';
 import { qemu72Iort } from './qemu72-iort.js';
 
 const haveQemu = spawnSync(QEMU, ['--version']).status === 0;

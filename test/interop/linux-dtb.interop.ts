@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { buildOurDtb, dumpQemuDtb, iommuMapCells, withIommuMapBase } from './lib/dtb.js';
-import { ensureGuestArtifacts } from './lib/guest-artifacts.js';
+import { ensureGuestArtifacts } from '../../src/host/guest-artifacts.js';
 import { guestReportProblems, parseGuestReport } from './lib/guest-report.js';
 import { inspectAgainstQemu } from './lib/inspect-check.js';
 import { bootLinux, diskCopyLanded, DISK_DEVFN, type LinuxBoot, type LinuxBootOptions } from './lib/linux-boot.js';

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { GuestMemory } from '../../src/memory/guest-memory.js';
 import { PcieDevice, PcieSwitch, RootComplex, type EndpointFunctionOptions } from '../../src/pcie/index.js';
 import { tempDir } from '../interop/lib/paths.js';
-import { QEMU, startQemu } from '../interop/lib/qemu.js';
-import { QtestClient } from '../interop/lib/qtest.js';
+import { QEMU, startQemu } from '../../src/host/qemu.js';
+import { QtestClient } from '../../src/host/qtest.js';
 import { ecamOff } from './fakes.js';
 
 const ECAM = 0x40_1000_0000;

@@ -165,3 +165,34 @@ test('msi none: no MSI properties anywhere, no ITS node', () => {
   }
   assert.ok(propCells(findNode(t.root, '/pcie@4010000000') as FdtNode, 'iommu-map'));
 });
+
+test('qemu-hosted: the SMMU and virtio-mmio nodes sit in the register window, each transport names its own stream ID; dtc accepts the tree', () => {
+  const d = loadPreset('qemu-hosted');
+  const fdt = buildDeviceTree(d, undefined, { initrd: { start: 0x4800_0000, end: 0x4812_3456 } });
+  const dtb = writeDtb(fdt);
+  const r = dtcWarnings(dtb);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '', 'dtc warnings');
+  const smmu = findNode(fdt.root, '/smmuv3@80000000');
+  assert.ok(smmu, 'SMMU node');
+  const smmuPh = propCells(smmu, 'phandle')![0];
+  const transports = fdt.root.children.filter((n) => n.name.startsWith('virtio_mmio@'));
+  assert.equal(transports.length, d.virtioMmio.length);
+  const sids = new Set<number>();
+  transports.forEach((n, i) => {
+    const v = d.virtioMmio[i]!;
+    assert.equal(n.name, `virtio_mmio@${v.base.toString(16)}`);
+    assert.deepEqual(propStrings(n, 'compatible'), ['virtio,mmio']);
+    assert.deepEqual(propCells(n, 'reg'), [0, v.base, 0, v.size]);
+    assert.deepEqual(propCells(n, 'iommus'), [smmuPh, v.streamId]);
+    assert.deepEqual(propCells(n, 'interrupts'), [0, v.interrupt.spi, 1]);
+    sids.add(v.streamId);
+  });
+  assert.equal(sids.size, transports.length, 'stream IDs distinct');
+  const chosen = findNode(fdt.root, '/chosen')!;
+  assert.deepEqual(propCells(chosen, 'linux,initrd-start'), [0, 0x4800_0000]);
+  assert.deepEqual(propCells(chosen, 'linux,initrd-end'), [0, 0x4812_3456]);
+  assert.deepEqual(propStrings(chosen, 'stdout-path'), ['/pl011@9000000']);
+  assert.equal(findNode(fdt.root, '/pcie@4010000000'), null, 'no PCIe host: config space cannot live in a polled window');
+  assert.deepEqual(walk(fdt.root).filter((n) => n.path.startsWith('/memory@')).map((n) => n.path), ['/memory@40000000'], 'the register window is not memory');
+});

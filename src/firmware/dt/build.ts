@@ -4,13 +4,14 @@
 // arm,smmu-v3 (reg, interrupts + interrupt-names, #iommu-cells = <1>, dma-coherent, msi-parent),
 // pci-host-ecam-generic (bus-range, linux,pci-domain, ranges, msi-map / msi-parent, iommu-map:
 // pci-iommu.txt / pci-msi.txt: `<rid-base &target output-base length>`), arm,psci, arm,armv8-timer,
-// arm,pl011 with a fixed apb-pclk clock, /chosen stdout-path. Node layout follows QEMU 7.2's virt
+// arm,pl011 with a fixed apb-pclk clock, virtio,mmio (reg, interrupts, dma-coherent, iommus =
+// <&smmu stream-id>), /chosen stdout-path, bootargs and linux,initrd-start/-end. Node layout follows QEMU 7.2's virt
 // so the qemu-virt preset's DTB can replace QEMU's own (-dtb).
 //
 // Phandles (the original's scheme, openvmm-seed.md §3.3): GIC 1, apb-pclk 2, v2m 3, ITS 4,
 // SMMU instance N = 5 + N.
 
-import type { PlatformDescription, PpiInterrupt, RootComplexDesc, SmmuDesc, SpiInterrupt, Trigger } from '../../platform/description.js';
+import type { PlatformDescription, PpiInterrupt, RootComplexDesc, SmmuDesc, SpiInterrupt, Trigger, VirtioMmioDesc } from '../../platform/description.js';
 import { deriveIdMaps, smmuUsesMsi, type IdMaps } from '../../platform/derive-ids.js';
 import {
   GIC_PPI,
@@ -152,8 +153,23 @@ function pcieNode(d: PlatformDescription, rc: RootComplexDesc, maps: IdMaps): Fd
   return node(`pcie@${unit(rc.ecam.base)}`, props);
 }
 
+function virtioMmioNode(d: PlatformDescription, v: VirtioMmioDesc): FdtNode {
+  const props: [string, Uint8Array][] = [];
+  const s = v.smmu === null ? undefined : d.smmus.find((x) => x.name === v.smmu);
+  if (s) props.push(['iommus', cells(smmuPhandle(d, s), v.streamId)]);
+  if (v.dmaCoherent) props.push(['dma-coherent', EMPTY]);
+  props.push(['interrupts', cells(...spiCells(v.interrupt))], ['reg', cells(...reg(v.base, v.size))], ['compatible', strings('virtio,mmio')]);
+  return node(`virtio_mmio@${unit(v.base)}`, props);
+}
+
+/** Boot-time additions to /chosen that are not part of the platform (where the loader put the initrd). */
+export interface DeviceTreeBootInfo {
+  /** Physical [start, end) of the initramfs. */
+  readonly initrd?: { readonly start: number; readonly end: number };
+}
+
 /** Builds the device tree of a platform. */
-export function buildDeviceTree(d: PlatformDescription, maps: IdMaps = deriveIdMaps(d)): Fdt {
+export function buildDeviceTree(d: PlatformDescription, maps: IdMaps = deriveIdMaps(d), boot: DeviceTreeBootInfo = {}): Fdt {
   const root: FdtNode = node('', [
     ['interrupt-parent', cells(PHANDLE.gic)],
     ['model', strings(d.model)],
@@ -184,6 +200,7 @@ export function buildDeviceTree(d: PlatformDescription, maps: IdMaps = deriveIdM
   }
   for (const s of d.smmus) add(smmuNode(d, s));
   for (const rc of d.rootComplexes) add(pcieNode(d, rc, maps));
+  for (const v of d.virtioMmio) add(virtioMmioNode(d, v));
   if (d.uart) {
     add(
       node(`pl011@${unit(d.uart.base)}`, [
@@ -234,6 +251,7 @@ export function buildDeviceTree(d: PlatformDescription, maps: IdMaps = deriveIdM
   const chosen: [string, Uint8Array][] = [];
   if (d.uart) chosen.push(['stdout-path', strings(`/pl011@${unit(d.uart.base)}`)]);
   if (d.bootargs !== null) chosen.push(['bootargs', strings(d.bootargs)]);
+  if (boot.initrd) chosen.push(['linux,initrd-start', cells(...u64Cells(boot.initrd.start))], ['linux,initrd-end', cells(...u64Cells(boot.initrd.end))]);
   add(node('chosen', chosen));
   return { root, reservations: [], bootCpuidPhys: 0 };
 }

@@ -7,6 +7,7 @@ import { loadPlatformFile } from '../load.js';
 import { applyOverrides, type PlatformOverrides, type SmmuAllocator } from '../overrides.js';
 import { formatPath, validatePlatform, type PlatformInput } from '../schema.js';
 import { OPENVMM_INPUT, openvmmSmmu } from './openvmm.js';
+import { QEMU_HOSTED_INPUT } from './qemu-hosted.js';
 import { QEMU_VIRT_INPUT } from './qemu-virt.js';
 
 interface Preset {
@@ -17,6 +18,7 @@ interface Preset {
 const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   'qemu-virt': { input: QEMU_VIRT_INPUT },
   openvmm: { input: OPENVMM_INPUT, allocate: openvmmSmmu },
+  'qemu-hosted': { input: QEMU_HOSTED_INPUT },
 });
 
 export const PRESET_NAMES: readonly string[] = Object.keys(PRESETS);

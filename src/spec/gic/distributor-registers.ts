@@ -11,6 +11,8 @@ export const GICD = Object.freeze({
   IIDR: 0x0008,
   TYPER2: 0x000c,
   STATUSR: 0x0010,
+  /** GICD_ISPENDR<n> (n = INTID / 32): write 1 to a bit to make that interrupt pending (§12.9.20). */
+  ISPENDR0: 0x0200,
 });
 
 /** GICD_CTLR when GICD_CTLR.DS = 1 (single security state), IHI 0069 §12.9.4. */

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MACHINE, RAM_MIB } from './linux-boot.js';
-import { QEMU } from './qemu.js';
+import { QEMU } from '../../../src/host/qemu.js';
 import { vsmmuOk } from './vsmmu-cli.js';
 
 /** Name of the PCIe root complex in our qemu-virt preset that the SMMU covers. */

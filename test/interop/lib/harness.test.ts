@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { describe, test } from 'node:test';
-import { cpioNewc, cpioNewcGz } from './cpio.js';
+import { cpioNewc, cpioNewcGz } from '../../../src/host/cpio.js';
 import { compare, type Scenario } from './differential.js';
 import { guestReportProblems, parseGuestReport } from './guest-report.js';
 import { foldBursts, summarise, type Ev, type Observation } from './observe.js';

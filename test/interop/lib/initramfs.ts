@@ -1,11 +1,10 @@
 // Builds the tiny initramfs the Linux interop test boots: static busybox, the virtio-pci/blk
 // modules (dependencies first), and an /init that loads them, does O_DIRECT disk I/O through the
 // SMMU, prints what the test checks between VSMMU-* markers, then either powers off or (for the
-// inspect test) waits for the host to stop the VM. Facts: shared research linux-on-qemu-notes.md.
-import { readFileSync } from 'node:fs';
+// inspect test) waits for the host to stop the VM.
 import { basename } from 'node:path';
-import { cpioNewcGz, type CpioEntry } from './cpio.js';
-import { moduleLoadOrder, type GuestArtifacts } from './guest-artifacts.js';
+import { buildInitramfs as buildGuestInitramfs } from '../../../src/host/initramfs.js';
+import { moduleLoadOrder, type GuestArtifacts } from '../../../src/host/guest-artifacts.js';
 
 /** Disk layout the init script and the host agree on (MiB offsets on /dev/vda). */
 export const DISK = Object.freeze({
@@ -55,19 +54,6 @@ ${opts.after === 'wait' ? 'while true; do sleep 1; done' : 'poweroff -f'}
 
 /** The gzip'd newc initramfs for `-initrd`. */
 export function buildInitramfs(guest: GuestArtifacts, opts: InitOptions): Buffer {
-  const mods = moduleLoadOrder(guest.modulesDir, ['virtio_pci', 'virtio_blk']);
-  const entries: CpioEntry[] = [
-    { path: 'bin', kind: 'dir', mode: 0o755 },
-    { path: 'dev', kind: 'dir', mode: 0o755 },
-    { path: 'dev/console', kind: 'chardev', mode: 0o600, rdev: [5, 1] },
-    { path: 'proc', kind: 'dir', mode: 0o755 },
-    { path: 'sys', kind: 'dir', mode: 0o755 },
-    { path: 'tmp', kind: 'dir', mode: 0o1777 },
-    { path: 'modules', kind: 'dir', mode: 0o755 },
-    { path: 'bin/busybox', kind: 'file', mode: 0o755, data: readFileSync(guest.busybox) },
-    { path: 'bin/sh', kind: 'symlink', mode: 0o777, data: 'busybox' },
-    ...mods.map((p): CpioEntry => ({ path: `modules/${basename(p)}`, kind: 'file', mode: 0o644, data: readFileSync(p) })),
-    { path: 'init', kind: 'file', mode: 0o755, data: initScript(mods.map((p) => basename(p)), opts) },
-  ];
-  return cpioNewcGz(entries);
+  const modules = moduleLoadOrder(guest.modulesDir, ['virtio_pci', 'virtio_blk']);
+  return buildGuestInitramfs({ busybox: guest.busybox, modules, init: initScript(modules.map((p) => basename(p)), opts) });
 }

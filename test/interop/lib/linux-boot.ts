@@ -5,11 +5,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureGuestArtifacts } from './guest-artifacts.js';
+import { ensureGuestArtifacts } from '../../../src/host/guest-artifacts.js';
 import { buildInitramfs, DISK } from './initramfs.js';
 import { tempDir } from './paths.js';
 import { QmpClient } from './qmp.js';
-import { startQemu, type QemuProcess } from './qemu.js';
+import { startQemu, type QemuProcess } from '../../../src/host/qemu.js';
 
 /** Guest RAM base and size on QEMU's virt machine. */
 export const RAM_BASE = 0x4000_0000;

@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CACHE_DIR = join(REPO_ROOT, '.cache', 'interop');
+// The guest downloads (src/host/cache-dir.ts) go to the tier's cache, which CI keeps between runs;
+// child `vsmmu` processes inherit it.
+process.env['VSMMU_CACHE'] ??= CACHE_DIR;
 
 /** A fresh temporary directory; `cleanup()` removes it (idempotent). */
 export function tempDir(prefix: string): { path: string; cleanup(): void } {

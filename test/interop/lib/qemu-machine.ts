@@ -5,8 +5,8 @@
 // timer (edu's DMA timer) while it idles. See shared research qemu-qtest-notes.md "Making it run".
 import { join } from 'node:path';
 import { tempDir } from './paths.js';
-import { startQemu, type QemuProcess } from './qemu.js';
-import { QtestClient } from './qtest.js';
+import { startQemu, type QemuProcess } from '../../../src/host/qemu.js';
+import { QtestClient } from '../../../src/host/qtest.js';
 import { EDU_BUF, EDU_DMA_LIMIT, EDU_DEVFN, VIRT, type DmaDirection, type Machine } from './machine.js';
 
 /** Where the idle loop lives: the last page of RAM, which the scenarios never use. */

@@ -2,8 +2,8 @@
 // `qmp_capabilities`, then `{"execute":...}` -> `{"return":...}` | `{"error":...}`; asynchronous
 // `{"event":...}` lines are collected). Every request has a timeout.
 import type { Socket } from 'node:net';
-import { connectUnix, type QemuProcess } from './qemu.js';
-import { withTimeout } from './timeout.js';
+import { connectUnix, type QemuProcess } from '../../../src/host/qemu.js';
+import { withTimeout } from '../../../src/util/timeout.js';
 
 export class QmpClient {
   private buf = '';

@@ -1,13 +1,12 @@
-// Fetches and unpacks the Linux guest the interop tier boots: Debian bookworm's stock arm64 kernel
-// (the package `linux-image-arm64:arm64` depends on) and busybox-static:arm64, with Debian's own
-// client (`apt-get download`, `dpkg-deb -x`), cached under .cache/interop/ so reruns are instant.
-// Needs `dpkg --add-architecture arm64 && apt-get update` done once (.ci/run does it; as root this
-// module does it itself when the arm64 lists are missing). Facts: shared research
-// linux-on-qemu-notes.md "Getting the pieces".
+// Fetches and unpacks the Linux guest `vsmmu boot` and the interop tier boot: Debian bookworm's
+// stock arm64 kernel (the package `linux-image-arm64:arm64` depends on) and busybox-static:arm64,
+// with Debian's own client (`apt-get download`, `dpkg-deb -x`), cached in the cache directory
+// (cache-dir.ts) so reruns are instant. Needs `dpkg --add-architecture arm64 && apt-get update`
+// done once (.ci/run does it; as root this module does it itself when the arm64 lists are missing).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CACHE_DIR } from './paths.js';
+import { cacheDir } from './cache-dir.js';
 
 export interface GuestArtifacts {
   readonly kernel: string;
@@ -32,7 +31,7 @@ function ensureArm64Lists(): void {
   };
   if (archs.includes('arm64') && known()) return;
   if (process.getuid?.() !== 0) {
-    throw new Error('the interop tier needs arm64 package lists: run `dpkg --add-architecture arm64 && apt-get update` as root');
+    throw new Error('fetching the Debian guest needs arm64 package lists: run `dpkg --add-architecture arm64 && apt-get update` as root');
   }
   if (!archs.includes('arm64')) run('dpkg', ['--add-architecture', 'arm64']);
   run('apt-get', ['update', '-qq']);
@@ -48,11 +47,12 @@ function kernelPackage(): string {
 
 /** Downloads (once) and unpacks the kernel and busybox; returns where they are. */
 export function ensureGuestArtifacts(): GuestArtifacts {
-  const root = join(CACHE_DIR, 'root');
-  const stamp = join(CACHE_DIR, 'root.done');
+  const dir = cacheDir();
+  const root = join(dir, 'root');
+  const stamp = join(dir, 'root.done');
   if (!existsSync(stamp)) {
     ensureArm64Lists();
-    const debs = join(CACHE_DIR, 'debs');
+    const debs = join(dir, 'debs');
     rmSync(debs, { recursive: true, force: true });
     rmSync(root, { recursive: true, force: true });
     mkdirSync(debs, { recursive: true });

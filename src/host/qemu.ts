@@ -1,6 +1,6 @@
 // Launches qemu-system-aarch64 7.2 as a child process with a hard wall-clock limit: the child is
-// killed by its pid when the limit passes or when the test calls kill(); nothing waits forever.
-// Console output is collected so tests can wait for markers in it.
+// killed by its pid when the limit passes or when the caller calls kill(); nothing waits forever.
+// Console output is collected so callers can wait for markers in it (and optionally streamed).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -23,10 +23,15 @@ export interface QemuProcess {
 export interface QemuOptions {
   /** Hard limit for the child's whole life; it is SIGKILLed after that. */
   readonly timeoutMs: number;
+  /** Give the child a stdin pipe (the serial console's input with `-serial stdio`). */
+  readonly stdin?: boolean;
+  /** Called with each chunk of console output as it arrives. */
+  readonly onOutput?: (chunk: string) => void;
 }
 
 export function startQemu(args: readonly string[], opts: QemuOptions): QemuProcess {
-  const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(QEMU, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  child.stdin?.on('error', () => undefined); // the child may exit while we write
   let out = '';
   let err = '';
   let done = false;
@@ -36,6 +41,7 @@ export function startQemu(args: readonly string[], opts: QemuOptions): QemuProce
   };
   child.stdout?.setEncoding('utf8').on('data', (s: string) => {
     out += s;
+    opts.onOutput?.(s);
     notify();
   });
   child.stderr?.setEncoding('utf8').on('data', (s: string) => {

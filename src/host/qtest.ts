@@ -1,9 +1,9 @@
 // A client for QEMU's qtest text protocol (softmmu/qtest.c): one request line, one reply line
 // ("OK [value]", "FAIL ...", "ERR ..."); asynchronous "IRQ raise|lower N" lines may arrive at any
 // time and are collected. QEMU connects to a unix socket we listen on (as libqtest does). Every
-// request has a timeout. Facts and pitfalls: shared research qemu-qtest-notes.md.
+// request has a timeout.
 import { createServer, type Server, type Socket } from 'node:net';
-import { withTimeout } from './timeout.js';
+import { withTimeout } from '../util/timeout.js';
 
 export class QtestClient {
   private buf = '';
