@@ -84,8 +84,11 @@ export function defaultRunScript(disks: readonly DiskPlan[]): string {
     );
     for (const r of d.reads) {
       lines.push(
-        `s=$(dd if=${dev} bs=${UNIT} skip=${r.offset / UNIT} count=${r.length / UNIT} iflag=direct 2>/tmp/dd | sha256sum)`,
-        `echo "VSMMU-READ ${d.dev} ${r.offset} ${r.length} \${s%% *} $(tail -n 1 /tmp/dd)"`,
+        't0=$(date +%s%N)',
+        `dd if=${dev} of=/tmp/r bs=${UNIT} skip=${r.offset / UNIT} count=${r.length / UNIT} iflag=direct 2>/dev/null`,
+        't1=$(date +%s%N)',
+        's=$(sha256sum < /tmp/r)',
+        `echo "VSMMU-READ ${d.dev} ${r.offset} ${r.length} \${s%% *} $((t1 - t0))"`,
       );
     }
     for (const r of d.writes) {
@@ -95,13 +98,15 @@ export function defaultRunScript(disks: readonly DiskPlan[]): string {
       lines.push(
         src,
         'a=$(sha256sum < /tmp/w)',
-        `dd if=/tmp/w of=${dev} bs=${UNIT} seek=${r.offset / UNIT} oflag=direct conv=notrunc 2>/tmp/dd; st=$?`,
+        't0=$(date +%s%N)',
+        `dd if=/tmp/w of=${dev} bs=${UNIT} seek=${r.offset / UNIT} oflag=direct conv=notrunc 2>/dev/null; st=$?`,
+        't1=$(date +%s%N)',
         `b=$(dd if=${dev} bs=${UNIT} skip=${r.offset / UNIT} count=${r.length / UNIT} iflag=direct 2>/dev/null | sha256sum)`,
-        `echo "VSMMU-WRITE ${d.dev} ${r.offset} ${r.length} \${a%% *} \${b%% *} $st $(tail -n 1 /tmp/dd)"`,
+        `echo "VSMMU-WRITE ${d.dev} ${r.offset} ${r.length} \${a%% *} \${b%% *} $st $((t1 - t0))"`,
       );
     }
   }
-  lines.push('rm -f /tmp/w /tmp/dd', 'sync');
+  lines.push('rm -f /tmp/w /tmp/r', 'sync');
   return lines.join('\n') + '\n';
 }
 

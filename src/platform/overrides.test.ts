@@ -13,7 +13,7 @@ const root = new URL('../../', import.meta.url).pathname;
 const userError = (re: RegExp) => (e: unknown) => e instanceof UserInputError && re.test(e.message);
 
 test('presets are listed and valid', () => {
-  assert.deepEqual([...PRESET_NAMES].sort(), ['openvmm', 'qemu-virt']);
+  assert.deepEqual([...PRESET_NAMES].sort(), ['openvmm', 'qemu-hosted', 'qemu-virt']);
   assert.throws(() => loadPreset('pc'), userError(/^--preset: unknown preset 'pc'/));
 });
 
