@@ -93,6 +93,8 @@ export interface BootOutcome {
   readonly interruptErrors: readonly string[];
   readonly qemuStderr: string;
   readonly dumpDir: string | null;
+  /** The model's state when the run ended (before the guest shut its drivers down), or null. */
+  readonly atRunEnd: { readonly rings: ReturnType<typeof ringsJson>; readonly registers: Record<string, string> } | null;
   /** Files left for the caller to read before cleanup() (disk files live until then). */
   cleanup(): void;
 }
@@ -291,6 +293,7 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
     const t0 = performance.now();
     let initAt: number | null = null;
     let dumpRequested = false;
+    let runEnded = false;
     let consoleTail = '';
     proc = startQemu(args, {
       timeoutMs: req.timeoutS * 1000 + 5000,
@@ -300,6 +303,7 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
         consoleTail = (consoleTail + s).slice(-4096);
         if (initAt === null && consoleTail.includes(MARK.init)) initAt = performance.now();
         if (!dumpRequested && req.dump !== undefined && consoleTail.includes(MARK.dumpReady)) dumpRequested = true;
+        if (!runEnded && consoleTail.includes(MARK.runEnd)) runEnded = true;
       },
     });
     const p = proc;
@@ -351,6 +355,7 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
     const pollT0 = performance.now();
     let ended: BootOutcome['ended'] = 'poweroff';
     let dumped = false;
+    let snapshot: BootOutcome['atRunEnd'] = null;
     for (;;) {
       if (st.exited !== null) break;
       if (interrupted || userQuit) {
@@ -375,6 +380,7 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
         }
         lastStart = start;
       }
+      if (runEnded && snapshot === null) snapshot = { rings: ringsJson(machine), registers: registerDump(machine) };
       if (dumpRequested && !dumped) {
         dumped = true;
         writeDump(req.dump!, ramPath, machine, dtb);
@@ -407,6 +413,7 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
       interruptErrors: errs,
       qemuStderr: p.stderr(),
       dumpDir: dumped ? req.dump! : null,
+      atRunEnd: snapshot,
       cleanup,
     };
   } catch (e) {
@@ -429,4 +436,11 @@ function writeDump(dir: string, ramPath: string, machine: HostedMachine, dtb: Ui
   copyFileSync(ramPath, join(dir, 'ram.bin'));
   writeFileSync(join(dir, 'REGS.json'), JSON.stringify(registerDump(machine), null, 2) + '\n');
   writeFileSync(join(dir, 'platform.dtb'), dtb);
+  writeFileSync(join(dir, 'devices.json'), JSON.stringify(ringsJson(machine), null, 2) + '\n');
+}
+
+/** Each device's virtqueue IOVAs and where the live SMMU translates them (hex strings). */
+export function ringsJson(machine: HostedMachine): { name: string; streamId: number; rings: Record<string, { iova: string; pa: string | null }>[] }[] {
+  const place = (p: { iova: number; pa: number | null }): { iova: string; pa: string | null } => ({ iova: hex(p.iova), pa: p.pa === null ? null : hex(p.pa) });
+  return machine.rings().map((d) => ({ name: d.name, streamId: d.streamId, rings: d.rings.map((r) => ({ desc: place(r.desc), driver: place(r.driver), device: place(r.device) })) }));
 }

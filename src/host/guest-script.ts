@@ -73,40 +73,52 @@ ${wait}${body}poweroff -f
 `;
 }
 
-/** The default run: IOMMU groups, checksummed O_DIRECT I/O and timed transfers on every disk. */
+/**
+ * The default run: IOMMU groups, checksummed O_DIRECT I/O and timed transfers on every disk. The
+ * disks are exercised at the same time (one background job each), so several devices with
+ * different stream IDs do DMA through the SMMU concurrently.
+ */
 export function defaultRunScript(disks: readonly DiskPlan[]): string {
-  const lines: string[] = ['echo "arm-smmu-v3 lines: $(dmesg | grep -c arm-smmu-v3)"'];
+  const lines: string[] = [
+    // Centiseconds since boot (/proc/uptime has two decimals; busybox date has no sub-second format).
+    'cs() { read u _ < /proc/uptime; echo "${u%.*}${u#*.}"; }',
+    'echo "arm-smmu-v3 lines: $(dmesg | grep -c arm-smmu-v3)"',
+  ];
   for (const d of disks) {
     const dev = `/dev/${d.dev}`;
+    const r0 = `/tmp/r-${d.dev}`;
+    const w0 = `/tmp/w-${d.dev}`;
     lines.push(
+      '(',
       `g=$(readlink -f /sys/block/${d.dev}/device/../iommu_group)`,
       `echo "VSMMU-GROUP ${d.dev} \${g##*/} $(cat $g/type 2>/dev/null || echo none)"`,
     );
     for (const r of d.reads) {
       lines.push(
-        't0=$(date +%s%N)',
-        `dd if=${dev} of=/tmp/r bs=${UNIT} skip=${r.offset / UNIT} count=${r.length / UNIT} iflag=direct 2>/dev/null`,
-        't1=$(date +%s%N)',
-        's=$(sha256sum < /tmp/r)',
-        `echo "VSMMU-READ ${d.dev} ${r.offset} ${r.length} \${s%% *} $((t1 - t0))"`,
+        't0=$(cs)',
+        `dd if=${dev} of=${r0} bs=${UNIT} skip=${r.offset / UNIT} count=${r.length / UNIT} iflag=direct 2>/dev/null`,
+        't1=$(cs)',
+        `s=$(sha256sum < ${r0})`,
+        `echo "VSMMU-READ ${d.dev} ${r.offset} ${r.length} \${s%% *} $(((t1 - t0) * 10000000))"`,
       );
     }
     for (const r of d.writes) {
       const src = d.fresh
-        ? `dd if=/dev/urandom of=/tmp/w bs=${UNIT} count=${r.length / UNIT} 2>/dev/null`
-        : `dd if=${dev} of=/tmp/w bs=${UNIT} skip=${r.offset / UNIT} count=${r.length / UNIT} iflag=direct 2>/dev/null`;
+        ? `dd if=/dev/urandom of=${w0} bs=${UNIT} count=${r.length / UNIT} 2>/dev/null`
+        : `dd if=${dev} of=${w0} bs=${UNIT} skip=${r.offset / UNIT} count=${r.length / UNIT} iflag=direct 2>/dev/null`;
       lines.push(
         src,
-        'a=$(sha256sum < /tmp/w)',
-        't0=$(date +%s%N)',
-        `dd if=/tmp/w of=${dev} bs=${UNIT} seek=${r.offset / UNIT} oflag=direct conv=notrunc 2>/dev/null; st=$?`,
-        't1=$(date +%s%N)',
+        `a=$(sha256sum < ${w0})`,
+        't0=$(cs)',
+        `dd if=${w0} of=${dev} bs=${UNIT} seek=${r.offset / UNIT} oflag=direct conv=notrunc 2>/dev/null; st=$?`,
+        't1=$(cs)',
         `b=$(dd if=${dev} bs=${UNIT} skip=${r.offset / UNIT} count=${r.length / UNIT} iflag=direct 2>/dev/null | sha256sum)`,
-        `echo "VSMMU-WRITE ${d.dev} ${r.offset} ${r.length} \${a%% *} \${b%% *} $st $((t1 - t0))"`,
+        `echo "VSMMU-WRITE ${d.dev} ${r.offset} ${r.length} \${a%% *} \${b%% *} $st $(((t1 - t0) * 10000000))"`,
       );
     }
+    lines.push(`rm -f ${r0} ${w0}`, ') &');
   }
-  lines.push('rm -f /tmp/w /tmp/r', 'sync');
+  lines.push('wait', 'sync');
   return lines.join('\n') + '\n';
 }
 

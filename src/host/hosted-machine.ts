@@ -7,6 +7,7 @@ import { spiIntid } from '../platform/description.js';
 import type { DmaPort, IrqLine, MmioDevice, MsiSink, PhysMemory } from '../memory/types.js';
 import type { SmmuFeatures } from '../smmu/features.js';
 import { SmmuV3 } from '../smmu/device/smmu-v3.js';
+import { makeRequest, newResult } from '../smmu/translation/types.js';
 import { REGISTERS, REG, type RegName } from '../spec/smmuv3/registers.js';
 import { GITS } from '../spec/gic/its-registers.js';
 import type { GuestInterrupts } from './guest-interrupts.js';
@@ -32,6 +33,15 @@ export interface HostedDevice {
   readonly applyLast?: readonly number[];
   /** Requests served, bytes moved, DMA faults seen (for the report). */
   stats(): { requests: number; bytes: number; faults: number };
+  /** Ring addresses (IOVAs) the driver programmed, per queue. */
+  rings?(): RingAddresses[];
+}
+
+/** One virtqueue's areas as the driver programmed them (IOVAs on the device's stream). */
+export interface RingAddresses {
+  readonly desc: number;
+  readonly driver: number;
+  readonly device: number;
 }
 
 export type DeviceFactory = (slot: VirtioMmioDesc, dma: DmaPort, irq: IrqLine) => HostedDevice;
@@ -117,4 +127,38 @@ export class HostedMachine {
       this.slots.push({ desc: v, device: dev });
     });
   }
+
+  /**
+   * Where the live SMMU sends a read of `iova` by stream `sid` now (null: it would fault). Uses
+   * the translation engine directly, so nothing is recorded and no event is written.
+   */
+  translate(sid: number, iova: number): number | null {
+    if (!this.smmu.smmuEnabled()) return iova;
+    const res = newResult();
+    this.smmu.translator.translate(makeRequest(sid, null, BigInt(iova), { write: false, instr: false, priv: false }), res);
+    return res.ok ? res.pa : null;
+  }
+
+  /** Each device's virtqueue areas (IOVAs) and the physical addresses they translate to. */
+  rings(): DeviceRings[] {
+    return this.slots.map((s) => ({
+      name: s.desc.name,
+      streamId: s.desc.streamId,
+      rings: (s.device.rings?.() ?? []).map((r) => {
+        const one = (iova: number): { iova: number; pa: number | null } => ({ iova, pa: this.translate(s.desc.streamId, iova) });
+        return { desc: one(r.desc), driver: one(r.driver), device: one(r.device) };
+      }),
+    }));
+  }
+}
+
+export interface DeviceRings {
+  readonly name: string;
+  readonly streamId: number;
+  readonly rings: readonly { readonly desc: RingPlace; readonly driver: RingPlace; readonly device: RingPlace }[];
+}
+
+export interface RingPlace {
+  readonly iova: number;
+  readonly pa: number | null;
 }

@@ -8,6 +8,7 @@ import { register as registerInspect } from './inspect.js';
 import { register as registerDecode } from './decode.js';
 import { register as registerLint } from './lint.js';
 import { register as registerRun } from './run.js';
+import { register as registerBoot } from './boot.js';
 
 export function registerCommands(program: Command): void {
   void program;
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerDecode(program);
   registerLint(program);
   registerRun(program);
+  registerBoot(program);
 }
