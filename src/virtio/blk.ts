@@ -24,7 +24,7 @@ export interface VirtioBlkOptions {
 }
 
 /** Per-device counters, a plain object for reports. */
-export interface VirtioBlkStats {
+export type VirtioBlkStats = {
   /** Chains served (every request, whatever its outcome). */
   requests: number;
   reads: number;
@@ -42,7 +42,7 @@ export interface VirtioBlkStats {
   faults: number;
   /** Chains too short to hold a request header and a status byte (completed with length 0). */
   malformed: number;
-}
+};
 
 const BOUNCE_BYTES = 64 * 1024;
 const SECTOR = VIRTIO_BLK_SECTOR_SIZE;

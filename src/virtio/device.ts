@@ -27,6 +27,8 @@ export interface VirtioDevice {
    * request-level problems are reported in the request's own status.
    */
   handle(queue: number, chain: DescriptorChain): number;
+  /** Per-device counters (requests, bytes, faults...), a plain object for reports. */
+  readonly stats: { readonly [counter: string]: number };
   /** Device reset (the transport resets queues and status itself). */
   reset(): void;
 }

@@ -255,3 +255,38 @@ test('DRIVER_OK before FEATURES_OK: the device does not run', () => {
   assert.equal(t.service(), false);
   assert.equal(t.stats.services, 0);
 });
+
+test('polled-window mode: QueueReady applied before the ring addresses of the same poll still works', () => {
+  const { drv, t } = rig(new VirtioRng({ random: (d) => d.fill(4) }), { polledWindow: true });
+  assert.ok(drv.negotiate(F_VERSION_1 | F_ACCESS_PLATFORM));
+  const desc = drv.buffer(16 * 8), avail = drv.buffer(22), used = drv.buffer(70);
+  // Address order, as a bridge scanning the window applies one poll's changed words.
+  drv.w(REG.queueNum, 8);
+  drv.w(REG.queueReady, 1);
+  drv.w(REG.status, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+  drv.w(REG.queueDescLow, desc.iova);
+  drv.w(REG.queueDriverLow, avail.iova);
+  drv.w(REG.queueDeviceLow, used.iova);
+  assert.equal(drv.r(REG.queueReady), 1);
+  Object.assign(drv, { qsize: 8, descPa: desc.pa, availPa: avail.pa, usedPa: used.pa });
+  const buf = drv.buffer(8);
+  drv.writeDesc(desc.pa, 0, buf.iova, 8, 2, 0);
+  drv.publish(0);
+  assert.equal(t.service(), false);
+  assert.deepEqual(drv.takeUsed(), [{ id: 0, len: 8 }]);
+  // Once served, the configuration is latched: later stores are ignored.
+  drv.w(REG.queueDescLow, 0x1230);
+  assert.equal(t.queues[0]!.descLo, desc.iova);
+});
+
+test('polled-window mode: an unusable queue configuration is reported at the first service', () => {
+  const { drv, t } = rig(new VirtioRng(), { polledWindow: true });
+  assert.ok(drv.negotiate(F_VERSION_1 | F_ACCESS_PLATFORM));
+  drv.w(REG.queueNum, 6);
+  drv.w(REG.queueReady, 1);
+  drv.w(REG.status, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+  assert.equal(t.service(), false);
+  assert.equal(drv.r(REG.status) & S_NEEDS_RESET, S_NEEDS_RESET);
+  assert.equal(drv.r(REG.interruptStatus) & 2, 2);
+  assert.match(t.stats.lastError!, /not a power of two/);
+});

@@ -18,6 +18,8 @@
 //  - ignores DriverFeatures/DriverFeaturesSel (pairs may collapse) and takes as negotiated the bits
 //    a modern driver behind an IOMMU must accept: VERSION_1 | ACCESS_PLATFORM;
 //  - ignores QueueSel (the device must have one queue);
+//  - accepts queue configuration stores after QueueReady until the queue is first served (a
+//    host applying one poll's stores in address order sees QueueReady before the ring addresses);
 //  - keeps the used-buffer bit of InterruptStatus set from DRIVER_OK until reset, so an ACK racing
 //    a newer completion cannot lose it (a spurious used-buffer interrupt is harmless);
 //  - treats a Status store that clears a bit as a reset followed by that store (the store of 0
@@ -295,10 +297,14 @@ export class VirtioMmioTransport implements MmioDevice, Serviceable {
     return this.queueSel < this.queues.length ? this.queues[this.queueSel]! : null;
   }
 
-  /** The selected queue if its configuration registers may change (only while not ready). */
+  /**
+   * The selected queue if its configuration registers may change: while not ready; in
+   * polled-window mode until the configuration is latched at the first service of the queue.
+   */
   private configurable(): SplitVirtqueue | null {
     const q = this.selected();
-    return q !== null && !q.ready ? q : null;
+    if (q === null) return null;
+    return (this.polledWindow ? q.latched : q.ready) ? null : q;
   }
 
   private writeQueueReady(v: number): void {
@@ -306,19 +312,31 @@ export class VirtioMmioTransport implements MmioDevice, Serviceable {
     if (q === null) return;
     if ((v & 1) === 0) {
       q.ready = false;
+      q.latched = false;
       return;
     }
     if (q.ready) return;
+    q.ready = true;
+    // Polled-window mode: the host may apply this store before the queue address stores of the
+    // same poll, so the configuration is latched when the queue is first served.
+    if (!this.polledWindow) this.latch(q);
+  }
+
+  private latch(q: SplitVirtqueue): boolean {
     q.eventIdx = (this.driverLo & EVENT_IDX_LO) !== 0;
     q.indirect = (this.driverLo & INDIRECT_LO) !== 0;
-    const why = q.enable();
-    if (why !== null) this.needsReset(why);
+    const why = q.latch();
+    if (why === null) return true;
+    q.ready = false;
+    this.needsReset(why);
+    return false;
   }
 
   /** Serves one slice of queue `i`; true while chains remain. */
   private serveQueue(i: number): boolean {
     const q = this.queues[i]!;
     if (!this.running() || !q.ready) return false;
+    if (!q.latched && !this.latch(q)) return false;
     const r = q.process(this.slice, this.handlers[i]!);
     if (q.notify) {
       q.notify = false;

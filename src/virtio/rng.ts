@@ -14,13 +14,13 @@ export interface VirtioRngOptions {
   readonly queueSize?: number;
 }
 
-export interface VirtioRngStats {
+export type VirtioRngStats = {
   requests: number;
   /** Random bytes delivered into guest buffers. */
   bytes: number;
   /** DMA faults on the guest's buffers. */
   faults: number;
-}
+};
 
 const MAX_PER_REQUEST = 4096;
 

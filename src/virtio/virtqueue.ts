@@ -151,6 +151,8 @@ export class SplitVirtqueue {
   deviceLo = 0;
   deviceHi = 0;
   ready = false;
+  /** The configuration above has been checked and is in use (see {@link latch}). */
+  latched = false;
   // Negotiated ring features.
   eventIdx = false;
   indirect = false;
@@ -189,6 +191,7 @@ export class SplitVirtqueue {
     this.size = 0;
     this.descLo = this.descHi = this.driverLo = this.driverHi = this.deviceLo = this.deviceHi = 0;
     this.ready = false;
+    this.latched = false;
     this.eventIdx = false;
     this.indirect = false;
     this.lastAvail = 0;
@@ -198,11 +201,12 @@ export class SplitVirtqueue {
   }
 
   /**
-   * Checks the driver's configuration when it sets QueueReady: a power-of-two size up to the
-   * maximum, the alignments of §2.7 (descriptor table 16, available ring 2, used ring 4) and
-   * addresses below 2^53. Returns why it is unusable, or null (and the queue starts from index 0).
+   * Latches the driver's configuration (the transport does it when the driver sets QueueReady):
+   * checks a power-of-two size up to the maximum, the alignments of §2.7 (descriptor table 16,
+   * available ring 2, used ring 4) and addresses below 2^53. Returns why it is unusable, or null
+   * (the queue is then live and starts from ring index 0).
    */
-  enable(): string | null {
+  latch(): string | null {
     const n = this.size;
     if (n < 1 || n > this.maxSize || (n & (n - 1)) !== 0) return `queue size ${n} is not a power of two in 1..${this.maxSize}`;
     if (this.descHi > MAX_ADDR_HI || this.driverHi > MAX_ADDR_HI || this.deviceHi > MAX_ADDR_HI) return 'ring address beyond 2^53';
@@ -216,7 +220,7 @@ export class SplitVirtqueue {
     this.usedIdx = 0;
     this.error = null;
     this.notify = false;
-    this.ready = true;
+    this.latched = true;
     return null;
   }
 
@@ -229,7 +233,7 @@ export class SplitVirtqueue {
    */
   process(maxChains: number, handle: ChainHandler): number {
     if (this.error !== null) return QUEUE_ERROR;
-    if (!this.ready) return QUEUE_IDLE;
+    if (!this.ready || !this.latched) return QUEUE_IDLE;
     const n = this.size;
     const availIdx = this.read16(this.driver + VIRTQ_AVAIL.IDX);
     if (availIdx < 0) return this.fail('available ring index unreadable');
