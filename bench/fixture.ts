@@ -10,8 +10,8 @@ import { REG } from '../src/spec/smmuv3/registers.js';
 
 export const RAM_BASE = 0x4000_0000;
 const TWO32 = 0x1_0000_0000;
-/** Physical pages the mappings point at (PA = pool page i % DATA_PAGES). */
-export const DATA_PAGES = 4096;
+/** Most physical pages the mappings point at: mapped page i gets a random distinct frame of a pool of min(pages, DATA_PAGES). */
+export const DATA_PAGES = 65536;
 
 export interface FixtureOptions {
   /** Number of mapped 4K pages. */
@@ -21,6 +21,8 @@ export interface FixtureOptions {
   /** 'sparse': random pages in a 1 TiB range; 'dense': random pages in a range of 4 * pages. */
   readonly layout: 'sparse' | 'dense';
   readonly cachesEnabled: boolean;
+  /** IOTLB capacity (default: twice the pages, at least 2^17, so that every page stays cached). */
+  readonly tlbSize?: number;
   readonly seed?: number;
 }
 
@@ -61,7 +63,8 @@ export function buildFixture(o: FixtureOptions): Fixture {
   const tablePages = l3 + Math.min(o.pages, Math.ceil(rangePages / 2 ** 18) + 1) + 8;
   const sidBits = Math.max(1, Math.ceil(Math.log2(o.streams)));
   const structBytes = (64 << sidBits) + o.streams * 64;
-  const size = (tablePages + DATA_PAGES + 16) * 4096 + Math.ceil(structBytes / 4096) * 4096 + (64 << sidBits);
+  const pool = Math.min(o.pages, DATA_PAGES);
+  const size = (tablePages + pool + 16) * 4096 + Math.ceil(structBytes / 4096) * 4096 + (64 << sidBits);
   const mem = new GuestMemory();
   const ram = mem.addRam(RAM_BASE, size);
   let next = RAM_BASE;
@@ -77,7 +80,17 @@ export function buildFixture(o: FixtureOptions): Fixture {
   const tmp = { lo: 0, hi: 0 };
   const r64 = (addr: number): number => (mem.read64(addr, tmp) ? tmp.hi * TWO32 + tmp.lo : -1);
 
-  const data = alloc(DATA_PAGES * 4096, 4096);
+  const data = alloc(pool * 4096, 4096);
+  // Touch every data page once, so that no measurement pays the host's first-touch page faults.
+  for (let off = data - RAM_BASE; off < data - RAM_BASE + pool * 4096; off += 4096) ram[off] = 1;
+  // Random page frames: a shuffled pool (Fisher-Yates with the fixture's generator).
+  const frames = new Uint32Array(pool).map((_, i) => i);
+  for (let i = pool - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = frames[i]!;
+    frames[i] = frames[j]!;
+    frames[j] = t;
+  }
   const pgd = alloc(4096, 4096);
   const pas = new Float64Array(o.pages);
   for (let i = 0; i < o.pages; i++) {
@@ -93,7 +106,7 @@ export function buildFixture(o: FixtureOptions): Fixture {
         table = t;
       }
     }
-    const pa = data + (i % DATA_PAGES) * 4096;
+    const pa = data + frames[i % pool]! * 4096;
     pas[i] = pa;
     w64(table + (Math.floor(iova / 4096) % 512) * 8, pa + 0xf47); // Linux RW page
   }
@@ -113,7 +126,7 @@ export function buildFixture(o: FixtureOptions): Fixture {
 
   const smmu = new SmmuV3(mem, {
     features: DEFAULT_FEATURES,
-    translator: { cachesEnabled: o.cachesEnabled, tlbSize: Math.max(2 * o.pages, 1 << 17), configCacheSize: Math.max(4 * o.streams, 4096) },
+    translator: { cachesEnabled: o.cachesEnabled, tlbSize: o.tlbSize ?? Math.max(2 * o.pages, 1 << 17), configCacheSize: Math.max(4 * o.streams, 4096) },
   });
   smmu.write64(REG.STRTAB_BASE, strtab >>> 0, Math.floor(strtab / TWO32));
   smmu.write(REG.STRTAB_BASE_CFG, 4, sidBits);

@@ -1,16 +1,29 @@
-// `npm run bench [-- --json]`: SMMUv3 fast-path benchmarks, each with a baseline measured in the
-// same run and the ratio (workload ns/op ÷ baseline ns/op). Workloads (issue 3):
-//   walk         caches disabled, random IOVAs among 65536 pages at random 4K IOVAs in 1 TiB, one stream, S1
-//   iotlb-hit    the same lookups with a warm IOTLB            (baseline: bare Map.get on a number key)
-//   dma-4k       4096-byte writes through the DMA port, warm   (baseline: raw copy to the same PAs)
-//   dma-4k-walk  the same with caches disabled                 (baseline: raw copy to the same PAs)
-//   scale/*      iotlb-hit and walk with 1/256/65536 streams (page p used by stream p % streams),
-//                and with 1K..1M pages (dense layout: random pages within 4x their count)
-// Walk baseline: the four descriptor reads of a bare 4-level walk through GuestMemory.read64.
-// Plain process.hrtime.bigint loops; workload and baseline alternate over 3 rounds and the fastest
-// round of each is reported (robust to a loaded machine). No timing is asserted anywhere.
-import { newRequest, newResult, setAddress } from '../src/smmu/translation/types.js';
+// `npm run bench [-- --json]`: SMMUv3 fast-path benchmarks. Each workload is printed with a
+// baseline measured in the same process on the same workload, and the ratio (workload ns/op ÷
+// baseline ns/op): CPU time, median of interleaved repetitions (measure.ts), plus bytes allocated
+// per operation. No timing is asserted anywhere.
+//
+// Workload (as a C reference of the same operations uses): 65,536 mapped 4 KiB pages at random
+// IOVAs in a 1 TiB range, each on a random page frame, Linux io-pgtable leaf descriptors, one
+// stream with a stage-1 CD; lookups at random pages and random offsets in the page.
+//   iotlb-hit     warm IOTLB                           baseline: one probe in a typed-array hash
+//   iotlb-miss    IOTLB of 16 entries: every lookup walks 4 levels and refills
+//                                                       baseline: minimal 4-level walk over the same RAM
+//   walk          caches disabled (configuration re-read and re-used when unchanged, 4-level walk)
+//                                                       baseline: minimal 4-level walk
+//   dma-4k        4 KiB page-aligned writes through the DMA port, warm   baseline: raw 4 KiB copy
+//   dma-4k-walk   the same with caches disabled                          baseline: raw 4 KiB copy
+//   dma-sg-64k    vectored writes of 16 random pages (64 KiB) per call   baseline: 16 raw 4 KiB copies
+//   scale/*       iotlb-hit and walk with 1 / 256 / 65,536 streams (page p used by stream p % streams)
+//                 and with 1K / 32K / 1M pages (dense layout: random pages within 4x their count)
+// Each workload runs in a process of its own (this script re-runs itself with `--child NAME`), so
+// that no workload's objects shape the optimised code another workload is measured with.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { MinimalTlb, minimalWalk } from './baselines.js';
 import { buildFixture, RAM_BASE, rng, type Fixture } from './fixture.js';
+import { bytesPerOp, pair, type Workload } from './measure.js';
+import { newRequest, newResult } from '../src/smmu/translation/types.js';
 
 interface Result {
   name: string;
@@ -19,159 +32,176 @@ interface Result {
   baseline: string;
   baselineNsPerOp: number;
   ratio: number;
+  bytesPerOp: number;
 }
 
 const JSON_OUT = process.argv.includes('--json');
-const MIN_NS = 150_000_000n; // per measurement round
-const ROUNDS = 3; // workload and baseline alternate; the fastest round of each counts (robust to load)
-let sink = 0; // keeps results observable so loops are not optimised away
-
-/** ns per call of `op(i)`, running batches until MIN_NS elapsed (after a warm-up batch). */
-function measure(op: (i: number) => void, minNs = MIN_NS): number {
-  let batch = 256;
-  for (let i = 0; i < batch; i++) op(i);
-  let total = 0n;
-  let ops = 0;
-  let i = 0;
-  while (total < minNs) {
-    const t0 = process.hrtime.bigint();
-    for (let k = 0; k < batch; k++) op(i++);
-    total += process.hrtime.bigint() - t0;
-    ops += batch;
-    if (batch < 1 << 20) batch *= 2;
-  }
-  return Number(total) / ops;
+const QUICK = process.argv.includes('--quick');
+function argAfter(flag: string): string | null {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? (process.argv[i + 1] ?? '') : null;
 }
-
-/** Measures a workload and its baseline in alternating rounds; returns the best round of each. */
-function pair(op: (i: number) => void, base: (i: number) => void): [number, number] {
-  let a = Infinity;
-  let b = Infinity;
-  for (let r = 0; r < ROUNDS; r++) {
-    a = Math.min(a, measure(op));
-    b = Math.min(b, measure(base));
-  }
-  return [a, b];
-}
-
-const results: Result[] = [];
-function report(name: string, ns: number, baseline: string, baseNs: number): void {
-  const r: Result = { name, opsPerSec: Math.round(1e9 / ns), nsPerOp: +ns.toFixed(1), baseline, baselineNsPerOp: +baseNs.toFixed(1), ratio: +(ns / baseNs).toFixed(2) };
-  results.push(r);
-  if (!JSON_OUT) {
-    process.stdout.write(
-      `${name.padEnd(34)} ${r.nsPerOp.toFixed(1).padStart(9)} ns/op ${String(r.opsPerSec).padStart(11)} op/s | ${baseline.padEnd(24)} ${r.baselineNsPerOp.toFixed(1).padStart(8)} ns/op | x${r.ratio}\n`,
-    );
-  }
-}
-
+/** `--only SUBSTRING`: run only the workloads whose name contains it. */
+const ONLY = argAfter('--only') ?? '';
+/** `--child NAME`: run exactly that workload here and print its result as one JSON line. */
+const CHILD = argAfter('--child');
+const wanted = (name: string): boolean => (CHILD === null ? name.includes(ONLY) : name === CHILD);
 const SEQ = 1 << 20;
-function sequence(n: number, seed: number): Uint32Array {
+const MASK = SEQ - 1;
+const results: Result[] = [];
+
+function report(name: string, w: Workload, baseline: string, b: Workload): void {
+  const [m, mb] = pair(w, b, QUICK ? { reps: 3, repNs: 10_000_000 } : {});
+  const bytes = bytesPerOp(w);
+  const r: Result = {
+    name,
+    opsPerSec: Math.round(1e9 / m.nsPerOp),
+    nsPerOp: +m.nsPerOp.toFixed(1),
+    baseline,
+    baselineNsPerOp: +mb.nsPerOp.toFixed(1),
+    ratio: +(m.nsPerOp / mb.nsPerOp).toFixed(2),
+    bytesPerOp: +bytes.toFixed(2),
+  };
+  results.push(r);
+}
+
+function print(r: Result): void {
+  process.stdout.write(
+    `${r.name.padEnd(30)} ${r.nsPerOp.toFixed(1).padStart(8)} ns/op ${r.bytesPerOp.toFixed(1).padStart(6)} B/op | ` +
+      `${r.baseline.padEnd(22)} ${r.baselineNsPerOp.toFixed(1).padStart(8)} ns/op | x${r.ratio}\n`,
+  );
+}
+
+/** Random lookups: page indexes, and input addresses at random 8-byte offsets in those pages. */
+function lookups(f: Fixture, streams: number, seed: number): { addrs: Float64Array; sids: Uint32Array; pages: Uint32Array } {
   const r = rng(seed);
-  const s = new Uint32Array(SEQ);
-  for (let i = 0; i < SEQ; i++) s[i] = Math.floor(r() * n);
-  return s;
-}
-
-/** Bare 4-level walk: four dependent descriptor reads (the memory cost any walker pays). */
-function bareWalk(f: Fixture, iova: number): number {
-  const tmp = bareTmp;
-  let table = f.pgd;
-  for (let level = 0; level < 4; level++) {
-    f.mem.read64(table + (Math.floor(iova / 2 ** (39 - 9 * level)) % 512) * 8, tmp);
-    table = tmp.hi * 0x1_0000_0000 + ((tmp.lo & 0xffff_f000) >>> 0);
+  const n = f.iovas.length;
+  const pages = new Uint32Array(SEQ);
+  const addrs = new Float64Array(SEQ);
+  const sids = new Uint32Array(SEQ);
+  for (let i = 0; i < SEQ; i++) {
+    const p = Math.floor(r() * n);
+    pages[i] = p;
+    addrs[i] = f.iovas[p]! + Math.floor(r() * 512) * 8;
+    sids[i] = p % streams; // each page belongs to one stream: the working set does not grow with streams
   }
-  return table;
+  return { addrs, sids, pages };
 }
-const bareTmp = { lo: 0, hi: 0 };
 
-function translateLoop(f: Fixture, streams: number, seqPages: Uint32Array, seqSids: Uint32Array): (i: number) => void {
-  const req = newRequest();
-  const res = newResult();
-  const t = f.smmu.translator;
-  const mask = SEQ - 1;
-  return (i) => {
-    const k = i & mask;
-    req.sid = streams === 1 ? 0 : seqSids[k]!;
-    setAddress(req, f.iovas[seqPages[k]!]!);
-    t.translate(req, res);
-    sink += res.pa;
+function translateWorkload(f: Fixture, addrs: Float64Array, sids: Uint32Array): Workload {
+  const ctx = { sink: 0, t: f.smmu.translator, req: newRequest(), res: newResult(), addrs, sids, mask: MASK };
+  return {
+    ctx,
+    body: `const k = i & ctx.mask; const r = ctx.req; const a = ctx.addrs[k];
+      r.sid = ctx.sids[k]; r.addrLo = a >>> 0; r.addrHi = (a / 4294967296) >>> 0;
+      ctx.t.translate(r, ctx.res); ctx.sink += ctx.res.pa;`,
   };
 }
 
-function checkTranslations(f: Fixture, streams: number, seqPages: Uint32Array, seqSids: Uint32Array): void {
+/** Checks the workload's first translations against the fixture (a wrong fixture must not be timed). */
+function check(f: Fixture, addrs: Float64Array, sids: Uint32Array, pages: Uint32Array): void {
   const req = newRequest();
   const res = newResult();
-  for (let k = 0; k < 64; k++) {
-    req.sid = streams === 1 ? 0 : seqSids[k]!;
-    setAddress(req, f.iovas[seqPages[k]!]!);
-    if (!f.smmu.translator.translate(req, res) || res.pa !== f.pas[seqPages[k]!]) throw new Error(`bench fixture: translation ${k} wrong`);
+  for (let k = 0; k < 256; k++) {
+    const off = addrs[k]! - f.iovas[pages[k]!]!;
+    if (!f.smmu.translator.translateAddress(sids[k]!, null, addrs[k]!, false, res) || res.pa !== f.pas[pages[k]!]! + off) {
+      throw new Error(`bench fixture: translation ${k} is wrong`);
+    }
   }
+  void req;
 }
 
-function warm(f: Fixture, streams: number, seqPages: Uint32Array, seqSids: Uint32Array, n: number): void {
-  const op = translateLoop(f, streams, seqPages, seqSids);
-  for (let i = 0; i < n; i++) op(i);
+function walkBaseline(f: Fixture, addrs: Float64Array): Workload {
+  const words = new Uint32Array(f.ram.buffer, f.ram.byteOffset, f.ram.byteLength >>> 2);
+  return { ctx: { sink: 0, walk: minimalWalk, words, base: RAM_BASE, pgd: f.pgd, addrs, mask: MASK }, body: `ctx.sink += ctx.walk(ctx.words, ctx.base, ctx.pgd, ctx.addrs[i & ctx.mask]);` };
 }
 
-function walkAndHit(label: string, pages: number, streams: number, layout: 'sparse' | 'dense', which: 'both' | 'walk' | 'hit'): void {
-  const seqPages = sequence(pages, 7);
-  // Each page is used by one fixed stream, so the working set (pages) is the same for every stream
-  // count: the scale dimension measures the cost of many streams/ASIDs, not a bigger working set.
-  const seqSids = seqPages.map((p) => p % streams);
-  const baseMap = new Map<number, number>();
-  if (which !== 'hit') {
+function hitBaseline(f: Fixture, addrs: Float64Array): Workload {
+  return { ctx: { sink: 0, tlb: new MinimalTlb(f.iovas, f.pas), addrs, mask: MASK }, body: `ctx.sink += ctx.tlb.lookup(ctx.addrs[i & ctx.mask]);` };
+}
+
+function walkAndHit(label: string, pages: number, streams: number, layout: 'sparse' | 'dense', which: 'all' | 'walk' | 'hit'): void {
+  if (which !== 'hit' && wanted(label.replace('%', 'walk'))) {
     const f = buildFixture({ pages, streams, layout, cachesEnabled: false });
-    checkTranslations(f, streams, seqPages, seqSids);
-    const [ns, base] = pair(translateLoop(f, streams, seqPages, seqSids), (i) => {
-      sink += bareWalk(f, f.iovas[seqPages[i & (SEQ - 1)]!]!);
-    });
-    report(label.replace('%', 'walk'), ns, 'bare 4-level read64 walk', base);
+    const { addrs, sids, pages: pg } = lookups(f, streams, 7);
+    check(f, addrs, sids, pg);
+    report(label.replace('%', 'walk'), translateWorkload(f, addrs, sids), 'minimal JS walk', walkBaseline(f, addrs));
   }
-  if (which !== 'walk') {
+  if (which === 'all' && wanted(label.replace('%', 'iotlb-miss'))) {
+    const f = buildFixture({ pages, streams, layout, cachesEnabled: true, tlbSize: 16 });
+    const { addrs, sids, pages: pg } = lookups(f, streams, 7);
+    check(f, addrs, sids, pg);
+    report(label.replace('%', 'iotlb-miss'), translateWorkload(f, addrs, sids), 'minimal JS walk', walkBaseline(f, addrs));
+  }
+  if (which !== 'walk' && wanted(label.replace('%', 'iotlb-hit'))) {
     const f = buildFixture({ pages, streams, layout, cachesEnabled: true });
-    checkTranslations(f, streams, seqPages, seqSids);
-    warm(f, streams, seqPages, seqSids, SEQ);
-    for (let i = 0; i < pages; i++) baseMap.set(f.iovas[i]!, f.pas[i]!);
+    const { addrs, sids, pages: pg } = lookups(f, streams, 7);
+    check(f, addrs, sids, pg);
+    const res = newResult();
+    for (let p = 0; p < pages; p++) f.smmu.translator.translateAddress(p % streams, null, f.iovas[p]!, false, res);
+    const w = translateWorkload(f, addrs, sids);
     const before = f.smmu.translator.stats();
-    const [ns, base] = pair(translateLoop(f, streams, seqPages, seqSids), (i) => {
-      sink += baseMap.get(f.iovas[seqPages[i & (SEQ - 1)]!]!)!;
-    });
+    report(label.replace('%', 'iotlb-hit'), w, 'typed-array hash probe', hitBaseline(f, addrs));
     const after = f.smmu.translator.stats();
-    const hits = after.tlbHits - before.tlbHits;
     const misses = after.tlbMisses - before.tlbMisses;
-    if (misses > hits / 100) process.stderr.write(`warning: ${label}: ${misses} IOTLB misses during the hit benchmark\n`);
-    report(label.replace('%', 'iotlb-hit'), ns, 'Map.get(number)', base);
+    if (misses > (after.tlbHits - before.tlbHits) / 100) process.stderr.write(`warning: ${label}: ${misses} IOTLB misses during the hit benchmark\n`);
   }
 }
 
 function dma(label: string, cachesEnabled: boolean): void {
-  const pages = 65536;
-  const f = buildFixture({ pages, streams: 1, layout: 'sparse', cachesEnabled });
-  const seqPages = sequence(pages, 13);
+  if (!wanted(label)) return;
+  const f = buildFixture({ pages: 65536, streams: 1, layout: 'sparse', cachesEnabled });
+  const { pages } = lookups(f, 1, 13);
   const port = f.smmu.dma(0, null);
   const buf = new Uint8Array(4096).map((_, i) => i & 0xff);
-  for (let i = 0; i < (cachesEnabled ? pages : 16); i++) {
-    if (port.write(f.iovas[i]!, buf) !== null) throw new Error('bench fixture: DMA failed');
+  // IOVAs as int32 halves (SmmuDmaPort.writeAt): numbers outside the int32 range are boxed at a call.
+  const los = new Int32Array(SEQ);
+  const his = new Int32Array(SEQ);
+  const offs = new Float64Array(SEQ);
+  for (let i = 0; i < SEQ; i++) {
+    los[i] = f.iovas[pages[i]!]! | 0;
+    his[i] = Math.floor(f.iovas[pages[i]!]! / 2 ** 32);
+    offs[i] = f.pas[pages[i]!]! - RAM_BASE;
   }
-  const ram = f.ram;
-  const [ns, base] = pair(
-    (i) => {
-      const k = seqPages[i & (SEQ - 1)]!;
-      if (port.write(f.iovas[k]!, buf) !== null) sink++;
-    },
-    (i) => {
-      ram.set(buf, f.pas[seqPages[i & (SEQ - 1)]!]! - RAM_BASE);
-    },
+  for (let i = 0; i < 1024; i++) if (port.writeAt(los[i]!, his[i]!, buf) !== null) throw new Error('bench fixture: DMA failed');
+  if (cachesEnabled) for (let p = 0; p < f.iovas.length; p++) port.write(f.iovas[p]!, buf); // every page in the IOTLB
+  if (!f.ram.subarray(offs[5]!, offs[5]! + 4096).every((b, i) => b === (i & 0xff))) throw new Error('bench fixture: DMA landed elsewhere');
+  report(
+    label,
+    { ctx: { sink: 0, port, buf, los, his, mask: MASK }, body: `const k = i & ctx.mask; if (ctx.port.writeAt(ctx.los[k], ctx.his[k], ctx.buf) !== null) ctx.sink++;` },
+    'raw 4 KiB copy',
+    { ctx: { sink: 0, ram: f.ram, buf, offs, mask: MASK }, body: `ctx.ram.set(ctx.buf, ctx.offs[i & ctx.mask]);` },
   );
-  report(label, ns, 'raw 4 KiB copy', base);
 }
 
-walkAndHit('%', 65536, 1, 'sparse', 'both');
-dma('dma-4k', true);
-dma('dma-4k-walk', false);
-for (const s of [1, 256, 65536]) walkAndHit(`scale/%/streams=${s}`, 65536, s, 'sparse', 'both');
-for (const n of [1024, 32768, 1048576]) walkAndHit(`scale/%/pages=${n}`, n, 1, 'dense', 'both');
+/** Every workload, in report order: its name and how to run it (in this process). */
+const WORKLOADS: [string, () => void][] = [];
+for (const kind of ['walk', 'iotlb-miss', 'iotlb-hit'] as const) {
+  WORKLOADS.push([kind, () => walkAndHit('%', 65536, 1, 'sparse', 'all')]);
+}
+WORKLOADS.push(['dma-4k', () => dma('dma-4k', true)], ['dma-4k-walk', () => dma('dma-4k-walk', false)]);
+for (const s of [1, 256, 65536]) {
+  for (const kind of ['walk', 'iotlb-miss', 'iotlb-hit']) WORKLOADS.push([`scale/${kind}/streams=${s}`, () => walkAndHit(`scale/%/streams=${s}`, 65536, s, 'sparse', 'all')]);
+}
+for (const n of [1024, 32768, 1048576]) WORKLOADS.push([`scale/iotlb-hit/pages=${n}`, () => walkAndHit(`scale/%/pages=${n}`, n, 1, 'dense', 'hit')]);
 
-if (JSON_OUT) process.stdout.write(JSON.stringify({ results }) + '\n');
-if (sink === -1) process.stdout.write('');
+if (CHILD !== null) {
+  const w = WORKLOADS.find(([name]) => name === CHILD);
+  if (w === undefined) throw new Error(`no workload ${CHILD}`);
+  w[1]();
+  process.stdout.write(JSON.stringify(results[0]) + '\n');
+} else {
+  const self = fileURLToPath(import.meta.url);
+  for (const [name] of WORKLOADS) {
+    if (!wanted(name)) continue;
+    const out = execFileSync(process.execPath, [...process.execArgv, self, '--child', name, ...(QUICK ? ['--quick'] : [])], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 20,
+    });
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as Result;
+    results.push(r);
+    if (!JSON_OUT) print(r);
+  }
+  if (JSON_OUT) process.stdout.write(JSON.stringify({ results }) + '\n');
+}

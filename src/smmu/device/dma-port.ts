@@ -24,11 +24,18 @@ class Fault implements DmaFault {
   ) {}
 }
 
+const TWO32 = 0x1_0000_0000;
+
 export class SmmuDmaPort implements DmaPort {
   private readonly req: TranslationRequest = newRequest();
   private readonly res: TranslationResult = newResult();
   private readonly slice: { bytes: Uint8Array | null; offset: number } = { bytes: null, offset: 0 };
   private readonly guest: GuestMemory | null;
+  // The RAM region of the last copy (GuestMemory regions are never removed or resized, so this
+  // stays valid): a copy inside it needs no region lookup and passes no address to a call.
+  private ramBytes: Uint8Array | null = null;
+  private ramBase = 0;
+  private ramEnd = 0;
 
   constructor(
     private readonly smmu: PortTranslator,
@@ -42,43 +49,80 @@ export class SmmuDmaPort implements DmaPort {
   }
 
   read(iova: number, dst: Uint8Array): DmaFault | null {
-    return this.access(iova, dst, false);
+    return this.access(iova | 0, (iova / TWO32) | 0, dst, false);
   }
 
   write(iova: number, src: Uint8Array): DmaFault | null {
-    return this.access(iova, src, true);
+    return this.access(iova | 0, (iova / TWO32) | 0, src, true);
   }
 
-  private access(iova: number, buf: Uint8Array, write: boolean): DmaFault | null {
+  /**
+   * {@link read} with the IOVA as 32-bit halves (bits [31:0] and [63:32], signed or unsigned). V8
+   * passes a number outside the signed 32-bit range to a call it does not inline as a heap-allocated
+   * double; pass the halves as int32 values (`x | 0`, or from an Int32Array) and nothing is
+   * allocated. Devices that hold 64-bit addresses as two words (descriptor rings do) use these.
+   */
+  readAt(lo: number, hi: number, dst: Uint8Array): DmaFault | null {
+    return this.access(lo | 0, hi | 0, dst, false);
+  }
+
+  /** {@link write} with the IOVA as 32-bit halves (see {@link readAt}). */
+  writeAt(lo: number, hi: number, src: Uint8Array): DmaFault | null {
+    return this.access(lo | 0, hi | 0, src, true);
+  }
+
+  /** The access at IOVA `loIn` / `hiIn` (int32 halves, so that no argument is boxed). */
+  private access(loIn: number, hiIn: number, buf: Uint8Array, write: boolean): DmaFault | null {
+    let lo = loIn >>> 0;
+    let hi = hiIn >>> 0;
     const req = this.req;
     const res = this.res;
     req.write = write;
     req.instr = false;
     req.priv = false;
     const n = buf.length;
+    // The address advances as 32-bit halves: no division and no boxed double per chunk.
     let done = 0;
     while (done < n) {
-      const a = iova + done;
-      setAddress(req, a);
+      req.addrLo = lo;
+      req.addrHi = hi;
       const reason = this.smmu.translateAccess(req, res);
-      if (reason !== null) return new Fault(a, reason, done);
-      // Bytes left in this translation (page or block); size is a power of two.
-      const inPage = res.size - (a % res.size);
-      const chunk = n - done < inPage ? n - done : inPage;
-      if (!this.copy(res.pa, buf, done, chunk, write)) return new Fault(a, 'external-abort', done);
+      if (reason !== null) return new Fault(hi * TWO32 + lo, reason, done);
+      // Bytes left in this translation (page or block; its size is a power of two).
+      const size = res.size;
+      const off = size <= 0x8000_0000 ? lo & (size - 1) : (hi % (size / TWO32)) * TWO32 + lo;
+      const left = n - done;
+      const chunk = left < size - off ? left : size - off;
+      const pa = res.pa;
+      if (pa >= this.ramBase && pa + chunk <= this.ramEnd) {
+        const ram = this.ramBytes!;
+        const at = pa - this.ramBase;
+        if (write) {
+          if (chunk === n) ram.set(buf, at);
+          else copyBytes.call(buf, ram, at, done, done + chunk);
+        } else copyBytes.call(ram, buf, done, at, at + chunk);
+      } else if (!this.copySlow(buf, done, chunk, write)) return new Fault(hi * TWO32 + lo, 'external-abort', done);
       done += chunk;
+      lo += chunk;
+      if (lo >= TWO32) {
+        lo -= TWO32;
+        hi++;
+      }
     }
     return null;
   }
 
-  private copy(pa: number, buf: Uint8Array, off: number, len: number, write: boolean): boolean {
+  /** A copy outside the cached RAM region (the PA is in `res.pa`): finds the region, or uses the PhysMemory API. */
+  private copySlow(buf: Uint8Array, off: number, len: number, write: boolean): boolean {
+    const pa = this.res.pa;
     const s = this.slice;
     if (this.guest !== null && this.guest.ramSlice(pa, len, s)) {
       const ram = s.bytes!;
-      if (write) {
-        if (off === 0 && len === buf.length) ram.set(buf, s.offset);
-        else copyBytes.call(buf, ram, s.offset, off, off + len);
-      } else copyBytes.call(ram, buf, off, s.offset, s.offset + len);
+      this.ramBytes = ram;
+      this.ramBase = pa - s.offset;
+      this.ramEnd = this.ramBase + ram.length;
+      if (write) copyBytes.call(buf, ram, s.offset, off, off + len);
+      else copyBytes.call(ram, buf, off, s.offset, s.offset + len);
       return true;
     }
     const part = off === 0 && len === buf.length ? buf : buf.subarray(off, off + len);

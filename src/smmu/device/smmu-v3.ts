@@ -55,6 +55,7 @@ export function memoryMsiSink(mem: PhysMemory): MsiSink {
 }
 
 const WR_MASK = 0x000f_ffff;
+const CR0_SLOT = SLOT.CR0;
 
 export class SmmuV3 implements MmioDevice, PortTranslator {
   readonly name: string;
@@ -384,7 +385,7 @@ export class SmmuV3 implements MmioDevice, PortTranslator {
   // ---------------------------------------------------------------- translation paths
 
   smmuEnabled(): boolean {
-    return rdLoHi(this.regs.get('CR0'), 0, CR0.SMMUEN.lsb, 1) === 1;
+    return ((this.regs.lo[CR0_SLOT]! >>> CR0.SMMUEN.lsb) & 1) === 1;
   }
 
   /**
@@ -435,7 +436,7 @@ export class SmmuV3 implements MmioDevice, PortTranslator {
   }
 
   /** The DMA port of a stream (and substream); cached, cheap to call per access. */
-  dma(sid: number, ssid: number | null = null): DmaPort {
+  dma(sid: number, ssid: number | null = null): SmmuDmaPort {
     const key = sid * 0x20_0000 + (ssid === null ? 0 : ssid + 1);
     let p = this.ports.get(key);
     if (p === undefined) {

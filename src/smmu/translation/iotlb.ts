@@ -1,8 +1,14 @@
 // The IOTLB: cached leaf translations tagged by stage kind, StreamWorld, VMID and ASID (or
 // global), with the invalidation scopes of the TLBI commands (IHI 0070 §4.4) and FIFO eviction at
-// a fixed capacity. Storage is a chained hash table over typed arrays sized once from the
-// capacity (host option, never a guest value): a hit is a few hash probes with no allocation and
-// no boxing of 64-bit keys, whatever the number of entries or streams.
+// a fixed capacity. Storage is sized once from the capacity (a host option, never a guest value):
+//  - `ent`, an open-addressing hash table with linear probing, 4 doubles a slot (page index, tag,
+//    output base, packed attributes): a hit computes the home slot and compares keys in place, one
+//    dependent memory access, no allocation and no boxing of 64-bit keys;
+//  - `link`, per slot the tag's entry list (for ASID/VMID invalidation in proportion to the
+//    entries of that tag) and the slot's place in the FIFO ring;
+//  - per tag (a small index assigned while the tag has entries): list head and entry count.
+// Deletion shifts the following cluster back (no tombstones), so a probe stops at the first free
+// slot and probe lengths stay those of a table at most half full.
 // Input addresses are "region keys": VA/IPA bits [51:0] plus the TTB1 region bit (VA[55]).
 
 export const KIND_S1 = 0; // stage 1 only, or combined stage 1 + stage 2 (keyed by VA)
@@ -26,6 +32,11 @@ function worldOf(tag: number): number {
   return Math.floor(tag / (65536 * 131072)) % 4;
 }
 
+/** Mixes a tag into a 32-bit value for the slot hash (computed once per lookup). */
+export function tagMix(tag: number): number {
+  return Math.imul((tag >>> 0) ^ (tag < TWO32 ? 0 : (tag / TWO32) | 0), 0xc2b2_ae3d);
+}
+
 export interface TlbCounters {
   hits: number;
   misses: number;
@@ -33,19 +44,18 @@ export interface TlbCounters {
   invalidations: number;
 }
 
-/**
- * Entry layout: 8 doubles per slot (one 64-byte line), so that a hit reads one line after the
- * bucket head: page index, tag, output base, packed attributes, then the bucket and tag links.
- */
-export const STRIDE = 8;
+/** Slot layout of `ent`: 4 doubles (32 bytes, two slots a cache line). */
+export const STRIDE = 4;
 export const PAGE = 0;
 const TAG = 1;
 export const OUT = 2;
 export const META = 3; // -1 when the slot is free
-const BNEXT = 4;
-const BPREV = 5;
-const TNEXT = 6;
-const TPREV = 7;
+// Slot layout of `link` (Int32Array).
+const LSTRIDE = 4;
+const TNEXT = 0;
+const TPREV = 1;
+const RING = 2;
+const TSLOT = 3;
 
 /** Packed attributes: shift[5:0] region[6] permsPriv[9:7] permsUnpriv[12:10] global[13] sh[15:14] mairAttr+1[24:16] s2MemAttr+1[29:25]. */
 export function metaShift(m: number): number {
@@ -66,188 +76,293 @@ export function metaMair(m: number): number {
 export function metaS2Attr(m: number): number {
   return ((m >>> 25) & 31) - 1;
 }
+export function packMeta(shift: number, region: number, permsPriv: number, permsUnpriv: number, global: boolean, sh: number, mairAttr: number, s2MemAttr: number): number {
+  return (
+    shift | (region << 6) | ((permsPriv & 7) << 7) | ((permsUnpriv & 7) << 10) | ((global ? 1 : 0) << 13) | ((sh & 3) << 14) |
+    (((mairAttr + 1) & 511) << 16) | (((s2MemAttr + 1) & 31) << 25)
+  );
+}
 
 export class Iotlb {
-  /** Entry storage (see STRIDE); the translator reads a hit's slot directly (no double-returning calls). */
+  /** Slot storage (see STRIDE); the translator reads a hit's slot directly. */
   readonly ent: Float64Array;
-  private readonly heads: Int32Array;
+  private readonly link: Int32Array;
+  /** FIFO of slots in insertion order (-1: that entry is gone). */
+  private readonly ring: Int32Array;
   private readonly mask: number;
-  private readonly tagHead = new Map<number, number>();
-  private readonly tagCount = new Map<number, number>();
+  private readonly hashShift: number;
+  // ---- tags with entries: index -> head slot, entry count, tag value; tag -> index
+  private readonly tagIndex = new Map<number, number>();
+  private readonly tagHeadOf: Int32Array;
+  private readonly tagCountOf: Int32Array;
+  private readonly tagValueOf: Float64Array;
+  private readonly freeTagSlots: Int32Array;
+  private freeTags: number;
   private readonly byVm = new Map<number, Set<number>>();
   private readonly shiftCount = new Int32Array(64);
   /** Bit (shift - 12) set while some entry has that page/block shift. */
   private shiftMask = 0;
   private hand = 0;
-  /** Input address (region key) for the next {@link lookup}. */
+  /** Input address (region key) for the next {@link lookup}, as a number and as 32-bit halves. */
   probe = 0;
-  /** Tag for the next {@link lookupProbe} (a field for the same reason as `probe`). */
+  /** Tag for the next {@link lookupProbe} (a field: V8 boxes doubles passed to calls it does not inline). */
   probeTag = 0;
+  /** {@link insert}'s tag, input address and output base (fields for the same reason). */
+  insTag = 0;
+  insAddr = 0;
+  insOut = 0;
+  /** Tag for {@link find} (a field for the same reason). */
+  private findTag = 0;
   size = 0;
   readonly counters: TlbCounters = { hits: 0, misses: 0, evictions: 0, invalidations: 0 };
 
   constructor(readonly capacity: number) {
     if (!(Number.isSafeInteger(capacity) && capacity >= 1 && capacity <= 1 << 26)) throw new RangeError(`bad IOTLB capacity ${capacity}`);
-    this.ent = new Float64Array(capacity * STRIDE);
-    for (let i = 0; i < capacity; i++) this.ent[i * STRIDE + META] = -1;
-    let t = 16;
-    while (t < 2 * capacity) t *= 2;
-    this.heads = new Int32Array(t).fill(-1);
-    this.mask = t - 1;
+    let bits = 4;
+    while (2 ** bits < 2 * capacity) bits++;
+    const slots = 2 ** bits;
+    this.mask = slots - 1;
+    this.hashShift = 32 - bits;
+    this.ent = new Float64Array(slots * STRIDE);
+    for (let i = 0; i < slots; i++) this.ent[i * STRIDE + META] = -1;
+    this.link = new Int32Array(slots * LSTRIDE);
+    this.ring = new Int32Array(capacity).fill(-1);
+    this.tagHeadOf = new Int32Array(capacity);
+    this.tagCountOf = new Int32Array(capacity);
+    this.tagValueOf = new Float64Array(capacity);
+    this.freeTagSlots = new Int32Array(capacity).map((_, i) => capacity - 1 - i);
+    this.freeTags = capacity;
   }
 
-  private bucket(tag: number, region: number, shift: number, page: number): number {
-    let h = Math.imul(page >>> 0, 0x9e37_79b1);
-    h ^= Math.imul(((page / TWO32) | 0) ^ (shift << 8) ^ region, 0x85eb_ca77);
-    h ^= Math.imul((tag >>> 0) ^ ((tag / TWO32) | 0), 0xc2b2_ae3d);
-    h ^= h >>> 15;
-    return h & this.mask;
+  /** Home slot of (tag, region, shift, page); `pageLo`/`pageHi` are the page index's 32-bit halves. */
+  private home(tmix: number, region: number, shift: number, pageLo: number, pageHi: number): number {
+    const h = Math.imul(pageLo ^ Math.imul(pageHi ^ (shift << 8) ^ (region << 7), 0x85eb_ca77) ^ tmix, 0x9e37_79b1);
+    return h >>> this.hashShift;
   }
 
-  private find(tag: number, region: number, shift: number, page: number): number {
+  private homeOfSlot(i: number): number {
+    const b = i * STRIDE;
+    const page = this.ent[b + PAGE]!;
+    const m = this.ent[b + META]!;
+    return this.home(tagMix(this.ent[b + TAG]!), (m >>> 6) & 1, m & 63, page >>> 0, Math.floor(page / TWO32));
+  }
+
+  /** Slot of the entry of the tag in `findTag` for (region, shift, page index), or -1. */
+  private find(region: number, shift: number, page: number): number {
+    const tag = this.findTag;
     const ent = this.ent;
-    let i = this.heads[this.bucket(tag, region, shift, page)]!;
-    while (i >= 0) {
+    const want = shift | (region << 6);
+    let i = this.home(tagMix(tag), region, shift, page >>> 0, Math.floor(page / TWO32));
+    for (;;) {
       const b = i * STRIDE;
       const m = ent[b + META]!;
-      if (ent[b + PAGE] === page && ent[b + TAG] === tag && (m & 63) === shift && ((m >>> 6) & 1) === region) return i;
-      i = ent[b + BNEXT]!;
+      if (m < 0) return -1;
+      if (ent[b + PAGE] === page && ent[b + TAG] === tag && (m & 127) === want) return i;
+      i = (i + 1) & this.mask;
     }
-    return -1;
   }
 
   /**
-   * Slot of the entry of `tag` containing the region key in `probe`, or -1. No allocation: the
-   * address is passed in a field and the probe is written out here, because V8 boxes doubles
-   * passed as arguments to calls it does not inline.
+   * Slot of the entry of the tag in `probeTag` containing the region key in `probe`, or -1. No
+   * allocation: tag and address are passed in fields, because V8 boxes doubles passed as
+   * arguments to calls it does not inline.
    */
-  lookup(tag: number, region: number): number {
-    this.probeTag = tag;
-    return this.lookupProbe(region);
+  lookupProbe(region: number): number {
+    this.probeLo = this.probe >>> 0;
+    this.probeHi = (this.probe / TWO32) >>> 0;
+    return this.lookupHalves(region);
   }
 
-  /** {@link lookup} of the tag in `probeTag` and the region key in `probe`. */
-  lookupProbe(region: number): number {
+  /** Region key for {@link lookupHalves} as 32-bit halves (`probeHi` holds key bits [51:32]). */
+  probeLo = 0;
+  probeHi = 0;
+
+  /** {@link lookupProbe} with the region key already split into `probeLo` / `probeHi`. */
+  lookupHalves(region: number): number {
     const tag = this.probeTag;
-    const addr = this.probe;
+    const lo = this.probeLo;
+    const hi = this.probeHi;
     const ent = this.ent;
+    const mask = this.mask;
+    const tmix = tagMix(tag);
     let m = this.shiftMask;
-    const tmix = Math.imul((tag >>> 0) ^ ((tag / TWO32) | 0), 0xc2b2_ae3d);
     while (m !== 0) {
       const low = m & -m;
       m ^= low;
       const shift = 43 - Math.clz32(low);
-      const page = Math.floor(addr / P2[shift]!);
-      let h = Math.imul(page >>> 0, 0x9e37_79b1);
-      h ^= Math.imul(((page / TWO32) | 0) ^ (shift << 8) ^ region, 0x85eb_ca77);
-      h ^= tmix;
-      h ^= h >>> 15;
-      let i = this.heads[h & this.mask]!;
-      while (i >= 0) {
+      let pageLo: number;
+      let pageHi: number;
+      if (shift < 32) {
+        pageLo = ((lo >>> shift) | (hi << (32 - shift))) >>> 0;
+        pageHi = hi >>> shift;
+      } else {
+        pageLo = hi >>> (shift - 32);
+        pageHi = 0;
+      }
+      const page = pageHi * TWO32 + pageLo;
+      const want = shift | (region << 6);
+      let i = this.home(tmix, region, shift, pageLo, pageHi);
+      for (;;) {
         const b = i * STRIDE;
         const mm = ent[b + META]!;
-        if (ent[b + PAGE] === page && ent[b + TAG] === tag && (mm & 63) === shift && ((mm >>> 6) & 1) === region) return i;
-        i = ent[b + BNEXT]!;
+        if (mm < 0) break;
+        if (ent[b + PAGE] === page && ent[b + TAG] === tag && (mm & 127) === want) return i;
+        i = (i + 1) & mask;
       }
     }
     return -1;
   }
 
-  insert(
-    tag: number, region: number, addr: number, shift: number, outBase: number,
-    permsPriv: number, permsUnpriv: number, mairAttr: number, s2MemAttr: number, sh: number, global: boolean,
-  ): number {
-    const page = Math.floor(addr / P2[shift]!);
-    const prev = this.find(tag, region, shift, page);
+  /**
+   * Inserts (or replaces) the translation for tag `insTag` of the region key in `insAddr` with
+   * output base `insOut` (the output address of the block's first byte); returns its slot.
+   */
+  insert(region: number, shift: number, meta: number): number {
+    const tag = this.insTag;
+    const page = Math.floor(this.insAddr / P2[shift]!);
+    this.findTag = tag;
+    const prev = this.find(region, shift, page);
     if (prev >= 0) this.remove(prev, false);
-    const i = this.hand;
-    this.hand = i + 1 === this.capacity ? 0 : i + 1;
-    const ent = this.ent;
-    const b = i * STRIDE;
-    if (ent[b + META]! >= 0) {
-      this.remove(i, false);
+    // FIFO eviction: the ring position we are about to reuse names the oldest entry.
+    const old = this.ring[this.hand]!;
+    if (old >= 0) {
+      this.remove(old, false);
       this.counters.evictions++;
     }
+    const ent = this.ent;
+    let i = this.home(tagMix(tag), region, shift, page >>> 0, Math.floor(page / TWO32));
+    while (ent[i * STRIDE + META]! >= 0) i = (i + 1) & this.mask;
+    const b = i * STRIDE;
     ent[b + PAGE] = page;
     ent[b + TAG] = tag;
-    ent[b + OUT] = outBase;
-    ent[b + META] =
-      shift | (region << 6) | ((permsPriv & 7) << 7) | ((permsUnpriv & 7) << 10) | ((global ? 1 : 0) << 13) | ((sh & 3) << 14) |
-      (((mairAttr + 1) & 511) << 16) | (((s2MemAttr + 1) & 31) << 25);
-    const bk = this.bucket(tag, region, shift, page);
-    const h = this.heads[bk]!;
-    ent[b + BNEXT] = h;
-    ent[b + BPREV] = -1;
-    if (h >= 0) ent[h * STRIDE + BPREV] = i;
-    this.heads[bk] = i;
-    const th = this.tagHead.get(tag);
-    ent[b + TPREV] = -1;
-    if (th === undefined) {
-      ent[b + TNEXT] = -1;
-      this.tagCount.set(tag, 1);
-      const vk = vmKey(tag);
-      let s = this.byVm.get(vk);
-      if (s === undefined) this.byVm.set(vk, (s = new Set()));
-      s.add(tag);
-    } else {
-      ent[b + TNEXT] = th;
-      ent[th * STRIDE + TPREV] = i;
-      this.tagCount.set(tag, this.tagCount.get(tag)! + 1);
-    }
-    this.tagHead.set(tag, i);
+    ent[b + OUT] = this.insOut;
+    ent[b + META] = meta;
+    const l = i * LSTRIDE;
+    const ts = this.tagSlot(tag);
+    const head = this.tagHeadOf[ts]!;
+    this.link[l + TNEXT] = head;
+    this.link[l + TPREV] = -1;
+    this.link[l + TSLOT] = ts;
+    if (head >= 0) this.link[head * LSTRIDE + TPREV] = i;
+    this.tagHeadOf[ts] = i;
+    this.tagCountOf[ts] = this.tagCountOf[ts]! + 1;
+    this.link[l + RING] = this.hand;
+    this.ring[this.hand] = i;
+    this.hand = this.hand + 1 === this.capacity ? 0 : this.hand + 1;
     this.shiftCount[shift] = this.shiftCount[shift]! + 1;
     this.shiftMask |= 1 << (shift - 12);
     this.size++;
     return i;
   }
 
+  /** The tag's index, assigned when it gets its first entry (there are never more tags than entries). */
+  private tagSlot(tag: number): number {
+    const known = this.tagIndex.get(tag);
+    if (known !== undefined) return known;
+    const ts = this.freeTagSlots[--this.freeTags]!;
+    this.tagIndex.set(tag, ts);
+    this.tagHeadOf[ts] = -1;
+    this.tagCountOf[ts] = 0;
+    this.tagValueOf[ts] = tag;
+    const vk = vmKey(tag);
+    let s = this.byVm.get(vk);
+    if (s === undefined) this.byVm.set(vk, (s = new Set()));
+    s.add(tag);
+    return ts;
+  }
+
   private remove(i: number, counted: boolean): void {
     const ent = this.ent;
+    const link = this.link;
     const b = i * STRIDE;
     const m = ent[b + META]!;
     if (m < 0) return;
-    ent[b + META] = -1;
-    const tag = ent[b + TAG]!;
+    const l = i * LSTRIDE;
+    const ts = link[l + TSLOT]!;
+    const tn = link[l + TNEXT]!;
+    const tp = link[l + TPREV]!;
+    if (tp >= 0) link[tp * LSTRIDE + TNEXT] = tn;
+    else this.tagHeadOf[ts] = tn;
+    if (tn >= 0) link[tn * LSTRIDE + TPREV] = tp;
+    this.ring[link[l + RING]!] = -1;
+    const n = this.tagCountOf[ts]! - 1;
+    this.tagCountOf[ts] = n;
+    if (n === 0) this.releaseTag(ts);
     const shift = m & 63;
-    const bn = ent[b + BNEXT]!;
-    const bp = ent[b + BPREV]!;
-    if (bp >= 0) ent[bp * STRIDE + BNEXT] = bn;
-    else this.heads[this.bucket(tag, (m >>> 6) & 1, shift, ent[b + PAGE]!)] = bn;
-    if (bn >= 0) ent[bn * STRIDE + BPREV] = bp;
-    const tn = ent[b + TNEXT]!;
-    const tp = ent[b + TPREV]!;
-    if (tp >= 0) ent[tp * STRIDE + TNEXT] = tn;
-    else if (tn >= 0) this.tagHead.set(tag, tn);
-    if (tn >= 0) ent[tn * STRIDE + TPREV] = tp;
-    const n = this.tagCount.get(tag)! - 1;
-    if (n === 0) {
-      this.tagHead.delete(tag);
-      this.tagCount.delete(tag);
-      const vk = vmKey(tag);
-      const s = this.byVm.get(vk);
-      if (s !== undefined) {
-        s.delete(tag);
-        if (s.size === 0) this.byVm.delete(vk);
-      }
-    } else this.tagCount.set(tag, n);
     if (--this.shiftCount[shift]! === 0) this.shiftMask &= ~(1 << (shift - 12));
     this.size--;
     if (counted) this.counters.invalidations++;
+    ent[b + META] = -1;
+    this.closeGap(i);
+  }
+
+  private releaseTag(ts: number): void {
+    const tag = this.tagValueOf[ts]!;
+    this.tagIndex.delete(tag);
+    this.freeTagSlots[this.freeTags++] = ts;
+    const vk = vmKey(tag);
+    const s = this.byVm.get(vk);
+    if (s !== undefined) {
+      s.delete(tag);
+      if (s.size === 0) this.byVm.delete(vk);
+    }
+  }
+
+  /** Backward-shift deletion: moves later members of the cluster into the freed slot `gap`. */
+  private closeGap(gap: number): void {
+    const ent = this.ent;
+    const mask = this.mask;
+    let j = gap;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (ent[j * STRIDE + META]! < 0) return;
+      const k = this.homeOfSlot(j);
+      // The entry at j may stay when its home lies cyclically in (gap, j].
+      const stays = gap <= j ? gap < k && k <= j : gap < k || k <= j;
+      if (stays) continue;
+      this.move(j, gap);
+      gap = j;
+    }
+  }
+
+  private move(from: number, to: number): void {
+    const ent = this.ent;
+    const link = this.link;
+    const fb = from * STRIDE;
+    const tb = to * STRIDE;
+    ent[tb + PAGE] = ent[fb + PAGE]!;
+    ent[tb + TAG] = ent[fb + TAG]!;
+    ent[tb + OUT] = ent[fb + OUT]!;
+    ent[tb + META] = ent[fb + META]!;
+    ent[fb + META] = -1;
+    const fl = from * LSTRIDE;
+    const tl = to * LSTRIDE;
+    const tn = link[fl + TNEXT]!;
+    const tp = link[fl + TPREV]!;
+    const ts = link[fl + TSLOT]!;
+    link[tl + TNEXT] = tn;
+    link[tl + TPREV] = tp;
+    link[tl + TSLOT] = ts;
+    link[tl + RING] = link[fl + RING]!;
+    if (tp >= 0) link[tp * LSTRIDE + TNEXT] = to;
+    else this.tagHeadOf[ts] = to;
+    if (tn >= 0) link[tn * LSTRIDE + TPREV] = to;
+    this.ring[link[tl + RING]!] = to;
   }
 
   private clearTag(tag: number): void {
-    let i = this.tagHead.get(tag) ?? -1;
-    while (i >= 0) {
-      const next = this.ent[i * STRIDE + TNEXT]!;
-      this.remove(i, true);
-      i = next;
-    }
+    const ts = this.tagIndex.get(tag);
+    if (ts === undefined) return;
+    // Removing an entry can move another entry of the same tag (cluster shift): restart from the
+    // head each time. Each removal is one entry of the tag, so this is bounded by its count.
+    while (this.tagIndex.get(tag) === ts && this.tagHeadOf[ts]! >= 0) this.remove(this.tagHeadOf[ts]!, true);
   }
 
   /** Removes every entry of `tag` whose range intersects [lo, hi) in `region`. */
   private invalidateRange(tag: number, region: number, lo: number, hi: number): void {
-    const count = this.tagCount.get(tag);
-    if (count === undefined) return;
+    const ts = this.tagIndex.get(tag);
+    if (ts === undefined) return;
+    const count = this.tagCountOf[ts]!;
     // Probe page by page when cheaper than scanning the tag's entries (bounded by the entry count).
     let probes = 0;
     for (let s = 12; s < 44; s++) if (this.shiftCount[s]! > 0) probes += Math.ceil((hi - lo) / P2[s]!) + 1;
@@ -256,21 +371,29 @@ export class Iotlb {
         if (this.shiftCount[s]! === 0) continue;
         const last = Math.floor((hi - 1) / P2[s]!);
         for (let p = Math.floor(lo / P2[s]!); p <= last; p++) {
-          const i = this.find(tag, region, s, p);
+          this.findTag = tag;
+          const i = this.find(region, s, p);
           if (i >= 0) this.remove(i, true);
         }
       }
       return;
     }
-    let i = this.tagHead.get(tag) ?? -1;
+    // Scan the tag's list: collect the doomed slots first (removal moves entries around).
+    const doomed: number[] = [];
+    let i = this.tagHeadOf[ts]!;
     while (i >= 0) {
       const b = i * STRIDE;
-      const next = this.ent[b + TNEXT]!;
       const m = this.ent[b + META]!;
       const size = P2[m & 63]!;
       const inBase = this.ent[b + PAGE]! * size;
-      if (((m >>> 6) & 1) === region && inBase < hi && inBase + size > lo) this.remove(i, true);
-      i = next;
+      if (((m >>> 6) & 1) === region && inBase < hi && inBase + size > lo) doomed.push(this.ent[b + PAGE]!, m);
+      i = this.link[i * LSTRIDE + TNEXT]!;
+    }
+    for (let k = 0; k < doomed.length; k += 2) {
+      const m = doomed[k + 1]!;
+      this.findTag = tag;
+      const slot = this.find((m >>> 6) & 1, m & 63, doomed[k]!);
+      if (slot >= 0) this.remove(slot, true);
     }
   }
 
@@ -283,12 +406,12 @@ export class Iotlb {
 
   /** Everything. */
   invalidateAll(): void {
-    for (const tag of [...this.tagHead.keys()]) this.clearTag(tag);
+    for (const tag of [...this.tagIndex.keys()]) this.clearTag(tag);
   }
 
   /** All entries of the given worlds (both kinds, every VMID/ASID): TLBI_NSNH_ALL (EL1), TLBI_EL2_ALL. */
   invalidateWorld(worlds: readonly number[]): void {
-    for (const tag of [...this.tagHead.keys()]) if (worlds.includes(worldOf(tag))) this.clearTag(tag);
+    for (const tag of [...this.tagIndex.keys()]) if (worlds.includes(worldOf(tag))) this.clearTag(tag);
   }
 
   /** All entries of `kind` in (world, vmid), every ASID including global. */

@@ -53,6 +53,11 @@ export class TableReader {
     return true;
   }
 
+  /**
+   * Appends one access to the trace. Callers test `trace !== null` first: evaluating the
+   * arguments of a call that is not inlined boxes addresses and descriptor words of 2^31 and
+   * above, which would allocate on every walk.
+   */
   step(kind: string, stage: number, level: number, tableBase: number, index: number, address: number, lo: number, hi: number, ok: boolean): void {
     if (this.trace === null) return;
     const value = ok ? (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0) : null;

@@ -16,7 +16,7 @@ import { TableReader } from './table-reader.js';
 import { decodeSte, WORLD, type SteConfig, type S2Config } from './ste-config.js';
 import { decodeCd, type CdConfig } from './cd-config.js';
 import { Walker, permits } from './walker.js';
-import { Iotlb, KIND_S1, KIND_S2, tagKey, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr, STRIDE, PAGE, OUT, META } from './iotlb.js';
+import { Iotlb, KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr, STRIDE, PAGE, OUT, META } from './iotlb.js';
 import { ConfigCache, SteCacheEntry, CdCacheEntry, FR_STRIDE, FR_FLAGS, FR_IDS, FR_MASK_HI, FR_MASK_LO } from './config-cache.js';
 import {
   PERM_R, PERM_W, PERM_X, XLATE_KIND, newResult,
@@ -126,7 +126,7 @@ export class Translator implements InspectHost {
     const c = this.cfgCache.counters;
     const t = this.tlb.counters;
     return {
-      configHits: c.hits, configMisses: c.misses, tlbHits: t.hits, tlbMisses: t.misses, walks: this.walks,
+      configHits: c.hits + 2 * this.fastHits, configMisses: c.misses, tlbHits: t.hits + this.fastHits, tlbMisses: t.misses, walks: this.walks,
       memReads: this.reader.reads, configEvictions: c.evictions, tlbEvictions: t.evictions,
       configInvalidations: c.invalidations, tlbInvalidations: t.invalidations,
       configEntries: this.cfgCache.size, tlbEntries: this.tlb.size,
@@ -138,6 +138,7 @@ export class Translator implements InspectHost {
     const t = this.tlb.counters;
     c.hits = c.misses = c.evictions = c.invalidations = 0;
     t.hits = t.misses = t.evictions = t.invalidations = 0;
+    this.fastHits = 0;
     this.walks = 0;
     this.reader.reads = 0;
     this.reader.writes = 0;
@@ -165,14 +166,14 @@ export class Translator implements InspectHost {
    * `out.stall` / `out.razWi` say what a real SMMU does (see TranslationResult).
    */
   translate(req: TranslationRequest, out: TranslationResult): boolean {
+    const sid = req.sid >>> 0;
+    if (this.cachesOn && req.ssid < 0 && this.fastHit(req, out, sid)) return true;
     out.ok = false;
     out.tlbHit = false;
     out.record = false;
     out.stall = false;
     out.razWi = false;
     out.event.type = 0;
-    const sid = req.sid >>> 0;
-    if (this.cachesOn && req.ssid < 0 && this.fastHit(req, out, sid)) return true;
     // ---- STE
     let se: SteCacheEntry | undefined = this.cachesOn ? this.cfgCache.getSte(sid) : undefined;
     if (se !== undefined) this.cfgCache.counters.hits++;
@@ -263,27 +264,34 @@ export class Translator implements InspectHost {
     const instCfg = (flags >>> 6) & 3;
     if (privCfg >= 2) priv = privCfg === 3;
     if (!write && instCfg >= 2) instr = instCfg === 3;
-    const key = (hiIn & 0xfffff) * TWO32 + (req.addrLo >>> 0);
     const ids = f[b + FR_IDS]!;
     const vmid = ids & 0xffff;
     const el2 = ((flags >>> 12) & 3) === WORLD.EL2;
     const asid = el2 ? -1 : ids >>> 16;
     const tlb = this.tlb;
     const tagG = tagKey(KIND_S1, (flags >>> 12) & 3, vmid, 0);
-    tlb.probe = key;
+    tlb.probeLo = req.addrLo >>> 0;
+    tlb.probeHi = hiIn & 0xfffff;
     tlb.probeTag = el2 ? tagG : tagG + asid + 1;
-    let e = tlb.lookupProbe(region);
+    let e = tlb.lookupHalves(region);
     if (e < 0 && !el2) {
       tlb.probeTag = tagG;
-      e = tlb.lookupProbe(region);
+      e = tlb.lookupHalves(region);
     }
     if (e < 0 || !permits(metaPerms(tlb.ent[e * STRIDE + META]!, priv), write, instr)) return false;
-    this.cfgCache.counters.hits += 2;
-    tlb.counters.hits++;
+    // Counted once here; stats() adds them to the STE, CD and IOTLB hit counts.
+    this.fastHits++;
     out.kind = (flags >>> 1) & 7;
-    this.hitKey = key;
+    out.record = false;
+    out.stall = false;
+    out.razWi = false;
+    out.event.type = 0;
+    this.hitKey = (hiIn & 0xfffff) * TWO32 + (req.addrLo >>> 0);
     return this.hit(out, e, priv, asid, vmid);
   }
+
+  /** Fast-path hits (each one STE hit, one CD hit and one IOTLB hit). */
+  private fastHits = 0;
 
   // ---------------------------------------------------------------- paths
 
@@ -315,7 +323,8 @@ export class Translator implements InspectHost {
     out.kind = XLATE_KIND.S2;
     if (this.cachesOn) {
       this.tlb.probe = ipa;
-      const e = this.tlb.lookup(tag, 0);
+      this.tlb.probeTag = tag;
+      const e = this.tlb.lookupProbe(0);
       if (e >= 0 && permits(metaPerms(this.tlb.ent[e * STRIDE + META]!, true), write, instr)) {
         this.tlb.counters.hits++;
         this.hitKey = ipa;
@@ -330,7 +339,11 @@ export class Translator implements InspectHost {
     const s2p = s2Effective(w.s2Perms);
     const outBase = w.s2Pa - (ipa % P2[shift]!);
     if (this.cachesOn) {
-      const e = this.tlb.insert(tag, 0, ipa, shift, outBase, s2p, s2p, -1, w.s2MemAttr, w.s2Sh, true);
+      const tlb = this.tlb;
+      tlb.insTag = tag;
+      tlb.insAddr = ipa;
+      tlb.insOut = outBase;
+      const e = tlb.insert(0, shift, packMeta(shift, 0, s2p, s2p, true, w.s2Sh, -1, w.s2MemAttr));
       this.hitKey = ipa;
       return this.hit(out, e, priv, -1, s2.vmid, false);
     }
@@ -355,8 +368,12 @@ export class Translator implements InspectHost {
     if (this.cachesOn) {
       const tlb = this.tlb;
       tlb.probe = key;
-      let e = tlb.lookup(ce.tagNg, region);
-      if (e < 0 && ce.tagNg !== ce.tagG) e = tlb.lookup(ce.tagG, region);
+      tlb.probeTag = ce.tagNg;
+      let e = tlb.lookupProbe(region);
+      if (e < 0 && ce.tagNg !== ce.tagG) {
+        tlb.probeTag = ce.tagG;
+        e = tlb.lookupProbe(region);
+      }
       if (e >= 0 && permits(metaPerms(tlb.ent[e * STRIDE + META]!, priv), write, instr)) {
         tlb.counters.hits++;
         this.hitKey = key;
@@ -410,7 +427,11 @@ export class Translator implements InspectHost {
     }
     const outBase = pa - (key % P2[shift]!);
     if (this.cachesOn) {
-      const e = this.tlb.insert(global ? tagG : tagNg, region, key, shift, outBase, permsPriv, permsUnpriv, attr, s2Attr, sh, global);
+      const tlb = this.tlb;
+      tlb.insTag = global ? tagG : tagNg;
+      tlb.insAddr = key;
+      tlb.insOut = outBase;
+      const e = tlb.insert(region, shift, packMeta(shift, region, permsPriv, permsUnpriv, global, sh, attr, s2Attr));
       this.hitKey = key;
       return this.hit(out, e, priv, el2 ? -1 : cd.asid, ste.vmid, false);
     }
@@ -565,11 +586,11 @@ export class Translator implements InspectHost {
     this.lastStructAddr = addr;
     if (addr < 0) return false;
     if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
-      this.reader.step('ste', 0, -1, addr, sid, addr, 0, 0, false);
+      if (this.reader.trace !== null) this.reader.step('ste', 0, -1, addr, sid, addr, 0, 0, false);
       this.fetchFault(out, req, EVT.F_STE_FETCH, addr);
       return false;
     }
-    this.reader.step('ste', 0, -1, addr, sid, addr, this.words[0]!, this.words[1]!, true);
+    if (this.reader.trace !== null) this.reader.step('ste', 0, -1, addr, sid, addr, this.words[0]!, this.words[1]!, true);
     return true;
   }
 
@@ -639,7 +660,7 @@ export class Translator implements InspectHost {
     const l1 = st.base - (st.base % align) + Math.floor(sid / P2[split]!) * 8;
     const t = this.tmp;
     const ok = this.reader.read64(l1, false, t);
-    this.reader.step('l1std', 0, -1, st.base, Math.floor(sid / P2[split]!), l1, t.lo, t.hi, ok);
+    if (this.reader.trace !== null) this.reader.step('l1std', 0, -1, st.base, Math.floor(sid / P2[split]!), l1, t.lo, t.hi, ok);
     if (!ok) {
       if (req !== null && out !== null) this.fetchFault(out, req, EVT.F_STE_FETCH, l1);
       return -1;
@@ -683,11 +704,11 @@ export class Translator implements InspectHost {
     this.lastStructAddr = addr;
     if (addr < 0) return false;
     if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
-      this.reader.step('cd', 0, -1, addr, index, addr, 0, 0, false);
+      if (this.reader.trace !== null) this.reader.step('cd', 0, -1, addr, index, addr, 0, 0, false);
       this.fetchFault(out, req, EVT.F_CD_FETCH, addr);
       return false;
     }
-    this.reader.step('cd', 0, -1, addr, index, addr, this.words[0]!, this.words[1]!, true);
+    if (this.reader.trace !== null) this.reader.step('cd', 0, -1, addr, index, addr, this.words[0]!, this.words[1]!, true);
     return true;
   }
 
@@ -719,7 +740,7 @@ export class Translator implements InspectHost {
       if (l1 < 0) return -1;
       const t = this.tmp;
       const ok = this.reader.read64(l1, false, t);
-      this.reader.step('l1cd', 0, -1, base, l1Index, l1, t.lo, t.hi, ok);
+      if (this.reader.trace !== null) this.reader.step('l1cd', 0, -1, base, l1Index, l1, t.lo, t.hi, ok);
       if (!ok) {
         this.fetchFault(o, r, EVT.F_CD_FETCH, l1);
         return -1;

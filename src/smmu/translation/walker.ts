@@ -100,7 +100,7 @@ export class Walker {
       const idx = Math.floor(ipa / P2[lsb]!) % P2[bits]!;
       const addr = table + idx * 8;
       const ok = r.read64(addr, c.be, t);
-      r.step('s2', 2, level, table, idx, addr, t.lo, t.hi, ok);
+      if (r.trace !== null) r.step('s2', 2, level, table, idx, addr, t.lo, t.hi, ok);
       if (!ok) return this.fault(EVT.F_WALK_EABT, true, cls, ipaPage, addr, ttrnw);
       let lo = t.lo;
       let hi = t.hi;
@@ -138,7 +138,7 @@ export class Walker {
       if (lo !== origLo || hi !== origHi) {
         // Hardware update (§3.13): read-modify-write of the descriptor, atomic in this model.
         const wok = this.noUpdate || r.write64(addr, c.be, lo, hi);
-        r.step('httu', 2, level, table, idx, addr, lo, hi, wok);
+        if (r.trace !== null) r.step('httu', 2, level, table, idx, addr, lo, hi, wok);
         if (!wok) return this.fault(EVT.F_WALK_EABT, true, cls, ipaPage, addr, ttrnw);
       }
       this.s2Pa = out + (ipa % P2[lsb]!);
@@ -194,7 +194,7 @@ export class Walker {
         if (addr < 0) return false;
       }
       const ok = r.read64(addr, cd.be, t);
-      r.step('s1', 1, level, table, idx, addr, t.lo, t.hi, ok);
+      if (r.trace !== null) r.step('s1', 1, level, table, idx, addr, t.lo, t.hi, ok);
       if (!ok) return this.fault(EVT.F_WALK_EABT, false, EVT_CLASS.TT, 0, addr, true);
       let lo = t.lo;
       let hi = t.hi;
@@ -244,12 +244,13 @@ export class Walker {
           if (waddr < 0) return false;
         }
         const wok = this.noUpdate || r.write64(waddr, cd.be, lo, hi);
-        r.step('httu', 1, level, table, idx, waddr, lo, hi, wok);
+        if (r.trace !== null) r.step('httu', 1, level, table, idx, waddr, lo, hi, wok);
         if (!wok) return this.fault(EVT.F_WALK_EABT, false, EVT_CLASS.TT, 0, waddr, false);
       }
       this.s1Oa = out + (va % P2[lsb]!);
       this.s1Shift = lsb;
-      this.s1Attr = mairByte(cd.mairLo, cd.mairHi, fld(lo, hi, S1_LEAF.ATTR_INDX));
+      // int32 halves: a MAIR word >= 2^31 passed as a number would be boxed (allocated) at the call.
+      this.s1Attr = mairByte(cd.mairLo | 0, cd.mairHi | 0, fld(lo, hi, S1_LEAF.ATTR_INDX));
       this.s1Sh = fld(lo, hi, S1_LEAF.SH);
       this.s1Global = el2 || fld(lo, hi, S1_LEAF.NG) === 0;
       return true;
