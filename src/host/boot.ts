@@ -6,7 +6,7 @@
 // file and socket it created.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -150,6 +150,17 @@ function hostedDescription(req: BootRequest, count: number, bootargs: string): P
   };
 }
 
+/** /dev/shm when it exists and has `bytes` free (plus a margin), else `fallback`. */
+function sharedFileDir(bytes: number, fallback: string): string {
+  try {
+    const st = statfsSync('/dev/shm');
+    if (st.bavail * st.bsize >= bytes + (64 << 20)) return '/dev/shm';
+  } catch {
+    /* no /dev/shm */
+  }
+  return fallback;
+}
+
 /** Fills a scratch disk with contents derived from `seed` (known to the host, checked after). */
 function writeScratchDisk(path: string, bytes: number, seed: number): void {
   const rnd = xorshift32(seed);
@@ -194,7 +205,6 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
   try {
     const dir = mkdtempSync(join(tmpdir(), 'vsmmu-boot-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const shmDir = existsSync('/dev/shm') ? '/dev/shm' : dir;
     const tag = `vsmmu-${process.pid}-${randomBytes(4).toString('hex')}`;
 
     // Guest pieces.
@@ -239,7 +249,8 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
     const stubPath = join(dir, 'stub.bin');
     writeFileSync(stubPath, bootStub(ram.base, ram.base + KERNEL_OFFSET));
 
-    // Shared files: RAM and the register window.
+    // Shared files: RAM and the register window, in /dev/shm when it has room (a container's may not).
+    const shmDir = sharedFileDir(ram.size + HOSTED_WINDOW.size, dir);
     const ramPath = join(shmDir, `${tag}.ram`);
     const winPath = join(shmDir, `${tag}.win`);
     cleanups.push(() => rmSync(ramPath, { force: true }));
