@@ -68,6 +68,8 @@ export interface BootRequest {
   readonly devices: DeviceBuilder;
   /** Called with the machine before the guest starts (fault injection, extra wiring). */
   readonly prepare?: ((m: HostedMachine) => void) | undefined;
+  /** Supplies the Debian kernel, its modules and busybox (default: bookworm's, fetched and cached). */
+  readonly guest?: (() => GuestArtifacts) | undefined;
   /** Seed of the random offsets and scratch contents (default: random). */
   readonly seed?: number | undefined;
 }
@@ -124,6 +126,15 @@ function rawKernel(path: string, dir: string): string {
   return out;
 }
 
+
+/** The release in an Image's "Linux version X" banner (what `uname -r` will say), or null. */
+export function imageVersion(path: string): string | null {
+  const bytes = readFileSync(path);
+  const at = bytes.indexOf('Linux version ');
+  if (at < 0) return null;
+  const m = /^Linux version (\S+)/.exec(bytes.subarray(at, at + 200).toString('latin1'));
+  return m ? m[1]! : null;
+}
 
 /** The description with exactly `count` virtio-mmio slots and the profile's SMMU interrupt choice. */
 function hostedDescription(req: BootRequest, count: number, bootargs: string): PlatformDescription {
@@ -209,9 +220,11 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
 
     // Guest pieces.
     const needDebian = req.kernel === undefined || req.initrd === undefined;
-    const guest: GuestArtifacts | null = needDebian ? ensureGuestArtifacts() : null;
+    const guest: GuestArtifacts | null = needDebian ? (req.guest ?? ensureGuestArtifacts)() : null;
     const kernelPath = rawKernel(req.kernel ?? guest!.kernel, dir);
-    const kernelVersion = req.kernel === undefined ? guest!.kernelVersion : null;
+    const kernelVersion = req.kernel === undefined ? guest!.kernelVersion : imageVersion(kernelPath);
+    // The guest's modules fit a kernel of the same version only (a user's kernel may have them built in).
+    const modulesFit = guest !== null && kernelVersion === guest.kernelVersion;
 
     // Devices: disks (given, or one scratch disk), then rng.
     const disks: { dev: string; path: string; scratch: boolean }[] = [];
@@ -234,7 +247,7 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
     let initrdPath = req.initrd;
     if (initrdPath === undefined) {
       const wanted = ['virtio_mmio', 'virtio_blk', ...(req.rng ? ['virtio_rng'] : [])];
-      const modules = req.kernel === undefined ? moduleLoadOrder(guest!.modulesDir, wanted) : [];
+      const modules = modulesFit ? moduleLoadOrder(guest!.modulesDir, wanted) : [];
       const init = initScript({ modules, disks: disks.map((d) => d.dev), mode: req.interactive ? 'interactive' : 'run', waitForDump: req.dump !== undefined });
       const cpio = buildInitramfs({ busybox: guest!.busybox, modules, init, extra: [{ path: 'run.sh', kind: 'file', mode: 0o755, data: runCommand }] });
       initrdPath = join(dir, 'initramfs.cpio.gz');
@@ -414,7 +427,7 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
       ended,
       kernel: { path: req.kernel ?? guest!.kernel, version: kernelVersion },
       runCommand,
-      plans: req.run === undefined ? plans : [],
+      plans: req.run === undefined && !req.interactive ? plans : [],
       disks,
       bootSeconds: initAt === null ? null : (initAt - t0) / 1000,
       wallSeconds,
