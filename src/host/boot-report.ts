@@ -52,6 +52,8 @@ export interface BootReport {
     readonly commands: { readonly executed: number; readonly errors: number };
     readonly cmdSync: number;
     readonly events: { readonly written: number; readonly overflowed: number; readonly records: readonly Json[] };
+    /** Event records as the guest's driver printed them. */
+    readonly guestEvents: readonly { readonly code: number; readonly words: readonly string[] }[];
     readonly streams: Json;
     readonly caches: { readonly configHitRate: number | null; readonly tlbHitRate: number | null };
     readonly interrupts: Record<string, number>;
@@ -78,7 +80,10 @@ function lines(console: string): string[] {
   return console.replace(/\r/g, '').split('\n');
 }
 
-/** The run's own output (kernel messages interleaved on the console are left out) and status. */
+/**
+ * The run's output and status. Kernel messages stay off the console during the run (the init
+ * script lowers the console log level), so everything between the markers is the run's.
+ */
 export function parseRun(console: string): { output: string; status: number | null } {
   const ls = lines(console);
   const begin = ls.indexOf(MARK.runBegin);
@@ -88,14 +93,44 @@ export function parseRun(console: string): { output: string; status: number | nu
     const l = ls[i]!;
     const m = new RegExp(`^${MARK.runEnd} (\\d+)$`).exec(l);
     if (m) return { output: out.join('\n'), status: Number(m[1]) };
-    if (!KERNEL_LINE.test(l)) out.push(l);
+    out.push(l);
   }
   return { output: out.join('\n'), status: null };
 }
 
-/** Every kernel line of the SMMU and IOMMU drivers (arm-smmu-v3, iommu core, group additions). */
+/**
+ * Every kernel line of the SMMU and IOMMU drivers (arm-smmu-v3, iommu core, group additions): from
+ * the kernel log the guest prints after the run, or from the console when there is none.
+ */
 export function driverLines(console: string): string[] {
-  return lines(console).filter((l) => KERNEL_LINE.test(l) && /arm-smmu-v3|iommu/i.test(l));
+  const ls = lines(console);
+  const b = ls.indexOf(MARK.dmesgBegin);
+  const e = b < 0 ? -1 : ls.indexOf(MARK.dmesgEnd, b);
+  const src = b >= 0 && e > b ? ls.slice(b + 1, e) : ls;
+  return src.filter((l) => KERNEL_LINE.test(l) && /arm-smmu-v3|iommu/i.test(l));
+}
+
+/** The event records the guest's driver printed (`event 0xNN received:` and the record's 64-bit words). */
+export function guestEvents(console: string): { code: number; words: string[] }[] {
+  const ls = lines(console);
+  const out: { code: number; words: string[] }[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < ls.length; i++) {
+    const m = /arm-smmu-v3 \S+: event 0x([0-9a-f]+) received/.exec(ls[i]!);
+    if (!m) continue;
+    const words: string[] = [];
+    for (let j = i + 1; j < ls.length && words.length < 4; j++) {
+      const w = /arm-smmu-v3 \S+:\s+(0x[0-9a-f]{16})\s*$/.exec(ls[j]!) ?? /^\s*(?:\[\s*\d+\.\d+\]\s*)?(0x[0-9a-f]{16})\s*$/.exec(ls[j]!);
+      if (!w) break;
+      words.push(w[1]!);
+    }
+    // The same record appears on the console and again in the kernel log printed after the run.
+    const key = `${m[1]}:${words.join(',')}:${/^\[\s*(\d+\.\d+)\]/.exec(ls[i]!)?.[1] ?? i}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ code: parseInt(m[1]!, 16), words });
+  }
+  return out;
 }
 
 export function summarize(us: readonly number[]): LatencySummary {
@@ -195,9 +230,9 @@ export function buildReport(o: BootOutcome, profile: string, interactive: boolea
   const smmu = o.machine.smmu;
   const con = o.console;
   check('smmu-probed', /arm-smmu-v3 \S+: ias \d+-bit, oas \d+-bit/.test(con), 'the guest never printed the arm-smmu-v3 probe line');
-  const timeout = /CMD_SYNC timeout[^\n]*/.exec(con);
+  const timeout = /CMD_SYNC timeout[^\r\n]*/.exec(con);
   check('no-cmd-sync-timeout', timeout === null, timeout?.[0] ?? '');
-  const evt = /arm-smmu-v3 \S+: event 0x[0-9a-f]+ received[^\n]*/.exec(con);
+  const evt = /arm-smmu-v3 \S+: event 0x[0-9a-f]+ received[^\r\n]*/.exec(con);
   check('no-unexpected-event', evt === null && smmu.eventq.stats.written === 0, evt?.[0] ?? `the model wrote ${smmu.eventq.stats.written} event records`);
   check('interrupts-delivered', o.interruptErrors.length === 0, o.interruptErrors.join('; '));
   if (!interactive) {
@@ -261,6 +296,7 @@ export function buildReport(o: BootOutcome, profile: string, interactive: boolea
       commands: { executed: smmu.cmdq.stats.executed, errors: smmu.cmdq.stats.errors },
       cmdSync: smmu.cmdq.stats.syncs,
       events: { written: smmu.eventq.stats.written, overflowed: smmu.eventq.stats.overflowed, records: eventRecords(o) },
+      guestEvents: guestEvents(con),
       streams: streamsJson(o),
       caches: { configHitRate: rate(t.configHits, t.configMisses), tlbHitRate: rate(t.tlbHits, t.tlbMisses) },
       interrupts: { ...smmu.irq.counts },

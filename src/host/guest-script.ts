@@ -1,5 +1,6 @@
 // The guest side of `vsmmu boot`: the /init script (mount, load the virtio modules, wait for the
-// disks, run the commands, report their status between markers, power off) and the default run
+// disks, run the commands with kernel messages kept off the console, report their status between
+// markers, print the kernel log, power off) and the default run
 // that proves the DMA path: each disk's IOMMU group and its type, O_DIRECT reads at random offsets
 // with checksums the host compares with the disk file, O_DIRECT writes whose checksums the host
 // compares with what landed in the file, and timed transfers for the throughput figures. On a
@@ -11,6 +12,8 @@ export const MARK = Object.freeze({
   runBegin: 'VSMMU-RUN-BEGIN',
   runEnd: 'VSMMU-RUN-END',
   dumpReady: 'VSMMU-DUMP-READY',
+  dmesgBegin: 'VSMMU-DMESG-BEGIN',
+  dmesgEnd: 'VSMMU-DMESG-END',
   shell: 'VSMMU-SHELL',
 });
 
@@ -56,9 +59,13 @@ done
       ? `echo ${MARK.shell}
 setsid cttyhack sh
 `
-      : `echo ${MARK.runBegin}
+      : `dmesg -n 1
+echo ${MARK.runBegin}
 sh /run.sh 2>&1
 echo "${MARK.runEnd} $?"
+echo ${MARK.dmesgBegin}
+dmesg
+echo ${MARK.dmesgEnd}
 ${o.waitForDump ? `echo ${MARK.dumpReady}\nread -r _\n` : ''}`;
   return `#!/bin/busybox sh
 /bin/busybox mkdir -p /bin /proc /sys /dev /tmp
