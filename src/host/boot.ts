@@ -37,6 +37,9 @@ import { FileWindow } from './window-bridge.js';
 /** Where the loaders put the kernel Image and the initramfs, relative to the start of RAM (the DTB is at +0). */
 export const KERNEL_OFFSET = 0x20_0000;
 export const INITRD_OFFSET = 0x800_0000;
+/** Poll backoff: after this long without activity, sleep this long after each poll. */
+const IDLE_AFTER_MS = 50;
+const IDLE_SLEEP_MS = 0.2;
 /** Size of the scratch disk created when no --disk is given. */
 export const SCRATCH_DISK_BYTES = 64 << 20;
 
@@ -370,7 +373,13 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
     }
 
     // The poll loop: busy polling in slices, yielding to the event loop between slices so the
-    // console, qtest replies and signals are handled.
+    // console, qtest replies and signals are handled. After a stretch with no activity (no guest
+    // store, no value written back, no interrupt) each poll is followed by a short sleep, so an
+    // idle guest does not take a core from QEMU; the first store ends the backoff.
+    const idleCell = new Int32Array(new SharedArrayBuffer(4));
+    const bs = machine.bridge.stats;
+    let lastActivity = performance.now();
+    let activity = -1;
     const deadline = t0 + req.timeoutS * 1000;
     const syncLatencyUs: number[] = [];
     let polls = 0;
@@ -403,6 +412,11 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
           syncs = s;
         }
         lastStart = start;
+        const a = bs.guestWrites + bs.writeBacks + bs.delivered;
+        if (a !== activity) {
+          activity = a;
+          lastActivity = now;
+        } else if (now - lastActivity > IDLE_AFTER_MS) Atomics.wait(idleCell, 0, 0, IDLE_SLEEP_MS);
       }
       if (runEnded && snapshot === null) snapshot = { rings: ringsJson(machine), registers: registerDump(machine) };
       if (dumpRequested && !dumped) {
