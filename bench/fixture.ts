@@ -21,7 +21,7 @@ export interface FixtureOptions {
   /** 'sparse': random pages in a 1 TiB range; 'dense': random pages in a range of 4 * pages. */
   readonly layout: 'sparse' | 'dense';
   readonly cachesEnabled: boolean;
-  /** IOTLB capacity (default: twice the pages, at least 2^17, so that every page stays cached). */
+  /** IOTLB capacity (default: the number of pages, at least 1024, so that every page stays cached). */
   readonly tlbSize?: number;
   readonly seed?: number;
 }
@@ -126,7 +126,7 @@ export function buildFixture(o: FixtureOptions): Fixture {
 
   const smmu = new SmmuV3(mem, {
     features: DEFAULT_FEATURES,
-    translator: { cachesEnabled: o.cachesEnabled, tlbSize: o.tlbSize ?? Math.max(2 * o.pages, 1 << 17), configCacheSize: Math.max(4 * o.streams, 4096) },
+    translator: { cachesEnabled: o.cachesEnabled, tlbSize: o.tlbSize ?? Math.max(o.pages, 1024), configCacheSize: Math.max(4 * o.streams, 4096) },
   });
   smmu.write64(REG.STRTAB_BASE, strtab >>> 0, Math.floor(strtab / TWO32));
   smmu.write(REG.STRTAB_BASE_CFG, 4, sidBits);

@@ -5,6 +5,7 @@
 // memory and shared interfaces
 export * from './memory/types.js';
 export * from './memory/guest-memory.js';
+export { DmaSegments } from './memory/dma-segments.js';
 export { FileBacking } from './memory/file-backing.js';
 export * from './spec/bits.js';
 export * as spec from './spec/index.js';

@@ -12,6 +12,7 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { buildFixture } from '../../bench/fixture.js';
 import { newRequest, newResult } from '../../src/smmu/translation/types.js';
+import { DmaSegments } from '../../src/memory/dma-segments.js';
 
 // A full collection before each counted loop empties the young generation, so that a loop that
 // allocates nothing cannot trigger a scavenge with the last bytes someone else allocated.
@@ -132,4 +133,28 @@ test('a 4 KiB DMA write through the SMMU allocates nothing (250,000 writes)', as
   assert.equal(faults, 0);
   // The data went where the page tables say.
   assert.ok(f.ram.subarray(f.pas[7]! - 0x4000_0000, f.pas[7]! - 0x4000_0000 + 4096).every((b) => b === 0x5a));
+});
+
+test('a vectored 64 KiB DMA write (16 page segments, translated ahead) allocates nothing (25,000 transfers)', async () => {
+  const f = buildFixture({ pages: PAGES, streams: 1, layout: 'sparse', cachesEnabled: true, seed: 8 });
+  const port = f.smmu.dma(0, null);
+  const page = new Uint8Array(4096).fill(0xa5);
+  const lists: DmaSegments[] = [];
+  for (let l = 0; l < 64; l++) {
+    const segs = new DmaSegments(16);
+    for (let s = 0; s < 16; s++) {
+      const p = (l * 16 + s) * 97 % PAGES;
+      segs.push(f.iovas[p]! | 0, Math.floor(f.iovas[p]! / 2 ** 32), page);
+    }
+    lists.push(segs);
+  }
+  let faults = 0;
+  const run = (n: number): void => {
+    for (let i = 0; i < n; i++) if (port.writev(lists[i & 63]!) !== null) faults++;
+  };
+  run(5_000);
+  await assertNoAllocation(25_000, () => run(25_000));
+  assert.equal(faults, 0);
+  const at = f.pas[97]! - 0x4000_0000;
+  assert.ok(f.ram.subarray(at, at + 4096).every((b) => b === 0xa5));
 });
