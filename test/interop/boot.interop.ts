@@ -16,7 +16,7 @@ import { REPO_ROOT, tempDir } from './lib/paths.js';
 import { vsmmuOk } from './lib/vsmmu-cli.js';
 
 /** The guest's own limit (vsmmu kills QEMU after it); the child gets a grace period on top. */
-const GUEST_S = 240;
+const GUEST_S = 420;
 
 interface Run {
   readonly code: number | null;
@@ -56,7 +56,7 @@ interface Report {
 
 const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
-describe('vsmmu boot: Linux 6.1 on our SMMU (QEMU 7.2 for CPU, RAM, GIC)', { timeout: 900_000 }, () => {
+describe('vsmmu boot: Linux 6.1 on our SMMU (QEMU 7.2 for CPU, RAM, GIC)', { timeout: 1_200_000 }, () => {
   const tmp = tempDir('boot');
   before(() => {
     ensureGuestArtifacts();
