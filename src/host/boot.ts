@@ -390,11 +390,12 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
     let dumped = false;
     let snapshot: BootOutcome['atRunEnd'] = null;
     for (;;) {
-      if (st.exited !== null) break;
+      // Ctrl-C in a terminal reaches QEMU too (same process group): report it as an interruption.
       if (interrupted || userQuit) {
         ended = 'interrupted';
         break;
       }
+      if (st.exited !== null) break;
       if (performance.now() > deadline) {
         ended = 'timeout';
         break;
