@@ -6,9 +6,9 @@
 
 import { UserInputError } from '../util/errors.js';
 import { LPI_INTID_BASE } from '../spec/gic/gic-common.js';
-import type { MmioDevice, PhysMemory, U64 } from '../memory/types.js';
+import type { MmioDevice, PhysMemory, Serviceable, U64 } from '../memory/types.js';
 import { GicDistributor } from './distributor.js';
-import { GicRedistributor, REDISTRIBUTOR_STRIDE } from './redistributor.js';
+import { GicRedistributor, LPI_SLICE, REDISTRIBUTOR_STRIDE } from './redistributor.js';
 import { NO_LPI_SINK, type LpiSink } from './sinks.js';
 import { checkObject, checkU32, type GicV3State } from './state.js';
 
@@ -45,7 +45,7 @@ function intOption(v: number | undefined, dflt: number, min: number, max: number
   return x;
 }
 
-export class GicV3 {
+export class GicV3 implements Serviceable {
   readonly distributor: GicDistributor;
   readonly redistributors: readonly GicRedistributor[];
   /** MmioDevice covering every PE's redistributor frames (peCount × 128 KiB). */
@@ -75,6 +75,7 @@ export class GicV3 {
     const rss = (opts.affinities ?? []).some((a) => (a & 0xff) > 15);
     this.distributor = new GicDistributor({ peCount, idBits: this.idBits, lpis: this.lpis, spiCount, iidr, pidr: GICD_PIDR, rss });
     const rds: GicRedistributor[] = [];
+    const work = this.work;
     for (let pe = 0; pe < peCount; pe++) {
       const affinity = opts.affinities?.[pe] ?? defaultAffinity(pe);
       rds.push(
@@ -91,11 +92,29 @@ export class GicV3 {
           },
           memory,
           sink,
+          work,
         ),
       );
     }
     this.redistributors = rds;
     this.redistributorRegion = new RedistributorRegion(rds);
+  }
+
+  /** Redistributors with deferred LPI work (INVALL, MOVALL, table import, disable). */
+  private readonly work = new Set<GicRedistributor>();
+
+  /**
+   * One bounded slice of the redistributors' deferred LPI work (see GicRedistributor.step).
+   * Returns true while work remains; call after each vCPU exit or on a timer until it returns false.
+   */
+  service(): boolean {
+    let budget = LPI_SLICE;
+    for (const r of this.work) {
+      r.step(budget);
+      budget -= r.lastSliceWork;
+      if (budget <= 0) break;
+    }
+    return this.work.size > 0;
   }
 
   get peCount(): number {

@@ -2,8 +2,9 @@
 // SYNC on the tables in guest memory. IHI 0069 §6.3 (command semantics and the errors each command
 // detects, §6.3.2). GITS_TYPER.SEIS = 0: a command error is recorded for the host and the command
 // is skipped or stalls the queue (ItsConfig.commandErrorPolicy); a memory error on a table always
-// stalls (docs/intc.md). Every command does a bounded amount of work (MOVALL and INVALL scan at
-// most the configured LPI INTID space of one redistributor).
+// stalls (docs/intc.md). Every command does a bounded amount of work: INVALL and MOVALL only
+// schedule the redistributor's sliced work, and a MOVALL or SYNC that needs a redistributor whose
+// earlier work is unfinished waits (CMD_WAIT: the queue stays on it until a later slice).
 
 import { rd } from '../spec/bits.js';
 import { LPI_INTID_BASE } from '../spec/gic/gic-common.js';
@@ -20,17 +21,33 @@ export const CMD_DONE = 0;
 export const CMD_ERROR = 1;
 /** An external abort on a table access: the queue stalls. */
 export const CMD_ABORT = 2;
-export type CommandStatus = typeof CMD_DONE | typeof CMD_ERROR | typeof CMD_ABORT;
+/** The command needs a redistributor's unfinished work to complete first: retry it later. */
+export const CMD_WAIT = 3;
+export type CommandStatus = typeof CMD_DONE | typeof CMD_ERROR | typeof CMD_ABORT | typeof CMD_WAIT;
 
 export class ItsCommandProcessor {
   /** Reason code (ITS_ERROR_REASON) of the last CMD_ERROR. */
   lastReason = 0;
+  /**
+   * Redistributor work units (LPI_SLICE units) the current slice may still spend inline on INVALL,
+   * MOVALL and SYNC; the ITS sets it before each slice. Work beyond it is left to service().
+   */
+  workBudget = 0;
 
   constructor(
     private readonly cfg: ItsConfig,
     private readonly tables: ItsTables,
     private readonly gic: GicV3,
   ) {}
+
+  /** Advances `r`'s deferred work within the slice's budget; true while it is still busy. */
+  private drive(r: GicRedistributor): boolean {
+    if (r.busy && this.workBudget > 0) {
+      r.step(this.workBudget);
+      this.workBudget -= r.lastSliceWork;
+    }
+    return r.busy;
+  }
 
   private err(reason: number): CommandStatus {
     this.lastReason = reason;
@@ -64,9 +81,11 @@ export class ItsCommandProcessor {
         return this.invall(w);
       case OP.MOVALL:
         return this.movall(w);
-      case OP.SYNC:
-        // Every effect of earlier commands is already visible: nothing to wait for.
-        return CMD_DONE;
+      case OP.SYNC: {
+        // Effects of earlier commands are visible once the target's INVALL/MOVALL work is done.
+        const r = this.gic.redistributorFor(rd(w, ITS_CMD.RDbase), this.cfg.pta);
+        return r !== null && this.drive(r) ? CMD_WAIT : CMD_DONE;
+      }
       default:
         return this.err(R.UNSUPPORTED);
     }
@@ -178,7 +197,8 @@ export class ItsCommandProcessor {
   private invall(w: Uint32Array): CommandStatus {
     const rdist = this.target(rd(w, ITS_CMD.ICID));
     if (typeof rdist === 'number') return rdist;
-    rdist.invalidateAll();
+    rdist.scheduleInvalidateAll();
+    this.drive(rdist);
     return CMD_DONE;
   }
 
@@ -187,9 +207,9 @@ export class ItsCommandProcessor {
     const to = this.gic.redistributorFor(rd(w, ITS_CMD.RDbase2), this.cfg.pta);
     if (from === null || to === null) return this.err(R.DEVICE_OOR);
     if (from !== to) {
-      from.forEachPending((intid) => {
-        if (from.clearPending(intid)) to.setPending(intid);
-      });
+      if (this.drive(from) || this.drive(to)) return CMD_WAIT;
+      from.moveAllTo(to);
+      this.drive(from);
     }
     return CMD_DONE;
   }

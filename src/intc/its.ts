@@ -2,8 +2,9 @@
 // GITS_TRANSLATER), the command queue in guest memory, and MSI translation DeviceID/EventID ->
 // LPI INTID + collection -> redistributor. IHI 0069 chapter 5.3 (ITS), chapter 6 (commands),
 // §12.19 (GITS_* registers). Model choices are listed in docs/intc.md; in short:
-// - commands run synchronously inside the GITS_CWRITER (or GITS_CTLR.Enabled) write, at most one
-//   queue's worth per write, so GITS_CTLR.Quiescent always reads 1;
+// - commands run in bounded slices: at most ITS_SLICE from the GITS_CWRITER (or GITS_CTLR.Enabled)
+//   write, the rest from service(); GITS_CREADR advances as they complete and GITS_CTLR.Quiescent
+//   reads 0 while commands wait (software polls GITS_CREADR, IHI 0069 §6.2.2);
 // - no ITS caches: DTE/CTE/ITE are read from guest memory on every translation;
 // - SEIS = 0: command errors are recorded (`commandErrors`, `lastCommandError`, `onCommandError`)
 //   and skip the command or stall the queue per ItsConfig; memory errors stall
@@ -25,11 +26,12 @@ import {
   ITS_TRANSLATION_FRAME,
 } from '../spec/gic/its-registers.js';
 import type { Field } from '../spec/bits.js';
-import type { MmioDevice, MsiOutcome, MsiSink, PhysMemory, U64 } from '../memory/types.js';
+import type { MmioDevice, MsiOutcome, MsiSink, PhysMemory, Serviceable, U64 } from '../memory/types.js';
 import type { GicV3 } from './gicv3.js';
 import { resolveItsConfig, type ItsConfig, type ItsOptions } from './its-config.js';
-import { CMD_ABORT, CMD_DONE, ItsCommandProcessor } from './its-commands.js';
+import { CMD_ABORT, CMD_DONE, CMD_WAIT, ItsCommandProcessor } from './its-commands.js';
 import { ItsTables, TABLE_ABORT, TABLE_OK } from './its-tables.js';
+import { LPI_SLICE } from './redistributor.js';
 import { checkBool, checkObject, checkPair, checkU32, type GicItsState } from './state.js';
 import { UserInputError } from '../util/errors.js';
 
@@ -78,7 +80,10 @@ function fieldMask(fields: readonly Field[]): [number, number] {
 
 const MEMORY_ERROR_REASON = 0xff;
 
-export class GicIts implements MmioDevice {
+/** Commands executed per slice (one register access or one service() call); each is bounded. */
+export const ITS_SLICE = 64;
+
+export class GicIts implements MmioDevice, Serviceable {
   readonly name: string;
   readonly mmioSize = ITS_FRAME_SIZE;
   readonly config: ItsConfig;
@@ -102,6 +107,8 @@ export class GicIts implements MmioDevice {
   private readonly u: U64 = { lo: 0, hi: 0 };
   private readonly onCommandError: ((e: ItsCommandError) => void) | undefined;
 
+  /** Commands executed by the last slice (tests count them). */
+  lastSliceCommands = 0;
   /** Number of command errors and command-path memory errors since reset. */
   commandErrors = 0;
   lastCommandError: ItsCommandError | null = null;
@@ -287,8 +294,8 @@ export class GicIts implements MmioDevice {
   private reg32(offset: number): number {
     switch (offset) {
       case GITS.CTLR:
-        // Quiescent = 1: commands and translations complete inside the access that starts them.
-        return ((this.enabled ? 1 << GITS_CTLR.Enabled.lsb : 0) | (1 << GITS_CTLR.Quiescent.lsb)) >>> 0;
+        // Quiescent = 0 while commands wait to be processed (translations complete at once).
+        return ((this.enabled ? 1 << GITS_CTLR.Enabled.lsb : 0) | (this.commandsPending() ? 0 : 1 << GITS_CTLR.Quiescent.lsb)) >>> 0;
       case GITS.IIDR:
         return this.config.iidr >>> 0;
       case GITS.TYPER:
@@ -408,14 +415,30 @@ export class GicIts implements MmioDevice {
     return (rdLoHi(this.cbaserLo, this.cbaserHi, GITS_CBASER.Size.lsb, GITS_CBASER.Size.width) + 1) * 0x1000;
   }
 
+  /** True while commands between GITS_CREADR and GITS_CWRITER wait to be processed. */
+  private commandsPending(): boolean {
+    return this.enabled && !this.stalled && this.creadr !== this.cwriter && rdLoHi(this.cbaserLo, this.cbaserHi, GITS_CBASER.Valid.lsb, 1) === 1;
+  }
+
   /**
-   * Runs commands from GITS_CREADR up to GITS_CWRITER. Bounded: at most one queue's worth of
-   * commands per call; stops (Stalled) on a memory error or, with the 'stall' policy, on a
-   * command error.
+   * Deferred work: the next bounded slice of the command queue, and of the redistributors' LPI
+   * work it depends on. Returns true while work remains; call after each vCPU exit or on a timer.
+   */
+  service(): boolean {
+    const gicBusy = this.gic.service();
+    this.process();
+    return gicBusy || this.commandsPending();
+  }
+
+  /**
+   * Runs commands from GITS_CREADR towards GITS_CWRITER: at most ITS_SLICE per call; stops
+   * (Stalled) on a memory error or, with the 'stall' policy, on a command error, and pauses on a
+   * command that waits for a redistributor.
    */
   private process(): void {
     // A sink callback that writes GITS_CWRITER while commands run just moves the write pointer:
     // the running loop picks the new commands up.
+    this.lastSliceCommands = 0;
     if (!this.enabled || this.stalled || this.processing) return;
     this.processing = true;
     try {
@@ -438,7 +461,8 @@ export class GicIts implements MmioDevice {
     }
     const w = this.cmd;
     const u = this.u;
-    for (let n = 0; n < size / ITS_COMMAND_BYTES && this.creadr !== this.cwriter; n++) {
+    this.commands.workBudget = LPI_SLICE;
+    for (let n = 0; n < ITS_SLICE && this.creadr !== this.cwriter; n++) {
       const at = base + this.creadr;
       let ok = true;
       for (let i = 0; i < 4 && ok; i++) {
@@ -453,6 +477,8 @@ export class GicIts implements MmioDevice {
         return;
       }
       const st = this.commands.execute(w);
+      if (st === CMD_WAIT) return; // retried by a later slice
+      this.lastSliceCommands++;
       if (st !== CMD_DONE) {
         const op = rd(w, ITS_CMD.Opcode);
         if (st === CMD_ABORT) {

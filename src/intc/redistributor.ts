@@ -3,11 +3,16 @@
 // DirectLPI registers (SETLPIR/CLRLPIR/INVLPIR/INVALLR/SYNCR) when advertised.
 // IHI 0069 §5.1 (LPIs), §12.11 (GICR_* registers).
 //
-// Model choices (docs/intc.md): the pending state lives only in the guest's pending table (read-
-// modify-write of one bit, as QEMU does), so nothing here is sized by guest input. The LPI
-// configuration byte is read when an LPI becomes pending (no configuration cache); LPIs that are
-// pending but were disabled are re-examined only by INV/INVALL/INVLPIR/INVALLR and EnableLPIs
-// 0 -> 1. The SGI_base frame (SGI/PPI configuration) is RAZ/WI: SGIs and PPIs belong to the VMM.
+// Model choices (docs/intc.md): the pending state lives in the guest's pending table (read-
+// modify-write of one bit, as QEMU does); while EnableLPIs = 1 a host-side index (lpi-index.ts)
+// mirrors the bits this redistributor set, so INVALL, MOVALL and clearing EnableLPIs visit the
+// pending LPIs, not the INTID space (software must not write the table while EnableLPIs = 1,
+// IHI 0069 §5.1.2). The LPI configuration byte is read when an LPI becomes pending (no
+// configuration cache); LPIs that are pending but were disabled are re-examined only by
+// INV/INVALL/INVLPIR/INVALLR and EnableLPIs 0 -> 1. Whole-table work (importing the pending table
+// at EnableLPIs 0 -> 1, INVALL, MOVALL, clearing EnableLPIs) runs in bounded slices: one from the
+// register access that starts it, the rest from service() (GICR_SYNCR.Busy and GICR_CTLR.RWP read
+// 1 meanwhile). The SGI_base frame (SGI/PPI configuration) is RAZ/WI: SGIs and PPIs belong to the VMM.
 
 import { mask32, rdLoHi } from '../spec/bits.js';
 import { fieldAddress } from './field-address.js';
@@ -28,6 +33,7 @@ import {
 import type { PhysMemory, U64 } from '../memory/types.js';
 import type { LpiSink } from './sinks.js';
 import { checkBool, checkObject, checkPair, type RedistributorState } from './state.js';
+import { LpiIndex } from './lpi-index.js';
 
 export type LpiOutcome = 'delivered' | 'dropped' | 'aborted';
 
@@ -49,6 +55,12 @@ export interface RedistributorParams {
 }
 
 const SCAN_CHUNK = 4096;
+/**
+ * Work units per slice of deferred LPI work: one unit per pending LPI visited (two for one
+ * moved), per 64 bytes of pending table imported and per 32,768 INTIDs of index skipped.
+ */
+export const LPI_SLICE = 1024;
+const IMPORT_BYTES = 64;
 const LPI_CONFIG_ENABLE = 1 << LPI_CONFIG.Enable.lsb;
 const LPI_CONFIG_PRIORITY = (mask32(LPI_CONFIG.Priority.width) << LPI_CONFIG.Priority.lsb) >>> 0;
 
@@ -61,11 +73,27 @@ export class GicRedistributor {
   private pendHi = 0;
   private ptz = false;
   private readonly scan = new Uint8Array(SCAN_CHUNK);
+  private readonly chunk = new Uint8Array(IMPORT_BYTES);
+  /** Pending LPIs set through this redistributor (while EnableLPIs = 1 or being cleared). */
+  private index: LpiIndex | null = null;
+  // Deferred whole-table work; -1 = none. Order of execution: drop, import, move, re-forward.
+  private dropNext = -1;
+  private importNext = -1;
+  private importAnnounce = false;
+  private moveNext = -1;
+  private moveTo: GicRedistributor | null = null;
+  private fwdNext = -1;
+  private fwdAgain = false;
+  private readonly visits = { n: 0 };
+  /** Work units done by the last slice (tests count them). */
+  lastSliceWork = 0;
 
   constructor(
     readonly params: RedistributorParams,
     private readonly memory: PhysMemory,
     private readonly sink: LpiSink,
+    /** Where this redistributor registers itself while it has deferred work (its GIC's service list). */
+    private readonly workList: Set<GicRedistributor> | null = null,
   ) {}
 
   get pe(): number {
@@ -82,6 +110,9 @@ export class GicRedistributor {
     this.processorSleep = true;
     this.propLo = this.propHi = this.pendLo = this.pendHi = 0;
     this.ptz = false;
+    this.cancelWork();
+    this.dropNext = -1;
+    this.index?.clear();
   }
 
   saveState(): RedistributorState {
@@ -112,6 +143,15 @@ export class GicRedistributor {
     this.pendLo = (pend[0] & GICR_PENDBASER_WRITABLE.lo) >>> 0;
     this.pendHi = (pend[1] & GICR_PENDBASER_WRITABLE.hi) >>> 0;
     this.ptz = ptz;
+    this.cancelWork();
+    this.dropNext = -1;
+    this.index?.clear();
+    // Rebuild the index from the restored pending table (without telling the sink). A host
+    // operation: it reads the whole table now, in slices.
+    if (this.enableLpis) {
+      this.startImport(false);
+      while (this.importNext >= 0) this.step();
+    }
   }
 
   // ------------------------------------------------------------------ LPI state
@@ -180,6 +220,7 @@ export class GicRedistributor {
     if (!this.enableLpis || !this.inRange(intid)) return 'dropped';
     const old = this.writePending(intid, true);
     if (old < 0) return 'aborted';
+    this.index?.add(intid);
     const c = this.configByte(intid);
     if (c >= 0 && (c & LPI_CONFIG_ENABLE) !== 0) this.sink.lpiPending(this.params.pe, intid, c & LPI_CONFIG_PRIORITY);
     return 'delivered';
@@ -189,6 +230,7 @@ export class GicRedistributor {
   clearPending(intid: number): boolean {
     if (!this.enableLpis || !this.inRange(intid)) return false;
     const old = this.writePending(intid, false);
+    if (old >= 0) this.index?.delete(intid);
     if (old === 1) this.sink.lpiCleared(this.params.pe, intid);
     return old === 1;
   }
@@ -214,18 +256,16 @@ export class GicRedistributor {
     this.forward(intid, this.isPending(intid));
   }
 
-  /** Calls `fn` for every pending LPI in the table (bounded by the configured INTID space). */
-  forEachPending(fn: (intid: number) => void): void {
+  /** Calls `fn` for every pending LPI of the guest's table (tools: scans the configured INTID space). */
+  private forEachInTable(fn: (intid: number) => void): void {
     if (!this.enableLpis) return;
     const limit = this.lpiLimit();
     const base = fieldAddress(this.pendLo, this.pendHi, GICR_PENDBASER.PhysicalAddress);
     for (let first = LPI_INTID_BASE; first < limit; first += SCAN_CHUNK * 8) {
       const bytes = Math.min(SCAN_CHUNK, (limit - first) / 8);
       const buf = this.scan.subarray(0, bytes);
-      // A chunk that is not (entirely) memory reads as nothing pending: an external abort on the
-      // pending table loses those LPIs, which is one of the outcomes IHI 0069 permits.
+      // A chunk that is not (entirely) memory reads as nothing pending.
       if (!this.memory.readBytes(base + first / 8, buf)) continue;
-      // Snapshot the chunk's set bits before calling out: `fn` may change the table.
       for (let i = 0; i < bytes; i++) {
         const v = buf[i]!;
         if (v === 0) continue;
@@ -234,16 +274,158 @@ export class GicRedistributor {
     }
   }
 
-  /** INVALL / GICR_INVALLR: re-reads the configuration of every pending LPI. */
-  invalidateAll(): void {
-    this.forEachPending((intid) => this.forward(intid, true));
+  /**
+   * Re-reads the configuration of every pending LPI (INVALL, GICR_INVALLR, a host re-announcing
+   * after a restore): one slice now, the rest from the GIC's service(). Returns true while work
+   * remains.
+   */
+  invalidateAll(): boolean {
+    this.scheduleInvalidateAll();
+    return this.step();
   }
 
-  /** Pending LPIs, ascending (tools and tests). */
+  /** Schedules {@link invalidateAll} without doing any of it (a request while one runs restarts it once it completes). */
+  scheduleInvalidateAll(): void {
+    if (!this.enableLpis) return;
+    if (this.fwdNext >= 0) this.fwdAgain = true;
+    else this.fwdNext = LPI_INTID_BASE;
+    this.markBusy();
+  }
+
+  /** MOVALL: moves every pending LPI to `to` (scheduled like {@link invalidateAll}). */
+  moveAllTo(to: GicRedistributor): void {
+    if (to === this || !this.enableLpis) return;
+    this.moveTo = to;
+    this.moveNext = LPI_INTID_BASE;
+    this.markBusy();
+  }
+
+  /** Pending LPIs, ascending, as the guest's pending table says (tools and tests; scans the table). */
   pendingLpis(): number[] {
     const out: number[] = [];
-    this.forEachPending((i) => out.push(i));
+    this.forEachInTable((i) => out.push(i));
     return out;
+  }
+
+  /** Number of LPIs in the pending index (tests). */
+  get indexedPending(): number {
+    return this.index?.size ?? 0;
+  }
+
+  // ------------------------------------------------------------------ deferred work
+
+  /** True while whole-table work (import, INVALL, MOVALL, clearing EnableLPIs) is unfinished. */
+  get busy(): boolean {
+    return this.dropNext >= 0 || this.importNext >= 0 || this.moveNext >= 0 || this.fwdNext >= 0;
+  }
+
+  private markBusy(): void {
+    this.workList?.add(this);
+  }
+
+  private cancelWork(): void {
+    this.importNext = this.moveNext = this.fwdNext = -1;
+    this.fwdAgain = false;
+    this.moveTo = null;
+  }
+
+  private startImport(announce: boolean): void {
+    const limit = this.lpiLimit();
+    if (limit <= LPI_INTID_BASE) return;
+    if (this.index === null || this.index.limit !== limit) this.index = new LpiIndex(limit);
+    else this.index.clear();
+    if (this.ptz) return; // PTZ = 1 promises a zeroed pending table: nothing can be pending
+    this.importNext = LPI_INTID_BASE;
+    this.importAnnounce = announce;
+    this.markBusy();
+  }
+
+  /**
+   * One bounded slice of deferred work (at most `budget` units, see {@link LPI_SLICE}). Returns
+   * true while work remains.
+   */
+  step(budget = LPI_SLICE): boolean {
+    let work = 0;
+    const idx = this.index;
+    const v = this.visits;
+    // Clearing EnableLPIs: the sink forgets every LPI it held.
+    while (this.dropNext >= 0 && work < budget) {
+      v.n = 0;
+      const i = idx === null ? -1 : idx.next(this.dropNext, v);
+      work += v.n + 1;
+      if (i < 0) {
+        this.dropNext = -1;
+        break;
+      }
+      idx!.delete(i);
+      this.sink.lpiCleared(this.params.pe, i);
+      this.dropNext = i + 1;
+    }
+    // Importing the guest's pending table after EnableLPIs 0 -> 1 (or a restore).
+    const limit = this.lpiLimit();
+    const base = fieldAddress(this.pendLo, this.pendHi, GICR_PENDBASER.PhysicalAddress);
+    while (this.importNext >= 0 && work < budget && idx !== null) {
+      const first = this.importNext;
+      if (first >= limit) {
+        this.importNext = -1;
+        break;
+      }
+      const bytes = Math.min(IMPORT_BYTES, (limit - first) / 8);
+      const buf = bytes === IMPORT_BYTES ? this.chunk : this.chunk.subarray(0, bytes);
+      work++;
+      // A chunk that is not (entirely) memory reads as nothing pending: an external abort on the
+      // pending table loses those LPIs, which is one of the outcomes IHI 0069 permits.
+      if (this.memory.readBytes(base + first / 8, buf)) {
+        for (let b = 0; b < bytes; b++) {
+          const x = buf[b]!;
+          if (x === 0) continue;
+          for (let j = 0; j < 8; j++) {
+            if ((x & (1 << j)) === 0) continue;
+            const intid = first + b * 8 + j;
+            idx.add(intid);
+            if (this.importAnnounce) this.forward(intid, true);
+            work++;
+          }
+        }
+      }
+      this.importNext = first + bytes * 8;
+    }
+    // MOVALL: every pending LPI moves to the target redistributor.
+    while (this.moveNext >= 0 && work < budget) {
+      v.n = 0;
+      const i = idx === null || !this.enableLpis ? -1 : idx.next(this.moveNext, v);
+      work += v.n + 1;
+      if (i < 0) {
+        this.moveNext = -1;
+        this.moveTo = null;
+        break;
+      }
+      if (this.clearPending(i)) {
+        this.moveTo!.setPending(i);
+        work++; // two pending-table writes
+      } else idx!.delete(i);
+      this.moveNext = i + 1;
+    }
+    // INVALL: every pending LPI's configuration is read again.
+    while (this.fwdNext >= 0 && work < budget) {
+      v.n = 0;
+      const i = idx === null || !this.enableLpis ? -1 : idx.next(this.fwdNext, v);
+      work += v.n + 1;
+      if (i < 0) {
+        this.fwdNext = this.fwdAgain ? LPI_INTID_BASE : -1;
+        this.fwdAgain = false;
+        if (this.fwdNext < 0) break;
+        continue;
+      }
+      const pending = this.isPending(i);
+      if (!pending) idx!.delete(i);
+      this.forward(i, pending);
+      this.fwdNext = i + 1;
+    }
+    this.lastSliceWork = work;
+    const more = this.busy;
+    if (!more) this.workList?.delete(this);
+    return more;
   }
 
   // ------------------------------------------------------------------ register file
@@ -266,7 +448,10 @@ export class GicRedistributor {
         // CES = 1: EnableLPIs can be cleared once set (IHI 0069 §12.11.2; with CES = 0 software
         // could not rely on it). RWP, UWP always 0: every change completes synchronously.
         return (
-          ((this.enableLpis ? 1 << GICR_CTLR.EnableLPIs.lsb : 0) | (this.params.lpis ? 1 << GICR_CTLR.CES.lsb : 0)) >>> 0
+          ((this.enableLpis ? 1 << GICR_CTLR.EnableLPIs.lsb : 0) |
+            (this.params.lpis ? 1 << GICR_CTLR.CES.lsb : 0) |
+            (this.dropNext >= 0 ? 1 << GICR_CTLR.RWP.lsb : 0)) >>>
+          0
         );
       case GICR.IIDR:
         return this.params.iidr >>> 0;
@@ -285,7 +470,7 @@ export class GicRedistributor {
       case GICR.PENDBASER + 4:
         return this.params.lpis ? this.pendHi : 0;
       case GICR.SYNCR:
-        return 0; // Busy = 0: every invalidation completes synchronously
+        return this.busy ? 1 : 0; // Busy while INVALL / MOVALL / an import or disable is unfinished
       default: {
         const id = readIdRegister(offset, this.params.pidr);
         return id >= 0 ? id : 0;
@@ -366,14 +551,21 @@ export class GicRedistributor {
   private setEnableLpis(on: boolean): void {
     if (on === this.enableLpis) return;
     if (on) {
+      // Setting EnableLPIs while the previous clear is in progress (RWP = 1) is ignored: software
+      // waits for RWP = 0 first (IHI 0069 §12.11.2).
+      if (this.dropNext >= 0) return;
       this.enableLpis = true;
-      // PTZ = 1 promises a zeroed pending table: nothing can be pending.
-      if (!this.ptz) this.invalidateAll();
+      // The pending table is read in slices; every LPI found pending and enabled is forwarded.
+      this.startImport(true);
     } else {
-      // GICv3 lets EnableLPIs be cleared (IMPLEMENTATION DEFINED); the sink forgets what it held.
-      this.forEachPending((intid) => this.sink.lpiCleared(this.params.pe, intid));
+      // GICv3 lets EnableLPIs be cleared (IMPLEMENTATION DEFINED); the sink forgets what it held,
+      // in slices (GICR_CTLR.RWP = 1 until done).
       this.enableLpis = false;
+      this.cancelWork();
+      this.dropNext = LPI_INTID_BASE;
+      this.markBusy();
     }
+    this.step();
   }
 }
 

@@ -55,6 +55,11 @@ export class EndpointFunction extends PciFunction {
     c.captureResetState();
   }
 
+  /** The model's BAR handler (a VMM drives its deferred work when it is Serviceable). */
+  get barHandler(): BarHandler | null {
+    return this.handler;
+  }
+
   /** Sets (or replaces) the model's BAR handler after construction. */
   setHandler(h: BarHandler | null): void {
     this.handler = h;

@@ -8,14 +8,14 @@ import { GuestMemory } from '../../memory/guest-memory.js';
 import { RootComplex } from '../../pcie/root-complex.js';
 import { PcieDevice } from '../../pcie/endpoint.js';
 import { HDR } from '../../spec/pcie/config-header.js';
-import { DMA_ENGINE_OP, DMA_ENGINE_REG, DMA_ENGINE_STATUS, DmaEngine } from './dma-engine.js';
+import { DMA_ENGINE_MAX_LEN, DMA_ENGINE_OP, DMA_ENGINE_REG, DMA_ENGINE_SLICE, DMA_ENGINE_STATUS, DmaEngine } from './dma-engine.js';
 import { QDEV_CQE, QDEV_OP, QDEV_REG, QDEV_SC, QDEV_SQE, QueueDevice } from './queue-device.js';
 
 const RAM = 0x4000_0000;
 
-function attach(fn: DmaEngine['fn']): GuestMemory {
+function attach(fn: DmaEngine['fn'], ram = 0x10_0000): GuestMemory {
   const mem = new GuestMemory();
-  mem.addRam(RAM, 0x10_0000);
+  mem.addRam(RAM, ram);
   const rc = new RootComplex({ name: 'rc', segment: 0, buses: { start: 0, end: 0 }, memory: mem });
   rc.addIntegratedDevice(new PcieDevice('d', [fn]), 1);
   fn.config.guestWrite(HDR.COMMAND.offset, 2, 0x6); // memory + bus master
@@ -40,6 +40,33 @@ test('DMA engine: copy and fill with physical addresses (no SMMU), faults outsid
   assert.equal(e.read(0, DMA_ENGINE_REG.STATUS, 4), DMA_ENGINE_STATUS.ERROR);
   assert.equal(e.read(0, DMA_ENGINE_REG.DONE, 4), 0);
   assert.equal(e.lastFault?.reason, 'external-abort');
+});
+
+test('DMA engine: a maximal (16 MiB) copy moves at most DMA_ENGINE_SLICE bytes per access; service() completes it', () => {
+  const e = new DmaEngine('dma');
+  const mem = attach(e.fn, 2 * DMA_ENGINE_MAX_LEN);
+  mem.writeBytes(RAM + DMA_ENGINE_MAX_LEN - 4, Uint8Array.from([9, 8, 7, 6]));
+  const w = (o: number, v: number): void => e.write(0, o, 4, v);
+  w(DMA_ENGINE_REG.SRC_LO, RAM);
+  w(DMA_ENGINE_REG.DST_LO, RAM + DMA_ENGINE_MAX_LEN);
+  w(DMA_ENGINE_REG.LEN, DMA_ENGINE_MAX_LEN);
+  w(DMA_ENGINE_REG.CMD, DMA_ENGINE_OP.COPY);
+  assert.ok(e.lastSliceBytes > 0 && e.lastSliceBytes <= DMA_ENGINE_SLICE, `${e.lastSliceBytes} bytes in the CMD write`);
+  assert.equal(e.read(0, DMA_ENGINE_REG.STATUS, 4), DMA_ENGINE_STATUS.BUSY);
+  w(DMA_ENGINE_REG.LEN, 4); // operands are latched: no effect on the running transfer
+  w(DMA_ENGINE_REG.CMD, DMA_ENGINE_OP.FILL); // ignored while busy
+  let worst = 0;
+  let calls = 0;
+  while (e.service()) {
+    worst = Math.max(worst, e.lastSliceBytes);
+    calls++;
+  }
+  assert.ok(worst <= DMA_ENGINE_SLICE);
+  assert.ok(calls >= DMA_ENGINE_MAX_LEN / DMA_ENGINE_SLICE - 2);
+  assert.equal(e.read(0, DMA_ENGINE_REG.STATUS, 4), DMA_ENGINE_STATUS.DONE);
+  assert.equal(e.read(0, DMA_ENGINE_REG.DONE, 4), DMA_ENGINE_MAX_LEN);
+  assert.equal(e.read(0, DMA_ENGINE_REG.COUNT, 4), 1, 'one command completed');
+  assert.equal(mem.read32(RAM + 2 * DMA_ENGINE_MAX_LEN - 4), 0x0607_0809);
 });
 
 test('queue device: a write then a read command round-trip through the disk', () => {
@@ -90,7 +117,7 @@ test('random guest register writes never throw and stay bounded (fuzz)', () => {
       for (const [toQueue, off, v] of writes) {
         if (toQueue) q.write(0, off, 4, v);
         else e.write(0, off, 4, v);
-        assert.ok([0, 1, 2].includes(e.read(0, DMA_ENGINE_REG.STATUS, 4)));
+        assert.ok([0, 1, 2, 3].includes(e.read(0, DMA_ENGINE_REG.STATUS, 4))); // 3: busy (sliced transfer)
         assert.ok(q.read(0, QDEV_REG.SQ_HEAD, 4) < 256);
       }
     }),

@@ -6,14 +6,14 @@
 // MSIs routed by address (msi-router.ts), SMMU wired interrupts to SPIs. The VMM supplies the
 // vCPU side as callbacks (LpiSink, SpiSink); nothing here assumes a particular VMM.
 import { GuestMemory } from '../../memory/guest-memory.js';
-import type { IrqLine } from '../../memory/types.js';
+import { isServiceable, type IrqLine, type Serviceable } from '../../memory/types.js';
 import { GicIts } from '../../intc/its.js';
 import { GicV2m } from '../../intc/gicv2m.js';
 import { GicV3 } from '../../intc/gicv3.js';
 import { NO_LPI_SINK, NO_SPI_SINK, type LpiSink, type SpiSink } from '../../intc/sinks.js';
 import { buildChild, buildRootComplex, genericEndpoint, type EndpointFactory } from '../../pcie/build.js';
 import { PcieDiagnostics } from '../../pcie/diagnostics.js';
-import type { PcieDevice } from '../../pcie/endpoint.js';
+import { EndpointFunction, type PcieDevice } from '../../pcie/endpoint.js';
 import type { PciFunction } from '../../pcie/function.js';
 import type { PciePort } from '../../pcie/port.js';
 import type { RootComplex } from '../../pcie/root-complex.js';
@@ -198,6 +198,41 @@ export class Platform {
     const child = p.port.unplug();
     if (child !== null) p.rc.devices.delete(child.name);
     return child?.name ?? null;
+  }
+
+  // ------------------------------------------------------------ deferred work
+
+  /** Every device with deferred work: SMMUs, the GIC and its ITS, endpoint models that have it. */
+  serviceables(): Serviceable[] {
+    const out: Serviceable[] = [...this.smmus.values()];
+    if (this.gic !== null) out.push(this.gic);
+    if (this.its !== null) out.push(this.its);
+    for (const r of this.rootComplexes.values()) {
+      for (const d of r.devices.values()) {
+        for (const f of d.functions) if (f instanceof EndpointFunction && f.barHandler !== null && isServiceable(f.barHandler)) out.push(f.barHandler);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * One bounded step of every device's deferred work (command queues, LPI scans, DMA transfers):
+   * what a VMM does after a vCPU exit or on a timer. Returns true while work remains.
+   */
+  service(): boolean {
+    let more = false;
+    for (const s of this.serviceables()) if (s.service()) more = true;
+    return more;
+  }
+
+  /**
+   * Services every device until none has work left (at most `maxRounds` rounds; a guest that keeps
+   * refilling a queue from its own side effects cannot hold the host). Returns the rounds taken.
+   */
+  settle(maxRounds = 1 << 20): number {
+    let n = 0;
+    while (n < maxRounds && this.service()) n++;
+    return n;
   }
 
   /** Resets every device model (SMMUs, GIC, root complexes). RAM is kept. */

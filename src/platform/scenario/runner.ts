@@ -207,6 +207,7 @@ export class ScenarioRun {
 
   /** What the vCPU and the guest's interrupt threads do after a step. */
   private service(): void {
+    this.platform.settle(); // deferred device work (command queues, LPI scans) first
     for (let round = 0; round < 4 && (this.pendingLpis.length || this.pendingSpis.length); round++) {
       const lpis = this.pendingLpis.splice(0);
       const spis = this.pendingSpis.splice(0);
@@ -433,6 +434,7 @@ export class ScenarioRun {
     w(R.LEN, b.length);
     w(R.PATTERN, b.pattern);
     w(R.CMD, (b.op === 'copy' ? DMA_ENGINE_OP.COPY : DMA_ENGINE_OP.FILL) | DMA_ENGINE_CMD_IRQ);
+    this.platform.settle(); // the transfer runs in slices: let it complete
     const status = bus.read(bar + R.STATUS, 4);
     const doneBytes = bus.read(bar + R.DONE, 4);
     const ok = status === DMA_ENGINE_STATUS.DONE;

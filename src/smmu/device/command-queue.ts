@@ -1,9 +1,11 @@
 // SMMUv3 Command queue consumer (IHI 0070 §3.5 queues, chapter 4 commands, §7.1 command errors).
-// Processing runs synchronously on a CMDQ_PROD write (and when CMDQEN is set or a CMDQ_ERR is
-// acknowledged), for at most one pass of the queue (2^LOG2SIZE entries), and stops at the first
-// error: CMDQ_CONS.RD stays on the faulting command, CMDQ_CONS.ERR holds the reason and
-// GERROR.CMDQ_ERR becomes active until software toggles GERRORN.CMDQ_ERR (§7.1).
-// Every command completes before the next is consumed, so CMD_SYNC completes immediately.
+// Processing starts on a CMDQ_PROD write (and when CMDQEN is set or a CMDQ_ERR is acknowledged)
+// and runs in bounded slices: at most CMDQ_SLICE commands per register access, the rest from the
+// device's service() step (§3.5: the SMMU consumes commands asynchronously; software polls
+// CMDQ_CONS or waits for a CMD_SYNC). Processing stops at the first error: CMDQ_CONS.RD stays on
+// the faulting command, CMDQ_CONS.ERR holds the reason and GERROR.CMDQ_ERR becomes active until
+// software toggles GERRORN.CMDQ_ERR (§7.1). Every command completes before the next is consumed,
+// so a CMD_SYNC completes as soon as it is consumed.
 import type { PhysMemory, U64 } from '../../memory/types.js';
 import { rd, rdLoHi } from '../../spec/bits.js';
 import { CMD, CFGI_ALL_RANGE, OP, SYNC_CS } from '../../spec/smmuv3/commands.js';
@@ -17,6 +19,12 @@ import type { Invalidator, TlbiOperand } from './invalidator.js';
 /** Outcome of executing one command. */
 const DONE = 0;
 const ILL = CERROR.ILL;
+
+/**
+ * Commands consumed per slice (one register access or one service() call). Each command does
+ * bounded work (at worst an invalidation over the configured cache sizes), so a slice is bounded.
+ */
+export const CMDQ_SLICE = 64;
 
 export interface CommandHooks {
   /** CMD_RESUME (§4.7.1): retry (true) or terminate a stalled transaction. */
@@ -55,9 +63,19 @@ export class CommandQueue {
     return rdLoHi(this.regs.get('CR0'), 0, CR0.SMMUEN.lsb, 1) === 1;
   }
 
-  /** Consumes commands between CONS and PROD: at most one pass of the queue. */
-  process(): void {
-    if (!this.enabled() || this.errorActive()) return;
+  /** True while commands wait between CONS and PROD and the queue may consume them. */
+  pending(): boolean {
+    if (!this.enabled() || this.errorActive()) return false;
+    const log2 = queueLog2(this.regs.get('CMDQ_BASE'), this.features.cmdqLog2);
+    return !queueEmpty(this.regs.get('CMDQ_PROD'), this.regs.get('CMDQ_CONS'), log2);
+  }
+
+  /**
+   * Consumes at most `budget` commands between CONS and PROD (never more than one pass of the
+   * queue). Returns true while commands remain to be consumed.
+   */
+  process(budget = CMDQ_SLICE): boolean {
+    if (!this.enabled() || this.errorActive()) return false;
     const log2 = queueLog2(this.regs.get('CMDQ_BASE'), this.features.cmdqLog2);
     const mask = ptrMask(log2);
     const base = queueBaseAddr(this.regs.get('CMDQ_BASE'), this.regs.getHi('CMDQ_BASE'), log2, CMDQ_ENTRY_BYTES);
@@ -65,13 +83,13 @@ export class CommandQueue {
     const startCons = cons;
     // §4.1.2: with IDR0.SEV, a queue that was full and becomes non-full sends a WFE wake-up event.
     const wasFull = queueFull(this.regs.get('CMDQ_PROD') & mask, cons, log2);
-    this.consume(log2, mask, base, cons);
+    this.consume(log2, mask, base, cons, Math.min(budget, 2 ** log2));
     cons = this.regs.get('CMDQ_CONS') & mask;
     if (wasFull && cons !== startCons && this.features.sev) this.irq.sev();
+    return this.pending();
   }
 
-  private consume(log2: number, mask: number, base: number, cons: number): void {
-    const limit = 2 ** log2;
+  private consume(log2: number, mask: number, base: number, cons: number, limit: number): void {
     for (let n = 0; n < limit; n++) {
       const prod = this.regs.get('CMDQ_PROD') & mask;
       if (queueEmpty(prod, cons, log2)) break;

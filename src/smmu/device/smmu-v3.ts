@@ -2,7 +2,7 @@
 // queue (chapter 4), event queue and global errors (chapter 7), interrupts (§3.18), GBPA while
 // SMMUEN = 0 (§6.3.14), per-stream DMA ports and the translated MSI path, reset and save/restore.
 // Translation itself (stream table, CDs, walks, caches) is the translation engine's.
-import type { DmaPort, MmioDevice, MsiOutcome, MsiSink, PhysMemory, U64 } from '../../memory/types.js';
+import type { DmaPort, MmioDevice, MsiOutcome, MsiSink, PhysMemory, Serviceable, U64 } from '../../memory/types.js';
 import { bitsInPlace, rdLoHi } from '../../spec/bits.js';
 import { eventName } from '../../spec/smmuv3/events.js';
 import { deriveIdRegisters, type IdRegisters } from '../../spec/smmuv3/idr.js';
@@ -57,7 +57,7 @@ export function memoryMsiSink(mem: PhysMemory): MsiSink {
 const WR_MASK = 0x000f_ffff;
 const CR0_SLOT = SLOT.CR0;
 
-export class SmmuV3 implements MmioDevice, PortTranslator {
+export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
   readonly name: string;
   readonly mmioSize = SMMU_MMIO_SIZE;
   readonly features: SmmuFeatures;
@@ -372,14 +372,22 @@ export class SmmuV3 implements MmioDevice, PortTranslator {
 
   private readonly stillStalled = (sid: number, stag: number): boolean => this.stalls.isPending(sid, stag);
 
-  private kickCommandQueue(): void {
-    if (this.processing) return; // a command's side effect wrote a register: no re-entry
+  private kickCommandQueue(): boolean {
+    if (this.processing) return true; // a command's side effect wrote a register: no re-entry
     this.processing = true;
     try {
-      this.cmdq.process();
+      return this.cmdq.process();
     } finally {
       this.processing = false;
     }
+  }
+
+  /**
+   * Deferred work: consumes the next bounded slice of the command queue (a register access only
+   * starts it). Returns true while commands remain; call after each vCPU exit or on a timer.
+   */
+  service(): boolean {
+    return this.kickCommandQueue();
   }
 
   // ---------------------------------------------------------------- translation paths
