@@ -47,6 +47,11 @@ export class EventQueue {
     if (this.held.length < this.maxHeld) this.held.push(copyEvent(emptyEvent(), ev));
   }
 
+  /** How many stall records can be held (one per stall slot). */
+  get heldCapacity(): number {
+    return this.maxHeld;
+  }
+
   /** Stall records not yet written. */
   get heldStalls(): number {
     return this.held.length;

@@ -198,6 +198,17 @@ export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
     this.pushConfig();
   }
 
+  /**
+   * Bits of register `slot` a snapshot may set (lo, hi): what a register write could store, after
+   * narrowing by the feature profile; GERROR takes GERRORN's; other read-only registers none.
+   */
+  stateMask(slot: number): [number, number] {
+    const r = REGISTERS[slot]!;
+    if (r.name === 'GERROR') return [this.maskLo[SLOT.GERRORN]!, 0];
+    if (r.ro) return [0, 0];
+    return [this.maskLo[slot]!, this.maskHi[slot]!];
+  }
+
   /** Pushes the register state the translation engine depends on. */
   private pushConfig(): void {
     const cfg = this.regs.get('STRTAB_BASE_CFG');

@@ -83,6 +83,11 @@ export class StallTable {
     return this.done.splice(0, this.done.length);
   }
 
+  /** Stall slots (IDR5.STALL_MAX, at least 1). */
+  get capacity(): number {
+    return this.max;
+  }
+
   get size(): number {
     return this.pending.size;
   }
