@@ -1,0 +1,47 @@
+// `npm run fuzz -- --seconds N [--seed S]`: runs the guest-program fuzzer (DMA programs on every
+// SMMU profile, chaos over the qemu-virt and GICv2m platforms) with fresh seeds until the time is
+// up; prints ops/s per kind and exits 1 on the first finding (with its seed, so it replays).
+import { parseArgs } from 'node:util';
+import { qemuVirtWithDevices, toDescription } from '../platform/fixtures.js';
+import { DMA_PROFILES, runChaosFuzz, runDmaFuzz } from './guest-fuzz.js';
+import { V2M_PLATFORM } from './platforms.js';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, seed: { type: 'string' } } });
+const seconds = Number(values.seconds);
+if (!Number.isFinite(seconds) || seconds <= 0) {
+  console.error('fuzz: --seconds must be a positive number');
+  process.exit(2);
+}
+let seed = values.seed !== undefined ? Number(values.seed) : Date.now() % 0x7fff_ffff;
+const deadline = performance.now() + seconds * 1000;
+const kinds: { name: string; run: (seed: number) => number }[] = [
+  ...Object.keys(DMA_PROFILES).map((p) => ({ name: `dma/${p}`, run: (s: number) => runDmaFuzz(p, s, 500).ops })),
+  { name: 'chaos/qemu-virt', run: (s: number) => runChaosFuzz(qemuVirtWithDevices(), s, 2000, { dma0: 'dma-engine', nvme0: 'queue' }).ops },
+  { name: 'chaos/gicv2m', run: (s: number) => runChaosFuzz(toDescription(V2M_PLATFORM), s, 2000, { dma0: 'dma-engine' }).ops },
+];
+const totals = new Map<string, { ops: number; ms: number; runs: number }>();
+let i = 0;
+while (performance.now() < deadline) {
+  const k = kinds[i++ % kinds.length]!;
+  const t0 = performance.now();
+  try {
+    const ops = k.run(seed);
+    const t = totals.get(k.name) ?? { ops: 0, ms: 0, runs: 0 };
+    t.ops += ops;
+    t.ms += performance.now() - t0;
+    t.runs++;
+    totals.set(k.name, t);
+  } catch (e) {
+    console.error(`FINDING in ${k.name} with --seed ${seed}: ${(e as Error).stack ?? String(e)}`);
+    process.exit(1);
+  }
+  seed = (seed + 1) >>> 0;
+}
+let all = 0;
+let allMs = 0;
+for (const [name, t] of totals) {
+  all += t.ops;
+  allMs += t.ms;
+  console.log(`${name.padEnd(18)} ${String(t.runs).padStart(5)} runs ${String(t.ops).padStart(9)} ops ${((t.ops / t.ms) * 1000).toFixed(0).padStart(7)} ops/s`);
+}
+console.log(`total              ${String(all).padStart(20)} ops ${((all / allMs) * 1000).toFixed(0).padStart(7)} ops/s, no findings`);
