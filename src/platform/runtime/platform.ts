@@ -202,17 +202,20 @@ export class Platform {
 
   // ------------------------------------------------------------ deferred work
 
-  /** Every device with deferred work: SMMUs, the GIC and its ITS, endpoint models that have it. */
+  /**
+   * Every device with deferred work: whatever is mapped on the bus and Serviceable (SMMUs, the ITS,
+   * transports a VMM added), the GIC's redistributors, endpoint models that have it.
+   */
   serviceables(): Serviceable[] {
-    const out: Serviceable[] = [...this.smmus.values()];
-    if (this.gic !== null) out.push(this.gic);
-    if (this.its !== null) out.push(this.its);
+    const out = new Set<Serviceable>();
+    for (const m of this.bus.mappings) if (isServiceable(m.device)) out.add(m.device);
+    if (this.gic !== null) out.add(this.gic);
     for (const r of this.rootComplexes.values()) {
       for (const d of r.devices.values()) {
-        for (const f of d.functions) if (f instanceof EndpointFunction && f.barHandler !== null && isServiceable(f.barHandler)) out.push(f.barHandler);
+        for (const f of d.functions) if (f instanceof EndpointFunction && f.barHandler !== null && isServiceable(f.barHandler)) out.add(f.barHandler);
       }
     }
-    return out;
+    return [...out];
   }
 
   /**
