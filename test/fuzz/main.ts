@@ -1,10 +1,12 @@
 // `npm run fuzz -- --seconds N [--seed S]`: runs the guest-program fuzzer (DMA programs on every
-// SMMU profile, chaos over the qemu-virt and GICv2m platforms) with fresh seeds until the time is
-// up; prints ops/s per kind and exits 1 on the first finding (with its seed, so it replays).
+// SMMU profile, chaos over the qemu-virt and GICv2m platforms) and the file fuzzer (mutated
+// IORT/MADT/DTB/YAML) with fresh seeds until the time is up; prints ops/s per kind and exits 1 on
+// the first finding (with its seed, so it replays).
 import { parseArgs } from 'node:util';
 import { qemuVirtWithDevices, toDescription } from '../platform/fixtures.js';
 import { DMA_PROFILES, runChaosFuzz, runDmaFuzz } from './guest-fuzz.js';
 import { V2M_PLATFORM } from './platforms.js';
+import { runFileFuzz } from './file-fuzz.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, seed: { type: 'string' } } });
 const seconds = Number(values.seconds);
@@ -18,6 +20,14 @@ const kinds: { name: string; run: (seed: number) => number }[] = [
   ...Object.keys(DMA_PROFILES).map((p) => ({ name: `dma/${p}`, run: (s: number) => runDmaFuzz(p, s, 500).ops })),
   { name: 'chaos/qemu-virt', run: (s: number) => runChaosFuzz(qemuVirtWithDevices(), s, 2000, { dma0: 'dma-engine', nvme0: 'queue' }).ops },
   { name: 'chaos/gicv2m', run: (s: number) => runChaosFuzz(toDescription(V2M_PLATFORM), s, 2000, { dma0: 'dma-engine' }).ops },
+  {
+    name: 'files',
+    run: (s: number) => {
+      const r = runFileFuzz(s * 100, 100);
+      if (r.findings.length > 0) throw new Error(`file fuzzer: ${JSON.stringify(r.findings)}`);
+      return r.cases;
+    },
+  },
 ];
 const totals = new Map<string, { ops: number; ms: number; runs: number }>();
 let i = 0;
