@@ -1,11 +1,21 @@
-// Launches qemu-system-aarch64 7.2 as a child process with a hard wall-clock limit: the child is
-// killed by its pid when the limit passes or when the caller calls kill(); nothing waits forever.
+// Launches qemu-system-aarch64 (the system's 7.2, or another build such as the interop tier's
+// QEMU 10.0) as a child process with a hard wall-clock limit: the child is killed by its pid when
+// the limit passes or when the caller calls kill(); nothing waits forever.
 // Console output is collected so callers can wait for markers in it (and optionally streamed).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 
 export const QEMU = process.env['VSMMU_QEMU'] ?? 'qemu-system-aarch64';
+
+/** How to run one qemu-system-aarch64 build: a program and the arguments that go before QEMU's own. */
+export interface QemuBinary {
+  readonly command: string;
+  readonly prefixArgs: readonly string[];
+}
+
+/** The system's QEMU (Debian bookworm's 7.2), or the one VSMMU_QEMU names. */
+export const SYSTEM_QEMU: QemuBinary = Object.freeze({ command: QEMU, prefixArgs: [] });
 
 export interface QemuProcess {
   readonly child: ChildProcess;
@@ -27,10 +37,13 @@ export interface QemuOptions {
   readonly stdin?: boolean;
   /** Called with each chunk of console output as it arrives. */
   readonly onOutput?: (chunk: string) => void;
+  /** Which build to run; the system's by default. */
+  readonly binary?: QemuBinary;
 }
 
 export function startQemu(args: readonly string[], opts: QemuOptions): QemuProcess {
-  const child = spawn(QEMU, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const bin = opts.binary ?? SYSTEM_QEMU;
+  const child = spawn(bin.command, [...bin.prefixArgs, ...args], { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   child.stdin?.on('error', () => undefined); // the child may exit while we write
   let out = '';
   let err = '';

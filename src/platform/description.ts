@@ -119,7 +119,7 @@ export interface SmmuInterrupts {
 }
 
 /** Feature profile names of src/smmu/features.ts. */
-export type SmmuProfileName = 'default' | 'qemu-7.2';
+export type SmmuProfileName = 'default' | 'qemu-7.2' | 'qemu-10.0';
 
 export interface SmmuDesc {
   /** Name used as an ID-mapping target and in messages (e.g. "smmu0"). */

@@ -119,7 +119,7 @@ const smmuIn = z.strictObject({
   interrupts: z
     .strictObject({ eventq: spi.nullable().default(null), priq: spi.nullable().default(null), cmdqSync: spi.nullable().default(null), gerror: spi.nullable().default(null) })
     .default({ eventq: null, priq: null, cmdqSync: null, gerror: null }),
-  features: z.enum(['default', 'qemu-7.2']).default('default'),
+  features: z.enum(['default', 'qemu-7.2', 'qemu-10.0']).default('default'),
   coherent: z.boolean().default(true),
   msi: z.boolean().optional(),
   msiDeviceId: u32.optional(),

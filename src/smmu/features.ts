@@ -47,6 +47,11 @@ export interface SmmuFeatures {
   readonly ril: boolean;
   readonly had: boolean;
   readonly bbml: 0 | 1 | 2;
+  /**
+   * IDR3.XNX: stage-2 XN[1:0] distinguishes privileged and unprivileged execution (Arm ARM
+   * FEAT_XNX); without it only XN[1] (bit 54) is looked at.
+   */
+  readonly xnx: boolean;
   /** IDR5 granules. */
   readonly gran4k: boolean;
   readonly gran16k: boolean;
@@ -92,6 +97,7 @@ export const DEFAULT_FEATURES: SmmuFeatures = Object.freeze({
   ril: true,
   had: true,
   bbml: 2,
+  xnx: false,
   gran4k: true,
   gran16k: true,
   gran64k: true,
@@ -131,7 +137,21 @@ export const QEMU_7_2_FEATURES: SmmuFeatures = Object.freeze({
   iidr: 0,
 } satisfies SmmuFeatures);
 
+/**
+ * QEMU 10.0's `virt,iommu=smmuv3` SMMU (the board always builds it with both stages, i.e.
+ * nested): IDR0=0x0D44101B, IDR1=0x02730010, IDR3=0x00001414, IDR5=0x00000074, AIDR=1, IIDR=0,
+ * read from Debian's qemu-system-aarch64 10.0.13 by the interop tier. Against 7.2: stage 2
+ * (S2P), 16-bit VMIDs and FEAT_XNX.
+ */
+export const QEMU_10_0_FEATURES: SmmuFeatures = Object.freeze({
+  ...QEMU_7_2_FEATURES,
+  s2p: true,
+  vmid16: true,
+  xnx: true,
+} satisfies SmmuFeatures);
+
 export const FEATURE_PROFILES: Readonly<Record<string, SmmuFeatures>> = Object.freeze({
   default: DEFAULT_FEATURES,
   'qemu-7.2': QEMU_7_2_FEATURES,
+  'qemu-10.0': QEMU_10_0_FEATURES,
 });

@@ -18,10 +18,10 @@ interface Ctx {
 }
 
 /** SID 2: stage-2 STE with 4K granule, S2T0SZ = 64 - ia, start level `sl` (SL0 per VTCR encoding). */
-function setup(o: { ia?: number; level?: number; shift?: 12 | 14 | 16; f?: Partial<SmmuFeatures>; ste?: Record<string, bigint | number | boolean>; be?: boolean } = {}): Ctx {
+function setup(o: { ia?: number; level?: number; shift?: 12 | 14 | 16; f?: Partial<SmmuFeatures>; ste?: Record<string, bigint | number | boolean>; be?: boolean; caches?: boolean } = {}): Ctx {
   const f: SmmuFeatures = { ...DEFAULT_FEATURES, ...o.f };
   const arena = new Arena();
-  const t = new Translator(arena.mem, f, { cachesEnabled: false });
+  const t = new Translator(arena.mem, f, { cachesEnabled: o.caches ?? false });
   const strtab = arena.alloc(64 * 16, 1024);
   t.setStreamTable({ base: strtab, log2Size: 4, fmt: 0, split: 0 });
   const shift = o.shift ?? 12;
@@ -147,6 +147,26 @@ test('S2AP read/write, XN, S2 access flag (fault, S2AFFD, S2HA) and dirty state 
   const d = ha.arena.read64(s);
   assert.equal((d >> 10n) & 1n, 1n); // AF set
   assert.equal((d >> 7n) & 1n, 1n); // S2AP[1]: dirty
+});
+
+test('FEAT_XNX (IDR3.XNX): stage-2 XN[1:0] gives execute permission per privilege; without it only XN[1] counts', () => {
+  // XN[1:0]: 0b00 both, 0b01 unprivileged only, 0b10 neither, 0b11 privileged only (Arm ARM D8.5).
+  const expect = { 0: [true, true], 1: [false, true], 2: [false, false], 3: [true, false] } as const;
+  // With caches on, the second access of each pair may hit the entry the first one filled.
+  for (const [xnx, caches] of [[true, false], [false, false], [true, true]] as const) {
+    const c = setup({ f: { xnx }, ste: { INSTCFG: 0 }, caches });
+    for (const xn of [0, 1, 2, 3] as const) c.s2.map(BigInt(0x1000 * (xn + 1)), s2leaf(BigInt(0x9000 + 0x1000 * xn), true, { xn }), 3);
+    for (const xn of [0, 1, 2, 3] as const) {
+      const [p, u] = xnx ? expect[xn] : [xn < 2, xn < 2];
+      for (const [priv, want] of [[true, p], [false, u]] as const) {
+        const r = xl(c, 2, 0x1000 * (xn + 1) + 8, { instr: true, priv });
+        assert.equal(r.ok, want, `xnx=${xnx} caches=${caches} XN=${xn} priv=${priv}`);
+        if (!want) assert.equal(r.event.type, EVT.F_PERMISSION);
+        // Data reads never depend on XN.
+        assert.equal(xl(c, 2, 0x1000 * (xn + 1) + 16, { priv }).ok, true);
+      }
+    }
+  }
 });
 
 test('S2 output beyond effective S2PS: F_ADDR_SIZE at stage 2', () => {

@@ -325,7 +325,7 @@ export class Translator implements InspectHost {
       this.tlb.probe = ipa;
       this.tlb.probeTag = tag;
       const e = this.tlb.lookupProbe(0);
-      if (e >= 0 && permits(metaPerms(this.tlb.ent[e * STRIDE + META]!, true), write, instr)) {
+      if (e >= 0 && permits(metaPerms(this.tlb.ent[e * STRIDE + META]!, priv), write, instr)) {
         this.tlb.counters.hits++;
         this.hitKey = ipa;
         return this.hit(out, e, priv, -1, s2.vmid);
@@ -334,21 +334,22 @@ export class Translator implements InspectHost {
     }
     this.walks++;
     const w = this.walker;
-    if (!w.s2(s2, ipa, write, instr, EVT_CLASS.IN)) return this.walkFault(out, req, priv, instr, null, s2);
+    if (!w.s2(s2, ipa, write, instr, EVT_CLASS.IN, priv)) return this.walkFault(out, req, priv, instr, null, s2);
     const shift = w.s2Shift;
     const s2p = s2Effective(w.s2Perms);
+    const s2u = s2Effective(w.s2PermsUnpriv);
     const outBase = w.s2Pa - (ipa % P2[shift]!);
     if (this.cachesOn) {
       const tlb = this.tlb;
       tlb.insTag = tag;
       tlb.insAddr = ipa;
       tlb.insOut = outBase;
-      const e = tlb.insert(0, shift, packMeta(shift, 0, s2p, s2p, true, w.s2Sh, -1, w.s2MemAttr));
+      const e = tlb.insert(0, shift, packMeta(shift, 0, s2p, s2u, true, w.s2Sh, -1, w.s2MemAttr));
       this.hitKey = ipa;
       return this.hit(out, e, priv, -1, s2.vmid, false);
     }
     this.fillPa = outBase + (ipa % P2[shift]!);
-    return this.fill(out, shift, s2p, s2p, priv, -1, w.s2MemAttr, w.s2Sh, true, -1, s2.vmid);
+    return this.fill(out, shift, s2p, s2u, priv, -1, w.s2MemAttr, w.s2Sh, true, -1, s2.vmid);
   }
 
   private stage1(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, se: SteCacheEntry, ce: CdCacheEntry): boolean {
@@ -416,12 +417,11 @@ export class Translator implements InspectHost {
     const global = w.s1Global;
     if (s2 !== null) {
       const ipa = w.s1Oa;
-      if (!w.s2(s2, ipa, write, instr, EVT_CLASS.IN)) return this.walkFault(out, req, priv, instr, cd, s2);
+      if (!w.s2(s2, ipa, write, instr, EVT_CLASS.IN, priv)) return this.walkFault(out, req, priv, instr, cd, s2);
       pa = w.s2Pa;
       if (w.s2Shift < shift) shift = w.s2Shift;
-      const s2p = s2Effective(w.s2Perms);
-      permsPriv &= s2p;
-      permsUnpriv &= s2p;
+      permsPriv &= s2Effective(w.s2Perms);
+      permsUnpriv &= s2Effective(w.s2PermsUnpriv);
       s2Attr = w.s2MemAttr;
       sh = w.s2Sh > sh ? w.s2Sh : sh;
     }

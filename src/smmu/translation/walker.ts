@@ -43,7 +43,9 @@ export class Walker {
   // ---- stage-2 leaf of the last successful s2 call
   s2Pa = 0;
   s2Shift = 0;
+  /** Permissions for privileged accesses; s2PermsUnpriv for unprivileged ones (they differ only in X, with FEAT_XNX). */
   s2Perms = 0;
+  s2PermsUnpriv = 0;
   s2MemAttr = 0;
   s2Sh = 0;
   // ---- stage-1 leaf of the last successful s1 call
@@ -80,10 +82,10 @@ export class Walker {
 
   /**
    * Stage-2 translation of `ipa` for an access (`write`, `instr`) of the given CLASS (CD fetch,
-   * stage-1 table walk, or input). On success s2Pa is the PA of `ipa` and s2Shift/s2Perms/
+   * stage-1 table walk, or input) by a `priv`ileged or unprivileged requester. On success s2Pa is the PA of `ipa` and s2Shift/s2Perms/
    * s2MemAttr describe the leaf. On failure the f* fields describe the stage-2 fault.
    */
-  s2(c: S2Config, ipa: number, write: boolean, instr: boolean, cls: number): boolean {
+  s2(c: S2Config, ipa: number, write: boolean, instr: boolean, cls: number, priv = false): boolean {
     const ttrnw = !write;
     const ipaPage = ipa - (ipa % 4096);
     if (!(ipa < P2[c.ia]!)) return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw);
@@ -124,16 +126,23 @@ export class Walker {
         else if (!c.affd) return this.fault(EVT.F_ACCESS, true, cls, ipaPage, 0, ttrnw);
       }
       let perms = (fld(lo, hi, S2_LEAF.S2AP_R) ? PERM_R : 0) | (fld(lo, hi, S2_LEAF.S2AP_W) ? PERM_W : 0);
-      if ((fld(lo, hi, S2_LEAF.XN) & 2) === 0) perms |= PERM_X; // XN[1] (bit 54); FEAT_XNX not implemented
+      // Execute permission: XN[1] (bit 54) alone, or with FEAT_XNX (IDR3.XNX) XN[1:0]:
+      // 0b00 both, 0b01 unprivileged only, 0b10 neither, 0b11 privileged only (Arm ARM D8.5).
+      const xn = fld(lo, hi, S2_LEAF.XN);
+      let permsUnpriv = perms;
+      if (this.f.xnx ? xn === 0 || xn === 3 : (xn & 2) === 0) perms |= PERM_X;
+      if (this.f.xnx ? xn <= 1 : (xn & 2) === 0) permsUnpriv |= PERM_X;
       const dbmClean = fld(lo, hi, S2_LEAF.DBM) === 1 && (perms & PERM_W) === 0 && c.hd;
       // Instruction fetches need only execute permission at stage 2: S2AP and XN are independent,
       // so S2AP = 0b00 with XN = 0 is an execute-only page (Arm ARM stage-2 permissions; IHI 0070
       // §5.2 S2AA64 note, §13.7 "Stage 2 'XO' permission").
-      const allowed = write ? (perms & PERM_W) !== 0 || dbmClean : instr ? (perms & PERM_X) !== 0 : (perms & PERM_R) !== 0;
+      const own = priv ? perms : permsUnpriv;
+      const allowed = write ? (own & PERM_W) !== 0 || dbmClean : instr ? (own & PERM_X) !== 0 : (own & PERM_R) !== 0;
       if (!allowed) return this.fault(EVT.F_PERMISSION, true, cls, ipaPage, 0, ttrnw);
       if (write && dbmClean) {
         lo |= 1 << S2_LEAF.S2AP_W.lsb;
         perms |= PERM_W;
+        permsUnpriv |= PERM_W;
       }
       if (lo !== origLo || hi !== origHi) {
         // Hardware update (§3.13): read-modify-write of the descriptor, atomic in this model.
@@ -144,6 +153,7 @@ export class Walker {
       this.s2Pa = out + (ipa % P2[lsb]!);
       this.s2Shift = lsb;
       this.s2Perms = perms;
+      this.s2PermsUnpriv = permsUnpriv;
       this.s2MemAttr = fld(lo, hi, S2_LEAF.MEM_ATTR);
       this.s2Sh = fld(lo, hi, S2_LEAF.SH);
       return true;

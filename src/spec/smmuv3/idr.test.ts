@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AIDR, IDR0, IDR1, IDR5, decodeIdr, deriveIdRegisters } from './idr.js';
-import { DEFAULT_FEATURES, QEMU_7_2_FEATURES } from '../../smmu/features.js';
+import { DEFAULT_FEATURES, QEMU_10_0_FEATURES, QEMU_7_2_FEATURES } from '../../smmu/features.js';
 
 test('qemu-7.2 profile reproduces QEMU 7.2 ID registers exactly', () => {
   const r = deriveIdRegisters(QEMU_7_2_FEATURES);
@@ -11,6 +11,18 @@ test('qemu-7.2 profile reproduces QEMU 7.2 ID registers exactly', () => {
   assert.equal(r.idr1, 0x02730010);
   assert.equal(r.idr2, 0);
   assert.equal(r.idr3, 0x00001404);
+  assert.equal(r.idr4, 0);
+  assert.equal(r.idr5, 0x00000074);
+  assert.equal(r.aidr, 1);
+  assert.equal(r.iidr, 0);
+});
+
+test('qemu-10.0 profile reproduces QEMU 10.0 ID registers exactly (virt, stage = nested)', () => {
+  const r = deriveIdRegisters(QEMU_10_0_FEATURES);
+  assert.equal(r.idr0, 0x0d44101b);
+  assert.equal(r.idr1, 0x02730010);
+  assert.equal(r.idr2, 0);
+  assert.equal(r.idr3, 0x00001414);
   assert.equal(r.idr4, 0);
   assert.equal(r.idr5, 0x00000074);
   assert.equal(r.aidr, 1);
@@ -47,7 +59,7 @@ test('OAS 52 encodes as 6 and 16-bit STALL_MAX only with a stall model', () => {
 
 test('featuresFromIdRegisters inverts deriveIdRegisters for both profiles', async () => {
   const { featuresFromIdRegisters } = await import('./idr.js');
-  for (const f of [DEFAULT_FEATURES, QEMU_7_2_FEATURES]) {
+  for (const f of [DEFAULT_FEATURES, QEMU_7_2_FEATURES, QEMU_10_0_FEATURES]) {
     const r = deriveIdRegisters(f);
     const back = featuresFromIdRegisters(r, f === DEFAULT_FEATURES ? QEMU_7_2_FEATURES : DEFAULT_FEATURES);
     assert.deepEqual(deriveIdRegisters(back), r);

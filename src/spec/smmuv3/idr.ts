@@ -152,7 +152,7 @@ export function deriveIdRegisters(f: SmmuFeatures): IdRegisters {
   });
   // PPS = 1: an overflow auto-response carries the request's PASID without checking STE.PPAR
   // (§6.3.4, §8.1) — what the PRI queue model does. RES0 without PRI or substreams.
-  const idr3 = word(IDR3, { HAD: f.had, PPS: f.pri && f.ssidBits > 0, RIL: f.ril, BBML: f.bbml });
+  const idr3 = word(IDR3, { HAD: f.had, XNX: f.xnx, PPS: f.pri && f.ssidBits > 0, RIL: f.ril, BBML: f.bbml });
   const idr5 = word(IDR5, {
     OAS: oasEncoding(f.oasBits),
     GRAN4K: f.gran4k,
@@ -215,6 +215,7 @@ export function featuresFromIdRegisters(
   if (regs.idr3 !== undefined) {
     const d = decodeIdr(IDR3, regs.idr3);
     f.had = d.HAD === 1;
+    f.xnx = d.XNX === 1;
     f.ril = d.RIL === 1;
     f.bbml = (Math.min(d.BBML!, 2) as 0 | 1 | 2);
   }

@@ -1,13 +1,17 @@
-// Runs one scenario on QEMU 7.2 (qtest) and on our models (by hand and through the platform
-// runtime), and compares what each recorded.
-// Equal observations pass. A difference passes only when the scenario names a documented QEMU 7.2
-// departure for that observation; then our model must show the architected outcome the scenario
-// states (from the specification) and QEMU the documented departing one. Global normalisation:
-// QEMU's per-4-byte fault bursts are folded (departure `fault-per-4-bytes`).
+// Runs one scenario on a QEMU peer (qtest) and on our models (by hand and through the platform
+// runtime) with that peer's feature profiles, and compares what each recorded.
+// Equal observations pass. A difference passes only when the scenario names a documented
+// departure for that observation and the peer's list (./peers.ts) contains it; then our model must
+// show the architected outcome the scenario states (from the specification) and QEMU the
+// documented departing one. Global normalisations, only for peers that show them: per-4-byte
+// fault bursts are folded (`fault-per-4-bytes`), CLASS = 0 on stage-1 input faults
+// (`event-class-zero`).
+import { FEATURE_PROFILES } from '../../../src/smmu/features.js';
 import { DEPARTURES, type DepartureId } from './qemu-departures.js';
 import type { Machine } from './machine.js';
 import { ModelMachine } from './model-machine.js';
 import { foldBursts, Recorder, type Ev, type Observation } from './observe.js';
+import type { Peer, PeerId } from './peers.js';
 import { PlatformMachine } from './platform-machine.js';
 import { QemuMachine } from './qemu-machine.js';
 
@@ -17,8 +21,10 @@ export interface DepartureExpectation {
   readonly label: string;
   /** What the architecture requires (our model must show exactly this). */
   readonly arch: Observation['value'];
-  /** What QEMU 7.2 does instead (as documented). */
+  /** What QEMU does instead (as documented). */
   readonly qemu: Observation['value'];
+  /** Only on this peer (when a later build departs differently); default: every peer whose list has `id`. */
+  readonly peer?: PeerId;
 }
 
 export interface Scenario {
@@ -26,12 +32,14 @@ export interface Scenario {
   /** vCPUs / redistributors (MOVI needs two). */
   readonly cpus?: number;
   readonly departures?: readonly DepartureExpectation[];
+  /** Peers that implement what the scenario needs (default: all), e.g. stage 2 needs QEMU 10.0. */
+  readonly peers?: readonly PeerId[];
   run(m: Machine, rec: Recorder): Promise<void>;
 }
 
 export interface DifferentialResult {
   readonly qemu: Observation[];
-  /** Our models assembled by hand (ModelMachine, qemu-7.2 profiles). */
+  /** Our models assembled by hand (ModelMachine, the peer's profiles). */
   readonly model: Observation[];
   /** The same through the platform runtime (PlatformMachine). */
   readonly platform: Observation[];
@@ -51,8 +59,8 @@ async function runOn(m: Machine, s: Scenario): Promise<Observation[]> {
   return rec.obs;
 }
 
-function normalise(o: Observation): { o: Observation; folded: boolean } {
-  if (o.kind !== 'events') return { o, folded: false };
+function normalise(o: Observation, fold: boolean): { o: Observation; folded: boolean } {
+  if (o.kind !== 'events' || !fold) return { o, folded: false };
   const f = foldBursts(o.value);
   return { o: { ...o, value: f.evs }, folded: f.folded };
 }
@@ -79,7 +87,25 @@ function classZero(qemu: readonly Ev[], model: readonly Ev[]): { evs: Ev[]; chan
   return { evs, changed };
 }
 
-export function compare(s: Scenario, qemuObs: readonly Observation[], modelObs: readonly Observation[]): { mismatches: string[]; departuresSeen: DepartureId[] } {
+/** The departures of the scenario that apply on a peer showing `shown`. */
+export function applicableDepartures(s: Scenario, shown: readonly DepartureId[], peer?: PeerId): DepartureExpectation[] {
+  return (s.departures ?? []).filter((d) => shown.includes(d.id) && (d.peer === undefined || d.peer === peer));
+}
+
+/**
+ * Compares QEMU's observations with our model's. `shown` lists the departures the peer is known to
+ * show (default: all of them); any other difference is a mismatch.
+ */
+export function compare(
+  s: Scenario,
+  qemuObs: readonly Observation[],
+  modelObs: readonly Observation[],
+  shown: readonly DepartureId[] = Object.keys(DEPARTURES) as DepartureId[],
+  peer?: PeerId,
+): { mismatches: string[]; departuresSeen: DepartureId[] } {
+  const deps = applicableDepartures(s, shown, peer);
+  const fold = shown.includes('fault-per-4-bytes');
+  const classZeroShown = shown.includes('event-class-zero');
   const mismatches: string[] = [];
   const seen = new Set<DepartureId>();
   const labels = [...new Set([...qemuObs, ...modelObs].map((o) => o.label))];
@@ -90,16 +116,16 @@ export function compare(s: Scenario, qemuObs: readonly Observation[], modelObs: 
       mismatches.push(`${label}: recorded only by ${q0 ? 'QEMU' : 'our model'}`);
       continue;
     }
-    const q = normalise(q0);
-    const m = normalise(m0);
+    const q = normalise(q0, fold);
+    const m = normalise(m0, fold);
     if (q.folded) seen.add('fault-per-4-bytes');
-    if (q.o.kind === 'events' && m.o.kind === 'events') {
+    if (classZeroShown && q.o.kind === 'events' && m.o.kind === 'events') {
       const c = classZero(q.o.value, m.o.value);
       if (c.changed) seen.add('event-class-zero');
       q.o = { ...q.o, value: c.evs };
     }
     if (m.folded) mismatches.push(`${label}: our model wrote a burst of events for one access: ${show(m0.value)}`);
-    const dep = s.departures?.find((d) => d.label === label);
+    const dep = deps.find((d) => d.label === label);
     if (dep) {
       if (show(m.o.value) !== show(dep.arch)) mismatches.push(`${label}: our model ${show(m.o.value)} != architected ${show(dep.arch)}`);
       if (show(q.o.value) !== show(dep.qemu)) mismatches.push(`${label}: QEMU ${show(q.o.value)} != documented departure ${dep.id} ${show(dep.qemu)}`);
@@ -112,16 +138,19 @@ export function compare(s: Scenario, qemuObs: readonly Observation[], modelObs: 
 }
 
 /**
- * Runs `s` on a fresh QEMU, on our models assembled by hand and on the platform runtime, and
- * compares each model side with QEMU (mismatches of the runtime are prefixed "platform: ").
+ * Runs `s` on a fresh QEMU of `peer`, on our models assembled by hand and on the platform runtime
+ * (both with the peer's profiles), and compares each model side with QEMU (mismatches of the
+ * runtime are prefixed "platform: ").
  */
-export async function runDifferential(s: Scenario): Promise<DifferentialResult> {
+export async function runDifferential(s: Scenario, peer: Peer): Promise<DifferentialResult> {
   const cpus = s.cpus ?? 1;
-  const qemu = await runOn(await QemuMachine.start({ cpus }), s);
-  const model = await runOn(new ModelMachine({ cpus }), s);
-  const platform = await runOn(new PlatformMachine({ cpus }), s);
-  const a = compare(s, qemu, model);
-  const b = compare(s, qemu, platform);
+  const features = FEATURE_PROFILES[peer.smmuProfile];
+  if (!features) throw new Error(`no SMMU feature profile ${peer.smmuProfile}`);
+  const qemu = await runOn(await QemuMachine.start({ cpus, binary: peer.binary() }), s);
+  const model = await runOn(new ModelMachine({ cpus, features, itsProfile: peer.itsProfile }), s);
+  const platform = await runOn(new PlatformMachine({ cpus, smmuProfile: peer.smmuProfile }), s);
+  const a = compare(s, qemu, model, peer.departures, peer.id);
+  const b = compare(s, qemu, platform, peer.departures, peer.id);
   return {
     qemu,
     model,

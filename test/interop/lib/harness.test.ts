@@ -153,6 +153,17 @@ describe('differential comparison rules', () => {
     assert.equal(compare(scenario(dep), [mem('a', 'cd')], [mem('a', 'zero')]).mismatches.length, 1); // QEMU changed
   });
 
+  test("a departure missing from the peer's list is a mismatch, and so are bursts and CLASS=0 then", () => {
+    const dep = [{ id: 'access-flag-ignored' as const, label: 'a', arch: 'zero', qemu: 'ab' }];
+    assert.equal(compare(scenario(dep), [mem('a', 'ab')], [mem('a', 'zero')], ['ap1-ignored']).mismatches.length, 1);
+    const burst = [ev('F_TRANSLATION', 0x1000), ev('F_TRANSLATION', 0x1004)];
+    assert.equal(compare(scenario(), [evs('e', burst)], [evs('e', [ev('F_TRANSLATION', 0x1000)])], []).mismatches.length, 1);
+    assert.equal(compare(scenario(), [evs('e', [ev('F_TRANSLATION', 0x10)])], [evs('e', [ev('F_TRANSLATION', 0x10, { cls: 2 })])], []).mismatches.length, 1);
+    // An expectation restricted to another peer does not apply.
+    const other = [{ ...dep[0]!, peer: 'qemu-7.2' as const }];
+    assert.equal(compare(scenario(other), [mem('a', 'ab')], [mem('a', 'zero')], ['access-flag-ignored'], 'qemu-10.0').mismatches.length, 1);
+  });
+
   test('CLASS=0 from QEMU is accepted only against CLASS=IN on an otherwise equal stage-1 input fault', () => {
     const ok = compare(scenario(), [evs('e', [ev('F_TRANSLATION', 0x10)])], [evs('e', [ev('F_TRANSLATION', 0x10, { cls: 2 })])]);
     assert.deepEqual(ok, { mismatches: [], departuresSeen: ['event-class-zero'] });

@@ -1,5 +1,5 @@
-// The differential tests' model side, assembled by hand: our SmmuV3 (feature profile `qemu-7.2`),
-// GicV3 redistributors and GicIts (profile `qemu-7.2`) over a GuestMemory laid out like QEMU's
+// The differential tests' model side, assembled by hand: our SmmuV3 (the peer's feature profile,
+// `qemu-7.2` by default), GicV3 redistributors and GicIts (profile `qemu-7.2`) over a GuestMemory laid out like QEMU's
 // virt machine, and a model of the `edu` function (4 KiB buffer, one MSI vector) on stream 0x8.
 // The edu model is device behaviour, not SMMU behaviour: like QEMU's edu it ignores DMA errors, so
 // a failed read leaves zeros in its buffer from the failing byte on, and a failed write stops.
@@ -8,7 +8,8 @@ import { GuestMemory } from '../../../src/memory/guest-memory.js';
 import type { DmaPort, MmioDevice, MsiOutcome, MsiSink, U64 } from '../../../src/memory/types.js';
 import { GicIts } from '../../../src/intc/its.js';
 import { GicV3 } from '../../../src/intc/gicv3.js';
-import { QEMU_7_2_FEATURES } from '../../../src/smmu/features.js';
+import { QEMU_7_2_FEATURES, type SmmuFeatures } from '../../../src/smmu/features.js';
+import type { ItsProfileName } from '../../../src/intc/its-config.js';
 import { SmmuV3 } from '../../../src/smmu/device/smmu-v3.js';
 import { SMMU_MMIO_SIZE } from '../../../src/spec/smmuv3/registers.js';
 import { ITS_FRAME_SIZE } from '../../../src/spec/gic/its-registers.js';
@@ -16,6 +17,10 @@ import { EDU_BUF_SIZE, EDU_DMA_LIMIT, EDU_SID, VIRT, type DmaDirection, type Mac
 
 export interface ModelMachineOptions {
   readonly cpus?: number;
+  /** SMMU feature profile (default: qemu-7.2's). */
+  readonly features?: SmmuFeatures;
+  /** ITS profile (default: qemu-7.2). */
+  readonly itsProfile?: ItsProfileName;
 }
 
 /**
@@ -56,9 +61,9 @@ export class ModelMachine implements Machine {
 
   constructor(opts: ModelMachineOptions = {}) {
     this.mem.addRam(VIRT.ramBase, VIRT.ramSize);
-    this.smmu = new SmmuV3(this.mem, { features: QEMU_7_2_FEATURES });
+    this.smmu = new SmmuV3(this.mem, { features: opts.features ?? QEMU_7_2_FEATURES });
     this.gic = new GicV3(this.mem, { peCount: opts.cpus ?? 1, redistributorBase: VIRT.gicrBase });
-    this.its = new GicIts(this.mem, this.gic, { profile: 'qemu-7.2' });
+    this.its = new GicIts(this.mem, this.gic, { profile: opts.itsProfile ?? 'qemu-7.2' });
     const itsSink = this.its.msiSink(VIRT.itsBase);
     const mem = this.mem;
     this.msiSink = {

@@ -1,5 +1,6 @@
 // The differential tests' second model side: the platform runtime a VMM embeds (src/platform/
-// runtime/platform.ts) built from our `qemu-virt` preset plus one endpoint `edu` at 00:01.0. The
+// runtime/platform.ts) built from our `qemu-virt` preset (with the peer's SMMU feature profile)
+// plus one endpoint `edu` at 00:01.0. The
 // harness reaches it only the way the guest reaches QEMU: RAM and registers through the platform's
 // MMIO bus (SMMU, ITS, GICR, ECAM), edu's command register and MSI capability through ECAM config
 // space, its DMA through the PCIe function's port (requester ID -> stream ID by the derived ID
@@ -9,6 +10,7 @@
 import { loadPreset } from '../../../src/platform/presets/index.js';
 import { Platform } from '../../../src/platform/runtime/platform.js';
 import type { PciFunction } from '../../../src/pcie/function.js';
+import type { SmmuProfileName } from '../../../src/platform/description.js';
 import type { U64 } from '../../../src/memory/types.js';
 import { EDU_DEVFN, VIRT, type DmaDirection, type Machine } from './machine.js';
 import { EduModel } from './model-machine.js';
@@ -24,12 +26,13 @@ export class PlatformMachine implements Machine {
   private readonly u: U64 = { lo: 0, hi: 0 };
   private msiCap = -1;
 
-  constructor(opts: { cpus?: number } = {}) {
+  constructor(opts: { cpus?: number; smmuProfile?: SmmuProfileName } = {}) {
     const base = loadPreset('qemu-virt');
     const [rc0, ...rest] = base.rootComplexes;
     if (!rc0) throw new Error('qemu-virt preset has no root complex');
     const desc = {
       ...base,
+      smmus: base.smmus.map((s) => ({ ...s, features: opts.smmuProfile ?? s.features })),
       cpus: { ...base.cpus, count: opts.cpus ?? 1 },
       rootComplexes: [{ ...rc0, endpoints: [...rc0.endpoints, { kind: 'endpoint' as const, name: 'edu', device: EDU_DEVFN >> 3, functions: 1 }] }, ...rest],
     };

@@ -5,7 +5,7 @@
 // timer (edu's DMA timer) while it idles. See shared research qemu-qtest-notes.md "Making it run".
 import { join } from 'node:path';
 import { tempDir } from './paths.js';
-import { startQemu, type QemuProcess } from '../../../src/host/qemu.js';
+import { startQemu, type QemuBinary, type QemuProcess } from '../../../src/host/qemu.js';
 import { QtestClient } from '../../../src/host/qtest.js';
 import { EDU_BUF, EDU_DMA_LIMIT, EDU_DEVFN, VIRT, type DmaDirection, type Machine } from './machine.js';
 
@@ -25,6 +25,10 @@ export interface QemuMachineOptions {
   readonly cpus?: number;
   /** Hard limit for the QEMU child. */
   readonly timeoutMs?: number;
+  /** Which QEMU build runs (the system's 7.2 by default). */
+  readonly binary?: QemuBinary;
+  /** Extra arguments (e.g. `-global arm-smmuv3.stage=nested`). */
+  readonly extraArgs?: readonly string[];
 }
 
 export class QemuMachine implements Machine {
@@ -55,8 +59,9 @@ export class QemuMachine implements Machine {
         '-device', `edu,addr=${(EDU_DEVFN >> 3).toString(16)}.${EDU_DEVFN & 7},dma_mask=0xffffffffffffffff`,
         '-device', `loader,data=0x${IDLE_LOOP.toString(16)},data-len=8,addr=${loop}`,
         '-device', `loader,addr=${loop},cpu-num=0`,
+        ...(opts.extraArgs ?? []),
       ],
-      { timeoutMs: opts.timeoutMs ?? 120_000 },
+      { timeoutMs: opts.timeoutMs ?? 120_000, ...(opts.binary ? { binary: opts.binary } : {}) },
     );
     let qt: QtestClient;
     try {
