@@ -20,6 +20,8 @@ export interface Ev {
   readonly inputAddr: string;
   readonly ipa: string;
   readonly fetchAddr: string;
+  /** TTRnW, only for a stage-2 permission fault of a stage-1 table walk (UNKNOWN otherwise, §7.3.16). */
+  readonly ttrnw?: boolean;
 }
 
 export function toEv(r: EventRecord): Ev {
@@ -37,6 +39,7 @@ export function toEv(r: EventRecord): Ev {
     inputAddr: '0x' + eventInputAddr(e).toString(16),
     ipa: '0x' + e.ipa.toString(16),
     fetchAddr: '0x' + e.fetchAddr.toString(16),
+    ...(e.s2 && e.cls === 1 && eventName(e.type) === 'F_PERMISSION' ? { ttrnw: e.ttrnw } : {}),
   };
 }
 

@@ -54,6 +54,10 @@ export const QEMU_10_0: Peer = Object.freeze<Peer>({
     'l1std-span',
     'cd-fetch-address-slot',
     'eventq-overflow-gerror',
+    's2-concat-first-table-only',
+    'tlb-hit-read-unchecked',
+    's2-cd-fetch-rnw',
+    'tt-fault-as-stage-1',
   ],
   binary: ensureQemu10,
 });

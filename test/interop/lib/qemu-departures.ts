@@ -24,6 +24,14 @@ export const DEPARTURES = Object.freeze({
     'QEMU (7.2, 10.0) lets an L1STD with Span=N cover 2^N STEs and reports C_BAD_STE beyond them; IHI 0070 §5.1 gives the level-2 table 2^(Span-1) STEs and §7.3.3 C_BAD_STREAMID for StreamID[SPLIT-1:0] >= 2^(Span-1) (Linux writes Span = SPLIT + 1, where both agree).',
   'event-class-zero':
     'QEMU 7.2 (not 10.0) leaves CLASS = 0 (CD) in F_TRANSLATION/F_PERMISSION records of stage-1 input-address faults; IHI 0070 §7.3 gives CLASS = IN (0b10) for a fault on the input address.',
+  's2-concat-first-table-only':
+    'With a concatenated stage-2 start table, QEMU 10.0 always indexes the first table: an IPA whose start-level index lies in a later table is looked up at (index mod entries per table) in the first one, so a valid mapping there is missed (F_TRANSLATION, S2 = 1). IHI 0070 §5.2 (STE.S2T0SZ/S2SL0) and the VMSAv8-64 concatenated start tables: the whole start table is indexed by IPA[ia-1:lsb].',
+  'tlb-hit-read-unchecked':
+    'When a translation hits its IOTLB, QEMU 10.0 checks only write permission: a read of a write-only stage-2 page (S2AP = 0b10) succeeds once a write has cached the translation (the first read faults). Permissions apply to every access, cached or not: F_PERMISSION, S2 = 1 (IHI 0070 §7.3.16; VMSAv8-64 S2AP).',
+  's2-cd-fetch-rnw':
+    'For a stage-2 fault while translating the CD address (CLASS = CD), QEMU 10.0 records RnW = 1 (the CD read) whatever the transaction; IHI 0070 §7.3.13: RnW, InD and PnU give the attributes of the input transaction (RnW = 0 for a DMA write).',
+  'tt-fault-as-stage-1':
+    'A fault in the stage-2 translation of a stage-1 table descriptor address is recorded by QEMU 10.0 with S2 = 0 (and TTRnW = 0 for F_PERMISSION); IHI 0070 §7.3.13/§7.3.16: a fault at stage 2 has S2 = 1 with CLASS = TT and IPA = the descriptor address, and TTRnW = 1 when the descriptor read caused it.',
 } as const);
 
 export type DepartureId = keyof typeof DEPARTURES;

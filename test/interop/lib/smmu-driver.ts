@@ -111,6 +111,11 @@ export class PageTables {
     readonly t0sz = 16,
     /** log2 of the granule: 12, 14 or 16 (GRANULES in src/spec/smmuv3/pagetable.ts). */
     readonly granule: 12 | 14 | 16 = 12,
+    /**
+     * Where a table address (what descriptors hold: an IPA when stage 2 translates the walk)
+     * lives physically; identity by default.
+     */
+    private readonly toPa: (tableAddr: number) => number = (a) => a,
   ) {
     this.stride = GRANULES[granule].stride;
     this.startLevel = 4 - Math.ceil((64 - t0sz - granule) / this.stride);
@@ -145,7 +150,7 @@ export class PageTables {
         this.tables.set(key, nextTable);
         // Table descriptor: next-level table address [47:granule] in place, Valid, Type = table.
         const attrs = encodeFields({ VALID: DESC.VALID, TYPE: DESC.TYPE, AP_TABLE: S1_TABLE.AP_TABLE }, { VALID: 1, TYPE: 1, AP_TABLE: apTable }, 1)[0]!;
-        await this.m.write64(table + idx * 8, attrs | BigInt(nextTable));
+        await this.m.write64(this.toPa(table + idx * 8), attrs | BigInt(nextTable));
       }
       table = nextTable;
     }
@@ -173,14 +178,18 @@ export class PageTables {
 
   /** Maps one page (level 3) or block (level 1/2, or 0 for the documented QEMU departure). */
   async map(iova: bigint, pa: bigint, level = 3, attrs: LeafAttrs = {}, apTable = 0): Promise<void> {
-    const table = await this.tableFor(iova, level, apTable);
-    await this.m.write64(table + this.index(iova, level) * 8, PageTables.leaf(pa, level, attrs));
+    await this.setDescriptor(iova, level, PageTables.leaf(pa, level, attrs), apTable);
   }
 
   /** Writes an invalid descriptor where the leaf for `iova` at `level` lives. */
   async unmap(iova: bigint, level = 3): Promise<void> {
-    const table = await this.tableFor(iova, level);
-    await this.m.write64(table + this.index(iova, level) * 8, 0n);
+    await this.setDescriptor(iova, level, 0n);
+  }
+
+  /** Writes any descriptor value where the entry for `iova` at `level` lives (tables above are created). */
+  async setDescriptor(iova: bigint, level: number, value: bigint, apTable = 0): Promise<void> {
+    const table = await this.tableFor(iova, level, apTable);
+    await this.m.write64(this.toPa(table + this.index(iova, level) * 8), value);
   }
 }
 
