@@ -84,10 +84,11 @@ export function summarise(b: Uint8Array): string {
 }
 
 /**
- * Folds runs of event records that one transaction produced in QEMU 7.2, which translates a
- * failing access again for every naturally aligned <= 4-byte chunk (qemu-qtest-notes.md §2): the
- * same event (every field but InputAddr equal) with InputAddr increasing by at most 4 each time,
- * or identical records (configuration errors carry no address). Applied to both machines; returns
+ * Folds runs of event records that one transaction produced in QEMU, which translates a failing
+ * access again for every naturally aligned <= 4-byte chunk (7.2) or for every 4 KiB page it
+ * touches (10.0): the same event (every field but InputAddr and the IPA page equal) with InputAddr
+ * increasing by at most 4, or jumping to the next 4 KiB boundary, each time, or identical records
+ * (configuration errors carry no address). Applied to both machines; returns
  * the folded list and whether anything was folded.
  */
 export function foldBursts(evs: readonly Ev[]): { evs: Ev[]; folded: boolean } {
@@ -97,9 +98,12 @@ export function foldBursts(evs: readonly Ev[]): { evs: Ev[]; folded: boolean } {
   for (const e of evs) {
     const prev = out[out.length - 1];
     if (prev) {
-      const same = JSON.stringify({ ...prev, inputAddr: 0 }) === JSON.stringify({ ...e, inputAddr: 0 });
+      const same = JSON.stringify({ ...prev, inputAddr: 0, ipa: 0 }) === JSON.stringify({ ...e, inputAddr: 0, ipa: 0 });
       const a = BigInt(e.inputAddr);
-      if (same && (a === lastAddr || (a > lastAddr && a - lastAddr <= 4n))) {
+      // The next record continues the same access: the next <= 4-byte chunk (7.2), or the start
+      // of the next 4 KiB page (10.0 translates a failing access once per page).
+      const nextChunk = a > lastAddr && (a - lastAddr <= 4n || (a % 4096n === 0n && a - lastAddr < 4096n));
+      if (same && (a === lastAddr || nextChunk)) {
         lastAddr = a;
         folded = true;
         continue;

@@ -5,7 +5,7 @@
 // produce (see ./differential.ts).
 export const DEPARTURES = Object.freeze({
   'fault-per-4-bytes':
-    'QEMU (7.2, 10.0) translates a failing DMA again for every naturally aligned <= 4-byte chunk and records one event per chunk ; the architecture records one event for the faulting transaction. Bursts are folded before comparing.',
+    'QEMU translates a failing DMA again for every naturally aligned <= 4-byte chunk (7.2) or for every 4 KiB page it touches (10.0) and records one event each; the architecture records one event for the faulting transaction. Bursts are folded before comparing.',
   'access-flag-ignored':
     'QEMU 7.2 (not 10.0) ignores the Access Flag: AF=0 translates and F_ACCESS is never generated; with CD.HA=0 and CD.AFFD=0 the architecture gives F_ACCESS (IHI 0070 §7.3.15).',
   'ap1-ignored':

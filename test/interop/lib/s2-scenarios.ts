@@ -52,9 +52,9 @@ export interface Nested {
 }
 
 /** Enables the SMMU and installs a nested STE for edu (4 KiB granules, T0SZ = 25 / 40-bit IPA). */
-export async function nestedSetup(m: Machine, d: SmmuDriver, opts: { cdIpa?: number; t0sz?: number } = {}): Promise<Nested> {
+export async function nestedSetup(m: Machine, d: SmmuDriver, opts: { cdIpa?: number; t0sz?: number; ia?: number } = {}): Promise<Nested> {
   await d.enable({ fmt: 'linear', log2size: 8 });
-  const s2 = new S2Tables(m, d.ptAlloc, 40, 12, 1);
+  const s2 = new S2Tables(m, d.ptAlloc, opts.ia ?? 40, 12, 1);
   await s2.map(BigInt(NEST.s1Ipa), BigInt(NEST.s1Pa), 2);
   await s2.map(BigInt(NEST.cdIpa), BigInt(LAYOUT.cds));
   const t0sz = opts.t0sz ?? 25;
