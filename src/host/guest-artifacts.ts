@@ -72,6 +72,12 @@ export function ensureGuestArtifacts(): GuestArtifacts {
   };
 }
 
+/** A module file's contents; `.ko.xz` (trixie compresses its modules) is decompressed with xz. */
+export function readModule(path: string): Buffer {
+  if (!path.endsWith('.xz')) return readFileSync(path);
+  return execFileSync('xz', ['-dc', path], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+}
+
 /** The `depends=` list from a module's .modinfo section (names with '-' and '_' as written). */
 export function moduleDepends(ko: Uint8Array): string[] {
   const text = Buffer.from(ko).toString('latin1');
@@ -80,8 +86,9 @@ export function moduleDepends(ko: Uint8Array): string[] {
 }
 
 /**
- * The .ko files to insmod, dependencies first, for the named modules. Looks modules up by file
- * name under the modules dir (`-` and `_` are equivalent, as in modprobe).
+ * The .ko (or .ko.xz) files to insmod, dependencies first, for the named modules. Looks modules
+ * up by file name under the modules dir (`-` and `_` are equivalent, as in modprobe); modules
+ * built into the kernel (listed in modules.builtin) are skipped.
  */
 export function moduleLoadOrder(modulesDir: string, names: readonly string[]): string[] {
   const index = new Map<string, string>();
@@ -90,9 +97,14 @@ export function moduleLoadOrder(modulesDir: string, names: readonly string[]): s
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
       else if (e.name.endsWith('.ko')) index.set(e.name.slice(0, -3).replace(/-/g, '_'), p);
+      else if (e.name.endsWith('.ko.xz')) index.set(e.name.slice(0, -6).replace(/-/g, '_'), p);
     }
   };
   walk(join(modulesDir, 'kernel'));
+  const builtinList = join(modulesDir, 'modules.builtin');
+  const builtin = new Set(
+    existsSync(builtinList) ? readFileSync(builtinList, 'utf8').split('\n').map((l) => (l.split('/').pop() ?? '').replace(/\.ko$/, '').replace(/-/g, '_')) : [],
+  );
   const order: string[] = [];
   const seen = new Set<string>();
   const visit = (name: string, depth: number): void => {
@@ -100,8 +112,12 @@ export function moduleLoadOrder(modulesDir: string, names: readonly string[]): s
     if (seen.has(key)) return;
     if (depth > 32) throw new Error(`module dependency loop at ${name}`);
     const path = index.get(key);
+    if (!path && builtin.has(key)) {
+      seen.add(key);
+      return;
+    }
     if (!path) throw new Error(`module ${name} not found under ${modulesDir}`);
-    for (const d of moduleDepends(readFileSync(path))) visit(d, depth + 1);
+    for (const d of moduleDepends(readModule(path))) visit(d, depth + 1);
     seen.add(key);
     order.push(path);
   };

@@ -3,11 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { cpioNewcGz, type CpioEntry } from './cpio.js';
+import { readModule } from './guest-artifacts.js';
 
 export interface InitramfsSpec {
   /** Path of a static busybox binary for the guest's architecture. */
   readonly busybox: string;
-  /** .ko files, in load order; they land in /modules/ under their file names. */
+  /** .ko (or .ko.xz, unpacked here) files, in load order; they land in /modules/ as .ko files. */
   readonly modules: readonly string[];
   /** The /init script (run by the kernel as PID 1). */
   readonly init: string;
@@ -27,7 +28,7 @@ export function buildInitramfs(spec: InitramfsSpec): Buffer {
     { path: 'modules', kind: 'dir', mode: 0o755 },
     { path: 'bin/busybox', kind: 'file', mode: 0o755, data: readFileSync(spec.busybox) },
     { path: 'bin/sh', kind: 'symlink', mode: 0o777, data: 'busybox' },
-    ...spec.modules.map((p): CpioEntry => ({ path: `modules/${basename(p)}`, kind: 'file', mode: 0o644, data: readFileSync(p) })),
+    ...spec.modules.map((p): CpioEntry => ({ path: `modules/${basename(p, '.xz')}`, kind: 'file', mode: 0o644, data: readModule(p) })),
     ...(spec.extra ?? []),
     { path: 'init', kind: 'file', mode: 0o755, data: spec.init },
   ];
@@ -36,5 +37,5 @@ export function buildInitramfs(spec: InitramfsSpec): Buffer {
 
 /** Shell lines that load modules copied by {@link buildInitramfs} (a failure is reported, not fatal). */
 export function insmodLines(modules: readonly string[]): string {
-  return modules.map((m) => `insmod /modules/${basename(m)} || echo "VSMMU-INSMOD-FAILED ${basename(m)}"`).join('\n');
+  return modules.map((m) => `insmod /modules/${basename(m, '.xz')} || echo "VSMMU-INSMOD-FAILED ${basename(m, '.xz')}"`).join('\n');
 }

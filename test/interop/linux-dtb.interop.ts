@@ -1,19 +1,22 @@
-// Interop tier, issue 8 parts 2 and 3: Debian's stock arm64 Linux 6.1 boots under QEMU 7.2 on the
-// device tree `vsmmu platform build --preset qemu-virt --gic-msi its --smmu <rc>` generates, probes
+// Interop tier: Debian's stock arm64 Linux boots on the device tree `vsmmu platform build --preset qemu-virt --gic-msi its --smmu <rc>` generates, probes
 // arm-smmu-v3 and the ITS, puts the virtio-blk disk (iommu_platform=on) in an IOMMU group, does
 // checksummed O_DIRECT I/O through the SMMU with ITS-MSI interrupts; a DTB with a wrong iommu-map
 // stream-ID base must fail the same checks. In the same boot, `vsmmu inspect` reads the stopped
 // guest's RAM and the register values from QEMU's smmuv3_* trace, and must find the streams Linux
 // configured and translate QEMU's IOVAs to QEMU's PAs. QEMU's own DTB is booted as the control
-// that shows the harness and the checker work. See docs/interop.md.
+// that shows the harness and the checker work. Two pairs: bookworm's Linux 6.1 under QEMU 7.2, and
+// trixie's Linux 6.12 (the reworked arm-smmu-v3 STE/CD writer) under QEMU 10.0. See docs/interop.md.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { buildOurDtb, dumpQemuDtb, iommuMapCells, withIommuMapBase } from './lib/dtb.js';
-import { ensureGuestArtifacts } from '../../src/host/guest-artifacts.js';
+import { ensureGuestArtifacts, type GuestArtifacts } from '../../src/host/guest-artifacts.js';
+import type { QemuBinary } from '../../src/host/qemu.js';
 import { guestReportProblems, parseGuestReport } from './lib/guest-report.js';
 import { inspectAgainstQemu } from './lib/inspect-check.js';
 import { bootLinux, diskCopyLanded, DISK_DEVFN, type LinuxBoot, type LinuxBootOptions } from './lib/linux-boot.js';
 import { tempDir } from './lib/paths.js';
+import { QEMU_10_0, QEMU_7_2, type Peer } from './lib/peers.js';
+import { ensureTrixieGuest } from './lib/qemu10.js';
 import { formatBdf } from '../../src/platform/id-map.js';
 
 const DISK_BDF = formatBdf(DISK_DEVFN);
@@ -31,6 +34,17 @@ interface GuestRun {
   readonly console: string;
   readonly problems: string[];
 }
+
+/** A QEMU build and the Debian guest booted under it. */
+interface Pair {
+  readonly peer: Peer;
+  readonly linux: string;
+  readonly guest: () => GuestArtifacts;
+}
+const PAIRS: readonly Pair[] = [
+  { peer: QEMU_7_2, linux: 'Linux 6.1', guest: ensureGuestArtifacts },
+  { peer: QEMU_10_0, linux: 'Linux 6.12', guest: ensureTrixieGuest },
+];
 
 /** Boots, waits for the script's end (or an SMMU event), and checks the guest's report. */
 async function runGuest(opts: Omit<LinuxBootOptions, 'timeoutMs'>): Promise<GuestRun> {
@@ -59,15 +73,18 @@ async function runGuest(opts: Omit<LinuxBootOptions, 'timeoutMs'>): Promise<Gues
   }
 }
 
-describe('Linux 6.1 on generated device trees (QEMU 7.2, SMMUv3 + ITS)', { timeout: 600_000 }, () => {
+for (const pair of PAIRS) describe(`${pair.linux} on generated device trees (${pair.peer.title}, SMMUv3 + ITS)`, { timeout: 600_000 }, () => {
   const tmp = tempDir('dtb');
+  let guest!: GuestArtifacts;
+  let binary!: QemuBinary;
   before(() => {
-    ensureGuestArtifacts();
+    guest = pair.guest();
+    binary = pair.peer.binary();
   });
   after(() => tmp.cleanup());
 
-  test('control: QEMU 7.2 own DTB passes every guest check', async () => {
-    const run = await runGuest({ dtb: dumpQemuDtb(tmp.path), after: 'poweroff' });
+  test(`control: ${pair.peer.title} own DTB passes every guest check`, async () => {
+    const run = await runGuest({ dtb: dumpQemuDtb(tmp.path, binary), after: 'poweroff', guest, binary });
     try {
       assert.deepEqual(run.problems, [], run.console.slice(-4000));
     } finally {
@@ -77,7 +94,7 @@ describe('Linux 6.1 on generated device trees (QEMU 7.2, SMMUv3 + ITS)', { timeo
 
   test('our DTB: SMMU probed, disk in an IOMMU group, checksummed I/O, ITS-MSIs; inspect agrees with QEMU', async (t) => {
     const dtb = await buildOurDtb(tmp.path);
-    const run = await runGuest({ dtb, after: 'wait', sharedRam: true, trace: true });
+    const run = await runGuest({ dtb, after: 'wait', sharedRam: true, trace: true, guest, binary });
     try {
       assert.deepEqual(run.problems, [], run.console.slice(-4000));
       // Part 3: the VM is stopped (QMP stop in runGuest); quit so QEMU flushes its trace log.
@@ -114,7 +131,7 @@ describe('Linux 6.1 on generated device trees (QEMU 7.2, SMMUv3 + ITS)', { timeo
     assert.equal(cells[2], 0, `our iommu-map should start at stream ID 0: ${JSON.stringify(cells)}`);
     const bad = withIommuMapBase(good, 0x100, `${tmp.path}/bad-iommu-map.dtb`);
     assert.equal(iommuMapCells(bad)[2], 0x100);
-    const run = await runGuest({ dtb: bad, after: 'poweroff' });
+    const run = await runGuest({ dtb: bad, after: 'poweroff', guest, binary });
     try {
       assert.ok(run.problems.length > 0, 'the broken DTB passed the guest checks');
       assert.ok(

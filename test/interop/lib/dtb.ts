@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MACHINE, RAM_MIB } from './linux-boot.js';
-import { QEMU } from '../../../src/host/qemu.js';
+import { SYSTEM_QEMU, type QemuBinary } from '../../../src/host/qemu.js';
 import { vsmmuOk } from './vsmmu-cli.js';
 
 /** Name of the PCIe root complex in our qemu-virt preset that the SMMU covers. */
@@ -16,13 +16,14 @@ export const QEMU_VIRT_RC = 'pcie0';
  * padded to 1 MiB, and QEMU 7.2 booting that blob with `-dtb` leaves the guest silent (observed
  * here); the dtc round trip drops the padding and boots like QEMU's built-in tree.
  */
-export function dumpQemuDtb(dir: string): string {
-  const raw = join(dir, 'qemu-virt.raw.dtb');
-  execFileSync(QEMU, ['-M', `${MACHINE},dumpdtb=${raw}`, '-cpu', 'cortex-a57', '-smp', '1', '-m', `${RAM_MIB}M`, '-display', 'none', '-nic', 'none'], {
+export function dumpQemuDtb(dir: string, binary: QemuBinary = SYSTEM_QEMU, name = 'qemu-virt'): string {
+  const raw = join(dir, `${name}.raw.dtb`);
+  const args = ['-M', `${MACHINE},dumpdtb=${raw}`, '-cpu', 'cortex-a57', '-smp', '1', '-m', `${RAM_MIB}M`, '-display', 'none', '-nic', 'none'];
+  execFileSync(binary.command, [...binary.prefixArgs, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 30_000,
   });
-  return dtsToDtb(dtbToDts(raw), join(dir, 'qemu-virt.dtb'));
+  return dtsToDtb(dtbToDts(raw), join(dir, `${name}.dtb`));
 }
 
 /** Our DTB: `vsmmu platform build --preset qemu-virt --gic-msi its --smmu <rc> --out DIR`. */

@@ -18,7 +18,7 @@ export interface GuestReport {
   readonly groupedDevices: string[];
   readonly readSha256: string | null;
   readonly writeStatus: number | null;
-  /** /proc/interrupts lines whose chip is ITS-MSI. */
+  /** /proc/interrupts lines whose chip is the ITS: `ITS-MSI` (6.1) or a per-device `ITS-PCI-MSI(X)-<bdf>` domain (6.12). */
   readonly itsMsi: MsiLine[];
   /** Event codes the SMMU driver reported ("event 0x02 received"). */
   readonly smmuEvents: number[];
@@ -34,7 +34,7 @@ export function parseGuestReport(console: string): GuestReport {
   const ws = /VSMMU-WRITE-STATUS (\d+)/.exec(console);
   const itsMsi: MsiLine[] = [];
   for (const l of consoleSection(console, 'INTERRUPTS')) {
-    const m = /^\s*\d+:\s+(\d+)\s+(ITS-MSI)\s+(\d+)\s+\S+\s+(\S+)/.exec(l);
+    const m = /^\s*\d+:\s+(\d+)\s+(ITS-MSI|ITS-PCI-MSIX?-\S+)\s+(\d+)\s+\S+\s+(\S+)/.exec(l);
     if (m?.[1] && m[2] && m[3] && m[4]) itsMsi.push({ count: Number(m[1]), chip: m[2], hwirq: Number(m[3]), name: m[4] });
   }
   const smmuEvents = [...console.matchAll(/arm-smmu-v3 \S+: event 0x([0-9a-f]+) received/g)].map((m) => parseInt(m[1] ?? '', 16));

@@ -72,6 +72,16 @@ describe('guest report checker', () => {
     assert.deepEqual(guestReportProblems(r, EXPECT), []);
   });
 
+  test("Linux 6.12's per-device ITS MSI domains (ITS-PCI-MSIX-<bdf>) count as ITS-MSIs", () => {
+    const v612 = CONSOLE.replace(' 22:          0   ITS-MSI 32768 Edge      virtio1-config', ' 21:          0  ITS-PCI-MSIX-0000:00:02.0   0 Edge      virtio0-config').replace(
+      ' 23:         13   ITS-MSI 32769 Edge      virtio1-req.0',
+      ' 22:         14  ITS-PCI-MSIX-0000:00:02.0   1 Edge      virtio0-req.0',
+    );
+    const r = parseGuestReport(v612);
+    assert.deepEqual(r.itsMsi.map((m) => [m.count, m.hwirq, m.name]), [[0, 0, 'virtio0-config'], [14, 1, 'virtio0-req.0']]);
+    assert.deepEqual(guestReportProblems(r, EXPECT), []);
+  });
+
   test('each missing piece is reported', () => {
     const noMsi = CONSOLE.replace(/ITS-MSI/g, 'GICv3');
     assert.match(guestReportProblems(parseGuestReport(noMsi), EXPECT).join(';'), /no ITS-MSI interrupt/);

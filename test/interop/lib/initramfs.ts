@@ -55,5 +55,5 @@ ${opts.after === 'wait' ? 'while true; do sleep 1; done' : 'poweroff -f'}
 /** The gzip'd newc initramfs for `-initrd`. */
 export function buildInitramfs(guest: GuestArtifacts, opts: InitOptions): Buffer {
   const modules = moduleLoadOrder(guest.modulesDir, ['virtio_pci', 'virtio_blk']);
-  return buildGuestInitramfs({ busybox: guest.busybox, modules, init: initScript(modules.map((p) => basename(p)), opts) });
+  return buildGuestInitramfs({ busybox: guest.busybox, modules, init: initScript(modules.map((p) => basename(p, '.xz')), opts) });
 }

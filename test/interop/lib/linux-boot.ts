@@ -1,15 +1,15 @@
-// Boots Debian's arm64 kernel under QEMU 7.2 `virt` with an SMMUv3 and an ITS, a virtio-blk-pci
+// Boots Debian's arm64 kernel under QEMU (7.2, or another build) `virt` with an SMMUv3 and an ITS, a virtio-blk-pci
 // disk behind the SMMU (iommu_platform=on), and the initramfs from ./initramfs.ts; optionally with
 // our own DTB (`-dtb`), guest RAM in a shared file (for `vsmmu inspect`), a QMP socket and QEMU's
 // smmuv3_* trace. Facts: shared research linux-on-qemu-notes.md.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureGuestArtifacts } from '../../../src/host/guest-artifacts.js';
+import { ensureGuestArtifacts, type GuestArtifacts } from '../../../src/host/guest-artifacts.js';
 import { buildInitramfs, DISK } from './initramfs.js';
 import { tempDir } from './paths.js';
 import { QmpClient } from './qmp.js';
-import { startQemu, type QemuProcess } from '../../../src/host/qemu.js';
+import { startQemu, type QemuBinary, type QemuProcess } from '../../../src/host/qemu.js';
 
 /** Guest RAM base and size on QEMU's virt machine. */
 export const RAM_BASE = 0x4000_0000;
@@ -29,6 +29,10 @@ export interface LinuxBootOptions {
   /** Log QEMU's smmuv3_* trace events to a file. */
   readonly trace?: boolean;
   readonly timeoutMs: number;
+  /** The QEMU build (the system's 7.2 by default). */
+  readonly binary?: QemuBinary;
+  /** The guest kernel and busybox (Debian bookworm's by default). */
+  readonly guest?: GuestArtifacts;
 }
 
 export interface LinuxBoot {
@@ -45,7 +49,7 @@ export interface LinuxBoot {
 }
 
 export async function bootLinux(opts: LinuxBootOptions): Promise<LinuxBoot> {
-  const guest = ensureGuestArtifacts();
+  const guest = opts.guest ?? ensureGuestArtifacts();
   const tmp = tempDir('linux');
   const dir = tmp.path;
   const disk = randomBytes(DISK.sizeMiB << 20);
@@ -88,7 +92,7 @@ export async function bootLinux(opts: LinuxBootOptions): Promise<LinuxBoot> {
     '-device', `virtio-blk-pci,drive=hd0,iommu_platform=on,disable-legacy=on,addr=${(DISK_DEVFN >> 3).toString(16)}.0`,
     '-qmp', `unix:${qmpPath},server=on,wait=off`,
   );
-  const proc = startQemu(args, { timeoutMs: opts.timeoutMs });
+  const proc = startQemu(args, { timeoutMs: opts.timeoutMs, ...(opts.binary ? { binary: opts.binary } : {}) });
   let qmp: QmpClient | null = null;
   const dispose = async (): Promise<void> => {
     qmp?.close();

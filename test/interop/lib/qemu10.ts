@@ -1,10 +1,13 @@
-// QEMU 10.0 for the interop tier: Debian trixie's qemu-system-arm (qemu-system-aarch64 10.0.x),
-// which needs trixie's own libraries. It runs on an older host without a chroot: the package and
+// QEMU 10.0 for the interop tier, and the Linux 6.12 guest booted under it: Debian trixie's
+// qemu-system-arm (qemu-system-aarch64 10.0.x), which needs trixie's own libraries. It runs on an older host without a chroot: the package and
 // its dependency closure unpacked into one directory, started through that directory's dynamic
 // loader with `--library-path`, and `-L` pointing QEMU at the directory's firmware/data files.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { busyboxStatic, downloadPackages, linuxKernel } from '../../../src/host/debian.js';
+import type { GuestArtifacts } from '../../../src/host/guest-artifacts.js';
 import type { QemuBinary } from '../../../src/host/qemu.js';
+import './paths.js'; // points VSMMU_CACHE at the tier's cache
 
 /** Debian's multiarch triplet and dynamic loader for this host. */
 function hostAbi(): { triplet: string; loader: string } {
@@ -23,9 +26,29 @@ export function qemuBinaryIn(root: string): QemuBinary {
   return Object.freeze({ command: ld, prefixArgs: ['--library-path', libs.join(':'), exe, '-L', join(root, 'usr/share/qemu')] });
 }
 
-/** The QEMU 10.0 build the tier runs (VSMMU_QEMU10_ROOT: a directory it is unpacked in). */
+/**
+ * Debian trixie's stock arm64 kernel (Linux 6.12, through src/host/debian.ts with a private trixie
+ * package list) and Debian's static busybox: the guest the tier boots under QEMU 10.0.
+ */
+export function ensureTrixieGuest(): GuestArtifacts {
+  const k = linuxKernel('6.12');
+  return { kernel: k.image, kernelVersion: k.version, busybox: busyboxStatic(), modulesDir: k.modulesDir };
+}
+
+/**
+ * The QEMU 10.0 build the tier runs: Debian trixie's qemu-system-arm with its dependency closure,
+ * fetched and unpacked once by src/host/debian.ts into the cache (VSMMU_CACHE, .cache/interop for
+ * this tier). VSMMU_QEMU10_ROOT names an already unpacked directory instead.
+ */
 export function ensureQemu10(): QemuBinary {
-  const root = process.env['VSMMU_QEMU10_ROOT'];
-  if (!root) throw new Error('VSMMU_QEMU10_ROOT is not set');
-  return qemuBinaryIn(root);
+  const own = process.env['VSMMU_QEMU10_ROOT'];
+  if (own) return qemuBinaryIn(own);
+  const dir = downloadPackages({ suite: 'trixie', arch: debianArch(), packages: ['qemu-system-arm'], withDependencies: true });
+  return qemuBinaryIn(dir);
+}
+
+function debianArch(): string {
+  if (process.arch === 'x64') return 'amd64';
+  if (process.arch === 'arm64') return 'arm64';
+  throw new Error(`QEMU 10.0 from Debian: unsupported host architecture ${process.arch}`);
 }
