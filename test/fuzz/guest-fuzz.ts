@@ -479,6 +479,11 @@ export function runChaosFuzz(desc: PlatformDescription, seed: number, n: number,
       if (engines.length === 0) return;
       const e = rng.pick(engines);
       e.fn.config.guestWrite(0x04, 2, 0x6); // memory space + bus master
+      // SMMUs off with GBPA bypass, so the 16 MiB transfer runs (in slices) rather than faulting.
+      for (const s of desc.smmus) {
+        bounded('smmu CR0', () => p.bus.write(s.base + REG.CR0, 4, 0));
+        bounded('smmu GBPA', () => p.bus.write(s.base + REG.GBPA, 4, 0x8000_0000));
+      }
       bounded('dma-engine', () => {
         e.write(0, 0x08, 4, ram.base);
         e.write(0, 0x10, 4, ram.base + 0x100_0000);
@@ -525,14 +530,14 @@ export function runChaosFuzz(desc: PlatformDescription, seed: number, n: number,
         e.write(0, 0x20, 4, 1 + rng.int(2));
       });
     } else {
-      // The VMM's service step.
-      bounded('service', () => void p.service());
+      // The VMM's service step: each device's service() is one bounded step.
+      for (const d of p.serviceables()) bounded('service', () => void d.service());
     }
   }
   // Quiescence is reachable and bounded per step.
   for (let k = 0; k < 100_000; k++) {
     let more = false;
-    bounded('settle', () => (more = p.service()));
+    for (const d of p.serviceables()) bounded('settle', () => (more = d.service() || more));
     if (!more) break;
   }
   return { ops: n, accesses, worstCommands, worstLpis, worstDmaBytes };

@@ -4,7 +4,11 @@
 // the first finding (with its seed, so it replays).
 import { parseArgs } from 'node:util';
 import { qemuVirtWithDevices, toDescription } from '../platform/fixtures.js';
-import { DMA_PROFILES, runChaosFuzz, runDmaFuzz } from './guest-fuzz.js';
+import { DMA_PROFILES, runChaosFuzz, runDmaFuzz, type ChaosResult } from './guest-fuzz.js';
+import { CMDQ_SLICE } from '../../src/smmu/device/command-queue.js';
+import { ITS_SLICE } from '../../src/intc/its.js';
+import { LPI_SLICE } from '../../src/intc/redistributor.js';
+import { DMA_ENGINE_SLICE } from '../../src/platform/devices/dma-engine.js';
 import { V2M_PLATFORM } from './platforms.js';
 import { runFileFuzz } from './file-fuzz.js';
 
@@ -16,10 +20,18 @@ if (!Number.isFinite(seconds) || seconds <= 0) {
 }
 let seed = values.seed !== undefined ? Number(values.seed) : Date.now() % 0x7fff_ffff;
 const deadline = performance.now() + seconds * 1000;
+/** Worst work one register access did across the chaos runs (the bound printout). */
+const worst = { commands: 0, lpis: 0, dmaBytes: 0 };
+const chaos = (r: ChaosResult): number => {
+  worst.commands = Math.max(worst.commands, r.worstCommands);
+  worst.lpis = Math.max(worst.lpis, r.worstLpis);
+  worst.dmaBytes = Math.max(worst.dmaBytes, r.worstDmaBytes);
+  return r.ops;
+};
 const kinds: { name: string; run: (seed: number) => number }[] = [
   ...Object.keys(DMA_PROFILES).map((p) => ({ name: `dma/${p}`, run: (s: number) => runDmaFuzz(p, s, 500).ops })),
-  { name: 'chaos/qemu-virt', run: (s: number) => runChaosFuzz(qemuVirtWithDevices(), s, 2000, { dma0: 'dma-engine', nvme0: 'queue' }).ops },
-  { name: 'chaos/gicv2m', run: (s: number) => runChaosFuzz(toDescription(V2M_PLATFORM), s, 2000, { dma0: 'dma-engine' }).ops },
+  { name: 'chaos/qemu-virt', run: (s: number) => chaos(runChaosFuzz(qemuVirtWithDevices(), s, 2000, { dma0: 'dma-engine', nvme0: 'queue' })) },
+  { name: 'chaos/gicv2m', run: (s: number) => chaos(runChaosFuzz(toDescription(V2M_PLATFORM), s, 2000, { dma0: 'dma-engine' })) },
   {
     name: 'files',
     run: (s: number) => {
@@ -55,3 +67,7 @@ for (const [name, t] of totals) {
   console.log(`${name.padEnd(18)} ${String(t.runs).padStart(5)} runs ${String(t.ops).padStart(9)} ops ${((t.ops / t.ms) * 1000).toFixed(0).padStart(7)} ops/s`);
 }
 console.log(`total              ${String(all).padStart(20)} ops ${((all / allMs) * 1000).toFixed(0).padStart(7)} ops/s, no findings`);
+console.log(
+  `worst work in one register access: ${worst.commands} queue commands (bound ${Math.max(CMDQ_SLICE, ITS_SLICE)}), ` +
+    `${worst.lpis} LPIs visited (bound ${2 * LPI_SLICE + 64}), ${worst.dmaBytes} DMA-engine bytes (bound ${DMA_ENGINE_SLICE})`,
+);
