@@ -1,5 +1,6 @@
 // Fuzz: `inspect` over random guest memory and random register dumps never throws anything but a
-// UserInputError (a register pointing outside RAM), and its JSON keeps the contract's shape.
+// thing (a table outside RAM is answered with the abort the SMMU reports there), and its JSON keeps
+// the contract's shape.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -7,12 +8,11 @@ import { GuestMemory } from '../../src/memory/guest-memory.js';
 import { inspect, SmmuSnapshot } from '../../src/smmu/inspect/inspect.js';
 import type { RegisterDump } from '../../src/smmu/inspect/inputs.js';
 import type { RegName } from '../../src/spec/smmuv3/registers.js';
-import { UserInputError } from '../../src/util/errors.js';
 
 const BASE = 0x4000_0000;
 const SIZE = 0x4000;
 
-test('inspect never throws on random memory and registers (only UserInputError for bad register addresses)', () => {
+test('inspect never throws on random memory and registers', () => {
   fc.assert(
     fc.property(
       fc.uint8Array({ minLength: SIZE, maxLength: SIZE }),
@@ -40,16 +40,13 @@ test('inspect never throws on random memory and registers (only UserInputError f
           ['EVENTQ_PROD', BigInt(r.prod)],
           ['IDR1', 0x0b0_8010n], // SIDSIZE 16, small queues
         ]);
-        try {
-          const snap = new SmmuSnapshot(mem, regs);
-          const out = inspect(snap, { streams: true, queues: true, mappings: { sid: r.sid, ssid: null }, translate: [{ sid: r.sid, ssid: null, iova: r.iova, access: 'r', priv: false, text: '' }] });
-          const t = (out.translations as { ok: boolean; steps: unknown[] }[])[0]!;
-          assert.equal(typeof t.ok, 'boolean');
-          assert.ok(Array.isArray(t.steps));
-          JSON.stringify(out);
-        } catch (e) {
-          assert.ok(e instanceof UserInputError, String(e));
-        }
+        const snap = new SmmuSnapshot(mem, regs);
+        const out = inspect(snap, { streams: true, queues: true, mappings: { sid: r.sid, ssid: null }, translate: [{ sid: r.sid, ssid: null, iova: r.iova, access: 'r', priv: false, text: '' }] });
+        const t = (out.translations as { ok: boolean; recorded?: boolean; steps: unknown[] }[])[0]!;
+        assert.equal(typeof t.ok, 'boolean');
+        if (!t.ok) assert.equal(typeof t.recorded, 'boolean');
+        assert.ok(Array.isArray(t.steps));
+        if (r.far) assert.ok((out.warnings as string[]).some((w) => w.includes('0x100000000')));
       },
     ),
     { numRuns: 60 },

@@ -24,6 +24,12 @@ export function parseRamArg(arg: string): RamImage {
   return { path, base: Number(base) };
 }
 
+/** "ram.img at 0x40000000-0x4fffffff, ..." for messages. */
+export function describeImages(mem: GuestMemory): string {
+  const list = mem.ramRegions.map((r) => `${r.name} at 0x${r.base.toString(16)}-0x${(r.base + r.size - 1).toString(16)}`);
+  return `every RAM image (${list.join(', ')})`;
+}
+
 /** Builds guest memory from RAM images (file-backed, read on demand). */
 export function loadRam(images: readonly RamImage[]): GuestMemory {
   const mem = new GuestMemory();
@@ -124,4 +130,28 @@ export function parseStreamSelector(s: string): { sid: number; ssid: number | nu
   const sid = Number(num(parts[0], 'stream ID', where, 0xffff_ffffn));
   const ssid = parts.length === 2 ? Number(num(parts[1], 'substream ID', where, 0xfffffn)) : null;
   return { sid, ssid };
+}
+
+/** An inclusive range of IDs or indexes. */
+export interface IdRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+/** Parses `N` or `FIRST-LAST` (decimal or 0x-hex, inclusive) for `flag`. */
+export function parseIdRange(s: string, flag: string, max = 0xffff_ffff): IdRange {
+  const where = `${flag} ${s}`;
+  const parts = s.split('-');
+  if (parts.length > 2) throw new UserInputError('expected N or FIRST-LAST', where);
+  const first = Number(num(parts[0]?.trim(), 'range start', where, BigInt(max)));
+  const last = parts.length === 2 ? Number(num(parts[1]?.trim(), 'range end', where, BigInt(max))) : first;
+  if (last < first) throw new UserInputError(`range end ${last} is below its start ${first}`, where);
+  return { first, last };
+}
+
+/** Parses `--limit N` (0 = no limit). */
+export function parseLimit(s: string): number {
+  const v = parseIntLike(s);
+  if (v === null || v > 0xffff_ffffn) throw new UserInputError(`expected a count (0 = no limit), got '${s}'`, '--limit');
+  return Number(v);
 }

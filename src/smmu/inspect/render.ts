@@ -1,10 +1,10 @@
-// Human-readable rendering of an inspect report (tables with colour). The JSON form is the stable
-// contract; this text form is for people and may change.
-import Table from 'cli-table3';
+// Human-readable rendering of an inspect report, written line by line as the report is produced
+// (never held whole). Stream IDs in hex, event records decoded, table addresses as addresses, and
+// runs of identical STEs folded into one line. The JSON form is the stable contract; this text
+// form is for people and may change.
 import pc from 'picocolors';
-import type { Json } from './inspect.js';
-
-type Obj = { [k: string]: Json };
+import { ChunkedWriter } from './json-stream.js';
+import type { Json, Obj, ReportSink } from './inspect.js';
 
 function s(v: Json | undefined): string {
   if (v === null || v === undefined) return '-';
@@ -12,68 +12,201 @@ function s(v: Json | undefined): string {
   return String(v);
 }
 
-function table(head: string[]): Table.Table {
-  return new Table({ head: head.map((h) => pc.bold(h)), style: { head: [], border: [] } });
+const hexn = (v: Json | undefined): string => (typeof v === 'number' ? '0x' + v.toString(16) : s(v));
+
+function bytes(n: Json | undefined): string {
+  if (typeof n !== 'number') return s(n);
+  for (const [unit, sz] of [['PiB', 2 ** 50], ['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) if (n >= sz && n % sz === 0) return `${n / sz} ${unit}`;
+  return `${n} B`;
 }
 
-function eventText(e: Json | undefined): string {
-  if (e === null || e === undefined) return pc.yellow('terminated (no event)');
+/** Address of a field that holds address bits [hi:lsb] in place, from its decoded value. */
+function fieldAddr(fields: Obj | null, name: string, lsb: number): string {
+  const v = fields?.[name];
+  if (typeof v !== 'string') return '-';
+  return '0x' + (BigInt(v) << BigInt(lsb)).toString(16);
+}
+
+const num = (fields: Obj | null, name: string): number => (typeof fields?.[name] === 'string' ? Number(BigInt(fields[name] as string)) : 0);
+
+const GRANULE: Readonly<Record<number, string>> = { 0: '4 KiB', 1: '64 KiB', 2: '16 KiB' };
+
+/** A decoded event record in one line: type, SID, SSID, input address and the access flags. */
+export function eventLine(e: Json | undefined): string {
+  if (e === null || e === undefined) return pc.yellow('terminated silently (no event)');
   const o = e as Obj;
-  return pc.red(`${s(o.type)} (${s(o.code)})`) + ' ' + pc.dim((o.record as Json[]).map(s).join(' '));
+  const parts = [pc.red(s(o.type)), `SID ${hexn(o.sid)}`];
+  if (o.ssid !== null && o.ssid !== undefined) parts.push(`SSID ${hexn(o.ssid)}`);
+  if (o.inputAddr !== undefined) {
+    parts.push(`input ${s(o.inputAddr)}`);
+    parts.push(`${s(o.access)} ${o.privileged ? 'priv' : 'unpriv'} ${o.instruction ? 'instr' : 'data'}`);
+    parts.push(`stage ${s(o.stage)} class ${s(o.class)}${o.stall ? ' STALL' : ''}`);
+  }
+  if (o.ipa !== undefined) parts.push(`IPA ${s(o.ipa)}`);
+  if (o.fetchAddr !== undefined) parts.push(`fetch ${s(o.fetchAddr)}`);
+  if (o.recorded === false) return pc.yellow(`terminated silently (${s(o.reason)})`) + pc.dim(` — would be ${parts.join(', ')}; not recorded`);
+  return parts.join(', ');
 }
 
-export function renderReport(r: Record<string, Json>): string {
-  const out: string[] = [];
-  if (r.streams !== undefined) {
-    out.push(pc.cyan(pc.bold('Streams')));
-    const t = table(['SID', 'config', 'STE', 'fault', 'CDs']);
-    for (const st of r.streams as Obj[]) {
-      const ste = st.ste as Obj | null;
-      const cds = (st.cds as Obj[]).map((c) => {
-        const f = c.fields as Obj | null;
-        const bits = f ? `asid=${s(f.ASID)} ttb0=${s(f.TTB0)} t0sz=${s(f.T0SZ)} tg0=${s(f.TG0)}` : '';
-        return `ssid ${s(c.ssid)} @${s(c.address)} ${c.fault ? eventText(c.fault) : pc.green('valid')} ${pc.dim(bits)}`;
-      });
-      t.push([s(st.sid), pc.green(s(st.config)), ste ? `${s(ste.address)}\n${pc.dim((ste.words as Json[]).slice(0, 4).map(s).join(' '))}` : '-', st.fault ? eventText(st.fault) : '-', cds.join('\n') || '-']);
-    }
-    out.push(t.toString());
+interface Run {
+  key: string;
+  first: number;
+  last: number;
+  item: Obj;
+}
+
+export class TextSink implements ReportSink {
+  private readonly w: ChunkedWriter;
+  private run: Run | null = null;
+  private mappingLines = 0;
+
+  constructor(
+    write: (s: string) => void,
+    private readonly warn: (line: string) => void,
+  ) {
+    this.w = new ChunkedWriter(write);
   }
-  if (r.mappings !== undefined) {
-    for (const m of r.mappings as Obj[]) {
-      out.push(pc.cyan(pc.bold(`Mappings of SID ${s(m.sid)}${m.ssid === null ? '' : ` SSID ${s(m.ssid)}`}`)));
-      const t = table(['IOVA', 'end', 'PA', 'size', 'perm (unpriv/priv)']);
-      for (const x of m.ranges as Obj[]) t.push([s(x.iova), s(x.end), s(x.pa), s(x.size), `${s(x.permUnpriv)} / ${s(x.permPriv)}`]);
-      if ((m.ranges as Json[]).length === 0) out.push(pc.dim('  (nothing mapped)'));
-      else out.push(t.toString());
+
+  private line(t: string): void {
+    this.w.push(t + '\n');
+  }
+
+  private static runKey(st: Obj): string {
+    const f = st.fault as Obj | null;
+    if (f !== null) return `fault:${s(f.type)}`;
+    if ((st.cds as Json[]).length > 0) return `unique:${s(st.sid)}`;
+    const ste = st.ste as Obj | null;
+    return `${s(st.config)}:${ste === null ? '' : (ste.words as Json[]).join(',')}`;
+  }
+
+  beginList(key: 'streams' | 'mappings' | 'translations'): void {
+    if (key === 'streams') this.line(pc.cyan(pc.bold('Streams')));
+  }
+
+  endList(): void {
+    this.flushRun();
+  }
+
+  wouldMerge(st: Obj): boolean {
+    return this.run !== null && this.run.key === TextSink.runKey(st) && this.run.last + 1 === st.sid;
+  }
+
+  stream(st: Obj): void {
+    if (this.wouldMerge(st)) {
+      this.run!.last = st.sid as number;
+      return;
+    }
+    this.flushRun();
+    this.run = { key: TextSink.runKey(st), first: st.sid as number, last: st.sid as number, item: st };
+  }
+
+  private flushRun(): void {
+    const r = this.run;
+    if (r === null) return;
+    this.run = null;
+    const st = r.item;
+    const who = r.first === r.last ? `SID ${hexn(r.first)}` : `SIDs ${hexn(r.first)}-${hexn(r.last)}`;
+    const ste = st.ste as Obj | null;
+    const fields = ste === null ? null : (ste.fields as Obj | null);
+    let detail: string;
+    if (st.fault !== null) detail = eventLine(st.fault);
+    else if (st.config === 's1' || st.config === 'nested' || st.config === 's2') {
+      const parts: string[] = [`STE at ${s(ste?.address)}`];
+      if (st.config !== 's2') parts.push(`CD table ${fieldAddr(fields, 'S1_CONTEXT_PTR', 6)} (S1CDMax ${num(fields, 'S1CDMAX')})`);
+      if (st.config !== 's1') parts.push(`VMID ${hexn(num(fields, 'S2VMID'))} S2TTB ${fieldAddr(fields, 'S2TTB', 4)}`);
+      detail = parts.join(', ');
+    } else detail = pc.dim(s(st.reason));
+    this.line(`  ${who.padEnd(20)} ${pc.green(s(st.config).padEnd(7))} ${detail}`);
+    for (const c of st.cds as Obj[]) {
+      const f = c.fields as Obj | null;
+      const head = `    SSID ${hexn(c.ssid)} CD at ${s(c.address)}`;
+      if (c.fault !== null) {
+        this.line(`${head}: ${eventLine(c.fault)}`);
+        continue;
+      }
+      const tt: string[] = [];
+      if (num(f, 'EPD0') === 0) tt.push(`TTB0 ${fieldAddr(f, 'TTB0', 4)} (T0SZ ${num(f, 'T0SZ')}, ${GRANULE[num(f, 'TG0')] ?? '?'})`);
+      if (num(f, 'EPD1') === 0) tt.push(`TTB1 ${fieldAddr(f, 'TTB1', 4)} (T1SZ ${num(f, 'T1SZ')})`);
+      this.line(`${head}: ASID ${hexn(num(f, 'ASID'))}, ${tt.join(', ') || 'both halves disabled (EPD0 = EPD1 = 1)'}, R ${num(f, 'R')} S ${num(f, 'S')} A ${num(f, 'A')}`);
     }
   }
-  if (r.queues !== undefined) {
-    const q = r.queues as Obj;
-    const cmdq = q.cmdq as Obj;
-    out.push(pc.cyan(pc.bold(`Command queue`)) + pc.dim(` base ${s(cmdq.base)} 2^${s(cmdq.log2size)} prod ${s(cmdq.prod)} cons ${s(cmdq.cons)} err ${s(cmdq.err)}`));
-    const t = table(['index', 'command', 'fields']);
-    for (const e of cmdq.entries as Obj[]) {
-      const f = Object.entries((e.fields as Obj | null) ?? {}).map(([k, v]) => `${k}=${s(v)}`).join(' ');
-      t.push([s(e.index), pc.green(s(e.command)), f]);
-    }
-    out.push((cmdq.entries as Json[]).length ? t.toString() : pc.dim('  (empty)'));
-    const evq = q.eventq as Obj;
-    out.push(pc.cyan(pc.bold(`Event queue`)) + pc.dim(` base ${s(evq.base)} 2^${s(evq.log2size)} prod ${s(evq.prod)} cons ${s(evq.cons)}${evq.overflow ? ' OVERFLOW' : ''}`));
-    const te = table(['index', 'event', 'SID', 'SSID', 'input address', 'record']);
-    for (const e of evq.entries as Obj[]) te.push([s(e.index), pc.red(`${s(e.type)} (${s(e.code)})`), s(e.sid), s(e.ssid), s(e.inputAddr), pc.dim((e.record as Json[]).map(s).join(' '))]);
-    out.push((evq.entries as Json[]).length ? te.toString() : pc.dim('  (empty)'));
+
+  beginMapping(sid: number, ssid: number | null): void {
+    this.line(pc.cyan(pc.bold(`Mappings of SID ${hexn(sid)}${ssid === null ? '' : ` SSID ${hexn(ssid)}`}`)));
+    this.mappingLines = 0;
   }
-  if (r.translations !== undefined) {
-    for (const x of r.translations as Obj[]) {
-      const who = `SID ${s(x.sid)}${x.ssid === null ? '' : ` SSID ${s(x.ssid)}`} ${s(x.iova)} (${s(x.access)})`;
-      out.push(pc.cyan(pc.bold(`Translate ${who}`)) + ' -> ' + (x.ok ? pc.green(`${s(x.pa)} size ${s(x.size)} perm ${s(x.perm)}`) : eventText(x.event)));
-      const steps = x.steps as Obj[];
-      if (steps.length > 0) {
-        const t = table(['step', 'stage', 'level', 'table', 'index', 'descriptor address', 'value']);
-        for (const st of steps) t.push([s(st.kind), s(st.stage), s(st.level), s(st.table), s(st.index), s(st.address), s(st.value)]);
-        out.push(t.toString());
+
+  range(x: Obj): void {
+    if (this.mappingLines++ === 0) this.line(pc.bold(`  ${'IOVA'.padEnd(39)} ${'PA'.padEnd(18)} ${'size'.padEnd(10)} perm (unpriv / priv)`));
+    this.line(`  ${`${s(x.iova)}-${s(x.end)}`.padEnd(39)} ${s(x.pa).padEnd(18)} ${bytes(x.size).padEnd(10)} ${s(x.permUnpriv)} / ${s(x.permPriv)}`);
+  }
+
+  endMapping(): void {
+    if (this.mappingLines === 0) this.line(pc.dim('  (nothing mapped)'));
+  }
+
+  translation(x: Obj): void {
+    const who = `SID ${hexn(x.sid)}${x.ssid === null ? '' : ` SSID ${hexn(x.ssid)}`} ${s(x.iova)} (${s(x.access)})`;
+    let res: string;
+    if (x.ok) res = pc.green(`${s(x.pa)} size ${bytes(x.size)} perm ${s(x.perm)}`) + (x.reason !== undefined ? pc.dim(` — ${s(x.reason)}`) : '');
+    else if (x.event === null) res = pc.yellow(`terminated silently (${s(x.reason)})`);
+    else res = eventLine(x.event) + (x.response !== 'abort' && x.recorded ? pc.dim(` (${s(x.response)})`) : '');
+    this.line(pc.cyan(pc.bold(`Translate ${who}`)) + ' -> ' + res);
+    const steps = x.steps as Obj[];
+    if (steps.length > 0) {
+      this.line(pc.bold(`  ${'step'.padEnd(6)} ${'stage'.padEnd(5)} ${'level'.padEnd(5)} ${'table'.padEnd(14)} ${'index'.padEnd(6)} ${'descriptor at'.padEnd(14)} value`));
+      for (const st of steps) {
+        this.line(`  ${s(st.kind).padEnd(6)} ${s(st.stage).padEnd(5)} ${s(st.level).padEnd(5)} ${s(st.table).padEnd(14)} ${s(st.index).padEnd(6)} ${s(st.address).padEnd(14)} ${s(st.value)}`);
       }
     }
   }
-  return out.join('\n') + '\n';
+
+  private queueKey: 'cmdq' | 'eventq' = 'cmdq';
+  private queueLines = 0;
+
+  beginQueues(): void {}
+
+  beginQueue(key: 'cmdq' | 'eventq', h: Obj): void {
+    this.queueKey = key;
+    this.queueLines = 0;
+    const extra = key === 'cmdq' ? ` err ${s(h.err)}` : h.overflow ? ' OVERFLOW' : '';
+    this.line(pc.cyan(pc.bold(key === 'cmdq' ? 'Command queue' : 'Event queue')) + pc.dim(` base ${s(h.base)}, 2^${s(h.log2size)} entries, prod ${s(h.prod)} cons ${s(h.cons)}${extra}`));
+  }
+
+  queueEntry(e: Obj): void {
+    this.queueLines++;
+    const at = `  [${s(e.index)}]`.padEnd(10);
+    if (e.abort !== undefined) {
+      this.line(`${at} ${pc.red(`${s(e.abort)}: the entry at ${s(e.address)} cannot be read`)}`);
+      return;
+    }
+    if (this.queueKey === 'cmdq') {
+      const f = Object.entries((e.fields as Obj | null) ?? {}).map(([k, v]) => `${k}=${s(v)}`).join(' ');
+      this.line(`${at} ${pc.green(s(e.command).padEnd(20))} ${f}`);
+    } else this.line(`${at} ${eventLine(e.event)}`);
+  }
+
+  endQueue(): void {
+    if (this.queueLines === 0) this.line(pc.dim('  (empty)'));
+  }
+
+  endQueues(): void {}
+
+  truncated(t: Obj): void {
+    for (const [view, v] of Object.entries(t)) {
+      const o = v as Obj;
+      const flag = view === 'streams' ? '--streams RANGE' : view === 'mappings' ? '--mappings SID[:SSID]' : '--queues RANGE';
+      const what = o.descriptors !== undefined ? `after ${s(o.descriptors)} descriptors` : `after ${s(o.limit)} entries`;
+      this.line(pc.yellow(`(${view}: stopped ${what}; next is ${typeof o.next === 'number' ? o.next : s(o.next)} — use ${flag} or --limit N, 0 for no limit)`));
+    }
+  }
+
+  warnings(w: string[]): void {
+    for (const x of w) this.warn(`warning: ${x}`);
+  }
+
+  end(): void {
+    this.flushRun();
+    this.w.flush();
+  }
 }

@@ -138,20 +138,48 @@ function s2Perms(lo: number, hi: number): number {
 /** Every mapped range of `sid`/`ssid`, coalesced (contiguous input and output, equal attributes). */
 export function enumerateMappings(host: InspectHost, sid: number, ssid: number | null, limit: number): MappedRange[] {
   const ranges: MappedRange[] = [];
+  forEachMapping(host, sid, ssid, Math.max(1024, limit * 64), (m) => {
+    ranges.push(m);
+    return ranges.length < limit;
+  });
+  return ranges;
+}
+
+/** How a mapping walk ended: everything visited, stopped by the visitor, or out of descriptor budget. */
+export type MappingWalkEnd = 'done' | 'stopped' | 'budget';
+
+/**
+ * Visits every mapped range of `sid`/`ssid` in address order, coalesced (contiguous input and
+ * output, equal attributes), holding only the range being grown. At most `budget` descriptors
+ * are read (tables may alias each other; the walk never loops but could fan out widely).
+ */
+export function forEachMapping(host: InspectHost, sid: number, ssid: number | null, budgetDescriptors: number, visit: (m: MappedRange) => boolean): MappingWalkEnd {
   const { ste } = host.fetchSteUncached(sid);
-  if (ste === null || ste.kind === XLATE_KIND.NONE) return ranges;
+  if (ste === null || ste.kind === XLATE_KIND.NONE) return 'done';
   const f = host.features;
-  const budget = new Budget(Math.max(1024, limit * 64));
+  const budget = new Budget(budgetDescriptors);
+  let pending: MappedRange | null = null;
+  let stopped = false;
   const push = (iova: bigint, size: number, pa: number, pp: number, pu: number, attr: number, s2a: number, global: boolean): boolean => {
-    const prev = ranges[ranges.length - 1];
-    if (prev !== undefined && prev.iova + BigInt(prev.size) === iova && prev.pa + prev.size === pa && prev.permsPriv === pp &&
+    if (stopped) return false;
+    const prev = pending;
+    if (prev !== null && prev.iova + BigInt(prev.size) === iova && prev.pa + prev.size === pa && prev.permsPriv === pp &&
         prev.permsUnpriv === pu && prev.mairAttr === attr && prev.s2MemAttr === s2a && prev.global === global) {
-      ranges[ranges.length - 1] = { ...prev, size: prev.size + size };
+      pending = { ...prev, size: prev.size + size };
       return true;
     }
-    if (ranges.length >= limit) return false;
-    ranges.push({ iova, size, pa, permsPriv: pp, permsUnpriv: pu, mairAttr: attr, s2MemAttr: s2a, global });
+    if (prev !== null && !visit(prev)) {
+      stopped = true;
+      pending = null;
+      return false;
+    }
+    pending = { iova, size, pa, permsPriv: pp, permsUnpriv: pu, mairAttr: attr, s2MemAttr: s2a, global };
     return true;
+  };
+  const finish = (): MappingWalkEnd => {
+    if (pending !== null && !stopped && !visit(pending)) stopped = true;
+    pending = null;
+    return stopped ? 'stopped' : budget.left < 0 ? 'budget' : 'done';
   };
   const s2Usable = (lo: number, hi: number, c: S2Config): boolean => rdLoHi(lo, hi, S2_LEAF.AF.lsb, 1) === 1 || c.ha || c.affd;
   // Stage 2 over [from, to) of the IPA space, emitting with `emit(ipaBase, size, pa, perms, memattr)`.
@@ -167,27 +195,27 @@ export function enumerateMappings(host: InspectHost, sid: number, ssid: number |
   const all = PERM_R | PERM_W | PERM_X;
   if (ste.kind === XLATE_KIND.BYPASS) {
     if (ssid === null) push(0n, oasSpan, 0, all, all, -1, -1, true);
-    return ranges;
+    return finish();
   }
   if (ste.kind === XLATE_KIND.S2) {
     if (ssid === null) walkS2(ste.s2!, 0, oasSpan, (ipa, size, pa, p, a) => push(BigInt(ipa), size, pa, p, p, -1, a, true));
-    return ranges;
+    return finish();
   }
   // Stage 1 / nested: which CD (same rules as translate()).
   let index = 0;
   if (ssid !== null) {
-    if (ste.s1CdMax === 0 || ssid >= 2 ** ste.s1CdMax || (ste.s1Dss === STE_S1DSS.SSID0 && ssid === 0)) return ranges;
+    if (ste.s1CdMax === 0 || ssid >= 2 ** ste.s1CdMax || (ste.s1Dss === STE_S1DSS.SSID0 && ssid === 0)) return finish();
     index = ssid;
   } else if (ste.s1CdMax !== 0) {
     if (ste.s1Dss === STE_S1DSS.BYPASS) {
       if (ste.kind === XLATE_KIND.NESTED) walkS2(ste.s2!, 0, oasSpan, (ipa, size, pa, p, a) => push(BigInt(ipa), size, pa, p, p, -1, a, true));
       else push(0n, oasSpan, 0, all, all, -1, -1, true);
-      return ranges;
+      return finish();
     }
-    if (ste.s1Dss !== STE_S1DSS.SSID0) return ranges;
+    if (ste.s1Dss !== STE_S1DSS.SSID0) return finish();
   }
   const { cd } = host.fetchCdUncached(ste, sid, index);
-  if (cd === null) return ranges;
+  if (cd === null) return finish();
   const nested = ste.kind === XLATE_KIND.NESTED ? ste.s2! : null;
   const walker = host.walkerForInspect;
   const el2 = ste.world === WORLD.EL2;
@@ -222,5 +250,5 @@ export function enumerateMappings(host: InspectHost, sid: number, ssid: number |
       return more;
     });
   }
-  return ranges;
+  return finish();
 }
