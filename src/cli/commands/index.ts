@@ -9,6 +9,7 @@ import { register as registerDecode } from './decode.js';
 import { register as registerLint } from './lint.js';
 import { register as registerRun } from './run.js';
 import { register as registerBoot } from './boot.js';
+import { register as registerAttach } from './attach.js';
 
 export function registerCommands(program: Command): void {
   void program;
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerLint(program);
   registerRun(program);
   registerBoot(program);
+  registerAttach(program);
 }
