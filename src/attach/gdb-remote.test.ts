@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { GuestMemory } from '../memory/guest-memory.js';
 import { checksum, decodeBody, framePacket, GdbError, GdbRemote } from './gdb-remote.js';
 import { inspectRemote, readSmmuRegisters, regsJsonText, VIRT_SMMU_BASE, writeDump } from './attach.js';
-import { inspect, JsonSink, SmmuSnapshot } from '../smmu/inspect/inspect.js';
+import { inspect, JsonSink, SmmuSnapshot, type InspectRequest } from '../smmu/inspect/inspect.js';
 import { loadRam, parseRegisterDump } from '../smmu/inspect/inputs.js';
 import { REG } from '../spec/smmuv3/registers.js';
 import { deriveIdRegisters } from '../spec/smmuv3/idr.js';
@@ -43,6 +43,7 @@ async function fakeStub(mem: GuestMemory, mode: 'ok' | 'silent' | 'corrupt-once'
     if (mode === 'silent') return;
     let buf = '';
     let phys = false;
+    let multiprocess = false;
     const reply = (body: string): void => {
       let f = framePacket(body);
       if (mode === 'corrupt-once' && !corrupted && body.startsWith('PacketSize')) {
@@ -84,7 +85,10 @@ async function fakeStub(mem: GuestMemory, mode: 'ok' | 'silent' | 'corrupt-once'
         sock.write('+');
         st.log.push(body);
         let r: string;
-        if (body.startsWith('qSupported')) r = 'PacketSize=200;qXfer:features:read+';
+        if (body.startsWith('qSupported')) {
+          multiprocess = body.includes('multiprocess+');
+          r = 'PacketSize=200;qXfer:features:read+;multiprocess+';
+        }
         else if (body === '?') r = 'T05thread:p01.01;';
         else if (body === 'Qqemu.PhyMemMode:1') {
           phys = true;
@@ -95,8 +99,9 @@ async function fakeStub(mem: GuestMemory, mode: 'ok' | 'silent' | 'corrupt-once'
           const b = new Uint8Array(n);
           r = phys && mem.readBytes(a, b) ? Buffer.from(b).toString('hex') : 'E14';
         } else if (body === 'D') {
-          st.running = true;
-          r = 'OK';
+          // Like QEMU: in multiprocess mode a bare D is refused and the machine stays stopped.
+          if (!multiprocess) st.running = true;
+          r = multiprocess ? 'E22' : 'OK';
         } else if (body === 'c') {
           st.running = true;
           continue;
@@ -165,14 +170,14 @@ test('attach over a fake stub: same answer as offline inspect, machine stopped o
     assert.match(await gdb.haltReason(), /^T05/);
     await gdb.physicalMemoryMode();
     const regs = await readSmmuRegisters(gdb, VIRT_SMMU_BASE);
-    const req = { streams: true, mappings: true, queues: true, translate: [{ sid: 0x10, ssid: null, iova: 0x10_1234n, access: 'w' as const, priv: false, text: '' }] };
+    const req: InspectRequest = { streams: true, mappings: true, queues: true, translate: [{ sid: 0x10, ssid: null, iova: 0x10_1234n, access: 'w' as const, priv: false, text: '' }] };
     const parts: string[] = [];
     const { mem: pages, rounds } = await inspectRemote(gdb, regs, req, new JsonSink((s) => parts.push(s)));
-    const live = JSON.parse(parts.join(''));
+    const live = JSON.parse(parts.join('')) as { streams: { sid: number }[]; translations: { pa: string }[] };
     const offline = inspect(new SmmuSnapshot(mem, regs), req);
     assert.deepEqual(live, offline);
-    assert.deepEqual(live.streams.map((s: { sid: number }) => s.sid), [0x10, 0x11]);
-    assert.equal(live.translations[0].pa, '0x40301234', JSON.stringify(live.translations[0]));
+    assert.deepEqual(live.streams.map((s) => s.sid), [0x10, 0x11]);
+    assert.equal(live.translations[0]?.pa, '0x40301234', JSON.stringify(live.translations[0]));
     assert.ok(rounds >= 3 && rounds <= 10, `${rounds} rounds`);
     // --dump: the pages read, as images offline inspect answers the same from.
     const ram = await writeDump(gdb, dir, regs, pages, null);

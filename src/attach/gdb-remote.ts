@@ -178,7 +178,7 @@ export class GdbRemote {
 
   /** Negotiates features (PacketSize, and no-acknowledgement mode when offered). */
   async handshake(): Promise<string> {
-    const r = await this.request('qSupported:multiprocess+;swbreak+;hwbreak+');
+    const r = await this.request('qSupported:swbreak+;hwbreak+');
     const m = /PacketSize=([0-9a-fA-F]+)/.exec(r);
     if (m) this.packetSize = Math.max(64, Math.min(parseInt(m[1]!, 16), 1 << 16));
     if (/QStartNoAckMode\+/.test(r) && (await this.request('QStartNoAckMode')) === 'OK') this.noAck = true;
@@ -224,10 +224,16 @@ export class GdbRemote {
     await this.send('c');
   }
 
-  /** Detaches (`D`: the target runs on) and closes the connection. */
+  /**
+   * Detaches and closes the connection; the target runs on. `D` resumes it; a stub that refuses
+   * `D` gets `c` first (closing the connection alone leaves QEMU's machine stopped).
+   */
   async detach(): Promise<void> {
     try {
-      if (this.closed === null) await this.request('D');
+      if (this.closed === null && (await this.request('D')) !== 'OK') {
+        await this.resume();
+        await this.request('D').catch(() => '');
+      }
     } finally {
       this.close();
     }

@@ -28,6 +28,8 @@ export interface LinuxBootOptions {
   readonly sharedRam?: boolean;
   /** Log QEMU's smmuv3_* trace events to a file. */
   readonly trace?: boolean;
+  /** QEMU's GDB stub on 127.0.0.1:PORT. */
+  readonly gdbPort?: number;
   readonly timeoutMs: number;
   /** The QEMU build (the system's 7.2 by default). */
   readonly binary?: QemuBinary;
@@ -75,6 +77,7 @@ export async function bootLinux(opts: LinuxBootOptions): Promise<LinuxBoot> {
     args.push('-trace', `events=${events}`, '-D', traceLog);
   }
   if (opts.dtb) args.push('-dtb', opts.dtb);
+  if (opts.gdbPort !== undefined) args.push('-gdb', `tcp:127.0.0.1:${opts.gdbPort}`);
   args.push(
     '-M', machine,
     '-cpu', 'cortex-a57',
