@@ -2,9 +2,11 @@
 // QEMU's GDB stub (-gdb tcp:127.0.0.1:PORT). While the guest runs its I/O script, attach must find
 // the disk's stream and the guest must run on afterwards (reach its next marker); once the I/O is
 // done, attach's translations must equal QEMU's own (its smmuv3_* trace) and what offline
-// `vsmmu inspect` says on the RAM and REGS.json that `attach --dump` wrote.
+// `vsmmu inspect` says on the RAM and REGS.json that `attach --dump` wrote. Then the same against
+// `vsmmu boot --gdb`, where the SMMU is this project's own model behind QEMU's register window.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +14,7 @@ import { ensureGuestArtifacts } from '../../src/host/guest-artifacts.js';
 import { bootLinux, DISK_DEVFN, RAM_BASE } from './lib/linux-boot.js';
 import { streamIds, translationsOf } from './lib/inspect-check.js';
 import { lastTranslationPerPage, parseSmmuTrace } from './lib/smmu-trace.js';
-import { tempDir } from './lib/paths.js';
+import { REPO_ROOT, tempDir } from './lib/paths.js';
 import { vsmmuOk } from './lib/vsmmu-cli.js';
 
 const INIT_MS = 45_000;
@@ -77,6 +79,38 @@ describe('vsmmu attach to Linux 6.1 on QEMU 7.2 (SMMUv3) through the GDB stub', 
       assert.equal(status.running, true, JSON.stringify(status));
     } finally {
       await boot.dispose();
+    }
+  });
+});
+
+describe('vsmmu attach to `vsmmu boot --gdb` (the SMMU is vsmmu\'s own model)', { timeout: 400_000 }, () => {
+  test('attach sees the streams the boot report lists, and the guest finishes its run afterwards', async () => {
+    const port = await freePort();
+    const boot = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'boot', '--gdb', String(port), '--run', 'sleep 20; echo VSMMU-ATTACH-AFTER', '--timeout', '240'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    boot.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    boot.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => boot.on('close', (code) => r(code)));
+    const kill = setTimeout(() => boot.kill('SIGKILL'), 300_000);
+    try {
+      // Wait for the run to start (the drivers have probed by then).
+      const deadline = Date.now() + 180_000;
+      while (!/Run \/init|sleep 20/.test(out)) {
+        assert.ok(Date.now() < deadline, `the guest did not reach /init:\n${out.slice(-3000)}`);
+        assert.equal(boot.exitCode, null, `vsmmu boot ended early:\n${out.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await new Promise((r) => setTimeout(r, 3000));
+      const live = JSON.parse(await vsmmuOk(['attach', `127.0.0.1:${port}`, '--smmu-base', '0x80000000', '--streams', '--json'])) as { streams: { sid: number; config: string; cds: unknown[] }[] };
+      const code = await exited;
+      assert.match(out, /VSMMU-ATTACH-AFTER/, 'the guest did not finish its run after attach');
+      assert.equal(code, 0, out.slice(-3000));
+      const reported = [...out.matchAll(/^ {2}stream (\d+): (\w+), (\d+) CDs?$/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+      assert.ok(reported.length > 0, `no streams in the boot report:\n${out.slice(-3000)}`);
+      assert.deepEqual(live.streams.map((st) => `${st.sid} ${st.config} ${st.cds.length}`), reported);
+    } finally {
+      clearTimeout(kill);
+      if (boot.exitCode === null) boot.kill('SIGKILL');
     }
   });
 });
