@@ -35,12 +35,21 @@ export interface CommandHooks {
   priResp(sid: number, ssid: number | null, prgIndex: number, resp: number): void;
 }
 
+/** Consulted before each consumed command executes (fault injection, `inject.ts`). */
+export interface CommandGate {
+  /** DONE (0) to execute the command; a CERROR code to fail it with; -1 to leave it unconsumed at CONS. */
+  before(words: Uint32Array): number;
+}
+
 export class CommandQueue {
   private readonly w = new Uint32Array(4);
   private readonly tmp: U64 = { lo: 0, hi: 0 };
   private readonly op: TlbiOperand = { vmid: 0, asid: 0, addrLo: 0, addrHi: 0, leaf: false, tg: 0, num: 0, scale: 0, ttl: 0 };
   /** Commands executed by opcode name, and errors raised (for tests/inspect). */
   readonly stats = { executed: 0, errors: 0, syncs: 0 };
+  /** Commands executed, indexed by opcode. */
+  readonly byOpcode = new Uint32Array(256);
+  gate: CommandGate | null = null;
 
   constructor(
     private readonly mem: PhysMemory,
@@ -105,7 +114,9 @@ export class CommandQueue {
           this.w[3] = this.tmp.hi;
           // CONS (ERR = CERROR_NONE) is visible before a command's side effects (e.g. a CMD_SYNC MSI).
           this.regs.set('CMDQ_CONS', cons);
-          err = this.execute(this.w);
+          const g = this.gate === null ? DONE : this.gate.before(this.w);
+          if (g < 0) return; // held: CONS stays on this command
+          err = g === DONE ? this.execute(this.w) : g;
         }
       }
       if (err !== DONE) {
@@ -115,6 +126,8 @@ export class CommandQueue {
         return;
       }
       this.stats.executed++;
+      const op = this.w[0]! & 0xff;
+      this.byOpcode[op] = this.byOpcode[op]! + 1;
       cons = ptrInc(cons, log2);
       this.regs.set('CMDQ_CONS', cons);
     }

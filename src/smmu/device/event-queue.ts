@@ -25,6 +25,8 @@ export class EventQueue {
   /** Stall records waiting for the queue to become writable (bounded by the stall slots). */
   private readonly held: SmmuEvent[] = [];
   private readonly maxHeld: number;
+  /** Called with each record written into the queue (statistics); the words are reused. */
+  onRecord: ((ev: SmmuEvent, words: Uint32Array) => void) | null = null;
 
   constructor(
     private readonly mem: PhysMemory,
@@ -129,6 +131,7 @@ export class EventQueue {
     }
     this.regs.set('EVENTQ_PROD', ((prodReg & ~WR_MASK) | ptrInc(prod, log2)) >>> 0);
     this.stats.written++;
+    if (this.onRecord !== null) this.onRecord(ev, w);
     // §3.18.2: the event queue interrupt's trigger is the queue going from empty to non-empty
     // (index and wrap bit equal before this record).
     if (((prod ^ cons) & ((2 << log2) - 1)) === 0) this.irq.eventq();
