@@ -16,6 +16,10 @@ import type { RegName } from '../spec/smmuv3/registers.js';
 import type { BootOutcome } from './boot.js';
 import { registerDump, ringsJson } from './boot.js';
 import { MARK, type DiskPlan } from './guest-script.js';
+import { smmuStats } from '../smmu/device/stats.js';
+import type { InjectionReport } from '../smmu/device/inject.js';
+import { injectedRecordCount, injectionChecks } from './injection-checks.js';
+import type { BootProfile } from './profile.js';
 
 export type CheckResult = 'pass' | 'fail';
 
@@ -49,9 +53,11 @@ export interface BootReport {
   readonly run: { readonly command: string; readonly output: string; readonly status: number | null };
   readonly smmu: {
     readonly driverLines: readonly string[];
-    readonly commands: { readonly executed: number; readonly errors: number };
+    /** Commands consumed, by opcode name. */
+    readonly commands: Readonly<Record<string, number>>;
+    readonly commandErrors: number;
     readonly cmdSync: number;
-    readonly events: { readonly written: number; readonly overflowed: number; readonly records: readonly Json[] };
+    readonly events: { readonly written: number; readonly overflowed: number; readonly byType: Readonly<Record<string, number>>; readonly records: readonly Json[] };
     /** Event records as the guest's driver printed them. */
     readonly guestEvents: readonly { readonly code: number; readonly words: readonly string[] }[];
     readonly streams: Json;
@@ -59,6 +65,8 @@ export interface BootReport {
     readonly interrupts: Record<string, number>;
   };
   readonly devices: readonly DeviceReport[];
+  /** What each fault injection did. */
+  readonly injections: readonly InjectionReport[];
   readonly checks: Readonly<Record<string, CheckResult>>;
   /** Why each failed check failed. */
   readonly findings: readonly string[];
@@ -219,7 +227,7 @@ function streamsJson(o: BootOutcome): Json {
 const rate = (hits: number, misses: number): number | null => (hits + misses === 0 ? null : Math.round((hits / (hits + misses)) * 1000) / 1000);
 
 /** Builds the report and decides the checks. `interactive` runs have no run checks. */
-export function buildReport(o: BootOutcome, profile: string, interactive: boolean): BootReport {
+export function buildReport(o: BootOutcome, profile: BootProfile, interactive: boolean): BootReport {
   const checks: Record<string, CheckResult> = {};
   const findings: string[] = [];
   const check = (name: string, pass: boolean, why: string): void => {
@@ -232,8 +240,13 @@ export function buildReport(o: BootOutcome, profile: string, interactive: boolea
   check('smmu-probed', /arm-smmu-v3 \S+: ias \d+-bit, oas \d+-bit/.test(con), 'the guest never printed the arm-smmu-v3 probe line');
   const timeout = /CMD_SYNC timeout[^\r\n]*/.exec(con);
   check('no-cmd-sync-timeout', timeout === null, timeout?.[0] ?? '');
-  const evt = /arm-smmu-v3 \S+: event 0x[0-9a-f]+ received[^\r\n]*/.exec(con);
-  check('no-unexpected-event', evt === null && smmu.eventq.stats.written === 0, evt?.[0] ?? `the model wrote ${smmu.eventq.stats.written} event records`);
+  // Records an injection caused are expected; any other record (or, without such records, any
+  // event line the guest printed) is a finding.
+  const injections = o.machine.injector?.report() ?? [];
+  const injected = injectedRecordCount(injections);
+  const evt = injected > 0 ? null : /arm-smmu-v3 \S+: event 0x[0-9a-f]+ received[^\r\n]*/.exec(con);
+  const unexpected = smmu.eventq.stats.written - injected;
+  check('no-unexpected-event', evt === null && unexpected === 0, evt?.[0] ?? `the model wrote ${unexpected} event records nothing asked for`);
   check('interrupts-delivered', o.interruptErrors.length === 0, o.interruptErrors.join('; '));
   if (!interactive) {
     check('guest-ran', run.status !== null, o.ended === 'timeout' ? 'timed out before the run finished' : `the run never finished (${o.ended})`);
@@ -248,7 +261,7 @@ export function buildReport(o: BootOutcome, profile: string, interactive: boolea
   for (const plan of o.plans) {
     const disk = o.disks.find((d) => d.dev === plan.dev)!;
     const group = new RegExp(`^VSMMU-GROUP ${plan.dev} (\\S+) (\\S+)`, 'm').exec(run.output);
-    check(`iommu-group-${plan.dev}`, group !== null && /^DMA/.test(group[2]!), group ? `group ${group[1]} has type ${group[2]}` : 'no IOMMU group line');
+    check(`iommu-group-${plan.dev}`, group !== null && profile.groupTypes.includes(group[2]!), group ? `group ${group[1]} has type ${group[2]} (profile ${profile.name} expects ${profile.groupTypes.join(' or ')})` : 'no IOMMU group line');
     checkRegions(plan, 'READ', plan.reads);
     checkRegions(plan, 'WRITE', plan.writes);
     function checkRegions(p: DiskPlan, kind: 'READ' | 'WRITE', regions: DiskPlan['reads']): void {
@@ -279,6 +292,16 @@ export function buildReport(o: BootOutcome, profile: string, interactive: boolea
       if (regions.length > 0) check(`${kind === 'READ' ? 'read' : 'write'}-checksums-${p.dev}`, bad.length === 0, bad.join('; '));
     }
   }
+  const streams = streamsJson(o);
+  const streamConfigs = new Map<number, string>();
+  for (const s of o.machine.slots) {
+    const st = Array.isArray(streams) ? streams.find((x) => x !== null && typeof x === 'object' && !Array.isArray(x) && x['sid'] === s.desc.streamId) : undefined;
+    const cfg = st !== undefined && st !== null && typeof st === 'object' && !Array.isArray(st) ? st['config'] : undefined;
+    streamConfigs.set(s.desc.streamId, typeof cfg === 'string' ? cfg : 'invalid');
+  }
+  for (const c of profile.checks({ smmu, console: con, streamConfigs })) check(c.name, c.pass, c.detail);
+  for (const c of injectionChecks(injections, con, guestEvents(con))) check(c.name, c.pass, c.detail);
+  const stats = smmuStats(smmu, o.machine.events);
   const t = smmu.translator.stats();
   const rings = o.atRunEnd?.rings ?? ringsJson(o.machine);
   const ok = Object.values(checks).every((c) => c === 'pass');
@@ -288,20 +311,22 @@ export function buildReport(o: BootOutcome, profile: string, interactive: boolea
     bootSeconds: o.bootSeconds === null ? null : Math.round(o.bootSeconds * 1000) / 1000,
     wallSeconds: Math.round(o.wallSeconds * 1000) / 1000,
     kernel: o.kernel,
-    profile,
+    profile: profile.name,
     console: con,
     run: { command: o.runCommand, output: run.output, status: run.status },
     smmu: {
       driverLines: driverLines(con),
-      commands: { executed: smmu.cmdq.stats.executed, errors: smmu.cmdq.stats.errors },
-      cmdSync: smmu.cmdq.stats.syncs,
-      events: { written: smmu.eventq.stats.written, overflowed: smmu.eventq.stats.overflowed, records: eventRecords(o) },
+      commands: stats.commands,
+      commandErrors: stats.commandErrors,
+      cmdSync: stats.cmdSync.count,
+      events: { written: stats.events.written, overflowed: stats.events.overflowed, byType: stats.events.byType, records: eventRecords(o) },
       guestEvents: guestEvents(con),
-      streams: streamsJson(o),
+      streams,
       caches: { configHitRate: rate(t.configHits, t.configMisses), tlbHitRate: rate(t.tlbHits, t.tlbMisses) },
       interrupts: { ...smmu.irq.counts },
     },
     devices: o.machine.slots.map((s, i) => ({ name: s.desc.name, kind: s.device.kind, streamId: s.desc.streamId, ...s.device.stats(), rings: rings[i]?.rings ?? [] })),
+    injections,
     checks,
     findings,
     performance: {
@@ -326,7 +351,9 @@ export function renderBootReport(r: BootReport): string {
   add('-- SMMU/IOMMU driver lines');
   for (const l of r.smmu.driverLines) add(`  ${l}`);
   add('-- SMMU model');
-  add(`  commands ${r.smmu.commands.executed} (errors ${r.smmu.commands.errors}), CMD_SYNC ${r.smmu.cmdSync}, events written ${r.smmu.events.written}`);
+  const total = Object.values(r.smmu.commands).reduce((a, b) => a + b, 0);
+  add(`  commands ${total} (errors ${r.smmu.commandErrors}), CMD_SYNC ${r.smmu.cmdSync}, events written ${r.smmu.events.written}`);
+  add(`  by opcode: ${Object.entries(r.smmu.commands).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`);
   add(`  config-cache hit rate ${r.smmu.caches.configHitRate ?? '-'}, IOTLB hit rate ${r.smmu.caches.tlbHitRate ?? '-'}`);
   const streams = Array.isArray(r.smmu.streams) ? r.smmu.streams : [];
   for (const s of streams) {
@@ -336,6 +363,9 @@ export function renderBootReport(r: BootReport): string {
   }
   for (const e of r.smmu.events.records) {
     if (e !== null && typeof e === 'object' && !Array.isArray(e)) add(`  event ${String(e['type'])} sid ${String(e['sid'])} addr ${String(e['inputAddr'])}`);
+  }
+  for (const i of r.injections) {
+    add(`  inject ${i.name}@${i.when}: ${i.fired ? `fired after ${i.at?.commands} commands, ${i.at?.seconds} s: ` : ''}${i.effect}`);
   }
   add('-- devices');
   for (const d of r.devices) add(`  ${d.name} ${d.kind} stream ${d.streamId}: ${d.requests} requests, ${d.bytes} bytes, ${d.faults} faults`);

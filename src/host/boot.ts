@@ -21,6 +21,8 @@ import { REGISTERS } from '../spec/smmuv3/registers.js';
 import { UserInputError } from '../util/errors.js';
 import { hex } from '../util/hex.js';
 import { bootStub } from './boot-stub.js';
+import type { InjectionSpec } from '../smmu/device/inject.js';
+import type { KernelRelease } from './debian.js';
 import { ensureGuestArtifacts, moduleLoadOrder, type GuestArtifacts } from './guest-artifacts.js';
 import type { GuestInterrupts } from './guest-interrupts.js';
 import { QtestInterrupts } from './guest-interrupts.js';
@@ -54,11 +56,15 @@ export interface BootRequest {
   readonly platformFile?: string | undefined;
   readonly preset?: string | undefined;
   readonly kernel?: string | undefined;
+  /** Which Debian kernel series to fetch when no --kernel is given (default 6.1). */
+  readonly kernelRelease?: KernelRelease | undefined;
   readonly initrd?: string | undefined;
   readonly disks: readonly string[];
   /** Attach a virtio-rng device after the disks. */
   readonly rng: boolean;
   readonly profile: BootProfile;
+  /** Fault injections into the SMMU. */
+  readonly injections?: readonly InjectionSpec[] | undefined;
   readonly append?: string | undefined;
   /** Guest shell commands; undefined = the default checks. */
   readonly run?: string | undefined;
@@ -223,7 +229,7 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
 
     // Guest pieces.
     const needDebian = req.kernel === undefined || req.initrd === undefined;
-    const guest: GuestArtifacts | null = needDebian ? (req.guest ?? ensureGuestArtifacts)() : null;
+    const guest: GuestArtifacts | null = needDebian ? (req.guest ?? (() => ensureGuestArtifacts(req.kernelRelease ?? '6.1')))() : null;
     const kernelPath = rawKernel(req.kernel ?? guest!.kernel, dir);
     const kernelVersion = req.kernel === undefined ? guest!.kernelVersion : imageVersion(kernelPath);
     // The guest's modules fit a kernel of the same version only (a user's kernel may have them built in).
@@ -295,6 +301,7 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
       smmuIrqs: req.profile.smmuIrqs,
       interrupts,
       devices: requests.map((r) => req.devices(r)),
+      ...(req.injections !== undefined ? { injections: req.injections } : {}),
     });
     req.prepare?.(machine);
     machine.bridge.start();
@@ -400,6 +407,7 @@ export async function runBoot(req: BootRequest): Promise<BootOutcome> {
         ended = 'timeout';
         break;
       }
+      machine.injector?.tick();
       const sliceEnd = performance.now() + 4;
       let now = performance.now();
       while (now < sliceEnd) {

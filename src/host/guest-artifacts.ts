@@ -1,75 +1,23 @@
-// Fetches and unpacks the Linux guest `vsmmu boot` and the interop tier boot: Debian bookworm's
-// stock arm64 kernel (the package `linux-image-arm64:arm64` depends on) and busybox-static:arm64,
-// with Debian's own client (`apt-get download`, `dpkg-deb -x`), cached in the cache directory
-// (cache-dir.ts) so reruns are instant. Needs `dpkg --add-architecture arm64 && apt-get update`
-// done once (.ci/run does it; as root this module does it itself when the arm64 lists are missing).
+// The Linux guest `vsmmu boot` and the interop tier boot: Debian's stock arm64 kernel of a series
+// (6.1 from bookworm, 6.12 from trixie) and bookworm's busybox-static, fetched with Debian's own
+// clients and cached (debian.ts); and the kernel-module helpers the initramfs needs.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDir } from './cache-dir.js';
+import { busyboxStatic, linuxKernel, type KernelRelease } from './debian.js';
 
 export interface GuestArtifacts {
   readonly kernel: string;
   readonly kernelVersion: string;
   readonly busybox: string;
-  /** Directory holding the kernel's modules (`lib/modules/<version>`). */
+  /** Directory holding the kernel's modules (`lib/modules/<version>` or `usr/lib/modules/<version>`). */
   readonly modulesDir: string;
 }
 
-function run(cmd: string, args: string[], cwd?: string): string {
-  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
-}
-
-function ensureArm64Lists(): void {
-  const archs = run('dpkg', ['--print-foreign-architectures']).split(/\s+/);
-  const known = (): boolean => {
-    try {
-      return /Candidate: (?!\(none\))/.test(run('apt-cache', ['policy', 'busybox-static:arm64']));
-    } catch {
-      return false;
-    }
-  };
-  if (archs.includes('arm64') && known()) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error('fetching the Debian guest needs arm64 package lists: run `dpkg --add-architecture arm64 && apt-get update` as root');
-  }
-  if (!archs.includes('arm64')) run('dpkg', ['--add-architecture', 'arm64']);
-  run('apt-get', ['update', '-qq']);
-}
-
-/** The versioned kernel package `linux-image-arm64:arm64` depends on (e.g. linux-image-6.1.0-56-arm64). */
-function kernelPackage(): string {
-  const out = run('apt-cache', ['depends', 'linux-image-arm64:arm64']);
-  const m = /Depends: (linux-image-[0-9][^\s:]*-arm64)/.exec(out);
-  if (!m?.[1]) throw new Error(`cannot find the kernel package linux-image-arm64:arm64 depends on:\n${out}`);
-  return m[1];
-}
-
-/** Downloads (once) and unpacks the kernel and busybox; returns where they are. */
-export function ensureGuestArtifacts(): GuestArtifacts {
-  const dir = cacheDir();
-  const root = join(dir, 'root');
-  const stamp = join(dir, 'root.done');
-  if (!existsSync(stamp)) {
-    ensureArm64Lists();
-    const debs = join(dir, 'debs');
-    rmSync(debs, { recursive: true, force: true });
-    rmSync(root, { recursive: true, force: true });
-    mkdirSync(debs, { recursive: true });
-    run('apt-get', ['download', '-q', `${kernelPackage()}:arm64`, 'busybox-static:arm64'], debs);
-    for (const f of readdirSync(debs)) if (f.endsWith('.deb')) run('dpkg-deb', ['-x', join(debs, f), root]);
-    writeFileSync(stamp, new Date().toISOString() + '\n');
-  }
-  const boot = join(root, 'boot');
-  const vmlinuz = readdirSync(boot).find((f) => f.startsWith('vmlinuz-'));
-  if (!vmlinuz) throw new Error(`no vmlinuz in ${boot}`);
-  const kernelVersion = vmlinuz.slice('vmlinuz-'.length);
-  return {
-    kernel: join(boot, vmlinuz),
-    kernelVersion,
-    busybox: join(root, 'bin', 'busybox'),
-    modulesDir: join(root, 'lib', 'modules', kernelVersion),
-  };
+/** Downloads (once) and unpacks the kernel of `release` and busybox; returns where they are. */
+export function ensureGuestArtifacts(release: KernelRelease = '6.1'): GuestArtifacts {
+  const k = linuxKernel(release);
+  return { kernel: k.image, kernelVersion: k.version, busybox: busyboxStatic(), modulesDir: k.modulesDir };
 }
 
 /** A module file's contents; `.ko.xz` (trixie compresses its modules) is decompressed with xz. */

@@ -7,6 +7,8 @@ import { spiIntid } from '../platform/description.js';
 import type { DmaPort, IrqLine, MmioDevice, MsiSink, PhysMemory } from '../memory/types.js';
 import type { SmmuFeatures } from '../smmu/features.js';
 import { SmmuV3 } from '../smmu/device/smmu-v3.js';
+import { SmmuInjector, type InjectionSpec } from '../smmu/device/inject.js';
+import { EventLog } from '../smmu/device/stats.js';
 import { makeRequest, newResult } from '../smmu/translation/types.js';
 import { REGISTERS, REG, type RegName } from '../spec/smmuv3/registers.js';
 import { GITS } from '../spec/gic/its-registers.js';
@@ -57,6 +59,8 @@ export interface HostedMachineOptions {
   readonly interrupts: GuestInterrupts;
   /** One factory per virtio-mmio entry of the description, in order. */
   readonly devices: readonly DeviceFactory[];
+  /** Fault injections into the SMMU (its MSIs, commands, and the devices' DMA ports). */
+  readonly injections?: readonly InjectionSpec[];
 }
 
 export interface HostedSlot {
@@ -70,6 +74,10 @@ export class HostedMachine {
   readonly slots: HostedSlot[] = [];
   /** SMMU MSIs forwarded to the ITS, and ones that went nowhere. */
   readonly msiCounts = { its: 0, memory: 0, dropped: 0 };
+  /** The event records the SMMU wrote (counts by type, the first ones whole). */
+  readonly events: EventLog;
+  /** The fault injections, when any were asked for (`tick()` it from the service loop). */
+  readonly injector: SmmuInjector | null;
 
   constructor(o: HostedMachineOptions) {
     const d = o.desc;
@@ -105,7 +113,9 @@ export class HostedMachine {
       }
     }
     this.smmu = new SmmuV3(o.memory, { features: o.features, name: s.name, msiSink, msiDeviceId: 0, irqs });
-    this.bridge.attach({
+    this.events = new EventLog().attach(this.smmu);
+    const inj = o.injections !== undefined && o.injections.length > 0 ? new SmmuInjector(this.smmu, o.injections) : null;
+    this.injector = inj;    this.bridge.attach({
       device: this.smmu,
       at: s.base - o.windowBase,
       registers: smmuWindowRegisters(),
@@ -115,7 +125,8 @@ export class HostedMachine {
       const make = o.devices[i];
       if (!make) return;
       const irq = line(v.interrupt)!;
-      const dev = make(v, this.smmu.dma(v.streamId, null), irq);
+      const port = inj === null ? this.smmu.dma(v.streamId, null) : inj.port(v.streamId);
+      const dev = make(v, port, irq);
       const spec: BridgedDevice = {
         device: dev.mmio,
         at: v.base - o.windowBase,

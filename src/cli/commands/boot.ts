@@ -6,7 +6,9 @@
 import type { Command } from 'commander';
 import { runBoot } from '../../host/boot.js';
 import { buildReport, renderBootReport } from '../../host/boot-report.js';
-import { bootProfile, BOOT_PROFILES } from '../../host/profile.js';
+import { bootProfile, BOOT_PROFILES, listProfiles } from '../../host/profile.js';
+import { isKernelRelease, KERNEL_SUITES } from '../../host/debian.js';
+import { INJECTION_NAMES, parseInjections } from '../../smmu/device/inject.js';
 import { bootDevice } from '../../host/virtio-devices.js';
 import { UserInputError } from '../../util/errors.js';
 
@@ -24,6 +26,9 @@ interface BootOpts {
   timeout: string;
   gdb?: string;
   rng: boolean;
+  inject: string[];
+  kernelRelease: string;
+  listProfiles?: boolean;
 }
 
 function positiveInt(v: string, flag: string, max: number): number {
@@ -40,7 +45,10 @@ export function register(program: Command): void {
     .option('--kernel <image>', "arm64 kernel Image (default: Debian's stock kernel, fetched and cached)")
     .option('--initrd <file>', 'initramfs to boot instead of the built-in one (no --run then)')
     .option('--disk <file>', 'attach FILE as a virtio-blk disk (repeatable: vda, vdb, ...); writes land in it', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--profile <name>', `SMMU/boot profile (${Object.keys(BOOT_PROFILES).join(', ')})`, 'default')
+    .option('--profile <name>', `SMMU/boot profile (${Object.keys(BOOT_PROFILES).join(', ')}; --list-profiles describes them)`, 'default')
+    .option('--list-profiles', 'list the profiles and exit')
+    .option('--kernel-release <series>', `Debian kernel series when no --kernel is given (${Object.keys(KERNEL_SUITES).join(', ')})`, '6.1')
+    .option('--inject <name[@when]>', `fault injection, repeatable (${INJECTION_NAMES.join(', ')}; when: boot, after=N-commands, after=Ns)`, (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--append <args>', 'extra kernel command-line arguments')
     .option('--run <commands>', 'guest shell commands to run (default: probe, IOMMU groups, checksummed O_DIRECT I/O on every disk)')
     .option('--interactive', "give the terminal to the guest's shell (Ctrl-] ends)")
@@ -50,6 +58,12 @@ export function register(program: Command): void {
     .option('--gdb <port>', "QEMU's GDB stub on 127.0.0.1:PORT")
     .option('--no-rng', 'do not attach the virtio-rng device')
     .action(async (platform: string | undefined, o: BootOpts) => {
+      if (o.listProfiles) {
+        process.stdout.write(listProfiles());
+        return;
+      }
+      if (!isKernelRelease(o.kernelRelease)) throw new UserInputError(`expected one of ${Object.keys(KERNEL_SUITES).join(', ')}, got '${o.kernelRelease}'`, '--kernel-release');
+      const injections = parseInjections(o.inject);
       if (platform !== undefined && o.preset !== undefined) throw new UserInputError('give either a PLATFORM file or --preset NAME, not both');
       if (o.interactive && o.json) throw new UserInputError('--interactive and --json cannot be combined', '--interactive');
       if (o.interactive && o.run !== undefined) throw new UserInputError('--interactive and --run cannot be combined', '--interactive');
@@ -58,10 +72,12 @@ export function register(program: Command): void {
         platformFile: platform,
         preset: o.preset,
         kernel: o.kernel,
+        kernelRelease: o.kernelRelease,
         initrd: o.initrd,
         disks: o.disk,
         rng: o.rng,
         profile,
+        injections,
         append: o.append,
         run: o.run,
         interactive: o.interactive === true,
@@ -72,7 +88,7 @@ export function register(program: Command): void {
         devices: bootDevice,
       });
       try {
-        const report = buildReport(outcome, profile.name, o.interactive === true);
+        const report = buildReport(outcome, profile, o.interactive === true);
         if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
         else process.stdout.write('\n' + renderBootReport(report));
         if (!report.ok) process.exitCode = 1;

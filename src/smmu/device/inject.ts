@@ -103,6 +103,8 @@ export interface InjectionReport {
   readonly effect: string;
   /** Event records the injection caused (the first and the last, for an overflow). */
   readonly records?: readonly EventRecordReport[];
+  /** How many event records it caused. */
+  readonly recordsWritten: number;
 }
 
 interface Slot {
@@ -112,6 +114,7 @@ interface Slot {
   at?: { commands: number; seconds: number };
   effect: string;
   records?: EventRecordReport[];
+  recordsWritten: number;
 }
 
 export interface InjectorOptions {
@@ -149,7 +152,7 @@ export class SmmuInjector implements CommandGate {
   ) {
     this.now = opts.now ?? (() => performance.now());
     this.start = this.now();
-    this.slots = specs.map((spec) => ({ spec, armed: false, fired: false, effect: WAITING[spec.name] }));
+    this.slots = specs.map((spec) => ({ spec, armed: false, fired: false, effect: WAITING[spec.name], recordsWritten: 0 }));
     smmu.cmdq.gate = this;
     this.inner = smmu.irq.msiSink;
     this.sink = { msiWrite: (a, d, id) => this.msiWrite(a, d, id) };
@@ -269,6 +272,7 @@ export class SmmuInjector implements CommandGate {
           ? `stream ${hex(sid)} read unmapped IOVA ${hex(FAULT_IOVA)}: ${fault.reason}, event ${rec.code} written`
           : `stream ${hex(sid)} read unmapped IOVA ${hex(FAULT_IOVA)}: ${fault.reason}, no event record written`;
       this.fire(f, what);
+      f.recordsWritten = records.length;
       if (records.length > 0) f.records = records;
     }
     const o = this.slot('evtq-overflow');
@@ -279,6 +283,7 @@ export class SmmuInjector implements CommandGate {
       const { records } = this.stray(port, n);
       const dropped = this.smmu.eventq.stats.overflowed - ovf0;
       this.fire(o, `stream ${hex(sid)} issued ${n} faulting reads into a ${2 ** log2}-entry event queue: ${records.length} records written, ${dropped} dropped, EVENTQ_PROD ${hex(this.smmu.regs.get('EVENTQ_PROD'))}`);
+      o.recordsWritten = records.length;
       const first = records[0];
       const last = records.at(-1);
       if (first !== undefined && last !== undefined) o.records = records.length > 1 ? [first, last] : [first];
@@ -320,6 +325,7 @@ export class SmmuInjector implements CommandGate {
       ...(s.at !== undefined ? { at: { ...s.at } } : {}),
       effect: s.fired ? s.effect : `not fired: ${s.armed ? WAITING[s.spec.name] : 'its trigger never came'}`,
       ...(s.records !== undefined ? { records: s.records } : {}),
+      recordsWritten: s.recordsWritten,
     }));
   }
 }
