@@ -91,8 +91,9 @@ test('cmdsync-stall: CONS never passes the CMD_SYNC; the driver times out; nothi
   assert.equal(t.drv.cmdq!.stats.timeouts, 2);
 });
 
-test('cmd-error: the next command fails with CERROR_ILL; the driver skips it and the queue resumes', () => {
-  const t = setup(['cmd-error@after=2-commands']);
+test('cmd-error: the next command other than CMD_SYNC fails with CERROR_ILL; the driver skips it and the queue resumes', () => {
+  // Reset issues CFGI_STE_RANGE, SYNC, TLBI_NSNH_ALL, SYNC: armed after the first, it skips the SYNC.
+  const t = setup(['cmd-error@after=1-commands']);
   t.drv.probe();
   t.drv.reset();
   const msgs = t.drv.messages.join('\n');
@@ -111,12 +112,16 @@ test('cmd-error: the next command fails with CERROR_ILL; the driver skips it and
   assert.equal(smmuStats(t.smmu).commandErrors, 1);
 });
 
-test('gerror: EVENTQ_ABT_ERR once the event queue is enabled; events are not written until it is acknowledged', () => {
+test('gerror: EVENTQ_ABT_ERR once the event queue and GERROR interrupt are enabled; events are not written until it is acknowledged', () => {
   const t = setup(['gerror']);
   t.inj.tick();
   assert.equal(t.inj.report()[0]!.fired, false, 'waits for EVENTQEN');
-  assert.match(t.inj.report()[0]!.effect, /never enabled/);
+  assert.match(t.inj.report()[0]!.effect, /never both enabled/);
   attached(t);
+  t.smmu.write(REG.IRQ_CTRL, 4, 0);
+  t.inj.tick();
+  assert.equal(t.inj.report()[0]!.fired, false, 'waits for GERROR_IRQEN');
+  t.smmu.write(REG.IRQ_CTRL, 4, 0x5);
   t.inj.tick();
   const g = t.smmu.read(REG.GERROR, 4) ^ t.smmu.read(REG.GERRORN, 4);
   assert.equal(g, 1 << GERROR.EVENTQ_ABT_ERR.lsb);
@@ -217,4 +222,17 @@ test('an injection whose trigger never comes reports why', () => {
   const [a, b] = inj.report();
   assert.equal(a!.effect, 'not fired: its trigger never came');
   assert.equal(b!.effect, 'not fired: the SMMU wrote no MSI after the trigger');
+});
+
+test('evtq-overflow waits until the event queue is writable (no unacknowledged EVENTQ_ABT_ERR)', () => {
+  const t = setup(['gerror', 'evtq-overflow']);
+  attached(t);
+  t.inj.tick();
+  const port = t.inj.port(SID);
+  port.read(0x10000, new Uint8Array(4));
+  assert.equal(t.inj.report()[1]!.fired, false);
+  t.smmu.write(REG.GERRORN, 4, t.smmu.read(REG.GERROR, 4));
+  port.read(0x10000, new Uint8Array(4));
+  assert.equal(t.inj.report()[1]!.fired, true);
+  assert.equal(t.smmu.eventStats.overflowed, 1);
 });

@@ -4,13 +4,16 @@
 //
 // - cmdsync-stall: from the trigger on, no CMD_SYNC completes: the command stays at CMDQ_CONS and
 //   nothing behind it is consumed (§4.7.3 bounds no completion time, so a driver can only time out).
-// - cmd-error: the next command consumed fails with CERROR_ILL (§4.1.3/§7.1): CMDQ_CONS.RD stays on
-//   it, CMDQ_CONS.ERR = ILL, GERROR.CMDQ_ERR becomes active until GERRORN acknowledges it.
-// - gerror: GERROR.EVENTQ_ABT_ERR is activated once the event queue is enabled (§7.2.2: an SMMU may
-//   read anywhere in an enabled event queue, and an external abort on such an access raises it).
-//   Chosen because it needs no other state and a driver must handle it (report, acknowledge); the
-//   queue is not writable until the acknowledgement (§7.2.1).
-// - evtq-overflow: on a device's next DMA, that device first issues 2^LOG2SIZE + 1 reads at IOVAs
+// - cmd-error: the next command other than CMD_SYNC fails with CERROR_ILL (§4.1.3/§7.1):
+//   CMDQ_CONS.RD stays on it, CMDQ_CONS.ERR = ILL, GERROR.CMDQ_ERR becomes active until GERRORN
+//   acknowledges it. (A failed CMD_SYNC is skipped by drivers that replace the command, so a driver
+//   waiting for that CMD_SYNC's MSI never gets it: that is what cmdsync-stall exercises.)
+// - gerror: GERROR.EVENTQ_ABT_ERR is activated once the event queue and the GERROR interrupt are
+//   enabled (§7.2.2: an SMMU may read anywhere in an enabled event queue, and an external abort on
+//   such an access raises it). Chosen because it needs no other state and a driver must handle it
+//   (report, acknowledge); the queue is not writable until the acknowledgement (§7.2.1).
+// - evtq-overflow: on a device's next DMA with the event queue writable (§7.2.1), that device
+//   first issues 2^LOG2SIZE + 1 reads at IOVAs
 //   its driver never mapped: each faults, the queue fills, the last record is dropped and
 //   EVENTQ_PROD.OVFLG toggles (§7.4) — a genuine overflow, by genuine F_TRANSLATION records.
 // - dma-fault: on a device's next DMA, the device first reads an IOVA its driver never mapped
@@ -25,7 +28,7 @@
 import type { DmaFault, DmaPort, MsiOutcome, MsiSink } from '../../memory/types.js';
 import { rd, rdLoHi } from '../../spec/bits.js';
 import { CMD, commandName, OP } from '../../spec/smmuv3/commands.js';
-import { CERROR, CR0, GERROR } from '../../spec/smmuv3/registers.js';
+import { CERROR, CR0, GERROR, IRQ_CTRL } from '../../spec/smmuv3/registers.js';
 import { UserInputError } from '../../util/errors.js';
 import { hex } from '../../util/hex.js';
 import type { CommandGate } from './command-queue.js';
@@ -39,8 +42,8 @@ export type InjectionName = (typeof INJECTION_NAMES)[number];
 /** One line per injection, for `--help` and docs. */
 export const INJECTION_SUMMARIES: Readonly<Record<InjectionName, string>> = Object.freeze({
   'cmdsync-stall': 'CMD_SYNC never completes: CMDQ_CONS never passes it',
-  'cmd-error': 'the next command fails with CERROR_ILL (GERROR.CMDQ_ERR)',
-  gerror: 'GERROR.EVENTQ_ABT_ERR once the event queue is enabled',
+  'cmd-error': 'the next command other than CMD_SYNC fails with CERROR_ILL (GERROR.CMDQ_ERR)',
+  gerror: 'GERROR.EVENTQ_ABT_ERR once the event queue and the GERROR interrupt are enabled',
   'evtq-overflow': "a device's next DMA is preceded by enough faulting reads to overflow the event queue (OVFLG)",
   'dma-fault': "a device's next DMA is preceded by a read of an IOVA its driver never mapped (F_TRANSLATION)",
   'msi-unmapped': "the SMMU's next own MSI write aborts (GERROR.MSI_*_ABT_ERR)",
@@ -124,9 +127,9 @@ export interface InjectorOptions {
 
 const WAITING: Readonly<Record<InjectionName, string>> = Object.freeze({
   'cmdsync-stall': 'no CMD_SYNC was consumed after the trigger',
-  'cmd-error': 'no command was consumed after the trigger',
-  gerror: 'the event queue was never enabled after the trigger',
-  'evtq-overflow': 'no device DMA (with the event queue enabled) after the trigger',
+  'cmd-error': 'no command other than CMD_SYNC was consumed after the trigger',
+  gerror: 'the event queue and the GERROR interrupt were never both enabled after the trigger',
+  'evtq-overflow': 'no device DMA with the event queue writable after the trigger',
   'dma-fault': 'no device DMA after the trigger',
   'msi-unmapped': 'the SMMU wrote no MSI after the trigger',
 });
@@ -188,6 +191,15 @@ export class SmmuInjector implements CommandGate {
     return rdLoHi(this.smmu.regs.get('CR0'), 0, CR0.EVENTQEN.lsb, 1) === 1;
   }
 
+  /** §7.2.1 writable, but for fullness: enabled and no unacknowledged EVENTQ_ABT_ERR. */
+  private eventqWritable(): boolean {
+    return this.eventqEnabled() && (this.smmu.irq.active() & (1 << GERROR.EVENTQ_ABT_ERR.lsb)) === 0;
+  }
+
+  private gerrorIrqEnabled(): boolean {
+    return rdLoHi(this.smmu.regs.get('IRQ_CTRL'), 0, IRQ_CTRL.GERROR_IRQEN.lsb, 1) === 1;
+  }
+
   /** Host service step: time triggers, a re-wired MSI sink, and the GERROR injection. */
   tick(): void {
     if (this.smmu.irq.msiSink !== this.sink) {
@@ -196,7 +208,7 @@ export class SmmuInjector implements CommandGate {
     }
     this.arm();
     const g = this.slot('gerror');
-    if (g !== null && this.eventqEnabled()) {
+    if (g !== null && this.eventqEnabled() && this.gerrorIrqEnabled()) {
       this.smmu.irq.activate(1 << GERROR.EVENTQ_ABT_ERR.lsb);
       this.fire(g, 'GERROR.EVENTQ_ABT_ERR activated (an aborted access to the enabled event queue)');
     }
@@ -218,7 +230,7 @@ export class SmmuInjector implements CommandGate {
       return -1;
     }
     this.commands++;
-    const err = this.slot('cmd-error');
+    const err = opcode === OP.SYNC ? null : this.slot('cmd-error');
     if (err !== null) {
       this.fire(err, `${commandName(opcode) ?? `opcode ${hex(opcode, 2)}`} at CMDQ_CONS ${hex(cons)} failed with CERROR_ILL`);
       return CERROR.ILL;
@@ -276,7 +288,7 @@ export class SmmuInjector implements CommandGate {
       if (records.length > 0) f.records = records;
     }
     const o = this.slot('evtq-overflow');
-    if (o !== null && this.eventqEnabled()) {
+    if (o !== null && this.eventqWritable()) {
       const log2 = queueLog2(this.smmu.regs.get('EVENTQ_BASE'), this.smmu.features.eventqLog2);
       const n = 2 ** log2 + 1;
       const ovf0 = this.smmu.eventq.stats.overflowed;
