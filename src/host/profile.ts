@@ -83,8 +83,10 @@ const profiles: readonly BootProfile[] = [
   },
   {
     name: 'linear',
-    summary: 'linear stream table only (IDR0.ST_LEVEL = 0)',
-    features: { ...HOSTED_FEATURES, stLevel2: false },
+    summary: 'linear stream table only (IDR0.ST_LEVEL = 0), 8-bit stream IDs',
+    // IDR1.SIDSIZE 8: a linear table is aligned to its own size (§6.3.24), and a 4 MiB table for
+    // 16-bit stream IDs is more than a guest's coherent DMA allocation is guaranteed to align to.
+    features: { ...HOSTED_FEATURES, stLevel2: false, sidBits: 8 },
     kernelArgs: [],
     smmuIrqs: 'wired',
     groupTypes: ['DMA', 'DMA-FQ'],
