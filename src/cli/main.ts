@@ -7,7 +7,9 @@
  * file) — one clear line on stderr naming the problem.
  */
 import { Command, CommanderError } from 'commander';
+import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { ExpectationError, UserInputError } from '../util/errors.js';
 import { registerCommands } from './commands/index.js';
 
@@ -50,8 +52,23 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const isEntry = process.argv[1] !== undefined && /(?:^|[\\/])main\.(?:ts|js)$/.test(process.argv[1]);
-if (isEntry) {
+/**
+ * Whether this module is the program node was started with: through the package's bin link
+ * (`node_modules/.bin/vsmmu`, a global install's link), `node dist/cli/main.js`, or
+ * `node --import tsx src/cli/main.ts`. The links are resolved, so any name works; importing this
+ * module from elsewhere (tests, the library) runs nothing.
+ */
+function startedAsProgram(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (startedAsProgram()) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
