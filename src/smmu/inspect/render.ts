@@ -2,9 +2,13 @@
 // (never held whole). Stream IDs in hex, event records decoded, table addresses as addresses, and
 // runs of identical STEs folded into one line. The JSON form is the stable contract; this text
 // form is for people and may change.
-import pc from 'picocolors';
+import picocolors from 'picocolors';
 import { ChunkedWriter } from './json-stream.js';
 import type { Json, Obj, ReportSink } from './inspect.js';
+
+// Colour only on a terminal and without NO_COLOR, as `vsmmu run` decides: picocolors' own default
+// also colours whenever a CI variable is set, which would put escape codes into piped output.
+const pc = picocolors.createColors(process.stdout.isTTY === true && !process.env.NO_COLOR);
 
 function s(v: Json | undefined): string {
   if (v === null || v === undefined) return '-';
