@@ -146,7 +146,9 @@ const valueArb = fc.oneof(
   fc.array(fc.string({ unit: fc.constantFrom(...'abc ,.-_\t\n\\"'.split('')), minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 3 }).map((s) => strings(...s)),
   fc.array(fc.nat({ max: 0xffff_ffff }), { maxLength: 6 }).map((v) => cells(...v)),
 );
-const propsArb = fc.uniqueArray(fc.tuple(ident.map((n) => 'x-' + n), valueArb), { maxLength: 5, selector: (p) => p[0] });
+// dtc checks names ending in -gpio / -gpios as GPIO specifiers (and warns): keep random names clear of them.
+const propName = ident.map((n) => 'x-' + n).filter((n) => !/-gpios?$/.test(n));
+const propsArb = fc.uniqueArray(fc.tuple(propName, valueArb), { maxLength: 5, selector: (p) => p[0] });
 /** Nodes up to `depth` levels deep (explicit depth keeps generation bounded). */
 function nodeArbAt(depth: number): fc.Arbitrary<FdtNode> {
   const props = propsArb.map((ps) => ps.map(([name, value]) => ({ name, value })));
