@@ -135,10 +135,15 @@ test('every example description loads', () => {
 });
 
 test('absurdly deep nesting is a clear error, not a stack overflow', () => {
-  let child = '{ kind: endpoint, name: e }';
-  for (let i = 0; i < 200; i++) child = `{ kind: switch, name: s${i}, downstreamPorts: [{ name: d, child: ${child} }] }`;
-  const text = BASE.replace('    ecam: { base: 0x4010000000 }', `    ecam: { base: 0x4010000000 }\n    ports: [{ name: rp, child: ${child} }]`);
-  assert.match(errorOf(text), /^board\.yaml:\d+: rootComplexes\[0\]\.ports\[0\]\.child\.downstreamPorts.*: nested deeper than 64 levels$/);
+  const nested = (levels: number): string => {
+    let child = '{ kind: endpoint, name: e }';
+    for (let i = 0; i < levels; i++) child = `{ kind: switch, name: s${i}, downstreamPorts: [{ name: d, child: ${child} }] }`;
+    return BASE.replace('    ecam: { base: 0x4010000000 }', `    ecam: { base: 0x4010000000 }\n    ports: [{ name: rp, child: ${child} }]`);
+  };
+  // Deep enough to be refused by the description schema (with the path).
+  assert.match(errorOf(nested(30)), /^board\.yaml:\d+: rootComplexes\[0\]\.ports\[0\]\.child\.downstreamPorts.*: nested deeper than 64 levels$/);
+  // Deep enough to exhaust the YAML parser: refused before parsing (with the line).
+  assert.match(errorOf(nested(2000)), /^board\.yaml:\d+: nested deeper than 256 levels \(mappings and sequences\); flatten the document$/);
 });
 
 test('fuzz: arbitrary values and mutated presets are validated without throwing', () => {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadScenarioFile, parseScenario } from '../../src/platform/scenario/load.js';
@@ -58,8 +58,9 @@ test('vsmmu run --json prints the documented report shape', () => {
   const r = cli('run', '--json', join(DIR, 'gicv2m.yaml'));
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as Record<string, unknown>;
-  assert.equal(j.schema, 'vsmmu-run-report/1');
-  for (const k of ['scenario', 'platform', 'topology', 'steps', 'devices', 'events', 'interrupts', 'caches', 'guest', 'diagnostics', 'expectations', 'summary']) assert.ok(k in j, k);
+  assert.equal(j.schema, 'vsmmu-run-report/2');
+  for (const k of ['scenario', 'platform', 'topology', 'steps', 'executions', 'devices', 'events', 'eventGroups', 'interrupts', 'interruptGroups', 'caches', 'guest', 'diagnostics', 'expectations', 'detail', 'summary']) assert.ok(k in j, k);
+  assert.deepEqual((j.platform as { v2mSpis: unknown }).v2mSpis, { first: 112, count: 64 });
 });
 
 test('a failing expectation exits 1 with an expected/actual diff', () => {
@@ -154,4 +155,124 @@ test('the default scenario platform is the qemu-virt preset plus ports, devices 
   assert.deepEqual(rc0, qrc0);
   assert.deepEqual(d.rootComplexes[0]!.endpoints, qe);
   assert.equal(d.rootComplexes[1]!.segment, 1);
+});
+
+// ---------------------------------------------------------------- bounded reports and inputs
+
+const noteLoop = (outer: number, inner: number): string =>
+  `name: loop\nplatform: { preset: qemu-virt }\nsteps:\n  - note: start\n  - repeat:\n      count: ${outer}\n      steps:\n        - repeat:\n            count: ${inner}\n            steps:\n              - note: tick\n              - expect: { noEvents: true }\n`;
+
+test('a long run keeps one report entry per step of the file, counts and bounded detail', () => {
+  const run = (outer: number, detail: number): ReturnType<typeof runScenario> => {
+    const { scenario, platform } = parseScenario(noteLoop(outer, 50), 'loop.yaml');
+    return runScenario(scenario, platform, { detail });
+  };
+  const small = run(2, 10);
+  const big = run(40, 10);
+  assert.equal(big.summary.steps, 1 + 40 * 50 * 2);
+  assert.equal(big.expectations.passed, 40 * 50);
+  // One entry per step of the file (note, repeat, repeat, note, expect), whatever the count.
+  assert.deepEqual(big.steps.map((s) => [s.line, s.depth, s.kind, s.runs]), [
+    [4, 0, 'note', 1],
+    [5, 0, 'repeat', 1],
+    [8, 1, 'repeat', 40],
+    [11, 2, 'note', 2000],
+    [12, 2, 'expect', 2000],
+  ]);
+  assert.equal(big.steps[4]!.ok, 2000);
+  assert.equal(big.executions.length, 10);
+  assert.equal(big.detail.omitted.executions, big.summary.steps - 10);
+  // The report does not grow with the number of executed steps.
+  const size = (r: unknown): number => JSON.stringify(r).length;
+  assert.ok(size(big) - size(small) < 200, `${size(small)} -> ${size(big)}`);
+});
+
+test('events and interrupts of a loop are kept as groups with counts; single records are bounded', () => {
+  const text = readFileSync(join(DIR, 'two-segments.yaml'), 'utf8');
+  const { scenario, platform } = parseScenario(text, join(DIR, 'two-segments.yaml'));
+  const r = runScenario(scenario, platform, { detail: 25 });
+  assert.equal(r.summary.events, 201);
+  assert.equal(r.events.length, 25);
+  assert.equal(r.detail.omitted.events, 176);
+  const loop = r.eventGroups.find((g) => g.device === 'nvme0')!;
+  assert.deepEqual([loop.type, loop.count, loop.first.line, loop.last.line, loop.first.address], ['F_TRANSLATION', 200, 40, 40, '0x200000']);
+  assert.equal(r.interruptGroups.reduce((a, g) => a + g.count, 0), r.summary.interrupts);
+  assert.ok(r.interrupts.length <= 25);
+  assert.deepEqual(r.expectations.failures, []);
+});
+
+test('the text report summarises loops and long event lists; --verbose lists every step run', () => {
+  const short = cli('run', join(DIR, 'two-segments.yaml'));
+  assert.equal(short.code, 0, short.stderr);
+  const lines = short.stdout.split('\n');
+  assert.ok(lines.length < 150, `${lines.length} lines`);
+  assert.match(short.stdout, /^line {3}33 ↻ repeat 200 times: 6 steps \(1,200 steps run\)$/m);
+  assert.match(short.stdout, /^line {3}37 {3}• \[× 200\] nvme0: fill 0x100 bytes at 0x200000 with 0x1010101: done$/m);
+  assert.match(short.stdout, /^line {3}38 {3}✔ \[200 of 200 met\] dma nvme0: ok$/m);
+  assert.match(short.stdout, /^│ 200 +│ smmu0 │ F_TRANSLATION \(0x10\) │ 0x100 +│ nvme0 +│ 40, 0x200000 /m);
+  // Every numbered line in "Steps" says what the number is.
+  const steps = lines.slice(lines.findIndex((l) => l.startsWith('Steps')) + 1, lines.indexOf('Devices') - 1);
+  assert.ok(steps.length > 20);
+  for (const l of steps) assert.match(l, /^(line +\d+ |\s+last: )/, l);
+  const all = cli('run', '--verbose', join(DIR, 'two-segments.yaml'));
+  assert.equal(all.code, 0, all.stderr);
+  const runs = all.stdout.split('\n').filter((l) => /^#\d+ +line +\d+ /.test(l));
+  assert.equal(runs.length, 1220);
+  assert.equal(all.stdout.split('\n').filter((l) => /F_TRANSLATION \(0x10\)/.test(l)).length, 201);
+});
+
+test('a scenario that would run more than 1,000,000 steps is refused at the repeat (exit 2)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vsmmu-run-'));
+  try {
+    const file = join(dir, 'bomb.yaml');
+    writeFileSync(file, noteLoop(100_000, 100_000));
+    const r = cli('run', file);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, `vsmmu: ${file}:6: steps[1].repeat.count: this repeat runs 20,000,000,000 steps (100,000 × 200,000); a scenario runs at most 1,000,000 steps in all\n`);
+    assert.throws(() => parseScenario(noteLoop(10_000, 50), 'edge.yaml'), /^UserInputError: edge\.yaml:6: steps\[1\]\.repeat\.count: this repeat runs 1,000,000 steps/);
+    assert.equal(parseScenario(noteLoop(9_999, 50), 'ok.yaml').scenario.steps.length, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('alias bombs and deeply nested scenario or platform files are one line, exit 2', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vsmmu-run-'));
+  try {
+    const refs = Array.from({ length: 150 }, () => '*n').join(', ');
+    const files = {
+      'alias.yaml': `name: a\nplatform: { preset: qemu-virt }\nsteps:\n  - note: &n x\n  - note: [${refs}]\n`,
+      'deep.yaml': `name: d\nplatform: { preset: qemu-virt }\nsteps: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`,
+      'board.yaml': `model: x\nextra: &n [1]\nmore: [${refs}]\n`,
+      'deep-board.yaml': `model: x\nmemory: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`,
+    };
+    for (const [f, t] of Object.entries(files)) writeFileSync(join(dir, f), t);
+    const expect: [string[], RegExp][] = [
+      [['run', join(dir, 'alias.yaml')], /alias\.yaml:5: aliases expand to too many nodes/],
+      [['run', join(dir, 'deep.yaml')], /deep\.yaml:3: nested deeper than 256 levels/],
+      [['platform', 'build', join(dir, 'board.yaml'), '--out', join(dir, 'out')], /board\.yaml:3: aliases expand to too many nodes/],
+      [['platform', 'build', join(dir, 'deep-board.yaml'), '--out', join(dir, 'out')], /deep-board\.yaml:2: nested deeper than 256 levels/],
+    ];
+    for (const [args, re] of expect) {
+      const r = cli(...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /internal error|Maximum call stack|    at /);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('lists of names in messages are never empty', () => {
+  const text = 'name: t\nplatform: { preset: qemu-virt }\nsteps:\n  - dma: { device: dma0, op: fill, to: 0x1000, length: 16 }\n';
+  const { scenario, platform } = parseScenario(text, 'e.yaml');
+  assert.throws(() => runScenario(scenario, platform), (e: unknown) => e instanceof UserInputError && /^e\.yaml:4: unknown device 'dma0' \(this scenario has no devices: give endpoints a model under "devices:" or hot-plug one first\)$/.test(e.message));
+  assert.throws(
+    () => parseScenario('name: t\nplatform: { preset: qemu-virt }\ndevices: { dma0: dma-engine }\nsteps: [ { note: x } ]\n', 'p.yaml'),
+    /p\.yaml:3: devices\.dma0: no endpoint named 'dma0' in the platform \(endpoints: host-bridge\)/,
+  );
+  const noEndpoints = `name: t\nplatform:\n  description:\n    memory: [{ base: 0x40000000, size: 0x10000000 }]\n    cpus: { count: 1 }\n    gic: { version: 3, distributor: { base: 0x08000000, size: 0x10000 }, redistributors: [{ base: 0x080a0000, size: 0x20000 }], msi: none }\n    rootComplexes: [{ name: pcie0, ecam: { base: 0x4010000000 }, mmio32: { base: 0x10000000, size: 0x10000000 } }]\ndevices: { dma0: dma-engine }\nsteps: [ { note: x } ]\n`;
+  assert.throws(() => parseScenario(noEndpoints, 'n.yaml'), /n\.yaml:8: devices\.dma0: no endpoint named 'dma0' in the platform \(it describes no endpoints\)/);
 });

@@ -4,24 +4,16 @@
 // message" (the CLI prints it and exits 2).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { UserInputError } from '../../util/errors.js';
 import type { PlatformDescription } from '../description.js';
 import { loadPlatformFile } from '../load.js';
 import { loadPreset } from '../presets/index.js';
 import { formatPath, validatePlatform } from '../schema.js';
+import { readYamlInput } from '../yaml-input.js';
 import { scenarioHeaderSchema, STEP_KINDS, STEP_SCHEMAS, type Scenario, type Step, type StepKind } from './schema.js';
 
 type Path = (string | number)[];
-
-function lineOfPath(doc: Document, lc: LineCounter, path: readonly (string | number)[]): number {
-  for (let n = path.length; n >= 0; n--) {
-    const node: unknown = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) return lc.linePos(node.range[0]).line;
-  }
-  return 1;
-}
 
 function firstIssue(e: z.ZodError): { path: Path; message: string } {
   const i = e.issues[0]!;
@@ -29,6 +21,26 @@ function firstIssue(e: z.ZodError): { path: Path; message: string } {
 }
 
 const MAX_DEPTH = 8;
+/** Executed steps (repeats expanded) a scenario may run in all. */
+export const MAX_TOTAL_STEPS = 1_000_000;
+
+/** Steps executed with repeats expanded; refuses a total above MAX_TOTAL_STEPS at the repeat that crosses it. */
+function countSteps(steps: readonly Step[], fail: (path: Path, msg: string) => never, before = 0): number {
+  let n = 0;
+  for (const s of steps) {
+    if (s.kind !== 'repeat') n++;
+    else {
+      const once = countSteps(s.body.steps, fail, before + n);
+      const all = once * s.body.count;
+      if (before + n + all > MAX_TOTAL_STEPS) {
+        fail([...s.path, 'repeat', 'count'], `this repeat runs ${all.toLocaleString('en-US')} steps (${s.body.count.toLocaleString('en-US')} × ${once.toLocaleString('en-US')}); a scenario runs at most ${MAX_TOTAL_STEPS.toLocaleString('en-US')} steps in all`);
+      }
+      n += all;
+    }
+    if (before + n > MAX_TOTAL_STEPS) fail(s.path, `a scenario runs at most ${MAX_TOTAL_STEPS.toLocaleString('en-US')} steps in all`);
+  }
+  return n;
+}
 
 function parseSteps(raw: unknown[], base: Path, fail: (path: Path, msg: string) => never, depth = 0): Step[] {
   if (depth > MAX_DEPTH) fail(base, `repeat nested deeper than ${MAX_DEPTH}`);
@@ -58,15 +70,10 @@ function parseSteps(raw: unknown[], base: Path, fail: (path: Path, msg: string) 
 
 /** Parses and validates scenario text; resolves the platform. */
 export function parseScenario(text: string, file = '<scenario>'): { scenario: Scenario; platform: PlatformDescription } {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const err = doc.errors[0];
-  if (err) throw new UserInputError(`syntax error: ${err.message.split('\n')[0] ?? err.message}`, `${file}:${err.linePos?.[0]?.line ?? 1}`);
-  const lineOf = (path: readonly (string | number)[]): number => lineOfPath(doc, lc, path);
+  const { data, lineOf } = readYamlInput(text, file);
   const fail = (path: Path, msg: string): never => {
     throw new UserInputError(`${path.length ? formatPath(path) + ': ' : ''}${msg}`, `${file}:${lineOf(path)}`);
   };
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
   const h = scenarioHeaderSchema.safeParse(data);
   if (!h.success) {
     const iss = firstIssue(h.error);
@@ -74,6 +81,7 @@ export function parseScenario(text: string, file = '<scenario>'): { scenario: Sc
   }
   const header = h.data!;
   const steps = parseSteps(header.steps, ['steps'], fail);
+  countSteps(steps, fail);
 
   let platform: PlatformDescription;
   const p = header.platform;
@@ -108,7 +116,7 @@ export function parseScenario(text: string, file = '<scenario>'): { scenario: Sc
     for (const port of rc.ports) walk(port.child);
   }
   for (const n of Object.keys(header.devices)) {
-    if (!endpoints.has(n)) fail(['devices', n], `no endpoint named '${n}' in the platform (endpoints: ${[...endpoints].join(', ') || 'none'})`);
+    if (!endpoints.has(n)) fail(['devices', n], `no endpoint named '${n}' in the platform (${endpoints.size ? `endpoints: ${[...endpoints].join(', ')}` : 'it describes no endpoints'})`);
   }
   const scenario: Scenario = { name: header.name, description: header.description ?? '', file, header, steps, lineOf };
   return { scenario, platform };

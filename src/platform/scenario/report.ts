@@ -1,5 +1,8 @@
 // The scenario report: a stable JSON shape (documented in docs/scenarios.md) built by the runner,
 // rendered as text by render.ts and as SVG by svg.ts. Hex values are 0x-prefixed lower case.
+// Its size is bounded whatever the scenario runs: one entry per step of the file (with counts for
+// repeated steps), groups with counts for events and interrupts, and lists of single executions,
+// events, interrupts and failures that keep at most `detail.limit` entries each.
 
 export interface ReportFunction {
   readonly name: string;
@@ -26,12 +29,35 @@ export interface ReportRootComplex {
   readonly functions: readonly ReportFunction[];
 }
 
+/** One step of the scenario file (in file order, repeats included), over all its executions. */
 export interface ReportStep {
+  /** Position in the file's step order (0-based). */
   readonly index: number;
+  /** Scenario file line. */
+  readonly line: number;
+  /** Nesting inside `repeat` steps (0 at top level). */
+  readonly depth: number;
+  readonly kind: string;
+  /** What the first execution did (for `repeat`: the loop). */
+  readonly summary: string;
+  /** What the last execution did, when it ran more than once and differed; else null. */
+  readonly last: string | null;
+  /** Times it ran. */
+  readonly runs: number;
+  /** Executions whose expectation held / failed (0 for other steps). */
+  readonly ok: number;
+  readonly failed: number;
+  /** 'ok' | 'failed' (some execution failed) | 'info' (not an expectation). */
+  readonly status: 'ok' | 'failed' | 'info';
+}
+
+/** One executed step (the first `detail.limit` executions are kept). */
+export interface ReportExecution {
+  /** Execution number (1-based). */
+  readonly step: number;
   readonly line: number;
   readonly kind: string;
   readonly summary: string;
-  /** 'ok' | 'failed' (expectation) | 'info'. */
   readonly status: 'ok' | 'failed' | 'info';
 }
 
@@ -81,19 +107,57 @@ export interface ReportFailure {
   readonly actual: string;
 }
 
+/** Events of one SMMU, type, stream and device. */
+export interface ReportEventGroup {
+  readonly smmu: string;
+  readonly type: string;
+  readonly code: string;
+  readonly streamId: string;
+  readonly device: string | null;
+  readonly count: number;
+  readonly first: { readonly step: number; readonly line: number; readonly address: string | null };
+  readonly last: { readonly step: number; readonly line: number; readonly address: string | null };
+}
+
+/** Interrupts of one kind, INTID and source. */
+export interface ReportInterruptGroup {
+  readonly kind: 'lpi' | 'spi';
+  readonly intid: number;
+  readonly source: string | null;
+  readonly count: number;
+  readonly first: { readonly step: number; readonly line: number };
+  readonly last: { readonly step: number; readonly line: number };
+}
+
 export interface ScenarioReport {
-  readonly schema: 'vsmmu-run-report/1';
+  readonly schema: 'vsmmu-run-report/2';
   readonly scenario: { readonly name: string; readonly file: string; readonly description: string };
-  readonly platform: { readonly model: string; readonly msiController: string; readonly smmus: readonly { name: string; base: string; features: string; rootComplexes: readonly string[] }[]; readonly its: string | null; readonly v2m: string | null };
+  readonly platform: {
+    readonly model: string;
+    readonly msiController: string;
+    readonly smmus: readonly { name: string; base: string; features: string; rootComplexes: readonly string[] }[];
+    readonly its: string | null;
+    readonly v2m: string | null;
+    /** GICv2m: the SPI INTIDs its frame sets (MSIs are SPIs there, no DeviceID); else null. */
+    readonly v2mSpis: { readonly first: number; readonly count: number } | null;
+  };
   readonly topology: readonly ReportRootComplex[];
   readonly steps: readonly ReportStep[];
+  readonly executions: readonly ReportExecution[];
   readonly devices: readonly ReportDevice[];
   readonly events: readonly ReportEvent[];
+  readonly eventGroups: readonly ReportEventGroup[];
   readonly interrupts: readonly ReportInterrupt[];
+  readonly interruptGroups: readonly ReportInterruptGroup[];
   readonly caches: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly guest: { readonly messages: readonly string[]; readonly smmuCommands: Readonly<Record<string, number>>; readonly itsCommands: number };
   readonly diagnostics: readonly string[];
   readonly expectations: { readonly passed: number; readonly failed: number; readonly failures: readonly ReportFailure[] };
+  /** How many entries each bounded list keeps, and how many it left out. */
+  readonly detail: {
+    readonly limit: number;
+    readonly omitted: { readonly executions: number; readonly events: number; readonly interrupts: number; readonly failures: number; readonly messages: number };
+  };
   readonly summary: {
     readonly steps: number;
     readonly dmaOk: number;

@@ -27,12 +27,15 @@ import { deviceFactory, type DeviceModelName, type DeviceModels } from '../devic
 import { DMA_ENGINE_CMD_IRQ, DMA_ENGINE_OP, DMA_ENGINE_REG, DMA_ENGINE_STATUS } from '../devices/dma-engine.js';
 import { QDEV_CQE, QDEV_OP, QDEV_REG, QDEV_SC, QDEV_SQE } from '../devices/queue-device.js';
 import { Platform } from '../runtime/platform.js';
-import type { ReportDevice, ReportEvent, ReportFailure, ReportFunction, ReportInterrupt, ReportRootComplex, ReportStep, ScenarioReport } from './report.js';
+import { DEFAULT_DETAIL, EventRecord, InterruptRecord, Pending, StepRecord } from './record.js';
+import type { ReportDevice, ReportEvent, ReportFailure, ReportFunction, ReportInterrupt, ReportRootComplex, ScenarioReport } from './report.js';
 import type { Scenario, Step, StepBody } from './schema.js';
 
 export interface RunOptions {
   /** Called after every executed step (including repeated ones). */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Single records kept per list in the report (executions, events, interrupts, failures); default DEFAULT_DETAIL. */
+  readonly detail?: number;
 }
 
 interface DevState {
@@ -45,14 +48,17 @@ interface DevState {
   queue: { sq: number; cq: number; size: number; tail: number; head: number; phase: number; cid: number; last: 'ok' | 'error' | null } | null;
 }
 
-interface RecordedEvent {
-  readonly step: number;
-  readonly line: number;
+/** An event as an `expect` step matches it. */
+interface PendingEvent {
   readonly smmu: string;
-  readonly ev: SmmuEvent;
-  /** Device bound to the stream when the event was consumed. */
+  readonly type: string;
   readonly device: string | null;
+  /** Input address (-1: several, in the catch-all). */
+  readonly address: number;
+  readonly text: string;
 }
+
+type PendingInterrupt = Pick<ReportInterrupt, 'kind' | 'intid' | 'source'>;
 
 const QUEUE_ENTRIES = 16;
 
@@ -72,16 +78,21 @@ export class ScenarioRun {
   private readonly gone: { d: DevState; b: BoundDevice | null }[] = [];
   private readonly buffers = new Map<string, { pa: number; size: number }>();
   private readonly names = new Map<string, number>();
-  private readonly events: RecordedEvent[] = [];
-  private readonly interrupts: ReportInterrupt[] = [];
+  private readonly detail: number;
+  private readonly stepRecord: StepRecord;
+  private readonly events: EventRecord;
+  private readonly interrupts: InterruptRecord;
+  /** Events / interrupts since the previous event / interrupt check. */
+  private readonly freshEvents = new Pending<PendingEvent>();
+  private readonly freshInterrupts = new Pending<PendingInterrupt>();
   private readonly pendingLpis: { pe: number; intid: number }[] = [];
   private readonly pendingSpis: number[] = [];
-  private eventCursor = 0;
-  private interruptCursor = 0;
   private lastDmaDevice: string | null = null;
-  private readonly steps: ReportStep[] = [];
   private readonly failures: ReportFailure[] = [];
+  private failed = 0;
   private passed = 0;
+  /** Bus-number gap of each root complex's last enumeration (rescans keep it). */
+  private readonly busGaps = new Map<string, number>();
   private stepNo = 0;
   private done = 0;
   private total = 0;
@@ -95,6 +106,10 @@ export class ScenarioRun {
     private readonly opts: RunOptions = {},
   ) {
     this.modelOf = { ...scenario.header.devices };
+    this.detail = Math.max(0, opts.detail ?? DEFAULT_DETAIL);
+    this.stepRecord = new StepRecord(scenario.steps, scenario.lineOf, this.detail);
+    this.events = new EventRecord(this.detail);
+    this.interrupts = new InterruptRecord(this.detail);
     const factory = deviceFactory(this.modelOf);
     this.models = factory.models;
     const lpi: LpiSink = {
@@ -124,8 +139,8 @@ export class ScenarioRun {
     }
     for (const d of this.devs.values()) this.bind(d);
     this.service();
-    this.interruptCursor = this.interrupts.length;
-    this.eventCursor = this.events.length;
+    this.freshInterrupts.take();
+    this.freshEvents.take();
   }
 
   /** A port's name in steps and reports: its own name when unique across root complexes, else "rc/name". */
@@ -214,13 +229,13 @@ export class ScenarioRun {
       const hotplugPorts: string[] = [];
       for (const l of lpis) {
         const source = this.sourceOf('lpi', l.intid);
-        this.interrupts.push({ step: this.stepNo, line: this.currentLine, kind: 'lpi', intid: l.intid, pe: l.pe, source });
+        this.interrupt({ step: this.stepNo, line: this.currentLine, kind: 'lpi', intid: l.intid, pe: l.pe, source });
         this.platform.gic?.redistributors[l.pe]?.acknowledge(l.intid);
         if (source?.endsWith(' hot-plug')) hotplugPorts.push(source.slice(0, -' hot-plug'.length));
       }
       for (const s of spis) {
         const source = this.sourceOf('spi', s);
-        this.interrupts.push({ step: this.stepNo, line: this.currentLine, kind: 'spi', intid: s, pe: null, source });
+        this.interrupt({ step: this.stepNo, line: this.currentLine, kind: 'spi', intid: s, pe: null, source });
         if (source?.endsWith(' hot-plug')) hotplugPorts.push(source.slice(0, -' hot-plug'.length));
       }
       for (const p of hotplugPorts) this.pciehp(p);
@@ -228,9 +243,35 @@ export class ScenarioRun {
     for (const { smmu, events } of this.guest.drainEvents()) {
       for (const ev of events) {
         const device = [...this.guest.bound.values()].find((b) => b.smmu === smmu && b.streamId === ev.sid)?.name ?? null;
-        this.events.push({ step: this.stepNo, line: this.currentLine, smmu, ev, device });
+        this.event(smmu, ev, device);
       }
     }
+  }
+
+  private interrupt(i: ReportInterrupt): void {
+    this.interrupts.add(i);
+    this.freshInterrupts.add(`${i.kind}|${i.intid}|${i.source ?? ''}`, { kind: i.kind, intid: i.intid, source: i.source }, () => ({ kind: i.kind, intid: -1, source: 'others' }));
+  }
+
+  private event(smmu: string, ev: SmmuEvent, device: string | null): void {
+    const addr = ev.inputHi * 0x1_0000_0000 + ev.inputLo;
+    const type = eventName(ev.type);
+    const text = this.eventText(ev, device);
+    const access = ev.type >= 0x10 && ev.type <= 0x13 ? `${ev.pnu ? 'priv' : 'unpriv'} ${ev.ind ? 'inst' : 'data'} ${ev.rnw ? 'read' : 'write'}` : null;
+    this.events.add({
+      step: this.stepNo,
+      line: this.currentLine,
+      smmu,
+      type,
+      code: hex(ev.type, 2),
+      streamId: hex(ev.sid),
+      device,
+      substreamId: ev.ssv ? hex(ev.ssid) : null,
+      address: access !== null ? hex(addr) : null,
+      access,
+      text,
+    });
+    this.freshEvents.add(`${smmu}|${type}|${ev.sid}|${device ?? ''}|${addr}`, { smmu, type, device, address: addr, text }, () => ({ smmu, type: '*', device: null, address: -1, text: 'other events' }));
   }
 
   /** pciehp's interrupt thread for port `name`: ack Slot Status, rescan, bind new devices. */
@@ -243,7 +284,7 @@ export class ScenarioRun {
   }
 
   private rescan(rc: string): void {
-    this.guest.enumerate(0, rc);
+    this.guest.enumerate(this.busGaps.get(rc) ?? 0, rc);
     const r = this.platform.rootComplexes.get(rc)!;
     for (const [dname, dev] of r.devices) {
       const m = this.modelOf[dname];
@@ -253,7 +294,10 @@ export class ScenarioRun {
     for (const d of this.devs.values()) {
       if (d.rc !== rc) continue;
       const f = this.found(d);
-      if (f) this.guest.refresh(d.name, f);
+      if (!f) continue;
+      // A function whose requester ID changed is bound again with its new IDs.
+      if (this.guest.bound.get(d.name)?.fn.rid !== f.rid) this.guest.rebindDevice(d.name, f);
+      else this.guest.refresh(d.name, f);
     }
   }
 
@@ -265,7 +309,13 @@ export class ScenarioRun {
 
   private dev(step: Step, name: string): DevState {
     const d = this.devs.get(name);
-    if (!d) this.fail([...step.path, step.kind, 'device'], `unknown device '${name}' (known: ${[...this.devs.keys()].join(', ')})`);
+    if (!d) {
+      const known = [...this.devs.keys()];
+      this.fail(
+        [...step.path, step.kind, 'device'],
+        `unknown device '${name}' (${known.length ? `devices: ${known.join(', ')}` : 'this scenario has no devices: give endpoints a model under "devices:" or hot-plug one first'})`,
+      );
+    }
     return d;
   }
 
@@ -297,13 +347,16 @@ export class ScenarioRun {
   }
 
   private info(step: Step, summary: string): void {
-    this.steps.push({ index: this.stepNo, line: this.currentLine, kind: step.kind, summary, status: 'info' });
+    this.stepRecord.add(step, this.stepNo, this.currentLine, summary, 'info');
   }
 
   private check(step: Step, what: string, ok: boolean, expected: string, actual: string): void {
     if (ok) this.passed++;
-    else this.failures.push({ step: this.stepNo, line: this.currentLine, what, expected, actual });
-    this.steps.push({ index: this.stepNo, line: this.currentLine, kind: step.kind, summary: ok ? `${what}: ${actual}` : `${what}: expected ${expected}, got ${actual}`, status: ok ? 'ok' : 'failed' });
+    else {
+      this.failed++;
+      if (this.failures.length < this.detail) this.failures.push({ step: this.stepNo, line: this.currentLine, what, expected, actual });
+    }
+    this.stepRecord.add(step, this.stepNo, this.currentLine, ok ? `${what}: ${actual}` : `${what}: expected ${expected}, got ${actual}`, ok ? 'ok' : 'failed');
   }
 
   // ------------------------------------------------------------ run
@@ -323,6 +376,7 @@ export class ScenarioRun {
   private runSteps(steps: readonly Step[]): void {
     for (const s of steps) {
       if (s.kind === 'repeat') {
+        this.stepRecord.enterRepeat(s, s.body.count * stepTotal(s.body.steps));
         for (let i = 0; i < s.body.count; i++) this.runSteps(s.body.steps);
         continue;
       }
@@ -534,7 +588,8 @@ export class ScenarioRun {
   }
 
   private renumber(s: Step, b: StepBody<'renumber'>): void {
-    if (!this.platform.rootComplexes.has(b.rootComplex)) this.fail([...s.path, 'renumber', 'rootComplex'], `unknown root complex '${b.rootComplex}'`);
+    if (!this.platform.rootComplexes.has(b.rootComplex)) this.fail([...s.path, 'renumber', 'rootComplex'], `unknown root complex '${b.rootComplex}' (root complexes: ${[...this.platform.rootComplexes.keys()].join(', ')})`);
+    this.busGaps.set(b.rootComplex, b.busGap);
     this.guest.enumerate(b.busGap, b.rootComplex);
     const moved: string[] = [];
     for (const d of this.devs.values()) {
@@ -629,43 +684,40 @@ export class ScenarioRun {
     if (b.event) {
       const e = b.event;
       const iova = e.iova !== undefined ? this.ref(s, e.iova, 'iova') : null;
-      const fresh = this.events.slice(this.eventCursor);
-      this.eventCursor = this.events.length;
-      const hits = fresh.filter(
-        (r) =>
-          eventName(r.ev.type) === e.type &&
-          (e.smmu === undefined || r.smmu === e.smmu) &&
-          (e.device === undefined || r.device === e.device) &&
-          (iova === null || r.ev.inputHi * 0x1_0000_0000 + r.ev.inputLo === iova),
-      );
-      const ok = e.count !== undefined ? hits.length === e.count : hits.length > 0;
+      const fresh = this.freshEvents.take();
+      const total = fresh.reduce((a, x) => a + x.count, 0);
+      let hits = 0;
+      for (const { item: r, count } of fresh) {
+        if (r.type === e.type && (e.smmu === undefined || r.smmu === e.smmu) && (e.device === undefined || r.device === e.device) && (iova === null || r.address === iova)) hits += count;
+      }
+      const ok = e.count !== undefined ? hits === e.count : hits > 0;
       const want = `${e.count ?? '>= 1'} × ${e.type}${e.device ? ` from ${e.device}` : ''}${iova !== null ? ` at ${hex(iova)}` : ''}`;
-      this.check(s, 'event', ok, want, fresh.length ? `${hits.length} matching of ${fresh.length}: ${fresh.map((r) => this.eventText(r)).join('; ')}` : 'no events');
+      this.check(s, 'event', ok, want, total ? `${hits} matching of ${total}: ${counted(fresh.map((x) => ({ text: x.item.text, count: x.count })))}` : 'no events');
       return;
     }
     if (b.noEvents) {
-      const fresh = this.events.slice(this.eventCursor);
-      this.eventCursor = this.events.length;
-      this.check(s, 'no events', fresh.length === 0, 'no events', fresh.length ? fresh.map((r) => this.eventText(r)).join('; ') : 'no events');
+      const fresh = this.freshEvents.take();
+      this.check(s, 'no events', fresh.length === 0, 'no events', fresh.length ? counted(fresh.map((x) => ({ text: x.item.text, count: x.count }))) : 'no events');
       return;
     }
     if (b.interrupt) {
       const i = b.interrupt;
-      const fresh = this.interrupts.slice(this.interruptCursor);
-      this.interruptCursor = this.interrupts.length;
+      const fresh = this.freshInterrupts.take();
       const src = i.device !== undefined ? (this.devs.get(i.device)?.model === 'port' ? `${i.device} hot-plug` : `${i.device} vector ${i.vector ?? 0}`) : null;
-      const hits = fresh.filter((r) => (src === null || r.source === src) && (i.lpi === undefined || (r.kind === 'lpi' && r.intid === i.lpi)) && (i.spi === undefined || (r.kind === 'spi' && r.intid === i.spi)));
-      const ok = i.count !== undefined ? hits.length === i.count : hits.length > 0;
+      const matches = (r: PendingInterrupt): boolean => (src === null || r.source === src) && (i.lpi === undefined || (r.kind === 'lpi' && r.intid === i.lpi)) && (i.spi === undefined || (r.kind === 'spi' && r.intid === i.spi));
+      const total = fresh.reduce((a, x) => a + x.count, 0);
+      const hitList = fresh.filter((x) => matches(x.item));
+      const hits = hitList.reduce((a, x) => a + x.count, 0);
+      const ok = i.count !== undefined ? hits === i.count : hits > 0;
       const want = `${i.count ?? '>= 1'} × ${src ?? ''}${i.lpi !== undefined ? ` LPI ${i.lpi}` : ''}${i.spi !== undefined ? ` SPI INTID ${i.spi}` : ''}`.replace(/ +/g, ' ');
-      const list = (xs: ReportInterrupt[]): string => xs.map((r) => `${r.kind.toUpperCase()} ${r.intid}${r.source ? ` (${r.source})` : ''}`).join(', ');
-      const shown = hits.length && ok ? hits : fresh;
-      this.check(s, 'interrupt', ok, want.trim(), fresh.length ? `${list(shown.slice(0, 6))}${shown.length > 6 ? `, ... (${shown.length} in all)` : ''}${ok && fresh.length > hits.length ? ` (+${fresh.length - hits.length} other)` : ''}` : 'no interrupts');
+      const shown = hits && ok ? hitList : fresh;
+      const text = counted(shown.map(({ item: r, count }) => ({ text: `${r.kind.toUpperCase()} ${r.intid}${r.source ? ` (${r.source})` : ''}`, count })));
+      this.check(s, 'interrupt', ok, want.trim(), total ? `${text}${ok && total > hits ? ` (+${total - hits} other)` : ''}` : 'no interrupts');
       return;
     }
     if (b.noInterrupts) {
-      const fresh = this.interrupts.slice(this.interruptCursor);
-      this.interruptCursor = this.interrupts.length;
-      this.check(s, 'no interrupts', fresh.length === 0, 'no interrupts', fresh.length ? fresh.map((r) => `${r.kind.toUpperCase()} ${r.intid}`).join(', ') : 'no interrupts');
+      const fresh = this.freshInterrupts.take();
+      this.check(s, 'no interrupts', fresh.length === 0, 'no interrupts', fresh.length ? counted(fresh.map(({ item: r, count }) => ({ text: `${r.kind.toUpperCase()} ${r.intid}`, count }))) : 'no interrupts');
       return;
     }
     if (b.data) {
@@ -697,9 +749,7 @@ export class ScenarioRun {
     }
   }
 
-  private eventText(r: RecordedEvent): string {
-    const ev = r.ev;
-    const dev = r.device;
+  private eventText(ev: SmmuEvent, dev: string | null): string {
     const addr = ev.inputHi * 0x1_0000_0000 + ev.inputLo;
     return `${eventName(ev.type)} SID ${hex(ev.sid)}${dev ? ` (${dev})` : ''}${addr ? ` at ${hex(addr)}` : ''}`;
   }
@@ -749,7 +799,7 @@ export class ScenarioRun {
     const diag = this.platform.diagnostics.recent();
     const all = [...[...this.devs.values()].map((d) => ({ d, b: this.guest.bound.get(d.name) ?? null, removed: false })), ...this.gone.map((g) => ({ ...g, removed: true }))];
     const devices: ReportDevice[] = all.map(({ d, b, removed }) => {
-      const delivered = this.interrupts.filter((i) => i.source !== null && (i.source === `${d.name} hot-plug` || i.source.startsWith(`${d.name} vector `))).length;
+      const delivered = this.interrupts.delivered((src) => src === `${d.name} hot-plug` || src.startsWith(`${d.name} vector `));
       const mine = diag.filter((x) => x.source === d.fn.name);
       return {
         name: d.name,
@@ -768,62 +818,67 @@ export class ScenarioRun {
         vectors: (b?.vectors ?? []).map((v) => ({ address: hex(v.address), data: hex(v.data), intid: v.intid })),
       };
     });
-    const events: ReportEvent[] = this.events.map((r) => {
-      const ev = r.ev;
-      const addr = ev.inputHi * 0x1_0000_0000 + ev.inputLo;
-      const dev = r.device;
-      const access = ev.type >= 0x10 && ev.type <= 0x13 ? `${ev.pnu ? 'priv' : 'unpriv'} ${ev.ind ? 'inst' : 'data'} ${ev.rnw ? 'read' : 'write'}` : null;
-      return {
-        step: r.step,
-        line: r.line,
-        smmu: r.smmu,
-        type: eventName(ev.type),
-        code: hex(ev.type, 2),
-        streamId: hex(ev.sid),
-        device: dev,
-        substreamId: ev.ssv ? hex(ev.ssid) : null,
-        address: access !== null ? hex(addr) : null,
-        access,
-        text: this.eventText(r),
-      };
-    });
     const caches: Record<string, Record<string, number>> = {};
     for (const [n, smmu] of this.platform.smmus) caches[n] = { ...smmu.translator.stats() };
     const smmuCommands: Record<string, number> = {};
     for (const [n, d] of this.guest.smmus) smmuCommands[n] = d.cmdq?.stats.commands ?? 0;
     const dmaOk = devices.reduce((a, d) => a + d.dma.ok, 0);
     const dmaFaults = devices.reduce((a, d) => a + d.dma.faults, 0);
+    const v2m = this.desc.gic.msi === 'v2m' ? (this.desc.gic.v2m ?? null) : null;
+    const allMessages = this.guest.allMessages();
+    const messages = allMessages.slice(0, this.detail);
     return {
-      schema: 'vsmmu-run-report/1',
+      schema: 'vsmmu-run-report/2',
       scenario: { name: this.scenario.name, file: this.scenario.file, description: this.scenario.description },
       platform: {
         model: this.desc.model,
         msiController: this.desc.gic.msi,
         smmus: this.desc.smmus.map((s) => ({ name: s.name, base: hex(s.base), features: s.features, rootComplexes: s.rootComplexes })),
         its: this.desc.gic.msi === 'its' && this.desc.gic.its ? `${this.desc.gic.its.name} @ ${hex(this.desc.gic.its.base)}` : null,
-        v2m: this.desc.gic.msi === 'v2m' && this.desc.gic.v2m ? `${this.desc.gic.v2m.name} @ ${hex(this.desc.gic.v2m.base)}` : null,
+        v2m: v2m ? `${v2m.name} @ ${hex(v2m.base)}` : null,
+        v2mSpis: v2m ? { first: v2m.spiBase + 32, count: v2m.spiCount } : null,
       },
       topology: this.topology(),
-      steps: this.steps,
+      steps: this.stepRecord.steps(),
+      executions: this.stepRecord.executions,
       devices,
-      events,
-      interrupts: this.interrupts,
+      events: this.events.list,
+      eventGroups: this.events.groupList(),
+      interrupts: this.interrupts.list,
+      interruptGroups: this.interrupts.groupList(),
       caches,
-      guest: { messages: this.guest.allMessages(), smmuCommands, itsCommands: this.guest.its?.commandsIssued ?? 0 },
+      guest: { messages, smmuCommands, itsCommands: this.guest.its?.commandsIssued ?? 0 },
       diagnostics: this.platform.diagnostics.messages().slice(-50),
-      expectations: { passed: this.passed, failed: this.failures.length, failures: this.failures },
+      expectations: { passed: this.passed, failed: this.failed, failures: this.failures },
+      detail: {
+        limit: this.detail,
+        omitted: {
+          executions: this.stepRecord.executionsOmitted,
+          events: this.events.omitted,
+          interrupts: this.interrupts.omitted,
+          failures: this.failed - this.failures.length,
+          messages: allMessages.length - messages.length,
+        },
+      },
       summary: {
         steps: this.done,
         dmaOk,
         dmaFaults,
-        events: events.length,
-        interrupts: this.interrupts.length,
+        events: this.events.total,
+        interrupts: this.interrupts.total,
         hotplugs: this.hotplugs,
         renumbers: this.renumbers,
-        ok: this.failures.length === 0,
+        ok: this.failed === 0,
       },
     };
   }
+}
+
+/** "A × 3; B" — distinct items with their counts, at most 6 listed. */
+function counted(xs: readonly { text: string; count: number }[]): string {
+  const all = xs.reduce((a, x) => a + x.count, 0);
+  const shown = xs.slice(0, 6).map((x) => (x.count > 1 ? `${x.text} × ${x.count}` : x.text));
+  return `${shown.join('; ')}${xs.length > 6 ? `; ... (${all} in all)` : ''}`;
 }
 
 /** Runs a loaded scenario on its platform and returns the report. */
