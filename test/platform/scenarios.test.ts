@@ -106,7 +106,7 @@ test('--svg draws root complexes, ports, devices, SMMUs, the ITS and ID ranges',
   assert.equal(r.code, 0, r.stderr);
   const svg = readFileSync(out, 'utf8');
   assert.match(svg, /^<\?xml/);
-  for (const s of ['pcie0', 'rp0', 'dma0', 'SMMUv3 smmu0', 'v2m0', 'RID 0x0..0xffff → SID 0x0..0xffff']) assert.ok(svg.includes(s), s);
+  for (const s of ['pcie0', 'rp0', 'dma0', 'SMMUv3 smmu0', 'v2m0', 'RID 0x0..0xffff -&gt; smmu0 SID 0x0..0xffff']) assert.ok(svg.includes(s), s);
   const { scenario, platform } = loadScenarioFile(join(DIR, 'default.yaml'));
   const full = renderSvg(runScenario(scenario, platform));
   assert.ok(full.includes('its0') && full.includes('pcie1') && full.includes('DevID 0x10100'));
