@@ -68,7 +68,7 @@ function report(name: string, w: Workload, baseline: string, b: Workload): void 
 
 function print(r: Result): void {
   process.stdout.write(
-    `${r.name.padEnd(30)} ${r.nsPerOp.toFixed(1).padStart(8)} ns/op ${r.bytesPerOp.toFixed(1).padStart(6)} B/op | ` +
+    `${r.name.padEnd(30)} ${r.nsPerOp.toFixed(1).padStart(8)} ns/op ${(Number.isFinite(r.bytesPerOp) ? r.bytesPerOp.toFixed(1) : '?').padStart(6)} B/op | ` +
       `${r.baseline.padEnd(22)} ${r.baselineNsPerOp.toFixed(1).padStart(8)} ns/op | x${r.ratio}\n`,
   );
 }

@@ -3,7 +3,13 @@
 // operation from the V8 heap counters. Every workload is compiled into its own loop function from
 // its own source text, so each has its own call sites and type feedback: a loop shared by all
 // workloads would see every workload's objects and measure megamorphic calls instead.
-import { getHeapStatistics } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+// A full collection before each allocation count, so that a try starts with an empty young
+// generation and only a real allocation can make the heap grow or trigger a scavenge.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
 
 /**
  * One benchmarked operation: `body` is a statement run for i = 0, 1, 2, ... with `ctx` in scope
@@ -110,6 +116,7 @@ export function bytesPerOp(w: Workload, n = 20_000, tries = 5): number {
   const xs: number[] = [];
   let start = n;
   for (let t = 0; t < tries * 3 && xs.length < tries; t++) {
+    collect();
     const before = getHeapStatistics().used_heap_size;
     loop(start, n);
     const after = getHeapStatistics().used_heap_size;
