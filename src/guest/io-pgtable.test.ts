@@ -1,4 +1,4 @@
-// io-pgtable known answers (linux-driver.md §3: descriptor low bits, start level / PGD size,
+// io-pgtable known answers (Linux 6.1: descriptor low bits, start level / PGD size,
 // TCR) and a fast-check property against a plain Map reference of page mappings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // The reference guest's io-pgtable: an ARM_64_LPAE_S1 page table with the 4 KiB granule, built the
-// way Linux 6.1's drivers/iommu/io-pgtable-arm.c builds it (linux-driver.md §3): start level and
+// way Linux 6.1's drivers/iommu/io-pgtable-arm.c builds it (Linux 6.1): start level and
 // PGD size from the input size, table descriptors next-table | 0x3, leaf descriptors with AF and nG
 // always set, AP[1] (unprivileged) unless IOMMU_PRIV, AP[2] (read-only) without IOMMU_WRITE,
 // AttrIndx 2 (MMIO) / 1 (CACHE) / 0, SH inner-shareable for CACHE else outer-shareable, XN (both

@@ -1,5 +1,5 @@
 // The reference guest's ITS driver against the ITS model: Linux 6.1 register values
-// (linux-driver.md §5.1-5.3: CBASER, PROPBASER 0x..78F, PENDBASER 0x..780, property bytes 0xA2 /
+// (Linux 6.1: CBASER, PROPBASER 0x..78F, PENDBASER 0x..780, property bytes 0xA2 /
 // 0xA3) and an MSI translated to LPI 8192 on the collection's redistributor.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // The reference guest's GICv3 ITS + redistributor LPI driver, as Linux 6.1's irq-gic-v3-its does
-// it (linux-driver.md §5): PIDR2 check, quiesce, GITS_BASER page-size probing and device table
+// it (Linux 6.1): PIDR2 check, quiesce, GITS_BASER page-size probing and device table
 // (indirect when it would exceed two pages) + flat collection table, GITS_CBASER (64 KiB queue,
 // RaWaWb, inner shareable), CWRITER = 0, enable; per redistributor PROPBASER (filled with 0xA2)
 // and PENDBASER, EnableLPIs, MAPC + SYNC, INVALL; per device MAPD (ITT >= 256 bytes), per vector

@@ -1,5 +1,5 @@
 // The reference guest's SMMUv3 command-queue producer, as Linux 6.1 drives it
-// (linux-driver.md §1.4, §4): commands written into consecutive 16-byte slots, one 32-bit write
+// (Linux 6.1): commands written into consecutive 16-byte slots, one 32-bit write
 // of CMDQ_PROD (index | wrap bit), CMD_SYNC completion either MSI-polled (CS=IRQ, MSIADDR = the
 // sync's own slot, MSIDATA 0; used iff IDR0.MSI and the SMMU is coherent) or by polling
 // CMDQ_CONS past the sync (CS=SEV), and the CMDQ_ERR recovery of the GERROR handler (ILL: the

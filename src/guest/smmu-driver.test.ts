@@ -1,5 +1,5 @@
 // The reference guest's SMMUv3 driver against the SMMUv3 model: Linux 6.1 known answers
-// (linux-driver.md §1.3 reset values, §1.4 CMD_SYNC encodings, §2.1 STE, §2.2 CD, §2.3 TLBI
+// (Linux 6.1's reset values, CMD_SYNC encodings, STE, CD, TLBI
 // range forms), lazily allocated L2 stream tables, event consumption and CMDQ_ERR recovery.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

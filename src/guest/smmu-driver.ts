@@ -1,5 +1,5 @@
 // The reference guest's SMMUv3 driver: what Linux 6.1's arm-smmu-v3 does to an SMMU, through MMIO
-// and guest memory only (linux-driver.md §1-4):
+// and guest memory only (Linux 6.1):
 // - probe: IDR0/1/3/5 with Linux's requirements (AArch64 tables, S1, 4K granule, CMDQS >= 7,
 //   no preset tables/queues, LE walks);
 // - reset: GBPA abort if SMMUEN was set, CR0 = 0, CR1 = 0xD75, CR2 = PTM | RECINVSID,

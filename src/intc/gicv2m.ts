@@ -1,6 +1,6 @@
 // GICv2m MSI frame: MSI_TYPER (base SPI and count), MSI_SETSPI_NS (a write of an SPI INTID sets
 // it pending), MSI_IIDR and the identification registers, in one 4 KiB frame. Layout:
-// src/spec/gic/gicv2m-registers.ts; reference behaviour: QEMU arm-gicv2m (qemu-smmu-its.md §2.5).
+// src/spec/gic/gicv2m-registers.ts; reference behaviour: QEMU arm-gicv2m (QEMU 7.2).
 // Writes of INTIDs outside the frame's range are ignored; reads of unknown offsets are RAZ.
 
 import { rdLoHi } from '../spec/bits.js';

@@ -1,7 +1,7 @@
 // ITS feature configuration and named profiles. GITS_TYPER, GITS_IIDR, the identification
 // registers and the GITS_BASER reset values are derived from an ItsConfig. IHI 0069 §12.19.30
 // (GITS_TYPER), §12.19.1 (GITS_BASER). The `qemu-7.2` profile reproduces QEMU 7.2's
-// arm-gicv3-its register values (research notes qemu-smmu-its.md §2.1) for differential tests.
+// arm-gicv3-its register values (QEMU 7.2) for differential tests.
 
 import { UserInputError } from '../util/errors.js';
 

@@ -1,5 +1,5 @@
-// ITS register file and Linux 6.1's ITS bring-up replayed (linux-driver.md §5.1-5.5), ending in an
-// MSI that makes LPI 8192 pending on CPU 1; qemu-7.2 profile reset values (qemu-smmu-its.md §2.1).
+// ITS register file and Linux 6.1's ITS bring-up replayed (Linux 6.1), ending in an
+// MSI that makes LPI 8192 pending on CPU 1; qemu-7.2 profile reset values (QEMU 7.2).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {

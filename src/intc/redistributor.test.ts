@@ -1,6 +1,6 @@
 // Redistributor LPI side and distributor subset: register file (GICR_TYPER, WAKER, PROPBASER,
 // PENDBASER read-back, EnableLPIs), DirectLPI registers, acknowledge, EnableLPIs scans, INTID
-// range checks; GICD_TYPER/CTLR. Values from linux-driver.md §5.3.
+// range checks; GICD_TYPER/CTLR. Values from Linux 6.1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GuestMemory } from '../memory/guest-memory.js';

@@ -1,5 +1,5 @@
-// ID-map derivation tests: known answers for the presets (qemu-smmu-its.md §3.3: iommu-map and
-// msi-map <0 &x 0 0x10000>; openvmm-seed.md §2.2: device ID = segment << 16 | RID), and a
+// ID-map derivation tests: known answers for the presets (QEMU 7.2: iommu-map and
+// msi-map <0 &x 0 0x10000>; OpenVMM: device ID = segment << 16 | RID), and a
 // fast-check property against a deliberately simple per-RID reference over random descriptions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

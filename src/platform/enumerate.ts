@@ -3,7 +3,7 @@
 // bridge's secondary bus = next free bus, subordinate = last bus assigned below it. Gives every
 // function its bus/device/function and requester ID (PCIe Base spec, Type 1 header bus numbers).
 //
-// Layout rules (the original's, openvmm-seed.md §2.1): a root port sits at devfn = device << 3 on
+// Layout rules (the original's, OpenVMM): a root port sits at devfn = device << 3 on
 // the root bus; an endpoint behind a port is device 0 on the port's secondary bus; a switch's
 // upstream port is device 0 on the parent port's secondary bus and its downstream ports are
 // functions 0..n-1 of device 0 on the switch's internal bus. An empty slot still gets a secondary

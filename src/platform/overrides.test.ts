@@ -1,5 +1,5 @@
-// Presets and the --gic-msi / --smmu flags: known addresses and SPIs from the research notes
-// (qemu-smmu-its.md §4.1, openvmm-seed.md §4) and the original's error messages.
+// Presets and the --gic-msi / --smmu flags: known addresses and SPIs of QEMU virt and OpenVMM
+// (QEMU 7.2, OpenVMM) and the original's error messages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// The original's platform flags applied to a description (openvmm-seed.md §4):
+// The original's platform flags applied to a description (OpenVMM):
 //   --gic-msi auto|its|v2m   the MSI controller ('auto': ITS on GICv3, else v2m);
 //   --smmu RC (repeatable)   exactly these root complexes get an SMMU instance, one each.
 // Errors use the original's wording: "SMMU instance references unknown root complex",

@@ -110,7 +110,7 @@ export const DEFAULT_FEATURES: SmmuFeatures = Object.freeze({
 
 /**
  * QEMU 7.2's `virt,iommu=smmuv3` SMMU: IDR0=0x0D40101A, IDR1=0x02730010, IDR3=0x00001404,
- * IDR5=0x00000074, AIDR=1, IIDR=0 (see shared research, qemu-smmu-its §1.1).
+ * IDR5=0x00000074, AIDR=1, IIDR=0 (QEMU 7.2's values).
  */
 export const QEMU_7_2_FEATURES: SmmuFeatures = Object.freeze({
   ...DEFAULT_FEATURES,

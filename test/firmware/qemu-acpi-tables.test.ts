@@ -1,5 +1,5 @@
 // Live oracle against the installed QEMU 7.2 (skipped when it is not installed): read QEMU's own
-// ACPI tables out of fw_cfg `etc/acpi/tables` over qtest (fw_cfg DMA, qemu-smmu-its.md §4.4),
+// ACPI tables out of fw_cfg `etc/acpi/tables` over qtest (fw_cfg DMA, QEMU 7.2),
 // and check that (1) the IORT bytes equal the documented 236-byte layout our unit tests use
 // (test/firmware/qemu72-iort.ts) apart from the OEM/creator fields, (2) our decoder reads the
 // documented values from the real table and (3) the MADT has the documented GIC structures.

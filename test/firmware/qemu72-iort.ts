@@ -1,5 +1,5 @@
 // QEMU 7.2's IORT for `virt,iommu=smmuv3,gic-version=3` with one PCI device on bus 0, written out
-// byte by byte from the documented dump (qemu-smmu-its.md §3.1: 236 bytes, ITS group @0x30,
+// byte by byte from the documented dump (QEMU 7.2: 236 bytes, ITS group @0x30,
 // SMMUv3 @0x48, root complex @0xa0, the RC->SMMU raw count 0x100). Built independently of our
 // encoder so the decoder is checked against the documentation, not against itself.
 // The raw fw_cfg blob has checksum 0 (the table-loader fixes it); `fixChecksum` computes a real one.

@@ -1,6 +1,6 @@
 // Test kit for the intc tests: a guest RAM, a GICv3 with an ITS, and a tiny Linux-6.1-like driver
 // that writes the ITS registers, the LPI tables and the command queue the way
-// linux-driver.md §5 describes (CBASER 0xb80000004001040f, indirect device table
+// Linux 6.1 describes (CBASER 0xb80000004001040f, indirect device table
 // 0xf907000040080600, PROPBASER 0x4010078f, PENDBASER 0x40200780 + 64 KiB per CPU).
 
 import { GuestMemory } from '../../src/memory/guest-memory.js';

@@ -25,7 +25,7 @@ const INIT_MS = 45_000;
 const GUEST_MS = 60_000;
 /** Stop waiting at the first of these: the script's end marker, or the SMMU driver reporting an event. */
 const END_RE = /VSMMU-IO-DONE|arm-smmu-v3 \S+: event 0x[0-9a-f]+ received/;
-/** MSI doorbell IOVA Linux 6.1 maps for a DMA domain, and GITS_TRANSLATER on virt (linux-on-qemu-notes.md). */
+/** MSI doorbell IOVA Linux 6.1 maps for a DMA domain, and GITS_TRANSLATER on virt (Linux 6.1 on QEMU virt). */
 const DOORBELL_IOVA = 0xfffff000n;
 const GITS_TRANSLATER_PAGE = 0x0809_0000n;
 

@@ -1,4 +1,4 @@
-// Interop tier, issue 8 part 1: random differential runs. fast-check generates stage-1 address
+// Interop tier: random differential runs. fast-check generates stage-1 address
 // spaces (4 KiB pages, 2 MiB and 1 GiB blocks, read-only leaves, T0SZ 16 or 25) and edu DMAs that
 // hit, miss or cross mapped ranges; QEMU (7.2 and 10.0) and our model must agree on every event record and on
 // the memory the writes reached. Generated cases stay inside what QEMU 7.2 implements

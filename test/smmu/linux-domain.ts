@@ -1,5 +1,5 @@
 // Test/bench fixture: builds SMMUv3 structures in guest memory the way Linux 6.1's arm-smmu-v3
-// driver and io-pgtable-arm write them (shared research linux-driver.md §1-3): linear or 2-level
+// driver and io-pgtable-arm write them (Linux 6.1): linear or 2-level
 // stream tables, S1 STEs (qw0 = CD | 0xB, qw1 = 0xD6), DMA-domain CDs (T0SZ 16, 4K granule,
 // MAIR 0xF404FF44), 4-level stage-1 tables with table descriptors addr|0x3 and page descriptors
 // PA|0xF47 (RW) / PA|0xFC7 (RO). Encodings go through the spec encoders.

@@ -1,6 +1,6 @@
 // Replays Linux 6.1 arm-smmu-v3's probe, reset, domain attach, DMA, unmap + TLBI, fault with event
 // read-out and CMDQ_ERR recovery against the SmmuV3 device (register writes, command encodings and
-// polling exactly as in shared research linux-driver.md §1-4), with both CMD_SYNC forms:
+// polling exactly as in Linux 6.1), with both CMD_SYNC forms:
 // MSI-based polling (IDR0.MSI = 1, coherent) and SEV / CONS polling (IDR0.MSI = 0).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -14,7 +14,7 @@ import { encodeCommand } from '../../src/spec/smmuv3/commands.js';
 import { REG } from '../../src/spec/smmuv3/registers.js';
 
 const QEMU = process.env['VSMMU_QEMU'] ?? 'qemu-system-aarch64';
-const SMMU = 0x0905_0000; // virt's SMMUv3 (qemu-qtest-notes.md)
+const SMMU = 0x0905_0000; // virt's SMMUv3 (QEMU 7.2 virt)
 const RAM = 0x4000_0000;
 const CMDQ = RAM + 0x10_0000;
 

@@ -1,4 +1,4 @@
-// IORT decoder: QEMU 7.2's documented table (qemu-smmu-its.md §3.1), Linux resolution, truncation, fuzzing.
+// IORT decoder: QEMU 7.2's documented table, Linux resolution, truncation, fuzzing.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';

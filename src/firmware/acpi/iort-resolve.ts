@@ -1,5 +1,5 @@
 // Follows IORT ID mappings the way Linux 6.1 does (drivers/acpi/arm64/iort.c, summarised in
-// linux-driver.md §6.1): id_count is inclusive (number of IDs minus one); a single mapping applies
+// Linux 6.1): id_count is inclusive (number of IDs minus one); a single mapping applies
 // only to named-component and root-complex nodes; on an SMMUv3 node the entry at the DeviceID
 // mapping index is skipped (when that index is valid); a match on the LAST ID of a range lets a
 // later range starting there win (the off-by-one workaround); walks stop at a node of the wanted

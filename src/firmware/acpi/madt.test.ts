@@ -9,7 +9,7 @@ import { byteSum } from './checksum.js';
 import { decodeMadt } from './madt.js';
 import { buildMadt } from './madt-build.js';
 
-test('qemu-virt MADT: GICC, GICD v3, GICR 0x080a0000+0xf60000, GIC ITS 0x08080000 (qemu-smmu-its.md §3.2)', () => {
+test('qemu-virt MADT: GICC, GICD v3, GICR 0x080a0000+0xf60000, GIC ITS 0x08080000 (QEMU 7.2)', () => {
   const bytes = buildMadt(loadPreset('qemu-virt'));
   assert.equal(byteSum(bytes), 0);
   const t = decodeMadt(bytes);
@@ -49,7 +49,7 @@ test('v2m MADT: GIC MSI frame with SPI select, count and base INTID; several CPU
   assert.equal(frame.physicalBase, 0xeffe_8000n);
   assert.equal(frame.spiSelect, true);
   assert.equal(frame.spiCount, 64);
-  assert.equal(frame.spiBase, 928); // openvmm-seed.md §4: v2m -> INTIDs 928..991
+  assert.equal(frame.spiBase, 928); // OpenVMM: v2m -> INTIDs 928..991
   assert.equal(t.entries.some((e) => e.kind === 'gic-its'), false);
 });
 

@@ -8,7 +8,7 @@
 // <&smmu stream-id>), /chosen stdout-path, bootargs and linux,initrd-start/-end. Node layout follows QEMU 7.2's virt
 // so the qemu-virt preset's DTB can replace QEMU's own (-dtb).
 //
-// Phandles (the original's scheme, openvmm-seed.md §3.3): GIC 1, apb-pclk 2, v2m 3, ITS 4,
+// Phandles (the original's scheme, OpenVMM): GIC 1, apb-pclk 2, v2m 3, ITS 4,
 // SMMU instance N = 5 + N.
 
 import type { PlatformDescription, PpiInterrupt, RootComplexDesc, SmmuDesc, SpiInterrupt, Trigger, VirtioMmioDesc } from '../../platform/description.js';

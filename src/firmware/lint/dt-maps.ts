@@ -1,5 +1,5 @@
 // Reads PCI host bridges and their RID translations out of a device tree, with Linux 6.1's
-// of_map_id semantics (linux-driver.md §6.2): the RID is masked with *-map-mask, a tuple
+// of_map_id semantics (Linux 6.1): the RID is masked with *-map-mask, a tuple
 // <rid-base phandle out-base length> matches rid-base <= masked < rid-base + length (length is a
 // COUNT, no minus one), first match wins; without msi-map the MSI parent's DeviceID is the RID.
 import { byPhandle, propCells, propStrings, walk, type Fdt, type FdtNode } from '../fdt/index.js';

@@ -1,4 +1,4 @@
-// IORT lint rules (DEN 0049 plus Linux 6.1's parsing rules, linux-driver.md §6.1). Works on a
+// IORT lint rules (DEN 0049 plus Linux 6.1's parsing rules). Works on a
 // decoded table; never throws on any decodable input. Per-node work is O(n log n) in the
 // mappings; RID sampling is bounded by the mappings too.
 import { IortNodeType, IORT_NODE_TYPE_NAMES, IORT_SMMU_V3_FLAGS } from '../../spec/acpi/iort.js';

@@ -1,4 +1,4 @@
-// Preset `openvmm`: the original's aarch64 layout (openvmm-seed.md §4): GICv3 distributor
+// Preset `openvmm`: the original's aarch64 layout (OpenVMM): GICv3 distributor
 // 0xFFFF0000, redistributors 0xEFFEE000, ITS 0xEFFC0000, GICv2m frame 0xEFFE8000, PL011
 // 0xEFFEC000, virtual timer INTID 20, 992 GIC interrupts, `--gic-msi auto` (ITS on GICv3), and the
 // topology of its SMMU test (two segments s0rc0/s1rc0, four hot-pluggable root ports each), with
@@ -8,7 +8,7 @@
 // (64 SPIs) when v2m is the MSI controller, then per SMMU instance (in --smmu order) evtq, gerror.
 // MMIO32 is packed top-down below the reserved zone 0xEF000000 in the original's request order:
 // ECAMs, per-RC MMIO, then one 128 KiB window per SMMU.
-// Not fixed by the research notes (our choices, marked here): RAM (1 GiB at 0), the ECAM and
+// Not fixed by the original (our choices, marked here): RAM (1 GiB at 0), the ECAM and
 // MMIO window sizes, the 64-bit MMIO windows, the UART SPI and the non-virtual timer PPIs.
 
 import type { PlatformDescription, SmmuDesc } from '../description.js';

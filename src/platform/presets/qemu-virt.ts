@@ -1,5 +1,5 @@
 // Preset `qemu-virt`: QEMU 7.2's `virt` machine with iommu=smmuv3, gic-version=3, its=on,
-// -cpu cortex-a57, one CPU, 512 MiB (qemu-smmu-its.md §4.1 memory map and SPIs, §3.3 device tree
+// -cpu cortex-a57, one CPU, 512 MiB (QEMU 7.2's memory map and SPIs, device tree
 // as QEMU's own `dumpdtb` shows it). Only what the DTB/IORT/MADT need is described; flash, RTC,
 // fw_cfg, GPIO and virtio-mmio transports are not.
 

@@ -1,4 +1,4 @@
-// Known-answer tests for the ITS command encodings (Linux 6.1 its_encode_*, linux-driver.md §5.4)
+// Known-answer tests for the ITS command encodings (Linux 6.1 its_encode_*)
 // and the SEI-style command error codes (values as defined by Linux's arm-gic-v3.h E_ITS_*).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

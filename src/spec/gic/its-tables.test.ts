@@ -1,5 +1,5 @@
 // Known answers for the in-memory ITS table formats: QEMU 7.2's DTE and ITE as observed in guest
-// RAM (qemu-smmu-its.md §2.2, verified against the binary).
+// RAM (QEMU 7.2, verified against the binary).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeFields, decodeFields } from '../bits.js';

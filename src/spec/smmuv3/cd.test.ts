@@ -1,4 +1,4 @@
-// Known-answer tests for the CD layout (Linux DMA domain and KUnit values, linux-driver.md §2.2, §2.4).
+// Known-answer tests for the CD layout (Linux DMA domain and KUnit values).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeFields, decodeFields } from '../bits.js';

@@ -1,4 +1,4 @@
-// Known-answer tests for command encodings (IHI 0070 chapter 4) from Linux 6.1 (linux-driver §1.4, §2.3).
+// Known-answer tests for command encodings (IHI 0070 chapter 4) from Linux 6.1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

@@ -1,5 +1,5 @@
 // Tests for the ID-register derivation (IHI 0070 §6.3.1-6.3.8) against QEMU 7.2's measured values
-// (shared research qemu-smmu-its §1.1) and Linux's requirements (linux-driver §1.2).
+// (QEMU 7.2's values) and Linux's requirements (Linux 6.1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AIDR, IDR0, IDR1, IDR5, decodeIdr, deriveIdRegisters } from './idr.js';

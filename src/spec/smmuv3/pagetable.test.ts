@@ -1,4 +1,4 @@
-// Known-answer tests for VMSAv8-64 descriptors (Linux io-pgtable-arm values, linux-driver.md §3).
+// Known-answer tests for VMSAv8-64 descriptors (Linux io-pgtable-arm values).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeS1Leaf, encodeS2Leaf, encodeTable, mairByte, GRANULES } from './pagetable.js';

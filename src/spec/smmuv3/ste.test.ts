@@ -1,4 +1,4 @@
-// Known-answer tests for the STE and L1STD layouts (Linux arm-smmu-v3 values, linux-driver.md §2.1, §2.4).
+// Known-answer tests for the STE and L1STD layouts (Linux arm-smmu-v3 values).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeFields, decodeFields, getBig } from '../bits.js';

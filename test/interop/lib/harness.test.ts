@@ -139,7 +139,7 @@ function ev(type: string, addr: number, extra: Partial<Ev> = {}): Ev {
 
 describe('differential comparison rules', () => {
   test("QEMU's per-4-byte bursts fold into one record; distinct faults do not", () => {
-    // An 11-byte DMA to an unmapped IOVA: QEMU records +0, +4, +8, +0xa (qemu-smmu-its.md §1.6).
+    // An 11-byte DMA to an unmapped IOVA: QEMU records +0, +4, +8, +0xa (QEMU 7.2).
     assert.deepEqual(foldBursts([ev('F_TRANSLATION', 0x1000), ev('F_TRANSLATION', 0x1004), ev('F_TRANSLATION', 0x1008), ev('F_TRANSLATION', 0x100a)]).evs, [ev('F_TRANSLATION', 0x1000)]);
     const c = [ev('C_BAD_STE', 0), ev('C_BAD_STE', 0), ev('C_BAD_STE', 0)];
     assert.equal(foldBursts(c).evs.length, 1);

@@ -2,7 +2,7 @@
 // `vsmmu inspect` is pointed at the guest's RAM (the shared memory-backend file) and at the SMMU
 // register values recovered from QEMU's smmuv3_* trace. It must find the streams Linux configured
 // and translate the IOVAs QEMU translated to the same physical addresses. The inspect JSON
-// contract is issue 3's: {"translations":[{"sid","iova","ok","pa",...}|{...,"ok":false,"event":{...}}]}.
+// JSON shape is {"translations":[{"sid","iova","ok","pa",...}|{...,"ok":false,"event":{...}}]}.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RAM_BASE } from './linux-boot.js';

@@ -1,4 +1,4 @@
-// The ITS differential scenarios (issue 8 part 1): ITS commands MAPD/MAPC/MAPTI/INT/CLEAR/
+// The ITS differential scenarios: ITS commands MAPD/MAPC/MAPTI/INT/CLEAR/
 // DISCARD/MOVI and edu MSIs, with the SMMU bypassing or translating the MSI write (IHI 0070 §3.18:
 // an MSI is a DMA write of the device's stream). What is compared: LPI pending bits in the guest's
 // pending tables (IHI 0069 §5.1.2), GITS_CREADR, and the SMMU's event records.

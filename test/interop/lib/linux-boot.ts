@@ -1,7 +1,7 @@
 // Boots Debian's arm64 kernel under QEMU (7.2, or another build) `virt` with an SMMUv3 and an ITS, a virtio-blk-pci
 // disk behind the SMMU (iommu_platform=on), and the initramfs from ./initramfs.ts; optionally with
 // our own DTB (`-dtb`), guest RAM in a shared file (for `vsmmu inspect`), a QMP socket and QEMU's
-// smmuv3_* trace. Facts: shared research linux-on-qemu-notes.md.
+// smmuv3_* trace. Facts: Linux 6.1 booted on QEMU virt.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

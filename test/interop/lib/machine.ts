@@ -3,7 +3,7 @@
 // stream ID = ITS DeviceID 0x8) that can DMA and raise an MSI. Implemented by QEMU 7.2 over qtest
 // (./qemu-machine.ts) and by our models (./model-machine.ts), so a scenario is written once and
 // its observations compared. Addresses come from our qemu-virt preset (which mirrors
-// qemu-smmu-its.md §4.1); a preset that disagrees with QEMU makes these tests fail.
+// QEMU 7.2); a preset that disagrees with QEMU makes these tests fail.
 import { loadPreset } from '../../../src/platform/presets/index.js';
 
 const P = loadPreset('qemu-virt');
@@ -28,7 +28,7 @@ export const VIRT = Object.freeze({
 /** edu at 00:01.0. */
 export const EDU_DEVFN = 0x08;
 export const EDU_SID = EDU_DEVFN;
-/** edu's DMA buffer: 4 KiB at device address 0x40000 (qemu-smmu-its.md §4.3). */
+/** edu's DMA buffer: 4 KiB at device address 0x40000 (QEMU 7.2). */
 export const EDU_BUF = 0x40000;
 export const EDU_BUF_SIZE = 0x1000;
 /**

@@ -2,7 +2,7 @@
 // with one `edu` at 00:01.0 (dma_mask all ones), driven over qtest. There is no qtest accelerator
 // in this build, so virtual time only moves while a vCPU runs: the vCPU sits in a `wfi; b .-4`
 // loop loaded with `-device loader`, and `-icount shift=0,sleep=off` warps the clock to the next
-// timer (edu's DMA timer) while it idles. See shared research qemu-qtest-notes.md "Making it run".
+// timer (edu's DMA timer) while it idles.
 import { join } from 'node:path';
 import { tempDir } from './paths.js';
 import { startQemu, type QemuBinary, type QemuProcess } from '../../../src/host/qemu.js';
@@ -14,7 +14,7 @@ export const IDLE_LOOP_ADDR = VIRT.ramBase + VIRT.ramSize - 0x1000;
 /** `wfi` (0xd503207f) then `b .-4` (0x17ffffff), little-endian, as one 8-byte loader datum. */
 const IDLE_LOOP = 0x17ff_ffff_d503_207fn;
 
-/** edu registers (BAR0 offsets) and PCI config offsets (qemu-smmu-its.md §4.3). */
+/** edu registers (BAR0 offsets) and PCI config offsets (QEMU 7.2). */
 const EDU = Object.freeze({ RAISE: 0x60, ACK: 0x64, DMA_SRC: 0x80, DMA_DST: 0x88, DMA_CNT: 0x90, DMA_CMD: 0x98 });
 const DMA_CMD = Object.freeze({ START: 1, TO_RAM: 2 });
 const PCI = Object.freeze({ COMMAND: 0x04, BAR0: 0x10, MSI_CAP: 0x40 });

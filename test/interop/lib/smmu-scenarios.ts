@@ -1,4 +1,4 @@
-// The SMMUv3 differential scenarios (issue 8 part 1): each programs stream tables, CDs, page
+// The SMMUv3 differential scenarios: each programs stream tables, CDs, page
 // tables and commands through ./smmu-driver.ts, has edu DMA, and records where data landed and
 // the event records. Run on QEMU 7.2 and on our model by ../smmu-differential.interop.ts.
 import { STE_CONFIG } from '../../../src/spec/smmuv3/ste.js';

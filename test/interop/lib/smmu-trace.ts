@@ -76,7 +76,7 @@ export function parseSmmuTrace(text: string): SmmuTrace {
   return { registers, translations, cfgiSteSids: [...cfgi].sort((a, b) => a - b) };
 }
 
-/** The REGS.json object `vsmmu inspect --regs` takes (issue 3): names as the spec spells them, hex values. */
+/** The REGS.json object `vsmmu inspect --regs` takes: names as the spec spells them, hex values. */
 export function regsJson(trace: SmmuTrace): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, v] of trace.registers) out[name] = '0x' + v.toString(16);
