@@ -5,3 +5,5 @@ export * as pcie from './pcie/index.js';
 export * as acpi from './acpi/index.js';
 export * as fdt from './fdt/format.js';
 export * as virtio from './virtio/index.js';
+// Field helpers the layouts are expressed with (encodeFields, getField, ...).
+export * from './bits.js';

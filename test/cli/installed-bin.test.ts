@@ -13,7 +13,7 @@ import { qemu72Iort } from '../firmware/qemu72-iort.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-test('the packed and installed vsmmu binary runs: help, exit codes 0/1/2; no tests or source maps shipped', { timeout: 600_000 }, () => {
+test('the packed and installed vsmmu package: the binary (help, exit codes 0/1/2), the library through its subpath exports; no tests or source maps shipped', { timeout: 600_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'vsmmu-installed-'));
   try {
     const packDir = join(dir, 'pack');
@@ -50,6 +50,49 @@ test('the packed and installed vsmmu binary runs: help, exit codes 0/1/2; no tes
     assert.equal(built.status, 0, built.err);
     const clean = run('lint', 'out/IORT.dat', 'out/MADT.dat');
     assert.equal(clean.status, 0, clean.out + clean.err);
+
+    // The library through its subpath exports, as an ES module in the user's project.
+    const program = `
+      import { GuestMemory, UserInputError } from 'vsmmu';
+      import { SmmuV3, DEFAULT_FEATURES, Translator, makeRequest, newResult } from 'vsmmu/smmu';
+      import { GicV3, GicIts, GicV2m } from 'vsmmu/intc';
+      import { RootComplex } from 'vsmmu/pcie';
+      import { VirtioBlk } from 'vsmmu/virtio';
+      import { decodeIort, lintFiles } from 'vsmmu/firmware';
+      import { loadPreset, buildPlatformArtifacts, Platform } from 'vsmmu/platform';
+      import { smmuv3, encodeFields } from 'vsmmu/spec';
+      const mem = new GuestMemory();
+      mem.addRam(0x4000_0000, 1 << 20);
+      const smmu = new SmmuV3(mem, { features: DEFAULT_FEATURES });
+      const t = new Translator(mem, DEFAULT_FEATURES);
+      t.setStreamTable({ base: 0x4000_0000, log2Size: 4, fmt: 0, split: 0 });
+      const res = newResult();
+      t.translate(makeRequest(1, null, 0x1000), res);
+      const files = buildPlatformArtifacts(loadPreset('qemu-virt', { gicMsi: 'its', smmu: ['pcie0'] }));
+      const iort = decodeIort(files['IORT.dat']);
+      const ste = encodeFields(smmuv3.ste.STE, { V: 1, CONFIG: 4 }, 8);
+      console.log(JSON.stringify({
+        classes: [SmmuV3, GicV3, GicIts, GicV2m, RootComplex, VirtioBlk, Platform, UserInputError].map((c) => typeof c),
+        fault: smmu.dma(0, null).write(0x4000_0000, new Uint8Array(4)),
+        event: res.event && res.event.type,
+        iortNodes: iort.nodes.length,
+        lint: typeof lintFiles,
+        steWords: ste.length,
+      }));
+    `;
+    const lib = spawnSync(process.execPath, ['--input-type=module', '-e', program], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(lib.status, 0, lib.stderr);
+    const got = JSON.parse(lib.stdout) as { classes: string[]; fault: unknown; event: number | null; iortNodes: number; lint: string; steWords: number };
+    assert.deepEqual(got.classes, Array(8).fill('function'));
+    assert.equal(got.fault, null); // SMMUEN = 0: GBPA bypass into RAM
+    assert.equal(got.event, 0x04); // zeroed STE: C_BAD_STE
+    assert.ok(got.iortNodes >= 3);
+    assert.equal(got.lint, 'function');
+    assert.equal(got.steWords, 8);
+    // Internals are not part of the API: the exports map blocks deep imports.
+    const deep = spawnSync(process.execPath, ['--input-type=module', '-e', "import 'vsmmu/dist/smmu/translation/iotlb.js'"], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+    assert.notEqual(deep.status, 0);
+    assert.match(deep.stderr, /ERR_PACKAGE_PATH_NOT_EXPORTED/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

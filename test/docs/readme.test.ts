@@ -1,12 +1,9 @@
-// The README's library examples run as written (imports of 'vsmmu' pointed at src/index.ts).
+// The README's library examples run as written (package imports pointed at the source entries).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { tmpdir } from 'node:os';
-
-const root = resolve(import.meta.dirname, '..', '..');
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT as root, runExample } from './run-example.js';
 
 function librarySnippets(): string[] {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -17,7 +14,6 @@ function librarySnippets(): string[] {
 test('README library examples run and produce what the prose says', () => {
   const snippets = librarySnippets();
   assert.equal(snippets.length, 2);
-  const entry = join(root, 'src', 'index.ts');
   // Hoist imports, then run the bodies in order (the second example reuses `mem`).
   const imports: string[] = [];
   const bodies = snippets.map((s) =>
@@ -25,7 +21,7 @@ test('README library examples run and produce what the prose says', () => {
       .split('\n')
       .filter((line) => {
         if (line.startsWith('import ')) {
-          imports.push(line.replace(`'vsmmu'`, JSON.stringify(entry)));
+          imports.push(line);
           return false;
         }
         return true;
@@ -37,10 +33,7 @@ test('README library examples run and produce what the prose says', () => {
     ...bodies,
     `console.log(JSON.stringify({ fault: fault === null ? null : fault.reason, event: res.event?.type ?? null, ok: res.event === null }));`,
   ].join('\n');
-  const dir = mkdtempSync(join(tmpdir(), 'vsmmu-readme-'));
-  const file = join(dir, 'readme-example.ts');
-  writeFileSync(file, program);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8' });
+  const r = runExample(program);
   assert.equal(r.status, 0, r.stderr);
   const last = JSON.parse(r.stdout.trim().split('\n').pop()!) as { fault: string | null; event: number | null };
   // Untouched SMMU: SMMUEN = 0, so the DMA follows GBPA (reset: bypass) into RAM; a zeroed

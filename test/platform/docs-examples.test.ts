@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { mapPackageImports } from '../docs/run-example.js';
 import { parseScenario } from '../../src/platform/scenario/load.js';
 import { runScenario } from '../../src/platform/scenario/runner.js';
 
@@ -74,13 +74,8 @@ for (const b of ts) {
   test(`docs/scenarios.md:${b.line}: the TypeScript example runs`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'vsmmu-docs-'));
     try {
-      // The package's subpath entry when it exists, else the package root.
-      const entry = (sub: string): string => {
-        const p = join(ROOT, 'src', sub, 'index.ts');
-        return pathToFileURL(existsSync(p) ? p : join(ROOT, 'src/index.ts')).href;
-      };
       const file = join(dir, 'example.ts');
-      writeFileSync(file, b.text.replace(/from 'vsmmu(?:\/([a-z]+))?'/g, (_m, sub: string | undefined) => `from '${entry(sub ?? '.')}'`));
+      writeFileSync(file, mapPackageImports(b.text));
       const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       assert.ok(r.stdout.length > 0);
