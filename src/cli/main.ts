@@ -68,7 +68,20 @@ function startedAsProgram(): boolean {
   }
 }
 
+/**
+ * `npm run vsmmu -- ARGS` runs the CLI in the package directory; npm keeps the directory the user
+ * typed the command in as INIT_CWD. Relative input and output paths mean that directory, so the
+ * CLI works there (only for this package's own `vsmmu` script; an installed binary runs where it
+ * is started).
+ */
+export function userDirectory(env: NodeJS.ProcessEnv): string | null {
+  if (env.npm_lifecycle_event !== 'vsmmu' || env.npm_package_name !== 'vsmmu') return null;
+  return env.INIT_CWD !== undefined && env.INIT_CWD !== '' ? env.INIT_CWD : null;
+}
+
 if (startedAsProgram()) {
+  const dir = userDirectory(process.env);
+  if (dir !== null && dir !== process.cwd()) process.chdir(dir);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -72,3 +72,25 @@ test('docs, sources and tests cite nothing outside the repository and no process
   }
   assert.deepEqual(hits, []);
 });
+
+/** Output paths of the vsmmu commands in a doc: the argument of --out/--svg/--dump and of a `>` redirect. */
+export function outputPaths(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!/\bvsmmu\b/.test(line)) continue;
+    for (const m of line.matchAll(/(?:--out|--svg|--dump)\s+(\S+)|>\s*([^\s&|;]+)/g)) {
+      const p = (m[1] ?? m[2])!;
+      if (!/^[A-Z]+\b/.test(p) && !p.startsWith('`')) out.push(p);
+    }
+  }
+  return out;
+}
+
+test('README and docs commands write their outputs outside the checkout', () => {
+  assert.deepEqual(outputPaths('npm run vsmmu -- x --out out/ && vsmmu y --json > r.json\nvsmmu z --svg /tmp/a.svg --out DIR'), ['out/', 'r.json', '/tmp/a.svg']);
+  const inside: string[] = [];
+  for (const doc of DOCS) {
+    for (const p of outputPaths(readFileSync(join(ROOT, doc), 'utf8'))) if (!p.startsWith('/tmp/')) inside.push(`${doc}: ${p}`);
+  }
+  assert.deepEqual(inside, []);
+});

@@ -70,10 +70,77 @@ test('decode MADT and a QEMU 7.2 dumpdtb', async () => {
   const t = await run('decode', qdtb);
   assert.equal(t.code, 0);
   assert.match(t.out, /compatible = "arm,smmu-v3"/);
-  const j = JSON.parse((await run('decode', qdtb, '--json')).out) as { nodes: { path: string; properties: Record<string, string> }[] };
+  const j = JSON.parse((await run('decode', qdtb, '--json')).out) as { nodes: { path: string; properties: Record<string, unknown> }[] };
   const smmu = j.nodes.find((n) => n.path.startsWith('/smmuv3@'));
   assert.ok(smmu);
-  assert.match(smmu.properties['interrupt-names'] ?? '', /eventq/);
+  assert.deepEqual(smmu.properties['interrupt-names'], ['eventq', 'priq', 'cmdq-sync', 'gerror']);
+});
+
+test('decode --json of a DTB: typed values, decoded reg, interrupts, iommu-map and msi-map (QEMU 7.2 dumpdtb)', async () => {
+  const qdtb = file('qemu-typed.dtb', gunzipSync(readFileSync(new URL('./fixtures/qemu-7.2-virt-smmuv3-its.dtb.gz', import.meta.url))));
+  const j = JSON.parse((await run('decode', qdtb, '--json')).out) as { nodes: { path: string; properties: Record<string, any> }[] };
+  const node = (prefix: string): Record<string, any> => {
+    const n = j.nodes.find((x) => x.path.startsWith(prefix));
+    assert.ok(n, prefix);
+    return n.properties;
+  };
+  const smmuPath = j.nodes.find((n) => n.path.startsWith('/smmuv3@'))!.path;
+  const itsPath = j.nodes.find((n) => n.path.includes('/its@'))!.path;
+  const gicPath = j.nodes.find((n) => n.path.startsWith('/intc@'))!.path;
+  assert.equal(node('/')['#address-cells'], 2);
+  assert.deepEqual(node('/memory@')['reg'], [{ address: '0x40000000', size: '0x20000000' }]);
+  const smmu = node('/smmuv3@');
+  assert.deepEqual(smmu['reg'], [{ address: '0x9050000', size: '0x20000' }]);
+  assert.equal(smmu['interrupts'].parent, gicPath);
+  // virt's SMMU: SPIs 74..77 = INTIDs 106..109, edge-rising
+  assert.deepEqual(smmu['interrupts'].interrupts.map((i: { type: string; intid: number; trigger: string }) => [i.type, i.intid, i.trigger]), [
+    ['SPI', 106, 'edge-rising'], ['SPI', 107, 'edge-rising'], ['SPI', 108, 'edge-rising'], ['SPI', 109, 'edge-rising'],
+  ]);
+  assert.equal(smmu['#iommu-cells'], 1);
+  const pcie = node('/pcie@');
+  assert.deepEqual(pcie['iommu-map'], [{ ridBase: '0x0', phandle: smmu['phandle'], target: smmuPath, outputBase: '0x0', length: '0x10000' }]);
+  assert.deepEqual(pcie['msi-map'], [{ ridBase: '0x0', phandle: node(itsPath)['phandle'], target: itsPath, outputBase: '0x0', length: '0x10000' }]);
+  assert.deepEqual(pcie['bus-range'], { start: 0, end: 255 });
+  assert.deepEqual(node('/timer')['interrupts'].interrupts.map((i: { type: string; intid: number }) => `${i.type}${i.intid}`), ['PPI29', 'PPI30', 'PPI27', 'PPI26']);
+  assert.deepEqual(node('/pl011@')['compatible'], ['arm,pl011', 'arm,primecell']);
+  assert.equal(node('/chosen')['stdout-path'], '/pl011@9000000');
+});
+
+test('a truncated IORT: the checksum is "not verified", not "ok"; lint reports the truncation', async () => {
+  const cut = file('cut.dat', buildIort(d).subarray(0, 100));
+  const t = await run('decode', cut);
+  assert.equal(t.code, 0);
+  assert.match(t.out, /checksum 0x[0-9a-f]{2} \(not verified: table truncated\)/);
+  assert.doesNotMatch(t.out, /\(ok\)/);
+  const j = JSON.parse((await run('decode', cut, '--json')).out) as { header: { checksumStatus: string } };
+  assert.equal(j.header.checksumStatus, 'unverified');
+  const whole = JSON.parse((await run('decode', iort, '--json')).out) as { header: { checksumStatus: string } };
+  assert.equal(whole.header.checksumStatus, 'ok');
+  const l = await run('lint', cut);
+  assert.equal(l.code, 1);
+  assert.match(l.out, /\[length\] header Length \d+ exceeds/);
+});
+
+test('IORT text: GSIVs in hex, as iasl prints them', async () => {
+  const t = await run('decode', iort);
+  assert.match(t.out, /GSIV event 0x6a {2}pri 0x6b {2}gerr 0x6d {2}sync 0x6c/);
+});
+
+test('lint GOOD BAD: the findings of the usable file and the error of the unusable one, exit 2', async () => {
+  const junk = file('random.bin', new Uint8Array(512).map((_, i) => (i * 151 + 7) & 0xff));
+  const r = await run('lint', q72, junk);
+  assert.equal(r.code, 2);
+  assert.match(r.out, /\[id-count-off-by-one\]/);
+  assert.match(r.err, /random\.bin: not an IORT, MADT \(APIC\) or DTB/);
+  const j = await run('lint', q72, junk, '--json');
+  assert.equal(j.code, 2);
+  const o = JSON.parse(j.out) as { files: { file: string }[]; findings: { rule: string }[]; errors: { file: string; message: string }[] };
+  assert.deepEqual(o.files.map((f) => f.file), [q72]);
+  assert.ok(o.findings.some((f) => f.rule === 'id-count-off-by-one'));
+  assert.deepEqual(o.errors.map((e) => e.file), [junk]);
+  const clean = await run('lint', iort, junk);
+  assert.equal(clean.code, 2);
+  assert.match(clean.out, /1 file\(s\) checked, no findings/);
 });
 
 test('lint: clean set exits 0; QEMU 7.2 IORT vs its DT exits 1 with findings; JSON contract', async () => {

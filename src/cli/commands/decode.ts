@@ -4,11 +4,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { iortToJson, iortToText, madtToJson, madtToText, type Json } from '../../firmware/acpi/index.js';
-import { getProp, toDts, walk, type Fdt } from '../../firmware/fdt/index.js';
-import { formatPropValue } from '../../firmware/fdt/index.js';
+import { fdtToJson, toDts } from '../../firmware/fdt/index.js';
 import { decodeFirmware, type DecodedFirmware } from '../../firmware/lint/index.js';
 import { UserInputError } from '../../util/errors.js';
-import { hex } from '../../util/hex.js';
 
 export function readInputFile(file: string): Uint8Array {
   try {
@@ -16,18 +14,6 @@ export function readInputFile(file: string): Uint8Array {
   } catch (e) {
     throw new UserInputError(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
   }
-}
-
-function fdtToJson(fdt: Fdt): Json {
-  return {
-    format: 'dtb',
-    bootCpuidPhys: fdt.bootCpuidPhys,
-    reservations: fdt.reservations.map((r) => ({ address: hex(r.address), size: hex(r.size) })),
-    nodes: walk(fdt.root).map(({ path, node }) => ({
-      path,
-      properties: Object.fromEntries(node.props.map((p) => [p.name, formatPropValue(getProp(node, p.name) ?? p.value)])),
-    })),
-  };
 }
 
 export function decodedToJson(d: DecodedFirmware): Json {

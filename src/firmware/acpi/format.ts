@@ -11,12 +11,13 @@ import type { AcpiHeader, DecodeIssue } from './sdt.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-function headerJson(h: AcpiHeader): Json {
+function headerJson(h: AcpiHeader, issues: readonly DecodeIssue[]): Json {
   return {
     signature: h.signature,
     length: h.length,
     revision: h.revision,
     checksum: hex(h.checksum),
+    checksumStatus: checksumStatus(issues),
     oemId: h.oemId,
     oemTableId: h.oemTableId,
     oemRevision: hex(h.oemRevision),
@@ -25,10 +26,20 @@ function headerJson(h: AcpiHeader): Json {
   };
 }
 
+/** The checksum verdict: a truncated table cannot be verified (its bytes are not all there). */
+function checksumStatus(issues: readonly DecodeIssue[]): 'ok' | 'bad' | 'unverified' {
+  if (issues.some((i) => i.truncated === true)) return 'unverified';
+  return issues.some((i) => i.kind === 'checksum') ? 'bad' : 'ok';
+}
+
+function checksumVerdict(issues: readonly DecodeIssue[]): string {
+  const s = checksumStatus(issues);
+  return s === 'unverified' ? 'not verified: table truncated' : s === 'bad' ? 'BAD' : 'ok';
+}
+
 function headerText(h: AcpiHeader, issues: readonly DecodeIssue[]): string {
-  const bad = issues.some((i) => i.kind === 'checksum');
   return (
-    `${h.signature}  revision ${h.revision}  length ${h.length}  checksum ${hex(h.checksum, 2)} (${bad ? 'BAD' : 'ok'})\n` +
+    `${h.signature}  revision ${h.revision}  length ${h.length}  checksum ${hex(h.checksum, 2)} (${checksumVerdict(issues)})\n` +
     `  OEM ${JSON.stringify(h.oemId)} table ${JSON.stringify(h.oemTableId)} revision ${hex(h.oemRevision)}  creator ${JSON.stringify(h.creatorId)} revision ${hex(h.creatorRevision)}`
   );
 }
@@ -118,7 +129,7 @@ export function iortToJson(t: IortTable): Json {
   const nodes = nodeByOffset(t);
   return {
     table: 'IORT',
-    header: headerJson(t.header),
+    header: headerJson(t.header, t.issues),
     specIssue: IORT_REVISION_ISSUE[t.header.revision] ?? null,
     nodeCount: t.nodeCount,
     nodeOffset: hex(t.nodeOffset),
@@ -168,7 +179,7 @@ export function iortToText(t: IortTable): string {
         const used = linuxIdMappingIndex(n) !== null;
         out.push(`    base ${hex(n.baseAddress)}  flags ${hex(n.flags)}${fl.length ? ` (${fl.join(' ')})` : ''}  model ${n.model}  VATOS ${hex(n.vatosAddress)}`);
         out.push(
-          `    GSIV event ${n.eventGsiv}  pri ${n.priGsiv}  gerr ${n.gerrGsiv}  sync ${n.syncGsiv}  proximity ${n.proximityDomain}  DeviceID mapping index ${n.deviceIdMappingIndex}${used ? '' : ' (not used)'}`,
+          `    GSIV event ${hex(n.eventGsiv)}  pri ${hex(n.priGsiv)}  gerr ${hex(n.gerrGsiv)}  sync ${hex(n.syncGsiv)}  proximity ${n.proximityDomain}  DeviceID mapping index ${n.deviceIdMappingIndex}${used ? '' : ' (not used)'}`,
         );
         break;
       }
@@ -176,7 +187,7 @@ export function iortToText(t: IortTable): string {
         out.push(`    base ${hex(n.baseAddress)}  span ${hex(n.span)}  model ${n.model}  flags ${hex(n.flags)}`);
         break;
       case 'pmcg':
-        out.push(`    page 0 ${hex(n.page0Base)}  page 1 ${hex(n.page1Base)}  overflow GSIV ${n.overflowGsiv}  node ${hex(n.nodeReference)}`);
+        out.push(`    page 0 ${hex(n.page0Base)}  page 1 ${hex(n.page1Base)}  overflow GSIV ${hex(n.overflowGsiv)}  node ${hex(n.nodeReference)}`);
         break;
       case 'rmr':
         out.push(`    flags ${hex(n.flags)}  ${n.ranges.length} range(s): ${n.ranges.map((r) => `${hex(r.base)}+${hex(r.length)}`).join(', ')}`);
@@ -223,7 +234,7 @@ function madtEntryFields(e: MadtTable['entries'][number]): Record<string, Json> 
 export function madtToJson(t: MadtTable): Json {
   return {
     table: 'APIC',
-    header: headerJson(t.header),
+    header: headerJson(t.header, t.issues),
     localInterruptControllerAddress: hex(t.localInterruptControllerAddress),
     flags: hex(t.flags),
     entries: t.entries.map((e) => ({ offset: hex(e.offset), type: hex(e.type), typeName: MADT_ENTRY_TYPE_NAMES[e.type] ?? 'unknown', length: e.length, ...madtEntryFields(e) })),

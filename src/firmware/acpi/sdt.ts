@@ -70,6 +70,8 @@ export interface DecodeIssue {
   /** Byte offset in the table the problem concerns. */
   readonly offset: number;
   readonly message: string;
+  /** Set on the Length issue of a table whose header claims more bytes than are present. */
+  readonly truncated?: true;
 }
 
 /**
@@ -83,7 +85,7 @@ export function checkTableFrame(bytes: Uint8Array, signature: string, minLength:
   const issues: DecodeIssue[] = [];
   let table = bytes;
   if (header.length > bytes.length) {
-    issues.push({ kind: 'length', offset: 4, message: `header Length ${header.length} exceeds the ${bytes.length} bytes present (truncated table)` });
+    issues.push({ kind: 'length', offset: 4, message: `header Length ${header.length} exceeds the ${bytes.length} bytes present (truncated table)`, truncated: true });
   } else if (header.length < bytes.length) {
     issues.push({ kind: 'length', offset: 4, message: `header Length ${header.length} is shorter than the ${bytes.length} bytes present (trailing data ignored)` });
     table = bytes.subarray(0, Math.max(header.length, SDT_HEADER_SIZE));

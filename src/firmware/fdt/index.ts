@@ -4,3 +4,4 @@ export * from './tree.js';
 export { writeDtb } from './writer.js';
 export { parseDtb, isDtb, FdtError, FDT_MAX_DEPTH } from './reader.js';
 export { toDts, formatPropValue, guessValueType } from './dts.js';
+export { fdtToJson, type FdtJson } from './json.js';
