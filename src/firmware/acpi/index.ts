@@ -12,4 +12,5 @@ export { byteSum, setChecksum, fixTableChecksum } from './checksum.js';
 export { decodeHeader, finishTable, DEFAULT_OEM, type AcpiHeader, type OemInfo, type DecodeIssue } from './sdt.js';
 export { AcpiDecodeError } from './bytes.js';
 export { mapId as iortMapId, mapStep as iortMapStep, routeIortRid, linuxIdMappingIndex, SMMU_TYPES, MSI_TYPES, type IortRidRoute } from './iort-resolve.js';
+export { IortRangeResolver, pieceId as iortPieceId, type IortRangePiece } from './iort-ranges.js';
 export { iortToJson, iortToText, madtToJson, madtToText, type Json } from './format.js';

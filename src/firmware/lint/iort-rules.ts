@@ -5,7 +5,8 @@ import { IortNodeType, IORT_NODE_TYPE_NAMES, IORT_SMMU_V3_FLAGS } from '../../sp
 import { hex } from '../../util/hex.js';
 import { bits } from '../acpi/bytes.js';
 import type { IortIdMap, IortNode, IortTable } from '../acpi/iort-types.js';
-import { linuxIdMappingIndex, mapId, MSI_TYPES, nodeByOffset } from '../acpi/iort-resolve.js';
+import { linuxIdMappingIndex, MSI_TYPES, nodeByOffset } from '../acpi/iort-resolve.js';
+import { IortRangeResolver } from '../acpi/iort-ranges.js';
 import type { Finding, LintRule, Severity } from './types.js';
 
 /** What a node of each type may map to. */
@@ -131,26 +132,7 @@ export function lintIort(t: IortTable, file: string, opts: { madtHasMsiControlle
   return out;
 }
 
-/**
- * True when some requester ID of `rc` reaches an ITS group. Mappings are piecewise linear, so it
- * suffices to try the boundaries of every RC range and of every downstream range mapped back
- * into RID space.
- */
+/** True when some requester ID of `rc` reaches an ITS group (resolved by ranges, as a whole). */
 function reachesIts(t: IortTable, rc: IortNode, nodes: Map<number, IortNode>): boolean {
-  const candidates = new Set<number>();
-  for (const m of rc.mappings) {
-    if (candidates.size > 4096) break;
-    candidates.add(m.inputBase);
-    candidates.add(m.inputBase + m.idCount);
-    const next = nodes.get(m.outputReference);
-    if (!next || m.single) continue;
-    for (const s of next.mappings.slice(0, 256)) {
-      for (const sid of [s.inputBase, s.inputBase + s.idCount]) {
-        const r = m.inputBase + (sid - m.outputBase);
-        if (r >= m.inputBase && r <= m.inputBase + m.idCount) candidates.add(r);
-      }
-    }
-  }
-  for (const r of candidates) if (mapId(t, rc, r >>> 0, MSI_TYPES, nodes)) return true;
-  return false;
+  return new IortRangeResolver(t, nodes).mapRange(rc, 0, 0xffff_ffff, MSI_TYPES).some((p) => p.node !== null);
 }
