@@ -1,9 +1,11 @@
-// File fuzzer for the tools that read user files: mutated IORT, MADT and DTB images (built from
-// the example platforms) go through decode (text and JSON) and lint; mutated platform and scenario
-// YAML through the loaders, the firmware build and, for scenarios that load, a bounded run. Runs
-// in-process with limits per case: the only acceptable failure is UserInputError (the CLI's exit
-// 2); any other exception, a case slower than `msLimit` or one that grows the heap by more than
-// `heapLimitMiB` is a finding.
+// File fuzzer for the tools that read user files, one per command: mutated IORT, MADT and DTB
+// images (built from the example platforms) through decode (text and JSON) and lint; mutated
+// platform YAML through the loader and the firmware build; mutated scenario YAML through the
+// loader and, when it still loads, `run` (report, rendering, SVG); mutated guest-RAM images and
+// REGS.json (an SMMU state a Linux-like driver left) through `inspect`'s every view, as text and
+// as JSON. Runs in-process with limits per case: the only acceptable failure is UserInputError
+// (the CLI's exit 2); any other exception, JSON output that does not parse, a case slower than
+// `msLimit` or one that grows the heap by more than `heapLimitMiB` is a finding.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodedToJson, decodedToText } from '../../src/cli/commands/decode.js';
@@ -12,7 +14,18 @@ import { lintFiles } from '../../src/firmware/lint/index.js';
 import { buildPlatformArtifacts } from '../../src/platform/artifacts.js';
 import { parsePlatform } from '../../src/platform/load.js';
 import { parseScenario } from '../../src/platform/scenario/load.js';
+import { renderReport } from '../../src/platform/scenario/render.js';
+import { runScenario } from '../../src/platform/scenario/runner.js';
+import type { Step } from '../../src/platform/scenario/schema.js';
+import { renderSvg } from '../../src/platform/scenario/svg.js';
+import { GuestMemory } from '../../src/memory/guest-memory.js';
+import { parseRegisterDump, parseTranslateQuery } from '../../src/smmu/inspect/inputs.js';
+import { JsonSink, SmmuSnapshot, writeReport, type InspectRequest } from '../../src/smmu/inspect/inspect.js';
+import { TextSink } from '../../src/smmu/inspect/render.js';
+import { encodeCommand } from '../../src/spec/smmuv3/commands.js';
+import { emptyEvent, encodeEvent, EVT } from '../../src/spec/smmuv3/events.js';
 import { UserInputError } from '../../src/util/errors.js';
+import { DomainBuilder, PTE_RO, PTE_RW } from '../smmu/linux-domain.js';
 import { Rng } from './rng.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -28,26 +41,80 @@ export interface FileFuzzResult {
   readonly rejected: number;
   readonly findings: FileFinding[];
   readonly worstMs: number;
+  /** Per kind of case (the command it exercises): cases run, rejected as unusable input, milliseconds. */
+  readonly byKind: Record<string, { cases: number; rejected: number; ms: number }>;
 }
 
 interface Seeds {
   readonly binaries: { name: string; bytes: Uint8Array }[];
   readonly platforms: string[];
   readonly scenarios: string[];
+  readonly inspect: { readonly ram: Uint8Array; readonly regs: string };
 }
+
+const RAM_BASE = 0x4000_0000;
+const RAM_SIZE = 0x4_0000;
+
+/**
+ * An SMMU state as a Linux-like driver leaves it: a linear stream table with a stage-1 stream
+ * (two page-table levels of mappings), a bypass stream and an abort stream, a command queue with
+ * pending commands and an event queue with a record; REGS.json one register per line.
+ */
+function inspectSeed(): { ram: Uint8Array; regs: string } {
+  const mem = new GuestMemory();
+  const ram = mem.addRam(RAM_BASE, RAM_SIZE);
+  const b = new DomainBuilder(mem, RAM_BASE, RAM_SIZE);
+  const st = b.linearStreamTable(5);
+  const pgd = b.newPgd();
+  for (let i = 0; i < 4; i++) b.map4k(pgd, 0x100000 + i * 0x1000, 0x4800_0000 + i * 0x1000, PTE_RW);
+  b.map4k(pgd, 0x200000, 0x4900_0000, PTE_RO);
+  b.attachS1(st.base, 8, 1, pgd, 5);
+  b.writeWords(st.base + 9 * 64, b.bypassSte());
+  b.writeWords(st.base + 10 * 64, b.abortSte());
+  const cmdq = b.alloc(256, 256);
+  b.writeWords(cmdq + 16, encodeCommand('CFGI_STE', { SID: 8, LEAF: 1 }));
+  b.writeWords(cmdq + 32, encodeCommand('SYNC', { CS: 2, MSH: 3, MSIATTR: 0xf }));
+  const evtq = b.alloc(256, 256);
+  b.writeWords(evtq, encodeEvent({ ...emptyEvent(), type: EVT.F_TRANSLATION, sid: 8, rnw: false, inputLo: 0x300000 }));
+  const regs = {
+    CR0: '0xd',
+    CR2: '0x2',
+    IDR0: '0x0a0c12af',
+    IDR1: '0x00e73c58',
+    STRTAB_BASE: '0x' + st.strtabBase.toString(16),
+    STRTAB_BASE_CFG: '0x' + st.strtabBaseCfg.toString(16),
+    CMDQ_BASE: '0x' + (BigInt(cmdq) | 4n).toString(16),
+    CMDQ_PROD: '0x3',
+    CMDQ_CONS: '0x1',
+    EVENTQ_BASE: '0x' + (BigInt(evtq) | 3n).toString(16),
+    EVENTQ_PROD: '0x1',
+    EVENTQ_CONS: '0x0',
+  };
+  return { ram: ram.slice(), regs: JSON.stringify(regs, null, 1) };
+}
+
+/** Steps a scenario runs with repeats expanded (the loader caps it; the fuzzer runs only small ones). */
+function expandedSteps(steps: readonly Step[]): number {
+  let n = 0;
+  for (const s of steps) n += s.kind === 'repeat' ? s.body.count * expandedSteps(s.body.steps) : 1;
+  return n;
+}
+
+/** Scenarios the fuzzer runs (larger ones are only loaded: running them is bounded, but slow). */
+const RUN_STEP_LIMIT = 2000;
 
 let cached: Seeds | null = null;
 
 function seeds(): Seeds {
   if (cached) return cached;
   const platforms = ['qemu-virt', 'gicv2-v2m', 'two-segments'].map((n) => readFileSync(join(root, 'examples', 'platforms', `${n}.yaml`), 'utf8'));
-  const scenarios = ['default', 'gicv2m'].map((n) => readFileSync(join(root, 'examples', 'scenarios', `${n}.yaml`), 'utf8'));
+  const scenarios = ['default', 'gicv2m', 'two-segments', 'bad-config'].map((n) => readFileSync(join(root, 'examples', 'scenarios', `${n}.yaml`), 'utf8'));
   const binaries: { name: string; bytes: Uint8Array }[] = [];
   for (const [i, text] of platforms.entries()) {
     const a = buildPlatformArtifacts(parsePlatform(text, `p${i}.yaml`));
     binaries.push({ name: `IORT${i}.dat`, bytes: a['IORT.dat'] }, { name: `MADT${i}.dat`, bytes: a['MADT.dat'] }, { name: `p${i}.dtb`, bytes: a['platform.dtb'] });
   }
-  cached = { binaries, platforms, scenarios };
+  cached = { binaries, platforms, scenarios, inspect: inspectSeed() };
   return cached;
 }
 
@@ -95,9 +162,20 @@ function mutateText(rng: Rng, src: string): string {
 
 type Case = { kind: string; run: () => void };
 
+/** A JSON document written by a sink must parse. */
+function parsesAsJson(text: string, what: string): void {
+  try {
+    JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${what} JSON does not parse: ${(e as Error).message}`);
+  }
+}
+
+const INSPECT_QUERIES = ['8:0x101234:w', '8:0x300000', '9:0x5000', '10:0x1000', '8:0x200000:w:priv', '31:0xfffffffff000'];
+
 function makeCase(rng: Rng): Case {
   const s = seeds();
-  const k = rng.int(3);
+  const k = rng.int(5);
   if (k === 0) {
     const src = rng.pick(s.binaries);
     const bytes = mutateBytes(rng, src.bytes);
@@ -122,8 +200,57 @@ function makeCase(rng: Rng): Case {
       },
     };
   }
-  const text = mutateText(rng, rng.pick(s.scenarios));
-  return { kind: 'scenario yaml', run: () => void parseScenario(text, 'fuzz.yaml') };
+  if (k === 2) {
+    const text = mutateText(rng, rng.pick(s.scenarios));
+    return {
+      kind: 'run',
+      run: () => {
+        const { scenario, platform } = parseScenario(text, 'fuzz.yaml');
+        if (expandedSteps(scenario.steps) > RUN_STEP_LIMIT) return;
+        const report = runScenario(scenario, platform);
+        renderReport(report, { color: false });
+        parsesAsJson(JSON.stringify(report), 'run report');
+        renderSvg(report);
+      },
+    };
+  }
+  // inspect: mutated RAM, mutated REGS.json, or both.
+  const ram = rng.bool() ? mutateRam(rng, s.inspect.ram) : s.inspect.ram;
+  const regs = ram === s.inspect.ram || rng.bool() ? mutateText(rng, s.inspect.regs) : s.inspect.regs;
+  const req: InspectRequest = {
+    streams: rng.bool() ? true : { first: rng.int(40), last: 40 + rng.int(1 << rng.int(14)) },
+    mappings: rng.bool() ? true : { sid: rng.pick([8, 9, 10, rng.int(64)]), ssid: rng.bool() ? null : rng.int(4) },
+    queues: true,
+    translate: INSPECT_QUERIES.map(parseTranslateQuery),
+    limit: rng.pick([0, 1, 16, 1000]),
+  };
+  return {
+    kind: 'inspect',
+    run: () => {
+      const dump = parseRegisterDump(regs, 'REGS.json');
+      const mem = new GuestMemory();
+      mem.addRam(RAM_BASE, ram.slice());
+      const snap = new SmmuSnapshot(mem, dump);
+      let json = '';
+      writeReport(snap, req, new JsonSink((t) => void (json += t)));
+      parsesAsJson(json, 'inspect');
+      let text = 0;
+      writeReport(snap, req, new TextSink((t) => void (text += t.length), () => {}));
+    },
+  };
+}
+
+/** RAM mutations: the table area only (the image is mostly zero), words overwritten with boundary values. */
+function mutateRam(rng: Rng, src: Uint8Array): Uint8Array {
+  const b = src.slice();
+  const dv = new DataView(b.buffer);
+  for (let n = 1 + rng.int(12); n > 0; n--) {
+    const at = rng.int(0x4000 / 4) * 4;
+    const v = rng.pick([0, 1, 0xffff_ffff, 0x8000_0000, 0x4000_0000, 0x4000_1003, rng.u32(), 1 << rng.int(32)]);
+    if (rng.bool()) dv.setUint32(at, v >>> 0, true);
+    else b[at + rng.int(4)] = (b[at] ?? 0) ^ (1 << rng.int(8));
+  }
+  return b;
 }
 
 /** Runs `cases` mutated inputs from `seed`. */
@@ -131,22 +258,27 @@ export function runFileFuzz(seed: number, cases: number, msLimit = 2000, heapLim
   const findings: FileFinding[] = [];
   let rejected = 0;
   let worstMs = 0;
+  const byKind: Record<string, { cases: number; rejected: number; ms: number }> = {};
   for (let i = 0; i < cases; i++) {
     const caseSeed = (seed + i) >>> 0;
     const c = makeCase(new Rng(caseSeed));
     const heap0 = process.memoryUsage().heapUsed;
     const t0 = performance.now();
+    const kind = c.kind.split(' ')[0]!;
+    const k = (byKind[kind] ??= { cases: 0, rejected: 0, ms: 0 });
+    k.cases++;
     try {
       c.run();
     } catch (e) {
-      if (e instanceof UserInputError) rejected++;
+      if (e instanceof UserInputError) rejected++, k.rejected++;
       else findings.push({ kind: c.kind, seed: caseSeed, what: `${(e as Error).name}: ${(e as Error).message}`.slice(0, 300) });
     }
     const ms = performance.now() - t0;
+    k.ms += ms;
     worstMs = Math.max(worstMs, ms);
     const grown = (process.memoryUsage().heapUsed - heap0) / 2 ** 20;
     if (ms > msLimit) findings.push({ kind: c.kind, seed: caseSeed, what: `took ${ms.toFixed(0)} ms (limit ${msLimit})` });
     if (grown > heapLimitMiB) findings.push({ kind: c.kind, seed: caseSeed, what: `heap grew ${grown.toFixed(0)} MiB (limit ${heapLimitMiB})` });
   }
-  return { cases, rejected, findings, worstMs };
+  return { cases, rejected, findings, worstMs, byKind };
 }

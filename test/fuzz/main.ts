@@ -1,7 +1,8 @@
 // `npm run fuzz -- --seconds N [--seed S]`: runs the guest-program fuzzer (DMA programs on every
 // SMMU profile, chaos over the qemu-virt and GICv2m platforms) and the file fuzzer (mutated
-// IORT/MADT/DTB/YAML) with fresh seeds until the time is up; prints ops/s per kind and exits 1 on
-// the first finding (with its seed, so it replays).
+// IORT/MADT/DTB images, platform and scenario YAML run end to end, SMMU dumps through inspect)
+// with fresh seeds until the time is up; prints ops/s per kind and exits 1 on the first finding
+// (with its seed, so it replays).
 import { parseArgs } from 'node:util';
 import { qemuVirtWithDevices, toDescription } from '../platform/fixtures.js';
 import { DMA_PROFILES, runChaosFuzz, runDmaFuzz, type ChaosResult } from './guest-fuzz.js';
@@ -28,6 +29,8 @@ const chaos = (r: ChaosResult): number => {
   worst.dmaBytes = Math.max(worst.dmaBytes, r.worstDmaBytes);
   return r.ops;
 };
+/** File-fuzzer cases per command (decode+lint, platform, run, inspect). */
+const fileKinds = new Map<string, { cases: number; rejected: number; ms: number }>();
 const kinds: { name: string; run: (seed: number) => number }[] = [
   ...Object.keys(DMA_PROFILES).map((p) => ({ name: `dma/${p}`, run: (s: number) => runDmaFuzz(p, s, 500).ops })),
   { name: 'chaos/qemu-virt', run: (s: number) => chaos(runChaosFuzz(qemuVirtWithDevices(), s, 2000, { dma0: 'dma-engine', nvme0: 'queue' })) },
@@ -37,6 +40,13 @@ const kinds: { name: string; run: (seed: number) => number }[] = [
     run: (s: number) => {
       const r = runFileFuzz(s * 100, 100);
       if (r.findings.length > 0) throw new Error(`file fuzzer: ${JSON.stringify(r.findings)}`);
+      for (const [kind, k] of Object.entries(r.byKind)) {
+        const t = fileKinds.get(kind) ?? { cases: 0, rejected: 0, ms: 0 };
+        t.cases += k.cases;
+        t.rejected += k.rejected;
+        t.ms += k.ms;
+        fileKinds.set(kind, t);
+      }
       return r.cases;
     },
   },
@@ -65,6 +75,9 @@ for (const [name, t] of totals) {
   all += t.ops;
   allMs += t.ms;
   console.log(`${name.padEnd(18)} ${String(t.runs).padStart(5)} runs ${String(t.ops).padStart(9)} ops ${((t.ops / t.ms) * 1000).toFixed(0).padStart(7)} ops/s`);
+}
+for (const [kind, k] of fileKinds) {
+  console.log(`  files/${kind.padEnd(11)} ${String(k.cases).padStart(9)} cases (${k.rejected} refused as unusable input) ${((k.cases / k.ms) * 1000).toFixed(0).padStart(7)} cases/s`);
 }
 console.log(`total              ${String(all).padStart(20)} ops ${((all / allMs) * 1000).toFixed(0).padStart(7)} ops/s, no findings`);
 console.log(
