@@ -28,6 +28,7 @@ import type { LpiSink } from '../../src/intc/sinks.js';
 import { Platform } from '../../src/platform/runtime/platform.js';
 import { deviceFactory } from '../../src/platform/devices/factory.js';
 import { DMA_ENGINE_SLICE, type DmaEngine } from '../../src/platform/devices/dma-engine.js';
+import { QDEV_SLICE_BYTES, QDEV_SLICE_ENTRIES } from '../../src/platform/devices/queue-device.js';
 import type { PlatformDescription } from '../../src/platform/description.js';
 import { DomainBuilder, PTE_RO, PTE_RW } from '../smmu/linux-domain.js';
 import { Rng } from './rng.js';
@@ -396,6 +397,7 @@ export function runChaosFuzz(desc: PlatformDescription, seed: number, n: number,
   for (const rc of desc.rootComplexes) windows.push({ base: rc.ecam.base, offsets: [0, 4, 0x10, 0x3c, 0x8004], size: 0x10_0000 });
   const smmus = [...p.smmus.values()];
   const engines = [...factory.models.dmaEngines.values()];
+  const queues = [...factory.models.queues.values()];
   let worstCommands = 0;
   let worstLpis = 0;
   let worstDmaBytes = 0;
@@ -423,6 +425,10 @@ export function runChaosFuzz(desc: PlatformDescription, seed: number, n: number,
     for (const e of engines) {
       worstDmaBytes = Math.max(worstDmaBytes, e.lastSliceBytes);
       check(e.lastSliceBytes <= DMA_ENGINE_SLICE, `${what}: ${e.lastSliceBytes} DMA bytes in one access`);
+    }
+    for (const q of queues) {
+      worstDmaBytes = Math.max(worstDmaBytes, q.lastSlice.bytes);
+      check(q.lastSlice.bytes <= QDEV_SLICE_BYTES && q.lastSlice.entries <= QDEV_SLICE_ENTRIES, `${what}: queue device moved ${q.lastSlice.bytes} bytes / ${q.lastSlice.entries} entries in one access`);
     }
   };
   const value = (): number => {

@@ -82,5 +82,5 @@ for (const [kind, k] of fileKinds) {
 console.log(`total              ${String(all).padStart(20)} ops ${((all / allMs) * 1000).toFixed(0).padStart(7)} ops/s, no findings`);
 console.log(
   `worst work in one register access: ${worst.commands} queue commands (bound ${Math.max(CMDQ_SLICE, ITS_SLICE)}), ` +
-    `${worst.lpis} LPIs visited (bound ${2 * LPI_SLICE + 64}), ${worst.dmaBytes} DMA-engine bytes (bound ${DMA_ENGINE_SLICE})`,
+    `${worst.lpis} LPIs visited (bound ${2 * LPI_SLICE + 64}), ${worst.dmaBytes} test-device DMA bytes (bound ${DMA_ENGINE_SLICE})`,
 );

@@ -9,7 +9,7 @@ import { RootComplex } from '../../pcie/root-complex.js';
 import { PcieDevice } from '../../pcie/endpoint.js';
 import { HDR } from '../../spec/pcie/config-header.js';
 import { DMA_ENGINE_MAX_LEN, DMA_ENGINE_OP, DMA_ENGINE_REG, DMA_ENGINE_SLICE, DMA_ENGINE_STATUS, DmaEngine } from './dma-engine.js';
-import { QDEV_CQE, QDEV_OP, QDEV_REG, QDEV_SC, QDEV_SQE, QueueDevice } from './queue-device.js';
+import { QDEV_CQE, QDEV_DISK_BYTES, QDEV_MAX_ENTRIES, QDEV_OP, QDEV_REG, QDEV_SC, QDEV_SLICE_BYTES, QDEV_SLICE_ENTRIES, QDEV_SQE, QueueDevice } from './queue-device.js';
 
 const RAM = 0x4000_0000;
 
@@ -102,6 +102,49 @@ test('queue device: a write then a read command round-trip through the disk', ()
   assert.equal(q.disk[3 * 512], 0x5c);
 });
 
+test('queue device: a full queue of maximal transfers moves one slice per access; service() drains it, one interrupt', () => {
+  const q = new QueueDevice('q');
+  const mem = attach(q.fn, 0x20_0000);
+  const sq = RAM + 0x1_0000;
+  const cq = RAM + 0x2_0000;
+  const data = RAM + 0x10_0000;
+  const w = (o: number, v: number): void => q.write(0, o, 4, v);
+  w(QDEV_REG.SQ_BASE_LO, sq);
+  w(QDEV_REG.CQ_BASE_LO, cq);
+  w(QDEV_REG.QSIZE, QDEV_MAX_ENTRIES);
+  w(QDEV_REG.CTRL, 1);
+  const n = QDEV_MAX_ENTRIES - 1;
+  for (let i = 0; i < n; i++) {
+    const b = new Uint8Array(QDEV_SQE.BYTES);
+    const v = new DataView(b.buffer);
+    v.setUint8(QDEV_SQE.OPCODE, i % 2 === 0 ? QDEV_OP.READ : QDEV_OP.WRITE);
+    v.setUint16(QDEV_SQE.CID, i, true);
+    v.setBigUint64(QDEV_SQE.BUFFER, BigInt(data), true);
+    v.setUint32(QDEV_SQE.LENGTH, QDEV_DISK_BYTES, true); // the whole disk: 64 KiB per command
+    mem.writeBytes(sq + i * QDEV_SQE.BYTES, b);
+  }
+  w(QDEV_REG.SQ_TAIL, n); // 255 commands x 64 KiB = 16 MiB of DMA behind one doorbell
+  const bounded = (): void => {
+    assert.ok(q.lastSlice.entries <= QDEV_SLICE_ENTRIES, `${q.lastSlice.entries} entries`);
+    assert.ok(q.lastSlice.bytes <= QDEV_SLICE_BYTES, `${q.lastSlice.bytes} bytes`);
+  };
+  bounded();
+  assert.ok(q.lastSlice.bytes > 0);
+  assert.ok(q.read(0, QDEV_REG.SQ_HEAD, 4) < n, 'the doorbell did not run the whole queue');
+  assert.equal(q.stats.interrupts, 0);
+  let calls = 0;
+  while (q.service()) {
+    bounded();
+    calls++;
+  }
+  assert.ok(calls >= (n * QDEV_DISK_BYTES) / QDEV_SLICE_BYTES - 2, `${calls} slices`);
+  assert.equal(q.read(0, QDEV_REG.SQ_HEAD, 4), n);
+  assert.equal(q.stats.commands, n);
+  assert.equal(q.stats.errors, 0);
+  assert.equal(q.stats.interrupts, 1, 'one interrupt for the drained batch');
+  assert.equal(mem.read16(cq + (n - 1) * QDEV_CQE.BYTES + QDEV_CQE.CID), n - 1);
+});
+
 test('random guest register writes never throw and stay bounded (fuzz)', () => {
   const regs = fc.constantFrom(...Object.values(DMA_ENGINE_REG), ...Object.values(QDEV_REG), 0x3c, 0xfff);
   const word = fc.oneof(fc.integer({ min: 0, max: 0xffff_ffff }), fc.constantFrom(0, 1, 2, 4, RAM, RAM + 0xff000, 0xffff_ffff));
@@ -119,6 +162,7 @@ test('random guest register writes never throw and stay bounded (fuzz)', () => {
         else e.write(0, off, 4, v);
         assert.ok([0, 1, 2, 3].includes(e.read(0, DMA_ENGINE_REG.STATUS, 4))); // 3: busy (sliced transfer)
         assert.ok(q.read(0, QDEV_REG.SQ_HEAD, 4) < 256);
+        assert.ok(q.lastSlice.entries <= QDEV_SLICE_ENTRIES && q.lastSlice.bytes <= QDEV_SLICE_BYTES);
       }
     }),
     { numRuns: 150 },

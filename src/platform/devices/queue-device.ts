@@ -2,9 +2,12 @@
 // (reached by DMA through the SMMU, like NVMe I/O queues), a small internal disk, doorbells in
 // BAR0, completion entries with a phase bit, and an MSI-X interrupt per completion batch. Its
 // registers and queue entries are this project's own layout (not NVMe's), defined once here.
-// Guest-controlled values are bounded: queue size <= QDEV_MAX_ENTRIES, one doorbell processes at
-// most one queue's worth of entries, transfers are chunked through one preallocated buffer.
-import type { DmaFault } from '../../memory/types.js';
+// Guest-controlled values are bounded: queue size <= QDEV_MAX_ENTRIES, transfers are chunked
+// through one preallocated buffer, and the work of one register access or one service() call is
+// one slice (at most QDEV_SLICE_ENTRIES entries fetched and QDEV_SLICE_BYTES moved): a doorbell
+// starts the queue, service() continues it, SQ_HEAD shows the progress, and the MSI-X interrupt
+// fires when the queue has drained with completions posted.
+import type { DmaFault, Serviceable } from '../../memory/types.js';
 import { EndpointFunction } from '../../pcie/endpoint.js';
 import type { BarHandler } from '../../pcie/types.js';
 import { CLASS_CODE } from '../../spec/pcie/config-header.js';
@@ -39,8 +42,22 @@ export const QDEV_BAR_SIZE = 0x4000;
 export const QDEV_MSIX = Object.freeze({ vectors: 1, tableBar: 0, tableOffset: 0x2000, pbaOffset: 0x3000 });
 
 const CHUNK = 0x1000;
+/** Submission entries fetched per slice (one register access or one service() call). */
+export const QDEV_SLICE_ENTRIES = 16;
+/** Data bytes moved per slice. */
+export const QDEV_SLICE_BYTES = 4 * CHUNK;
 
-export class QueueDevice implements BarHandler {
+/** The command being transferred (a slice can end in the middle of one). */
+interface Active {
+  op: number;
+  cid: number;
+  buffer: number;
+  off: number;
+  len: number;
+  done: number;
+}
+
+export class QueueDevice implements BarHandler, Serviceable {
   readonly fn: EndpointFunction;
   readonly disk = new Uint8Array(QDEV_DISK_BYTES);
   private sqBase = 0;
@@ -60,6 +77,12 @@ export class QueueDevice implements BarHandler {
   private readonly buf = new Uint8Array(CHUNK);
   readonly stats = { commands: 0, errors: 0, interrupts: 0 };
   lastFault: DmaFault | null = null;
+  private active: Active | null = null;
+  private readonly activeState: Active = { op: 0, cid: 0, buffer: 0, off: 0, len: 0, done: 0 };
+  /** Completions posted since the last interrupt. */
+  private posted = 0;
+  /** Work of the last slice (bounded-work tests read it). */
+  readonly lastSlice = { entries: 0, bytes: 0 };
 
   constructor(name: string) {
     this.fn = new EndpointFunction(name, {
@@ -108,11 +131,13 @@ export class QueueDevice implements BarHandler {
         this.sqHead = this.sqTail = this.cqTail = this.cqHead = 0;
         this.phase = 1;
         this.fatal = false;
+        this.active = null;
+        this.posted = 0;
         return;
       case R.SQ_TAIL:
         if (this.enabled && !this.fatal && v < this.qsize) {
           this.sqTail = v;
-          this.process();
+          this.service();
         }
         return;
       case R.CQ_HEAD: if (v < this.qsize) this.cqHead = v; return;
@@ -120,67 +145,112 @@ export class QueueDevice implements BarHandler {
     }
   }
 
-  private process(): void {
+  /** One slice of queue work; returns true while entries or a transfer remain. */
+  service(): boolean {
+    this.lastSlice.entries = 0;
+    this.lastSlice.bytes = 0;
+    if (!this.enabled || this.fatal) return false;
     const dma = this.fn.dma;
-    let posted = 0;
-    // At most one queue's worth of entries per doorbell.
-    for (let n = 0; n < this.qsize && this.sqHead !== this.sqTail; n++) {
-      const f = dma.read(this.sqBase + this.sqHead * QDEV_SQE.BYTES, this.sqe);
-      if (f !== null) return this.fail(f);
-      this.sqHead = (this.sqHead + 1) % this.qsize;
-      const sc = this.runCommand();
-      const cq = this.cqeView;
-      cq.setUint16(QDEV_CQE.CID, this.sqeView.getUint16(QDEV_SQE.CID, true), true);
-      cq.setUint16(QDEV_CQE.STATUS, sc, true);
-      cq.setUint32(QDEV_CQE.SQ_HEAD, this.sqHead, true);
-      cq.setUint32(QDEV_CQE.PHASE, this.phase, true);
-      const g = dma.write(this.cqBase + this.cqTail * QDEV_CQE.BYTES, this.cqe);
-      if (g !== null) return this.fail(g);
-      this.cqTail = (this.cqTail + 1) % this.qsize;
-      if (this.cqTail === 0) this.phase ^= 1;
-      this.stats.commands++;
-      if (sc !== QDEV_SC.OK) this.stats.errors++;
-      posted++;
+    while (this.lastSlice.bytes < QDEV_SLICE_BYTES) {
+      if (this.active === null) {
+        if (this.sqHead === this.sqTail || this.lastSlice.entries >= QDEV_SLICE_ENTRIES) break;
+        const f = dma.read(this.sqBase + this.sqHead * QDEV_SQE.BYTES, this.sqe);
+        if (f !== null) return this.fail(f);
+        this.lastSlice.entries++;
+        this.sqHead = (this.sqHead + 1) % this.qsize;
+        const sc = this.startCommand();
+        if (sc !== QDEV_SC.OK) {
+          if (!this.complete(this.sqeView.getUint16(QDEV_SQE.CID, true), sc)) return false;
+          continue;
+        }
+      }
+      const a = this.active!;
+      const sc = this.transfer(a, QDEV_SLICE_BYTES - this.lastSlice.bytes);
+      if (sc === null) break; // the slice's bytes are spent; the command continues next time
+      this.active = null;
+      if (!this.complete(a.cid, sc)) return false;
     }
-    if (posted > 0) {
+    const more = this.active !== null || this.sqHead !== this.sqTail;
+    if (!more && this.posted > 0) {
+      this.posted = 0;
       this.stats.interrupts++;
       this.fn.signal(0);
     }
+    return more;
   }
 
-  private fail(f: DmaFault): void {
+  /** Posts a completion entry; false when its write faulted (the device stops, fatal). */
+  private complete(cid: number, sc: number): boolean {
+    const cq = this.cqeView;
+    cq.setUint16(QDEV_CQE.CID, cid, true);
+    cq.setUint16(QDEV_CQE.STATUS, sc, true);
+    cq.setUint32(QDEV_CQE.SQ_HEAD, this.sqHead, true);
+    cq.setUint32(QDEV_CQE.PHASE, this.phase, true);
+    const g = this.fn.dma.write(this.cqBase + this.cqTail * QDEV_CQE.BYTES, this.cqe);
+    if (g !== null) {
+      this.fail(g);
+      return false;
+    }
+    this.cqTail = (this.cqTail + 1) % this.qsize;
+    if (this.cqTail === 0) this.phase ^= 1;
+    this.stats.commands++;
+    if (sc !== QDEV_SC.OK) this.stats.errors++;
+    this.posted++;
+    return true;
+  }
+
+  private fail(f: DmaFault): false {
     this.lastFault = f;
     this.fatal = true;
+    this.active = null;
+    return false;
   }
 
-  private runCommand(): number {
+  /** Decodes the fetched entry; OK makes it the active command, anything else is its completion status. */
+  private startCommand(): number {
     const s = this.sqeView;
     const op = s.getUint8(QDEV_SQE.OPCODE);
-    const buffer = Number(s.getBigUint64(QDEV_SQE.BUFFER, true) & 0x1f_ffff_ffff_ffffn);
     const off = s.getUint32(QDEV_SQE.LBA, true) * QDEV_SECTOR;
     const len = s.getUint32(QDEV_SQE.LENGTH, true);
     if (op !== QDEV_OP.READ && op !== QDEV_OP.WRITE) return QDEV_SC.INVALID_OPCODE;
     if (off + len > QDEV_DISK_BYTES) return QDEV_SC.LBA_RANGE;
+    const a = this.activeState;
+    a.op = op;
+    a.cid = s.getUint16(QDEV_SQE.CID, true);
+    a.buffer = Number(s.getBigUint64(QDEV_SQE.BUFFER, true) & 0x1f_ffff_ffff_ffffn);
+    a.off = off;
+    a.len = len;
+    a.done = 0;
+    this.active = a;
+    return QDEV_SC.OK;
+  }
+
+  /** Moves up to `budget` bytes of the active command: its status when it ended, null when bytes remain. */
+  private transfer(a: Active, budget: number): number | null {
     const dma = this.fn.dma;
-    for (let done = 0; done < len; done += CHUNK) {
-      const n = Math.min(CHUNK, len - done);
+    const end = Math.min(a.len, a.done + budget);
+    while (a.done < end) {
+      const n = Math.min(CHUNK, end - a.done);
       const b = n === CHUNK ? this.buf : this.buf.subarray(0, n);
-      if (op === QDEV_OP.READ) {
-        b.set(this.disk.subarray(off + done, off + done + n));
-        const f = dma.write(buffer + done, b);
+      const at = a.off + a.done;
+      if (a.op === QDEV_OP.READ) {
+        b.set(this.disk.subarray(at, at + n));
+        const f = dma.write(a.buffer + a.done, b);
         if (f !== null) {
           this.lastFault = f;
           return QDEV_SC.DATA_TRANSFER_ERROR;
         }
       } else {
-        const f = dma.read(buffer + done, b);
+        const f = dma.read(a.buffer + a.done, b);
         if (f !== null) {
           this.lastFault = f;
           return QDEV_SC.DATA_TRANSFER_ERROR;
         }
-        this.disk.set(b, off + done);
+        this.disk.set(b, at);
       }
+      a.done += n;
+      this.lastSlice.bytes += n;
     }
-    return QDEV_SC.OK;
+    return a.done < a.len ? null : QDEV_SC.OK;
   }
 }

@@ -524,6 +524,9 @@ export class ScenarioRun {
     mem.writeBytes(q.sq + q.tail * QDEV_SQE.BYTES, sqe);
     q.tail = (q.tail + 1) % q.size;
     this.platform.bus.write(bar + QDEV_REG.SQ_TAIL, 4, q.tail);
+    // The guest polls its completion queue while the VMM services the device (a doorbell only
+    // starts the queue; large transfers finish in later slices).
+    this.platform.settle();
     // Completion: the entry at the CQ head carries the current phase once posted.
     const cqe = new Uint8Array(QDEV_CQE.BYTES);
     mem.readBytes(q.cq + q.head * QDEV_CQE.BYTES, cqe);
