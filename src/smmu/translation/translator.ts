@@ -13,7 +13,8 @@ import { L1STD, L1CD, L1STD_SPAN_MAX } from '../../spec/smmuv3/l1-descriptors.js
 import { STE_S1DSS, STE_S1FMT } from '../../spec/smmuv3/ste.js';
 import type { SmmuFeatures } from '../features.js';
 import { TableReader } from './table-reader.js';
-import { decodeSte, WORLD, type SteConfig, type S2Config } from './ste-config.js';
+import { cfgFault, fetchFault, transFault, walkFault } from './faults.js';
+import { decodeSte, WORLD, type SteConfig } from './ste-config.js';
 import { decodeCd, type CdConfig } from './cd-config.js';
 import { Walker, permits } from './walker.js';
 import { Iotlb, KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr, STRIDE, PAGE, OUT, META } from './iotlb.js';
@@ -200,24 +201,24 @@ export class Translator implements InspectHost {
     if (kind === XLATE_KIND.NONE) return false; // Config abort: terminated, no event (§5.2 Config)
     const ssid = req.ssid;
     if (kind === XLATE_KIND.BYPASS) {
-      if (ssid >= 0) return this.cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
+      if (ssid >= 0) return cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
       return this.bypass(req, out, priv, instr, -1);
     }
     if (kind === XLATE_KIND.S2) {
-      if (ssid >= 0) return this.cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
+      if (ssid >= 0) return cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
       return this.stage2Only(req, out, priv, instr, se.ste);
     }
     // ---- stage 1 (or nested): which CD (§5.2 S1CDMax, S1DSS)
     let cdIndex = 0;
     if (ssid >= 0) {
-      if (se.s1CdMax === 0 || ssid >= P2[se.s1CdMax]!) return this.cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
-      if (se.s1Dss === STE_S1DSS.SSID0 && ssid === 0) return this.cfgFault(out, req, EVT.F_STREAM_DISABLED, priv, instr);
+      if (se.s1CdMax === 0 || ssid >= P2[se.s1CdMax]!) return cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
+      if (se.s1Dss === STE_S1DSS.SSID0 && ssid === 0) return cfgFault(out, req, EVT.F_STREAM_DISABLED, priv, instr);
       cdIndex = ssid;
     } else if (se.s1CdMax !== 0) {
       if (se.s1Dss === STE_S1DSS.BYPASS) {
         return kind === XLATE_KIND.NESTED ? this.stage2Only(req, out, priv, instr, se.ste) : this.bypass(req, out, priv, instr, se.vmid);
       }
-      if (se.s1Dss !== STE_S1DSS.SSID0) return this.cfgFault(out, req, EVT.F_STREAM_DISABLED, priv, instr);
+      if (se.s1Dss !== STE_S1DSS.SSID0) return cfgFault(out, req, EVT.F_STREAM_DISABLED, priv, instr);
     }
     let ce: CdCacheEntry | undefined = this.cachesOn ? (cdIndex === 0 ? (se.cd0 ?? undefined) : se.cds.get(cdIndex)) : undefined;
     if (ce !== undefined) this.cfgCache.counters.hits++;
@@ -298,7 +299,7 @@ export class Translator implements InspectHost {
   /** Both stages bypass (STE bypass, or S1DSS bypass without stage 2): identity within the OAS (§3.4). */
   private bypass(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, vmid: number): boolean {
     const addr = req.addrHi * TWO32 + req.addrLo;
-    if (!(addr < this.oasLimit)) return this.transFault(out, req, EVT.F_ADDR_SIZE, priv, instr, false, EVT_CLASS.IN, 0, 0, false, null, null);
+    if (!(addr < this.oasLimit)) return transFault(out, req, EVT.F_ADDR_SIZE, priv, instr, false, EVT_CLASS.IN, 0, 0, false, null, null);
     out.ok = true;
     out.kind = XLATE_KIND.BYPASS;
     out.pa = addr;
@@ -317,7 +318,7 @@ export class Translator implements InspectHost {
   private stage2Only(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig): boolean {
     const s2 = ste.s2!;
     const ipa = req.addrHi * TWO32 + req.addrLo;
-    if (!(ipa < this.oasLimit)) return this.transFault(out, req, EVT.F_ADDR_SIZE, priv, instr, false, EVT_CLASS.IN, 0, 0, false, null, null);
+    if (!(ipa < this.oasLimit)) return transFault(out, req, EVT.F_ADDR_SIZE, priv, instr, false, EVT_CLASS.IN, 0, 0, false, null, null);
     const tag = tagKey(KIND_S2, WORLD.EL1, s2.vmid, 0);
     const write = req.write;
     out.kind = XLATE_KIND.S2;
@@ -334,7 +335,7 @@ export class Translator implements InspectHost {
     }
     this.walks++;
     const w = this.walker;
-    if (!w.s2(s2, ipa, write, instr, EVT_CLASS.IN, priv)) return this.walkFault(out, req, priv, instr, null, s2);
+    if (!w.s2(s2, ipa, write, instr, EVT_CLASS.IN, priv)) return walkFault(this.walker, out, req, priv, instr, null, s2);
     const shift = w.s2Shift;
     const s2p = s2Effective(w.s2Perms);
     const s2u = s2Effective(w.s2PermsUnpriv);
@@ -355,14 +356,14 @@ export class Translator implements InspectHost {
   private stage1(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, se: SteCacheEntry, ce: CdCacheEntry): boolean {
     const hiIn = req.addrHi >>> 0;
     const region = (hiIn >>> 23) & 1; // VA[55] selects TTB0 / TTB1
-    if (!(region === 1 ? ce.en1 : ce.en0)) return this.transFault(out, req, EVT.F_TRANSLATION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, ce.cd, null);
+    if (!(region === 1 ? ce.en1 : ce.en0)) return transFault(out, req, EVT.F_TRANSLATION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, ce.cd, null);
     // Range check (§3.4.1): VA[top:ia] must all equal VA[55]; top = 55 with TBI, else 63.
     const hiMask = region === 1 ? ce.hiMask1 : ce.hiMask0;
     const loMask = region === 1 ? ce.loMask1 : ce.loMask0;
     const hiTop = (hiIn & hiMask) >>> 0;
     const loTop = (req.addrLo & loMask) >>> 0;
     const inRange = region === 1 ? hiTop === hiMask && loTop === loMask : hiTop === 0 && loTop === 0;
-    if (!inRange) return this.transFault(out, req, EVT.F_TRANSLATION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, ce.cd, null);
+    if (!inRange) return transFault(out, req, EVT.F_TRANSLATION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, ce.cd, null);
     // Region key: VA[51:0] (the TLB key; TLBI addresses reduce the same way).
     const key = (hiIn & 0xfffff) * TWO32 + (req.addrLo >>> 0);
     const write = req.write;
@@ -401,11 +402,11 @@ export class Translator implements InspectHost {
     const w = this.walker;
     const va = key % P2[ia]!;
     w.s1Va = va;
-    if (!w.s1(cd, tt, region === 1 ? cd.ps[1] : cd.ps[0], write, priv, el2, s2)) return this.walkFault(out, req, priv, instr, cd, s2);
+    if (!w.s1(cd, tt, region === 1 ? cd.ps[1] : cd.ps[0], write, priv, el2, s2)) return walkFault(this.walker, out, req, priv, instr, cd, s2);
     const pp = w.s1PermsPriv;
     const pu = w.s1PermsUnpriv;
     if (!permits(priv ? pp : pu, write, instr)) {
-      return this.transFault(out, req, EVT.F_PERMISSION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, cd, null);
+      return transFault(out, req, EVT.F_PERMISSION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, cd, null);
     }
     let shift = w.s1Shift;
     let pa = w.s1Oa;
@@ -417,7 +418,7 @@ export class Translator implements InspectHost {
     const global = w.s1Global;
     if (s2 !== null) {
       const ipa = w.s1Oa;
-      if (!w.s2(s2, ipa, write, instr, EVT_CLASS.IN, priv)) return this.walkFault(out, req, priv, instr, cd, s2);
+      if (!w.s2(s2, ipa, write, instr, EVT_CLASS.IN, priv)) return walkFault(this.walker, out, req, priv, instr, cd, s2);
       pa = w.s2Pa;
       if (w.s2Shift < shift) shift = w.s2Shift;
       permsPriv &= s2Effective(w.s2Perms);
@@ -491,82 +492,6 @@ export class Translator implements InspectHost {
     return true;
   }
 
-  // ---------------------------------------------------------------- events
-
-  private baseEvent(out: TranslationResult, req: TranslationRequest, type: number, priv: boolean, instr: boolean): void {
-    const ev = out.event;
-    ev.type = type;
-    ev.sid = req.sid >>> 0;
-    ev.ssv = req.ssid >= 0;
-    ev.ssid = req.ssid >= 0 ? req.ssid & 0xfffff : 0;
-    ev.stag = 0;
-    ev.stall = false;
-    ev.pnu = priv;
-    ev.ind = instr && !req.write;
-    ev.rnw = !req.write;
-    ev.nsipa = false;
-    ev.s2 = false;
-    ev.cls = 0;
-    ev.ttrnw = false;
-    ev.inputLo = req.addrLo >>> 0;
-    ev.inputHi = req.addrHi >>> 0;
-    ev.ipa = 0;
-    ev.fetchAddr = 0;
-  }
-
-  /** C_* configuration errors and F_STREAM_DISABLED: always recorded, transaction aborted. */
-  private cfgFault(out: TranslationResult, req: TranslationRequest, type: number, priv: boolean, instr: boolean, record = true): false {
-    this.baseEvent(out, req, type, priv, instr);
-    out.record = record;
-    return false;
-  }
-
-  private fetchFault(out: TranslationResult, req: TranslationRequest, type: number, addr: number): false {
-    this.baseEvent(out, req, type, req.priv, req.instr);
-    out.event.fetchAddr = addr - (addr % 8);
-    out.record = true;
-    return false;
-  }
-
-  /**
-   * A translation-related fault (F_TRANSLATION, F_ADDR_SIZE, F_ACCESS, F_PERMISSION) or
-   * F_WALK_EABT. Stage 1 follows CD.R/S/A; stage 2 follows STE.S2R/S2S (§5.5); without a CD
-   * (stage-1 bypass address size) it is recorded and aborts.
-   */
-  private transFault(
-    out: TranslationResult, req: TranslationRequest, type: number, priv: boolean, instr: boolean,
-    s2: boolean, cls: number, ipa: number, fetch: number, ttrnw: boolean, cd: CdConfig | null, s2c: S2Config | null,
-  ): false {
-    this.baseEvent(out, req, type, priv, instr);
-    const ev = out.event;
-    ev.s2 = s2;
-    ev.cls = cls;
-    ev.ipa = ipa;
-    ev.fetchAddr = fetch - (fetch % 8);
-    ev.ttrnw = ttrnw;
-    if (type === EVT.F_WALK_EABT) {
-      out.record = true;
-      return false;
-    }
-    if (s2 && s2c !== null) {
-      out.stall = s2c.s;
-      out.record = s2c.r || s2c.s;
-    } else if (!s2 && cd !== null) {
-      out.stall = cd.s;
-      out.record = cd.r || cd.s;
-      out.razWi = !cd.a && !cd.s;
-    } else {
-      out.record = true;
-    }
-    ev.stall = out.stall;
-    return false;
-  }
-
-  private walkFault(out: TranslationResult, req: TranslationRequest, priv: boolean, instr: boolean, cd: CdConfig | null, s2c: S2Config | null): false {
-    const w = this.walker;
-    return this.transFault(out, req, w.fType, priv, instr, w.fS2, w.fCls, w.fIpa, w.fFetch, w.fTtrnw, cd, s2c);
-  }
-
   // ---------------------------------------------------------------- structure fetches
 
   /** Locates and decodes the STE of `sid` (§3.3.2, §6.3.24-25, §5.1). Null with the event filled on failure. */
@@ -574,7 +499,7 @@ export class Translator implements InspectHost {
     if (!this.readSte(sid, req, out)) return null;
     const d = decodeSte(this.words, this.features, this.e2h);
     if (!d.ok) {
-      this.cfgFault(out, req, EVT.C_BAD_STE, req.priv, req.instr);
+      cfgFault(out, req, EVT.C_BAD_STE, req.priv, req.instr);
       return null;
     }
     return d.ste;
@@ -587,7 +512,7 @@ export class Translator implements InspectHost {
     if (addr < 0) return false;
     if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
       if (this.reader.trace !== null) this.reader.step('ste', 0, -1, addr, sid, addr, 0, 0, false);
-      this.fetchFault(out, req, EVT.F_STE_FETCH, addr);
+      fetchFault(out, req, EVT.F_STE_FETCH, addr);
       return false;
     }
     if (this.reader.trace !== null) this.reader.step('ste', 0, -1, addr, sid, addr, this.words[0]!, this.words[1]!, true);
@@ -608,7 +533,7 @@ export class Translator implements InspectHost {
     if (m !== null && m.sid === sid && this.memoSteE2h === this.e2h && sameWords(words, this.memoSteWords)) return m;
     const d = decodeSte(words, this.features, this.e2h);
     if (!d.ok) {
-      this.cfgFault(out, req, EVT.C_BAD_STE, req.priv, req.instr);
+      cfgFault(out, req, EVT.C_BAD_STE, req.priv, req.instr);
       return null;
     }
     const e = new SteCacheEntry(sid, d.ste);
@@ -627,7 +552,7 @@ export class Translator implements InspectHost {
     if (m !== null && m.owner === se && m.index === index && sameWords(words, this.memoCdWords)) return m;
     const cd = decodeCd(words, se.ste, this.features);
     if (cd === null) {
-      this.cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
+      cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
       return null;
     }
     const e = new CdCacheEntry(se, index, cd);
@@ -662,7 +587,7 @@ export class Translator implements InspectHost {
     const ok = this.reader.read64(l1, false, t);
     if (this.reader.trace !== null) this.reader.step('l1std', 0, -1, st.base, Math.floor(sid / P2[split]!), l1, t.lo, t.hi, ok);
     if (!ok) {
-      if (req !== null && out !== null) this.fetchFault(out, req, EVT.F_STE_FETCH, l1);
+      if (req !== null && out !== null) fetchFault(out, req, EVT.F_STE_FETCH, l1);
       return -1;
     }
     const span = rd(wordsOf(t), L1STD.SPAN);
@@ -673,14 +598,14 @@ export class Translator implements InspectHost {
     if (l2 < 0) {
       // L2Ptr beyond any PA (bits above 52): the STE fetch is out of range (§3.4.3); FetchAddr keeps bits [52:0].
       const low52 = addrOfLoHi(t.lo, t.hi & 0x001f_ffff, L1STD.L2PTR);
-      if (req !== null && out !== null) this.fetchFault(out, req, EVT.F_STE_FETCH, low52 - (low52 % P2[span + 5]!) + low * 64);
+      if (req !== null && out !== null) fetchFault(out, req, EVT.F_STE_FETCH, low52 - (low52 % P2[span + 5]!) + low * 64);
       return -1;
     }
     return l2 - (l2 % P2[span + 5]!) + low * 64;
   }
 
   private badSid(req: TranslationRequest | null, out: TranslationResult | null): number {
-    if (req !== null && out !== null) this.cfgFault(out, req, EVT.C_BAD_STREAMID, req.priv, req.instr, this.recInvSid);
+    if (req !== null && out !== null) cfgFault(out, req, EVT.C_BAD_STREAMID, req.priv, req.instr, this.recInvSid);
     return -1;
   }
 
@@ -692,7 +617,7 @@ export class Translator implements InspectHost {
     if (!this.readCd(ste, index, req, out, priv, instr)) return null;
     const cd = decodeCd(this.words, ste, this.features);
     if (cd === null) {
-      this.cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
+      cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
       return null;
     }
     return cd;
@@ -705,7 +630,7 @@ export class Translator implements InspectHost {
     if (addr < 0) return false;
     if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
       if (this.reader.trace !== null) this.reader.step('cd', 0, -1, addr, index, addr, 0, 0, false);
-      this.fetchFault(out, req, EVT.F_CD_FETCH, addr);
+      fetchFault(out, req, EVT.F_CD_FETCH, addr);
       return false;
     }
     if (this.reader.trace !== null) this.reader.step('cd', 0, -1, addr, index, addr, this.words[0]!, this.words[1]!, true);
@@ -717,7 +642,7 @@ export class Translator implements InspectHost {
     if (ste.kind !== XLATE_KIND.NESTED) return ipa;
     const w = this.walker;
     if (!w.s2(ste.s2!, ipa, false, false, EVT_CLASS.CD)) {
-      this.walkFault(out, req, priv, instr, null, ste.s2);
+      walkFault(this.walker, out, req, priv, instr, null, ste.s2);
       return -1;
     }
     return w.s2Pa;
@@ -742,14 +667,14 @@ export class Translator implements InspectHost {
       const ok = this.reader.read64(l1, false, t);
       if (this.reader.trace !== null) this.reader.step('l1cd', 0, -1, base, l1Index, l1, t.lo, t.hi, ok);
       if (!ok) {
-        this.fetchFault(o, r, EVT.F_CD_FETCH, l1);
+        fetchFault(o, r, EVT.F_CD_FETCH, l1);
         return -1;
       }
       const ptr = addrOfLoHi(t.lo, t.hi, L1CD.L2PTR);
       // 64 KiB leaves: L2Ptr[15:12] are RES0 and taken as zero (§5.2 S1Fmt).
       const l2 = ptr - (ptr % P2[leafBits + 6]!);
       if (rd(wordsOf(t), L1CD.V) === 0 || ptr < 0 || l2 >= this.oasLimit) {
-        this.cfgFault(o, r, EVT.C_BAD_SUBSTREAMID, priv, instr);
+        cfgFault(o, r, EVT.C_BAD_SUBSTREAMID, priv, instr);
         return -1;
       }
       ipa = l2 + (index % P2[leafBits]!) * 64;
