@@ -1,0 +1,250 @@
+// Locating and fetching the configuration structures: the STE of a StreamID through a linear or
+// 2-level stream table (IHI 0070 §3.3.2, §6.3.24-25, L1STD §5.1) and CD `index` of an STE's CD
+// table (§5.2 S1Fmt/S1CDMax, L1CD §5.3, §5.4), through stage 2 when nested. Failures are event
+// records filled into the caller's result (faults.ts). Reads go through the TableReader (and
+// appear in its trace when the inspector records one). The caches are the caller's: with caches
+// disabled, fetchSteMemo/fetchCdMemo reuse the previous decode of unchanged words, so that path
+// allocates nothing for an unchanged STE/CD.
+import type { U64 } from '../../memory/types.js';
+import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
+import { rd } from '../../spec/bits.js';
+import { addrOfLoHi } from './addr-field.js';
+import { L1STD, L1CD, L1STD_SPAN_MAX } from '../../spec/smmuv3/l1-descriptors.js';
+import { STE_S1FMT } from '../../spec/smmuv3/ste.js';
+import type { SmmuFeatures } from '../features.js';
+import type { TableReader } from './table-reader.js';
+import type { Walker } from './walker.js';
+import { decodeSte, type SteConfig } from './ste-config.js';
+import { decodeCd, type CdConfig } from './cd-config.js';
+import { SteCacheEntry, CdCacheEntry } from './config-cache.js';
+import { cfgFault, fetchFault, walkFault } from './faults.js';
+import { XLATE_KIND, newResult, type StreamTableConfig, type TranslationRequest, type TranslationResult } from './types.js';
+
+const P2: number[] = [];
+for (let i = 0; i <= 64; i++) P2.push(2 ** i);
+
+export class ConfigFetcher {
+  /** SMMU_STRTAB_BASE / SMMU_STRTAB_BASE_CFG as last pushed. */
+  st: StreamTableConfig = { base: 0, log2Size: 0, fmt: 0, split: 6 };
+  /** SMMU_CR2.RECINVSID: record C_BAD_STREAMID for out-of-range StreamIDs. */
+  recInvSid = false;
+  /** SMMU_CR2.E2H (taken into account by the STE decode). */
+  e2h = false;
+  /** PA of the last STE/CD located (inspector); -1 when locating failed. */
+  lastStructAddr = -1;
+  private readonly tmp: U64 = { lo: 0, hi: 0 };
+  private readonly words = new Uint32Array(16);
+  private readonly oasLimit: number;
+  private readonly scratchReq: TranslationRequest = { sid: 0, ssid: -1, addrLo: 0, addrHi: 0, write: false, instr: false, priv: false };
+
+  constructor(
+    private readonly reader: TableReader,
+    private readonly walker: Walker,
+    private readonly features: SmmuFeatures,
+  ) {
+    this.oasLimit = 2 ** features.oasBits;
+  }
+
+  /** Locates and decodes the STE of `sid` (§3.3.2, §6.3.24-25, §5.1). Null with the event filled on failure. */
+  fetchSte(sid: number, req: TranslationRequest, out: TranslationResult): SteConfig | null {
+    if (!this.readSte(sid, req, out)) return null;
+    const d = decodeSte(this.words, this.features, this.e2h);
+    if (!d.ok) {
+      cfgFault(out, req, EVT.C_BAD_STE, req.priv, req.instr);
+      return null;
+    }
+    return d.ste;
+  }
+
+  /** Locates and reads the STE of `sid` into `words` (§3.3.2); false with the event filled on failure. */
+  private readSte(sid: number, req: TranslationRequest, out: TranslationResult): boolean {
+    const addr = this.steAddress(sid, req, out);
+    this.lastStructAddr = addr;
+    if (addr < 0) return false;
+    if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
+      if (this.reader.trace !== null) this.reader.step('ste', 0, -1, addr, sid, addr, 0, 0, false);
+      fetchFault(out, req, EVT.F_STE_FETCH, addr);
+      return false;
+    }
+    if (this.reader.trace !== null) this.reader.step('ste', 0, -1, addr, sid, addr, this.words[0]!, this.words[1]!, true);
+    return true;
+  }
+
+  /**
+   * Caches disabled: fetches the STE of `sid` from memory (every read is made, as without caches)
+   * and decodes it, reusing the previous uncached entry when the fetched words, the StreamID and
+   * CR2.E2H are the same as last time (decoding is a pure function of those and the fixed
+   * features), so that the uncached path allocates nothing for an unchanged STE. Null with the
+   * event filled on failure.
+   */
+  fetchSteMemo(sid: number, req: TranslationRequest, out: TranslationResult): SteCacheEntry | null {
+    if (!this.readSte(sid, req, out)) return null;
+    const words = this.words;
+    const m = this.memoSte;
+    if (m !== null && m.sid === sid && this.memoSteE2h === this.e2h && sameWords(words, this.memoSteWords)) return m;
+    const d = decodeSte(words, this.features, this.e2h);
+    if (!d.ok) {
+      cfgFault(out, req, EVT.C_BAD_STE, req.priv, req.instr);
+      return null;
+    }
+    const e = new SteCacheEntry(sid, d.ste);
+    this.memoSte = e;
+    this.memoSteE2h = this.e2h;
+    this.memoSteWords.set(words);
+    this.memoCd = null;
+    return e;
+  }
+
+  /** Caches disabled: like {@link fetchSteMemo} for CD `index` of the (memoised) STE entry `se`. */
+  fetchCdMemo(se: SteCacheEntry, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): CdCacheEntry | null {
+    if (!this.readCd(se.ste, index, req, out, priv, instr)) return null;
+    const words = this.words;
+    const m = this.memoCd;
+    if (m !== null && m.owner === se && m.index === index && sameWords(words, this.memoCdWords)) return m;
+    const cd = decodeCd(words, se.ste, this.features);
+    if (cd === null) {
+      cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
+      return null;
+    }
+    const e = new CdCacheEntry(se, index, cd);
+    this.memoCd = e;
+    this.memoCdWords.set(words);
+    return e;
+  }
+
+  /** Last uncached STE/CD entries and the words they were decoded from (caches disabled only). */
+  private memoSte: SteCacheEntry | null = null;
+  private memoSteE2h = false;
+  private readonly memoSteWords = new Uint32Array(16);
+  private memoCd: CdCacheEntry | null = null;
+  private readonly memoCdWords = new Uint32Array(16);
+
+  /** PA of the STE for `sid`, or -1 with C_BAD_STREAMID / F_STE_FETCH filled in. */
+  steAddress(sid: number, req: TranslationRequest | null, out: TranslationResult | null): number {
+    const f = this.features;
+    const st = this.st;
+    const literal = st.log2Size & 0x3f;
+    const log2 = Math.min(literal, f.sidBits);
+    if (!(sid < P2[log2]!)) return this.badSid(req, out);
+    const twoLevel = f.stLevel2 && st.fmt === 1;
+    if (!twoLevel) {
+      const align = P2[Math.min(literal + 6, 52)]!;
+      return st.base - (st.base % align) + sid * 64;
+    }
+    const split = st.split === 8 || st.split === 10 ? st.split : 6;
+    const align = P2[Math.min(Math.max(6, literal - split + 3), 52)]!;
+    const l1 = st.base - (st.base % align) + Math.floor(sid / P2[split]!) * 8;
+    const t = this.tmp;
+    const ok = this.reader.read64(l1, false, t);
+    if (this.reader.trace !== null) this.reader.step('l1std', 0, -1, st.base, Math.floor(sid / P2[split]!), l1, t.lo, t.hi, ok);
+    if (!ok) {
+      if (req !== null && out !== null) fetchFault(out, req, EVT.F_STE_FETCH, l1);
+      return -1;
+    }
+    const span = rd(wordsOf(t), L1STD.SPAN);
+    if (span === 0 || span > L1STD_SPAN_MAX || span > split + 1) return this.badSid(req, out);
+    const low = sid % P2[split]!;
+    if (low >= P2[span - 1]!) return this.badSid(req, out);
+    const l2 = addrOfLoHi(t.lo, t.hi, L1STD.L2PTR);
+    if (l2 < 0) {
+      // L2Ptr beyond any PA (bits above 52): the STE fetch is out of range (§3.4.3); FetchAddr keeps bits [52:0].
+      const low52 = addrOfLoHi(t.lo, t.hi & 0x001f_ffff, L1STD.L2PTR);
+      if (req !== null && out !== null) fetchFault(out, req, EVT.F_STE_FETCH, low52 - (low52 % P2[span + 5]!) + low * 64);
+      return -1;
+    }
+    return l2 - (l2 % P2[span + 5]!) + low * 64;
+  }
+
+  private badSid(req: TranslationRequest | null, out: TranslationResult | null): number {
+    if (req !== null && out !== null) cfgFault(out, req, EVT.C_BAD_STREAMID, req.priv, req.instr, this.recInvSid);
+    return -1;
+  }
+
+  /**
+   * Fetches and decodes CD `index` of the STE's CD table (§5.2 S1Fmt, §5.3 L1CD, §5.4), through
+   * stage 2 when nested (faults then have CLASS = CD). Null with the event filled on failure.
+   */
+  fetchCd(ste: SteConfig, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): CdConfig | null {
+    if (!this.readCd(ste, index, req, out, priv, instr)) return null;
+    const cd = decodeCd(this.words, ste, this.features);
+    if (cd === null) {
+      cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
+      return null;
+    }
+    return cd;
+  }
+
+  /** Locates and reads CD `index` into `words`; false with the event filled on failure. */
+  private readCd(ste: SteConfig, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): boolean {
+    const addr = this.cdAddress(ste, index, req, out, priv, instr);
+    this.lastStructAddr = addr;
+    if (addr < 0) return false;
+    if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
+      if (this.reader.trace !== null) this.reader.step('cd', 0, -1, addr, index, addr, 0, 0, false);
+      fetchFault(out, req, EVT.F_CD_FETCH, addr);
+      return false;
+    }
+    if (this.reader.trace !== null) this.reader.step('cd', 0, -1, addr, index, addr, this.words[0]!, this.words[1]!, true);
+    return true;
+  }
+
+  /** Stage-2 translation of a CD-table IPA (nested), or the PA itself. -1 with the event filled. */
+  private cdIpaToPa(ste: SteConfig, ipa: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): number {
+    if (ste.kind !== XLATE_KIND.NESTED) return ipa;
+    const w = this.walker;
+    if (!w.s2(ste.s2!, ipa, false, false, EVT_CLASS.CD)) {
+      walkFault(this.walker, out, req, priv, instr, null, ste.s2);
+      return -1;
+    }
+    return w.s2Pa;
+  }
+
+  /** PA of CD `index`, or -1 with the event (F_CD_FETCH, C_BAD_SUBSTREAMID, stage-2 CLASS=CD fault) filled. */
+  cdAddress(ste: SteConfig, index: number, req: TranslationRequest | null, out: TranslationResult | null, priv = false, instr = false): number {
+    const base = ste.s1ContextPtr;
+    const r = req ?? this.scratchReq;
+    const o = out ?? this.scratchOut;
+    let ipa: number;
+    if (ste.s1CdMax === 0 || ste.s1Fmt === STE_S1FMT.LINEAR) {
+      const align = P2[ste.s1CdMax + 6]!;
+      ipa = base - (base % align) + index * 64;
+    } else {
+      const leafBits = ste.s1Fmt === STE_S1FMT.L2_4K ? 6 : 10;
+      const l1Index = ste.s1CdMax > leafBits ? Math.floor(index / P2[leafBits]!) : 0;
+      const l1Ipa = base + l1Index * 8;
+      const l1 = this.cdIpaToPa(ste, l1Ipa, r, o, priv, instr);
+      if (l1 < 0) return -1;
+      const t = this.tmp;
+      const ok = this.reader.read64(l1, false, t);
+      if (this.reader.trace !== null) this.reader.step('l1cd', 0, -1, base, l1Index, l1, t.lo, t.hi, ok);
+      if (!ok) {
+        fetchFault(o, r, EVT.F_CD_FETCH, l1);
+        return -1;
+      }
+      const ptr = addrOfLoHi(t.lo, t.hi, L1CD.L2PTR);
+      // 64 KiB leaves: L2Ptr[15:12] are RES0 and taken as zero (§5.2 S1Fmt).
+      const l2 = ptr - (ptr % P2[leafBits + 6]!);
+      if (rd(wordsOf(t), L1CD.V) === 0 || ptr < 0 || l2 >= this.oasLimit) {
+        cfgFault(o, r, EVT.C_BAD_SUBSTREAMID, priv, instr);
+        return -1;
+      }
+      ipa = l2 + (index % P2[leafBits]!) * 64;
+    }
+    return this.cdIpaToPa(ste, ipa, r, o, priv, instr);
+  }
+
+  private readonly scratchOut: TranslationResult = newResult();
+}
+
+/** Whether two 16-word (64-byte) structures are equal. */
+function sameWords(a: Uint32Array, b: Uint32Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const w2 = new Uint32Array(2);
+function wordsOf(t: U64): Uint32Array {
+  w2[0] = t.lo;
+  w2[1] = t.hi;
+  return w2;
+}
