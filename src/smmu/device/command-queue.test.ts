@@ -10,7 +10,8 @@ import { CERROR } from '../../spec/smmuv3/registers.js';
 import { DEFAULT_FEATURES, QEMU_7_2_FEATURES, type SmmuFeatures } from '../features.js';
 import { CommandQueue } from './command-queue.js';
 import { SmmuInterrupts, unconnectedLines } from './interrupts.js';
-import type { Invalidator, TlbiOperand } from './invalidator.js';
+import type { Invalidator } from '../translation/invalidation.js';
+import type { TlbiOperand } from '../translation/types.js';
 import { RegisterState } from './register-state.js';
 
 const Q = 0x10000; // queue base

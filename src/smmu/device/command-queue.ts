@@ -14,7 +14,8 @@ import type { SmmuFeatures } from '../features.js';
 import type { SmmuInterrupts } from './interrupts.js';
 import { ptrInc, ptrIndex, ptrMask, queueBaseAddr, queueEmpty, queueFull, queueLog2 } from './queue.js';
 import type { RegisterState } from './register-state.js';
-import type { Invalidator, TlbiOperand } from './invalidator.js';
+import type { Invalidator } from '../translation/invalidation.js';
+import type { TlbiOperand } from '../translation/types.js';
 
 /** Outcome of executing one command. */
 const DONE = 0;

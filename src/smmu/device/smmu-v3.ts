@@ -104,7 +104,7 @@ export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
       stallTerm: (sid) => this.stalls.terminate(sid),
       priResp: (sid, ssid, prg, resp) => this.priq.respond(sid, ssid, prg, priRespCode(resp), false),
     };
-    this.cmdq = new CommandQueue(mem, this.regs, this.features, this.irq, this.adapter, hooks);
+    this.cmdq = new CommandQueue(mem, this.regs, this.features, this.irq, this.translator.invalidation, hooks);
     const ownIndexes: readonly RegName[] = ['CMDQ_CONS', 'EVENTQ_PROD', 'PRIQ_PROD'];
     this.guards = REGISTERS.map((r) => (this.features.archMinor >= 2 || ownIndexes.includes(r.name) ? REGISTER_GUARDS[r.name] : undefined));
     this.maskLo = new Uint32Array(REGISTERS.map((r) => r.maskLo));

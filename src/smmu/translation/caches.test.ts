@@ -7,10 +7,10 @@ import { DEFAULT_FEATURES, type SmmuFeatures } from '../features.js';
 import { EVT } from '../../spec/smmuv3/events.js';
 import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
 import { Translator } from './translator.js';
-import { makeRequest, newResult, type TranslationResult, type TlbiRange } from './types.js';
-import { Arena, PageTables } from './test-support.js';
+import { makeRequest, newResult, type TranslationResult } from './types.js';
+import { Arena, PageTables, tlbiOp } from './test-support.js';
 
-const NO_RANGE: TlbiRange = { tg: 0, num: 0, scale: 0, ttl: 0 };
+const NO_RANGE = { tg: 0, num: 0, scale: 0, ttl: 0 };
 
 interface Ctx {
   arena: Arena;
@@ -73,19 +73,19 @@ function primeThenRemap(c: Ctx, sid: number, va: number, pa1: number, pa2: numbe
 test('STE changes are not seen until CFGI_STE / CFGI_STE_RANGE / CFGI_ALL for that StreamID', () => {
   const c = setup();
   for (const inval of [
-    (t: Translator) => t.cfgiSte(4, true),
-    (t: Translator) => t.cfgiSteRange(5, 1), // SIDs 4..7
-    (t: Translator) => t.cfgiSteRange(0, 31),
-    (t: Translator) => t.cfgiAll(),
+    (t: Translator) => t.invalidation.cfgiSte(4, true),
+    (t: Translator) => t.invalidation.cfgiSteRange(5, 1), // SIDs 4..7
+    (t: Translator) => t.invalidation.cfgiSteRange(0, 31),
+    (t: Translator) => t.invalidation.cfgiAll(),
   ]) {
     c.arena.writeWords(c.strtab + 4 * 64, c.arena.ste({ V: 1, CONFIG: 4 }));
-    c.t.cfgiAll();
+    c.t.invalidation.cfgiAll();
     assert.equal(xl(c, 4, 0x1234).pa, 0x1234);
     c.arena.writeWords(c.strtab + 4 * 64, c.arena.ste({ V: 1, CONFIG: 0 })); // now abort
     assert.equal(xl(c, 4, 0x1234).ok, true, 'stale STE still used');
-    c.t.cfgiSte(3, true);
-    c.t.cfgiSteRange(0, 1); // SIDs 0..3 only
-    c.t.cfgiCdAll(4);
+    c.t.invalidation.cfgiSte(3, true);
+    c.t.invalidation.cfgiSteRange(0, 1); // SIDs 0..3 only
+    c.t.invalidation.cfgiCdAll(4);
     assert.equal(xl(c, 4, 0x1234).ok, true, 'other invalidations do not cover SID 4');
     inval(c.t);
     const r = xl(c, 4, 0x1234);
@@ -96,18 +96,18 @@ test('STE changes are not seen until CFGI_STE / CFGI_STE_RANGE / CFGI_ALL for th
 
 test('CD changes are not seen until CFGI_CD(sid, 0) / CFGI_CD_ALL / CFGI_STE', () => {
   const c = setup();
-  for (const inval of [(t: Translator) => t.cfgiCd(0, 0, true), (t: Translator) => t.cfgiCdAll(0), (t: Translator) => t.cfgiSte(0, true)]) {
+  for (const inval of [(t: Translator) => t.invalidation.cfgiCd(0, 0, true), (t: Translator) => t.invalidation.cfgiCdAll(0), (t: Translator) => t.invalidation.cfgiSte(0, true)]) {
     c.arena.writeWords(c.cds[0]!, c.arena.cd({ T0SZ: 16, TG0: 0, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 1, TTB0: BigInt(c.pts[0]!.root) >> 4n }));
-    c.t.cfgiAll();
-    c.t.tlbiNsnhAll();
+    c.t.invalidation.cfgiAll();
+    c.t.invalidation.tlbiNsnhAll();
     c.pts[0]!.map(0x7000n, page(0x4100_0000), 3);
     assert.equal(xl(c, 0, 0x7000).asid, 1);
     // switch the CD to ASID 9 with SID 1's tables
     c.arena.writeWords(c.cds[0]!, c.arena.cd({ T0SZ: 16, TG0: 0, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 9, TTB0: BigInt(c.pts[1]!.root) >> 4n }));
-    c.t.tlbiNsnhAll();
+    c.t.invalidation.tlbiNsnhAll();
     assert.equal(xl(c, 0, 0x7000).asid, 1, 'stale CD');
-    c.t.cfgiCd(0, 1, true);
-    c.t.cfgiCd(1, 0, true);
+    c.t.invalidation.cfgiCd(0, 1, true);
+    c.t.invalidation.cfgiCd(1, 0, true);
     assert.equal(xl(c, 0, 0x7000).asid, 1, 'other CDs');
     inval(c.t);
     assert.equal(xl(c, 0, 0x7000).event.type, EVT.F_TRANSLATION); // new tables: unmapped
@@ -138,15 +138,15 @@ test('invalid STEs, CDs and L1 descriptors are never cached', () => {
 test('TLBI_NH_VA / NH_ASID / NH_ALL / NSNH_ALL: stale until the right scope, ASID and VMID tagging', () => {
   const c = setup();
   const cases: [string, (t: Translator) => void, (t: Translator) => void][] = [
-    ['NH_VA', (t) => t.tlbiNhVa(0, 1, 0x3000, true, NO_RANGE), (t) => { t.tlbiNhVa(0, 2, 0x3000, true, NO_RANGE); t.tlbiNhVa(0, 1, 0x4000, true, NO_RANGE); t.tlbiNhVa(7, 1, 0x3000, true, NO_RANGE); }],
-    ['NH_VAA', (t) => t.tlbiNhVaa(0, 0x3000, false, null), (t) => t.tlbiNhVaa(7, 0x3000, false, null)],
-    ['NH_ASID', (t) => t.tlbiNhAsid(0, 1), (t) => { t.tlbiNhAsid(0, 2); t.tlbiNhAsid(7, 1); }],
-    ['NH_ALL', (t) => t.tlbiNhAll(0), (t) => { t.tlbiNhAll(7); t.tlbiS2Ipa(0, 0x3000, false, null); }],
-    ['S12_VMALL', (t) => t.tlbiS12Vmall(0), (t) => { t.tlbiS12Vmall(7); t.tlbiEl2All(); }],
-    ['NSNH_ALL', (t) => t.tlbiNsnhAll(), (t) => { t.tlbiEl2All(); t.cfgiAll(); }],
+    ['NH_VA', (t) => t.invalidation.tlbiNhVa(tlbiOp(0, 1, 0x3000, true, NO_RANGE)), (t) => { t.invalidation.tlbiNhVa(tlbiOp(0, 2, 0x3000, true, NO_RANGE)); t.invalidation.tlbiNhVa(tlbiOp(0, 1, 0x4000, true, NO_RANGE)); t.invalidation.tlbiNhVa(tlbiOp(7, 1, 0x3000, true, NO_RANGE)); }],
+    ['NH_VAA', (t) => t.invalidation.tlbiNhVaa(tlbiOp(0, -1, 0x3000, false, null)), (t) => t.invalidation.tlbiNhVaa(tlbiOp(7, -1, 0x3000, false, null))],
+    ['NH_ASID', (t) => t.invalidation.tlbiNhAsid(0, 1), (t) => { t.invalidation.tlbiNhAsid(0, 2); t.invalidation.tlbiNhAsid(7, 1); }],
+    ['NH_ALL', (t) => t.invalidation.tlbiNhAll(0), (t) => { t.invalidation.tlbiNhAll(7); t.invalidation.tlbiS2Ipa(tlbiOp(0, -1, 0x3000, false, null)); }],
+    ['S12_VMALL', (t) => t.invalidation.tlbiS12Vmall(0), (t) => { t.invalidation.tlbiS12Vmall(7); t.invalidation.tlbiEl2All(); }],
+    ['NSNH_ALL', (t) => t.invalidation.tlbiNsnhAll(), (t) => { t.invalidation.tlbiEl2All(); t.invalidation.cfgiAll(); }],
   ];
   for (const [name, right, wrong] of cases) {
-    c.t.tlbiNsnhAll();
+    c.t.invalidation.tlbiNsnhAll();
     primeThenRemap(c, 0, 0x3000, 0x4100_0000, 0x4100_1000);
     assert.equal(xl(c, 0, 0x3000).pa, 0x4100_0000, `${name}: stale`);
     wrong(c.t);
@@ -164,9 +164,9 @@ test('global (nG = 0) entries: kept by NH_ASID, removed by NH_VA for any ASID, s
   assert.equal(r.pa, 0x4100_0000);
   // SID 1 (ASID 2, VMID 0) hits the global entry even though its own tables do not map it
   assert.equal(xl(c, 1, 0x8000).pa, 0x4100_0000);
-  c.t.tlbiNhAsid(0, 1);
+  c.t.invalidation.tlbiNhAsid(0, 1);
   assert.equal(xl(c, 0, 0x8000).pa, 0x4100_0000);
-  c.t.tlbiNhVa(0, 5, 0x8000, true, NO_RANGE);
+  c.t.invalidation.tlbiNhVa(tlbiOp(0, 5, 0x8000, true, NO_RANGE));
   assert.equal(xl(c, 0, 0x8000).pa, 0x4100_1000);
 });
 
@@ -177,7 +177,7 @@ test('range TLBI (TG/NUM/SCALE): covers exactly the range; a wrong TTL hint neve
   for (const va of vas) xl(c, 0, va);
   for (const va of vas) c.pts[0]!.map(BigInt(va), page(0x4200_0000 + (va - 0x10_0000)), 3);
   // TG 4K, NUM 3, SCALE 1: (3+1) * 2^1 = 8 pages from 0x10_0000; TTL 1 (level 1) is wrong on purpose
-  c.t.tlbiNhVa(0, 1, 0x10_0000, true, { tg: 1, num: 3, scale: 1, ttl: 1 });
+  c.t.invalidation.tlbiNhVa(tlbiOp(0, 1, 0x10_0000, true, { tg: 1, num: 3, scale: 1, ttl: 1 }));
   assert.equal(xl(c, 0, 0x10_0000).pa, 0x4200_0000);
   assert.equal(xl(c, 0, 0x10_1000).pa, 0x4200_1000);
   assert.equal(xl(c, 0, 0x10_7000).pa, 0x4200_7000);
@@ -186,7 +186,7 @@ test('range TLBI (TG/NUM/SCALE): covers exactly the range; a wrong TTL hint neve
   c.pts[0]!.map(0x1_3000n, page(0x4100_3000), 3);
   xl(c, 0, 0x1_3000);
   c.pts[0]!.map(0x1_3000n, page(0x4200_3000), 3);
-  c.t.tlbiNhVa(0, 1, 0x1_0000, true, { tg: 1, num: 1, scale: 1, ttl: 3 });
+  c.t.invalidation.tlbiNhVa(tlbiOp(0, 1, 0x1_0000, true, { tg: 1, num: 1, scale: 1, ttl: 3 }));
   assert.equal(xl(c, 0, 0x1_3000).pa, 0x4200_3000);
 });
 
@@ -196,7 +196,7 @@ test('a block entry is invalidated by any address inside it', () => {
   assert.equal(xl(c, 0, 0x4000_1234).size, 2 ** 30);
   c.pts[0]!.map(0x4000_0000n, encodeS1Leaf({ oa: 0x8000_0000n, level3: false, attrIndx: 1, ap: 1, sh: 3, ng: true }), 1);
   assert.equal(xl(c, 0, 0x4000_1234).pa, 0x4000_1234);
-  c.t.tlbiNhVa(0, 1, 0x7fff_f000, true, NO_RANGE); // last page of the block
+  c.t.invalidation.tlbiNhVa(tlbiOp(0, 1, 0x7fff_f000, true, NO_RANGE)); // last page of the block
   assert.equal(xl(c, 0, 0x4000_1234).pa, 0x8000_1234);
 });
 
@@ -207,18 +207,18 @@ test('stage 2: TLBI_S2_IPA removes stage-2-only entries but not combined stage 1
   assert.equal(xl(c, 6, 0x9010).pa, 0x5000_0010); // nested: VA 0x9000 -> IPA 0x1000_0000 -> PA 0x5000_0000
   c.s2.map(0x1000_0000n, encodeS2Leaf({ oa: 0x5100_0000n, level3: true }), 3);
   assert.equal(xl(c, 5, 0x1000_0010).pa, 0x5000_0010, 'stale S2');
-  c.t.tlbiS2Ipa(7, 0x1000_0000, true, NO_RANGE);
+  c.t.invalidation.tlbiS2Ipa(tlbiOp(7, -1, 0x1000_0000, true, NO_RANGE));
   assert.equal(xl(c, 5, 0x1000_0010).pa, 0x5100_0010);
   assert.equal(xl(c, 6, 0x9010).pa, 0x5000_0010, 'combined entry survives TLBI_S2_IPA');
-  c.t.tlbiS12Vmall(7);
+  c.t.invalidation.tlbiS12Vmall(7);
   assert.equal(xl(c, 6, 0x9010).pa, 0x5100_0010);
   assert.equal(xl(c, 5, 0x1000_0010).pa, 0x5100_0010);
   // NH_ALL(VMID) also covers combined entries; S2 range form
   c.s2.map(0x1000_0000n, encodeS2Leaf({ oa: 0x5200_0000n, level3: true }), 3);
-  c.t.tlbiNhAll(7);
+  c.t.invalidation.tlbiNhAll(7);
   assert.equal(xl(c, 6, 0x9010).pa, 0x5200_0010);
   assert.equal(xl(c, 5, 0x1000_0010).pa, 0x5100_0010, 'NH_ALL leaves stage-2-only entries');
-  c.t.tlbiS2Ipa(7, 0x0fff_e000, true, { tg: 1, num: 3, scale: 0, ttl: 0 }); // 4 pages ending at 0x1000_2000
+  c.t.invalidation.tlbiS2Ipa(tlbiOp(7, -1, 0x0fff_e000, true, { tg: 1, num: 3, scale: 0, ttl: 0 })); // 4 pages ending at 0x1000_2000
   assert.equal(xl(c, 5, 0x1000_0010).pa, 0x5200_0010);
 });
 
@@ -226,13 +226,13 @@ test('EL2 StreamWorld entries are only removed by TLBI_EL2_*', () => {
   const c = setup({ f: { hyp: true } });
   c.arena.writeWords(c.strtab + 3 * 64, c.arena.ste({ V: 1, CONFIG: 5, STRW: 2, S1_CONTEXT_PTR: BigInt(c.cds[3]!) >> 6n }));
   primeThenRemap(c, 3, 0x5000, 0x4100_0000, 0x4100_1000);
-  c.t.tlbiNsnhAll();
-  c.t.tlbiNhVaa(0, 0x5000, false, null);
+  c.t.invalidation.tlbiNsnhAll();
+  c.t.invalidation.tlbiNhVaa(tlbiOp(0, -1, 0x5000, false, null));
   assert.equal(xl(c, 3, 0x5000).pa, 0x4100_0000);
-  c.t.tlbiEl2Va(4, 0x5000, true, NO_RANGE);
+  c.t.invalidation.tlbiEl2Va(tlbiOp(0, 4, 0x5000, true, NO_RANGE));
   assert.equal(xl(c, 3, 0x5000).pa, 0x4100_1000);
   c.pts[3]!.map(0x5000n, page(0x4100_2000), 3);
-  c.t.tlbiEl2All();
+  c.t.invalidation.tlbiEl2All();
   assert.equal(xl(c, 3, 0x5000).pa, 0x4100_2000);
 });
 
@@ -275,6 +275,6 @@ test('a cached read-only entry does not block a write made possible by HTTU dirt
 test('without stage 2 the command VMID is ignored; 8-bit ASIDs/VMIDs ignore the upper command bits', () => {
   const c = setup({ f: { s2p: false, asid16: false } });
   primeThenRemap(c, 0, 0x3000, 0x4100_0000, 0x4100_1000);
-  c.t.tlbiNhAsid(0x55, 0x301); // VMID ignored, ASID[15:8] ignored -> ASID 1
+  c.t.invalidation.tlbiNhAsid(0x55, 0x301); // VMID ignored, ASID[15:8] ignored -> ASID 1
   assert.equal(xl(c, 0, 0x3000).pa, 0x4100_1000);
 });

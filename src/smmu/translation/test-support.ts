@@ -5,6 +5,7 @@ import { encodeFields } from '../../spec/bits.js';
 import { STE } from '../../spec/smmuv3/ste.js';
 import { CD } from '../../spec/smmuv3/cd.js';
 import { encodeTable } from '../../spec/smmuv3/pagetable.js';
+import type { TlbiOperand } from './types.js';
 
 export const RAM_BASE = 0x4000_0000;
 
@@ -131,4 +132,17 @@ export function s1Start(ia: number, shift: number): number {
 /** TG0 encoding of a granule shift. */
 export function tg0(shift: number): number {
   return shift === 12 ? 0 : shift === 16 ? 1 : 2;
+}
+
+/**
+ * A TLBI operand for a number address (bits [11:0] ignored by the engine) and an optional range
+ * (null: a single-address invalidation), as the command queue would decode it.
+ */
+export function tlbiOp(vmid: number, asid: number, addr: number, leaf: boolean, range: { tg: number; num: number; scale: number; ttl: number } | null): TlbiOperand {
+  return {
+    vmid, asid, leaf,
+    addrLo: addr % 0x1_0000_0000 >>> 0,
+    addrHi: Math.floor(addr / 0x1_0000_0000) >>> 0,
+    tg: range?.tg ?? 0, num: range?.num ?? 0, scale: range?.scale ?? 0, ttl: range?.ttl ?? 0,
+  };
 }

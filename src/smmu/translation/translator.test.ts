@@ -103,7 +103,7 @@ test('STE V=0 is C_BAD_STE; Config abort (and Reserved 0b001-0b011) terminates s
   assert.equal(a.record, true);
   for (const cfg of [0, 1, 2, 3]) {
     arena.writeWords(steAddr, arena.ste({ V: 1, CONFIG: cfg }));
-    t.cfgiSte(3, true);
+    t.invalidation.cfgiSte(3, true);
     const r = xl(t, 3, null, 0x1000);
     assert.equal(r.ok, false);
     assert.equal(r.event.type, 0);
@@ -138,7 +138,7 @@ test('2-level stream table (SPLIT 6/8/10): L1STD Span rules, F_STE_FETCH on abor
     assert.equal(xl(t, sid, null, 0x5000).pa, 0x5000, `split ${split}`);
     // Span 3: only 4 STEs reachable
     arena.write64(l1 + 3 * 8, BigInt(l2) | 3n);
-    t.cfgiSte(sid, false);
+    t.invalidation.cfgiSte(sid, false);
     assert.equal(xl(t, sid, null, 0x5000).event.type, EVT.C_BAD_STREAMID);
     // Span 0, Reserved Span 12, Span > SPLIT + 1
     for (const span of [0n, 12n, BigInt(split + 2)]) {

@@ -11,6 +11,7 @@ import { STE_S1DSS } from '../../spec/smmuv3/ste.js';
 import type { SmmuFeatures } from '../features.js';
 import { TableReader } from './table-reader.js';
 import { ConfigFetcher } from './config-fetch.js';
+import { Invalidation } from './invalidation.js';
 import { cfgFault, transFault, walkFault } from './faults.js';
 import { WORLD, type SteConfig } from './ste-config.js';
 import type { CdConfig } from './cd-config.js';
@@ -20,7 +21,7 @@ import { ConfigCache, SteCacheEntry, CdCacheEntry, FR_STRIDE, FR_FLAGS, FR_IDS, 
 import {
   PERM_R, PERM_W, PERM_X, XLATE_KIND, newResult,
   type StreamTableConfig, type TranslationRequest, type TranslationResult, type TranslatorOptions, type TranslatorStats,
-  type TlbiRange, type WalkTrace, type WalkStep, type StreamReport, type MappedRange,
+  type WalkTrace, type WalkStep, type StreamReport, type MappedRange,
 } from './types.js';
 import { inspectStream, enumerateMappings, type InspectHost } from './inspect.js';
 
@@ -45,6 +46,8 @@ export class Translator implements InspectHost {
   private readonly tlb: Iotlb;
   private cachesOn: boolean;
   private readonly fetcher: ConfigFetcher;
+  /** CFGI/TLBI over this engine's caches: the Invalidator the command queue drives. */
+  readonly invalidation: Invalidation;
   private walks = 0;
   private readonly oasLimit: number;
 
@@ -59,6 +62,7 @@ export class Translator implements InspectHost {
     this.cfgCache = new ConfigCache(options.configCacheSize ?? 4096);
     this.tlb = new Iotlb(options.tlbSize ?? 16384);
     this.cachesOn = options.cachesEnabled ?? true;
+    this.invalidation = new Invalidation(this.cfgCache, this.tlb, features);
     this.oasLimit = 2 ** features.oasBits;
   }
 
@@ -484,129 +488,6 @@ export class Translator implements InspectHost {
     out.asid = global ? -1 : asid;
     out.vmid = vmid;
     return true;
-  }
-
-  // ---------------------------------------------------------------- invalidation (IHI 0070 §4.3, §4.4)
-
-  /** CMD_CFGI_STE: the STE and all CDs cached through it. L1STDs are never cached, so `leaf` changes nothing. */
-  cfgiSte(sid: number, leaf: boolean): void {
-    void leaf;
-    this.cfgCache.invalidateSte(sid >>> 0);
-  }
-
-  /** CMD_CFGI_STE_RANGE: 2^(range+1) StreamIDs aligned to that size (range 31 = all). */
-  cfgiSteRange(sid: number, range: number): void {
-    if (range >= 31) this.cfgCache.invalidateAll();
-    else this.cfgCache.invalidateSteRange(sid >>> 0, range & 31);
-  }
-
-  /** CMD_CFGI_CD: the CD cached from index `ssid` of `sid`'s CD table (index 0 for a single CD). */
-  cfgiCd(sid: number, ssid: number, leaf: boolean): void {
-    void leaf;
-    this.cfgCache.invalidateCd(sid >>> 0, ssid >>> 0);
-  }
-
-  cfgiCdAll(sid: number): void {
-    this.cfgCache.invalidateCdAll(sid >>> 0);
-  }
-
-  cfgiAll(): void {
-    this.cfgCache.invalidateAll();
-  }
-
-  /** Command VMID as the TLB tags it: ignored (0) without stage 2, 8 bits without IDR0.VMID16. */
-  private vm(vmid: number): number {
-    return this.features.s2p ? vmid & (this.features.vmid16 ? 0xffff : 0xff) : 0;
-  }
-
-  /** Command ASID as the TLB tags it: 8 bits without IDR0.ASID16. */
-  private as(asid: number): number {
-    return asid & (this.features.asid16 ? 0xffff : 0xff);
-  }
-
-  /** CMD_TLBI_NH_ALL: all stage-1 (and nested) entries of the VMID at EL1. */
-  tlbiNhAll(vmid: number): void {
-    this.tlb.invalidateVm(KIND_S1, WORLD.EL1, this.vm(vmid));
-  }
-
-  /** CMD_TLBI_NH_ASID: non-global stage-1 entries of (VMID, ASID). */
-  tlbiNhAsid(vmid: number, asid: number): void {
-    this.tlb.invalidateAsid(KIND_S1, WORLD.EL1, this.vm(vmid), this.as(asid));
-  }
-
-  /** CMD_TLBI_NH_VA: entries of (VMID, ASID) and global entries of the VMID covering the address/range. */
-  tlbiNhVa(vmid: number, asid: number, addr: number, leaf: boolean, range: TlbiRange | null): void {
-    this.byAddress(KIND_S1, WORLD.EL1, this.vm(vmid), this.as(asid), addr, range, leaf);
-  }
-
-  /** CMD_TLBI_NH_VAA: like NH_VA for every ASID of the VMID. */
-  tlbiNhVaa(vmid: number, addr: number, leaf: boolean, range: TlbiRange | null): void {
-    this.byAddress(KIND_S1, WORLD.EL1, this.vm(vmid), -1, addr, range, leaf);
-  }
-
-  /** CMD_TLBI_EL2_ALL: every EL2 and EL2-E2H entry. */
-  tlbiEl2All(): void {
-    this.tlb.invalidateWorld([WORLD.EL2, WORLD.EL2_E2H]);
-  }
-
-  /** CMD_TLBI_EL2_ASID: non-global EL2-E2H entries of the ASID. */
-  tlbiEl2Asid(asid: number): void {
-    this.tlb.invalidateAsid(KIND_S1, WORLD.EL2_E2H, 0, this.as(asid));
-  }
-
-  /** CMD_TLBI_EL2_VA: EL2 entries (ASID-less) and EL2-E2H entries of the ASID or global. */
-  tlbiEl2Va(asid: number, addr: number, leaf: boolean, range: TlbiRange | null): void {
-    this.byAddress(KIND_S1, WORLD.EL2, 0, -1, addr, range, leaf);
-    this.byAddress(KIND_S1, WORLD.EL2_E2H, 0, this.as(asid), addr, range, leaf);
-  }
-
-  /** CMD_TLBI_EL2_VAA: EL2 and EL2-E2H entries of every ASID. */
-  tlbiEl2Vaa(addr: number, leaf: boolean, range: TlbiRange | null): void {
-    this.byAddress(KIND_S1, WORLD.EL2, 0, -1, addr, range, leaf);
-    this.byAddress(KIND_S1, WORLD.EL2_E2H, 0, -1, addr, range, leaf);
-  }
-
-  /** CMD_TLBI_S12_VMALL: every entry (stage 1, nested and stage 2) of the VMID. */
-  tlbiS12Vmall(vmid: number): void {
-    this.tlb.invalidateVm(KIND_S1, WORLD.EL1, this.vm(vmid));
-    this.tlb.invalidateVm(KIND_S2, WORLD.EL1, this.vm(vmid));
-  }
-
-  /**
-   * CMD_TLBI_S2_IPA: stage-2-only entries of the VMID covering the IPA/range. Combined stage 1+2
-   * entries are not required to be affected (§4.4.3.1); software follows with TLBI_S12_VMALL or
-   * TLBI_NH_*, so they stay until then.
-   */
-  tlbiS2Ipa(vmid: number, addr: number, leaf: boolean, range: TlbiRange | null): void {
-    this.byAddress(KIND_S2, WORLD.EL1, this.vm(vmid), -1, addr, range, leaf);
-  }
-
-  /** CMD_TLBI_NSNH_ALL: every Non-secure non-hypervisor entry (all VMIDs, both kinds). */
-  tlbiNsnhAll(): void {
-    this.tlb.invalidateWorld([WORLD.EL1]);
-  }
-
-  /**
-   * Address-based invalidation. The address is VA/IPA[63:12] (bits [11:0] zero: exact as a
-   * number). TG = 0: every entry containing the address. TG != 0: the range
-   * [addr, addr + (NUM+1) * 2^SCALE * granule) (§4.4.1.1). TTL and Leaf only narrow what software
-   * needs; over-invalidation is always permitted, so they never make an entry survive here.
-   */
-  private byAddress(kind: number, world: number, vmid: number, asid: number, addr: number, range: TlbiRange | null, leaf: boolean): void {
-    void leaf;
-    const hi = Math.floor(addr / TWO32) >>> 0;
-    const lo = addr % TWO32 >>> 0;
-    const region = kind === KIND_S2 ? 0 : (hi >>> 23) & 1;
-    const key = (hi & 0xfffff) * TWO32 + (lo - (lo % 4096));
-    let len = 1;
-    if (range !== null && range.tg !== 0) {
-      const g = range.tg === 1 ? 12 : range.tg === 2 ? 14 : 16;
-      const start = key - (key % P2[g]!);
-      len = ((range.num & 31) + 1) * P2[(range.scale & 31) + g]!;
-      this.tlb.invalidateVa(kind, world, vmid, asid, region, start, start + len);
-      return;
-    }
-    this.tlb.invalidateVa(kind, world, vmid, asid, region, key, key + len);
   }
 
   // ---------------------------------------------------------------- inspector

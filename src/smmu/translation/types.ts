@@ -133,15 +133,23 @@ export interface TranslatorOptions {
   readonly cachesEnabled?: boolean;
 }
 
-/** TLBI range operand as encoded when IDR3.RIL (§4.4.1.1). tg 0 = single address (non-range). */
-export interface TlbiRange {
-  /** TG: 0 non-range, 1 4 KiB, 2 16 KiB, 3 64 KiB. */
-  readonly tg: number;
-  /** NUM[4:0]: number of pages is (NUM + 1) * 2^SCALE. */
-  readonly num: number;
-  readonly scale: number;
+/** Operand of an address-based TLBI (IHI 0070 §4.4); the command queue reuses one, never allocating per command. */
+export interface TlbiOperand {
+  /** VMID (0 when stage 2 is not implemented). */
+  vmid: number;
+  /** ASID, or -1 for the "all ASIDs" (VAA / IPA) forms. */
+  asid: number;
+  /** Address bits [63:12] in place, as lo/hi halves (bits [11:0] zero). */
+  addrLo: number;
+  addrHi: number;
+  leaf: boolean;
+  /** Range fields when IDR3.RIL (§4.4.1.1). TG: 0 single address, 1 4 KiB, 2 16 KiB, 3 64 KiB. */
+  tg: number;
+  /** NUM[4:0]: the range is (NUM + 1) * 2^SCALE granules. */
+  num: number;
+  scale: number;
   /** TTL level hint (never narrows what is invalidated here). */
-  readonly ttl: number;
+  ttl: number;
 }
 
 export interface TranslatorStats {

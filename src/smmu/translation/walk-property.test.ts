@@ -9,7 +9,7 @@ import { DEFAULT_FEATURES, type SmmuFeatures } from '../features.js';
 import { EVT } from '../../spec/smmuv3/events.js';
 import { Translator } from './translator.js';
 import { makeRequest, newResult } from './types.js';
-import { Arena, PageTables, s1Start, tg0 } from './test-support.js';
+import { Arena, PageTables, s1Start, tg0, tlbiOp } from './test-support.js';
 import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
 
 // ---------------------------------------------------------------- reference walker (bigint, no caches)
@@ -205,8 +205,8 @@ test('random STE/CD/L1/descriptor contents never throw and reads stay bounded', 
           assert.ok(reads <= 8 + 1 + 2 * 4 + 1 + 8 * 5 + 4 * 5 + 4, `reads ${reads}`);
           assert.equal(typeof res.ok, 'boolean');
           if (!res.ok) assert.ok(res.event.type === 0 || res.event.type <= 0x25);
-          if (q.ssid >= 0) t.cfgiCd(q.sid % 16, q.ssid, true);
-          t.tlbiNhVa(rep, q.ssid & 0xffff, Number(q.addr & ~0xfffn & ((1n << 52n) - 1n)), true, { tg: rep, num: q.split, scale: q.log2 & 31, ttl: rep });
+          if (q.ssid >= 0) t.invalidation.cfgiCd(q.sid % 16, q.ssid, true);
+          t.invalidation.tlbiNhVa(tlbiOp(rep, q.ssid & 0xffff, Number(q.addr & ~0xfffn & ((1n << 52n) - 1n)), true, { tg: rep, num: q.split, scale: q.log2 & 31, ttl: rep }));
         }
         t.decodeStream(q.sid % 16, { maxCds: 4 });
         t.mappings(q.sid % 16, q.ssid < 0 ? null : q.ssid, { limit: 16 });
