@@ -30,7 +30,6 @@ import { StallTable } from './stall.js';
 import { ptrMask, queueLog2 } from './queue.js';
 import { PriQueue, type PageRequest, type PageRequestOutcome, type PriResponder } from './pri-queue.js';
 import { priRespCode } from '../../spec/smmuv3/pri.js';
-import { TranslatorAdapter } from './translator-adapter.js';
 import { restoreSmmuState, saveSmmuState, type SmmuV3State } from './state.js';
 
 export interface SmmuV3Options {
@@ -69,7 +68,6 @@ export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
   readonly cmdq: CommandQueue;
   readonly stalls: StallTable;
   readonly priq: PriQueue;
-  private readonly adapter: TranslatorAdapter;
   private readonly ports = new Map<number, SmmuDmaPort>();
   private readonly msiReq: TranslationRequest = newRequest();
   private readonly msiRes: TranslationResult = newResult();
@@ -93,7 +91,6 @@ export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
     this.name = opts.name ?? 'smmuv3';
     this.idRegs = deriveIdRegisters(this.features);
     this.translator = new Translator(mem, this.features, opts.translator ?? {});
-    this.adapter = new TranslatorAdapter(this.translator);
     const lines = { ...unconnectedLines(), ...(opts.irqs ?? {}) };
     this.irq = new SmmuInterrupts(this.regs, this.features, lines, opts.msiSink ?? memoryMsiSink(mem), opts.msiDeviceId ?? null);
     this.eventq = new EventQueue(mem, this.regs, this.features, this.irq);
@@ -212,14 +209,14 @@ export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
   /** Pushes the register state the translation engine depends on. */
   private pushConfig(): void {
     const cfg = this.regs.get('STRTAB_BASE_CFG');
-    this.adapter.setStreamTable(
-      bitsInPlace(this.regs.get('STRTAB_BASE'), this.regs.getHi('STRTAB_BASE'), 51, 6),
-      rdLoHi(cfg, 0, STRTAB_BASE_CFG.LOG2SIZE.lsb, STRTAB_BASE_CFG.LOG2SIZE.width),
-      rdLoHi(cfg, 0, STRTAB_BASE_CFG.FMT.lsb, STRTAB_BASE_CFG.FMT.width),
-      rdLoHi(cfg, 0, STRTAB_BASE_CFG.SPLIT.lsb, STRTAB_BASE_CFG.SPLIT.width),
-    );
-    this.adapter.setRecordInvalidSid(rdLoHi(this.regs.get('CR2'), 0, CR2.RECINVSID.lsb, 1) === 1);
-    this.adapter.setE2H(rdLoHi(this.regs.get('CR2'), 0, CR2.E2H.lsb, 1) === 1);
+    this.translator.setStreamTable({
+      base: bitsInPlace(this.regs.get('STRTAB_BASE'), this.regs.getHi('STRTAB_BASE'), 51, 6),
+      log2Size: rdLoHi(cfg, 0, STRTAB_BASE_CFG.LOG2SIZE.lsb, STRTAB_BASE_CFG.LOG2SIZE.width),
+      fmt: rdLoHi(cfg, 0, STRTAB_BASE_CFG.FMT.lsb, STRTAB_BASE_CFG.FMT.width),
+      split: rdLoHi(cfg, 0, STRTAB_BASE_CFG.SPLIT.lsb, STRTAB_BASE_CFG.SPLIT.width),
+    });
+    this.translator.setRecordInvalidSid(rdLoHi(this.regs.get('CR2'), 0, CR2.RECINVSID.lsb, 1) === 1);
+    this.translator.setE2H(rdLoHi(this.regs.get('CR2'), 0, CR2.E2H.lsb, 1) === 1);
   }
 
   /** The stored value of a register as a bigint (tools and tests). */

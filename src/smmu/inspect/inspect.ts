@@ -15,9 +15,8 @@ import { STE, STE_CONFIG } from '../../spec/smmuv3/ste.js';
 import { hex } from '../../util/hex.js';
 import { DEFAULT_FEATURES, type SmmuFeatures } from '../features.js';
 import { ptrIndex, ptrInc, queueBaseAddr, queueEmpty, queueLog2 } from '../device/queue.js';
-import { TranslatorAdapter } from '../device/translator-adapter.js';
 import { Translator } from '../translation/index.js';
-import { forEachMapping } from '../translation/inspect.js';
+import { decodeStream, forEachMapping, translateVerbose } from '../translation/inspect.js';
 import { makeRequest, PERM_R, PERM_W, PERM_X, XLATE_KIND, type MappedRange, type StreamReport, type TranslationResult, type WalkStep } from '../translation/types.js';
 import type { IdRange, RegisterDump, TranslateQuery } from './inputs.js';
 import { ChunkedWriter, JsonStream } from './json-stream.js';
@@ -115,7 +114,6 @@ export class SmmuSnapshot {
   readonly translator: Translator;
   /** The memory as read (counted; aborted addresses remembered for warnings). */
   readonly mem: WatchedMemory;
-  private readonly adapter: TranslatorAdapter;
   private readonly tmp: U64 = { lo: 0, hi: 0 };
 
   /**
@@ -136,10 +134,9 @@ export class SmmuSnapshot {
     }
     this.features = featuresFromIdRegisters(ids, DEFAULT_FEATURES);
     this.translator = new Translator(this.mem, this.features, { cachesEnabled: false });
-    this.adapter = new TranslatorAdapter(this.translator);
     const c = this.tableCfg();
-    this.adapter.setStreamTable(this.strtabBase(), c.log2, c.fmt, c.split);
-    this.adapter.setRecordInvalidSid(this.recInvSid());
+    this.translator.setStreamTable({ base: this.strtabBase(), log2Size: c.log2, fmt: c.fmt, split: c.split });
+    this.translator.setRecordInvalidSid(this.recInvSid());
   }
 
   reg(name: RegName): bigint {
@@ -245,7 +242,7 @@ export class SmmuSnapshot {
   }
 
   stream(sid: number): StreamReport {
-    return this.adapter.decodeStream(sid);
+    return decodeStream(this.translator, sid);
   }
 
   /** Coalesced mapped ranges of a stream, in address order, to `visit` (false stops). */
@@ -289,7 +286,7 @@ export class SmmuSnapshot {
       return { ...head, ok: true, pa: hex(q.iova), size: 4096, perm: 'rwx', reason: 'SMMUEN = 0: GBPA bypass', steps: [] };
     }
     const req = makeRequest(q.sid, q.ssid, q.iova, { write: q.access === 'w', instr: q.access === 'x', priv: q.priv });
-    const t = this.adapter.trace(req);
+    const t = translateVerbose(this.translator, req);
     const steps = t.steps.map(stepJson);
     const r = t.result;
     if (r.ok) {

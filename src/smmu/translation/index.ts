@@ -1,7 +1,8 @@
 // Public API of the SMMUv3 translation engine (IHI 0070 chapters 3-5, 7): the Translator with
-// its configuration cache and IOTLB, request/result types, inspector types. See docs/translation.md.
+// its configuration cache and IOTLB, request/result types, the inspector views. See docs/translation.md.
 export { Translator, type TranslatorState } from './translator.js';
 export { type Invalidator } from './invalidation.js';
+export { decodeStream, translateVerbose, mappings } from './inspect.js';
 export {
   newRequest, setAddress, makeRequest, newResult,
   PERM_R, PERM_W, PERM_X, XLATE_KIND,

@@ -6,6 +6,7 @@ import { DEFAULT_FEATURES } from '../features.js';
 import { EVT } from '../../spec/smmuv3/events.js';
 import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
 import { Translator } from './translator.js';
+import { decodeStream, mappings, translateVerbose } from './inspect.js';
 import { makeRequest, PERM_R, PERM_W, PERM_X } from './types.js';
 import { Arena, PageTables } from './test-support.js';
 
@@ -29,35 +30,35 @@ function setup() {
 
 test('decodeStream: STE and CD fields, config name, faults for invalid streams', () => {
   const { t, cd } = setup();
-  const r = t.decodeStream(1);
+  const r = decodeStream(t, 1);
   assert.equal(r.config, 's1');
   assert.equal(r.fault, null);
   assert.equal(r.steFields!.S1_CONTEXT_PTR! << 6n, BigInt(cd));
   assert.equal(r.cds.length, 1);
   assert.equal(r.cds[0]!.fields.ASID, 4n);
   assert.equal(r.cds[0]!.address, cd);
-  const bad = t.decodeStream(2); // zeroed STE
+  const bad = decodeStream(t, 2); // zeroed STE
   assert.equal(bad.config, 'invalid');
   assert.equal(bad.fault!.type, EVT.C_BAD_STE);
-  assert.equal(t.decodeStream(99).fault!.type, EVT.C_BAD_STREAMID);
+  assert.equal(decodeStream(t, 99).fault!.type, EVT.C_BAD_STREAMID);
   assert.equal(t.stats().configEntries, 0, 'inspection does not fill the caches');
 });
 
 test('translateVerbose: one step per structure and descriptor read', () => {
   const { t } = setup();
-  const tr = t.translateVerbose(makeRequest(1, null, 0x10_1234));
+  const tr = translateVerbose(t, makeRequest(1, null, 0x10_1234));
   assert.deepEqual(tr.steps.map((s) => s.kind), ['ste', 'cd', 's1', 's1', 's1']);
   assert.deepEqual(tr.steps.slice(2).map((s) => s.level), [1, 2, 3]);
   assert.equal(tr.steps[4]!.value! & ~0xfffn, 0x4100_1000n);
   assert.equal(tr.result.ok, true);
   assert.equal(tr.result.pa, 0x4100_1234);
-  const f = t.translateVerbose(makeRequest(1, null, 0x40_0000));
+  const f = translateVerbose(t, makeRequest(1, null, 0x40_0000));
   assert.equal(f.result.event.type, EVT.F_TRANSLATION);
 });
 
 test('mappings: coalesced ranges with permissions, blocks, TTB1 addresses', () => {
   const { t } = setup();
-  const m = t.mappings(1, null);
+  const m = mappings(t, 1, null);
   const rows = m.map((r) => [r.iova, r.size, r.pa, r.permsUnpriv]);
   assert.deepEqual(rows, [
     [0x10_0000n, 0x3000, 0x4100_0000, PERM_R | PERM_W | PERM_X],
@@ -66,8 +67,8 @@ test('mappings: coalesced ranges with permissions, blocks, TTB1 addresses', () =
     [(1n << 64n) - (1n << 39n) + 0x1000n, 0x1000, 0x4300_0000, PERM_R | PERM_W | PERM_X],
   ]);
   assert.equal(m[0]!.mairAttr, 0xff);
-  assert.equal(t.mappings(1, null, { limit: 2 }).length, 2);
-  assert.deepEqual(t.mappings(1, 3), []); // no substreams
+  assert.equal(mappings(t, 1, null, { limit: 2 }).length, 2);
+  assert.deepEqual(mappings(t, 1, 3), []); // no substreams
 });
 
 test('mappings: stage 2 only and nested (stage-1 ranges split by stage 2)', () => {
@@ -79,17 +80,17 @@ test('mappings: stage 2 only and nested (stage-1 ranges split by stage 2)', () =
   for (let a = 0x4000_0000; a < 0x4001_0000; a += 0x1000) s2.map(BigInt(a), encodeS2Leaf({ oa: BigInt(a), level3: true }), 3);
   const s2f = { S2VMID: 1, S2T0SZ: 24, S2SL0: 1, S2TG: 0, S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: BigInt(s2.root) >> 4n };
   arena.writeWords(strtab + 2 * 64, arena.ste({ V: 1, CONFIG: 6, ...s2f }));
-  const m2 = t.mappings(2, null).filter((r) => r.iova < 0x4000_0000n);
+  const m2 = mappings(t, 2, null).filter((r) => r.iova < 0x4000_0000n);
   assert.deepEqual(m2.map((r) => [r.iova, r.size, r.pa, r.permsPriv]), [
     [0x10_0000n, 0x1000, 0x4400_0000, PERM_R | PERM_W | PERM_X],
     [0x10_1000n, 0x1000, 0x4500_0000, PERM_R | PERM_X],
   ]);
-  const cdAddr = Number(t.decodeStream(1).steFields!.S1_CONTEXT_PTR! << 6n);
+  const cdAddr = Number(decodeStream(t, 1).steFields!.S1_CONTEXT_PTR! << 6n);
   arena.writeWords(strtab + 3 * 64, arena.ste({ V: 1, CONFIG: 7, S1_CONTEXT_PTR: BigInt(cdAddr) >> 6n, ...s2f }));
   // SID 3 stage 1 maps VA 0x10_0000.. -> IPA 0x4100_0000.. which stage 2 does not map: nothing
-  assert.deepEqual(t.mappings(3, null), []);
+  assert.deepEqual(mappings(t, 3, null), []);
   s2.map(0x4100_0000n, encodeS2Leaf({ oa: 0x4600_0000n, level3: false }), 2);
-  const n = t.mappings(3, null);
+  const n = mappings(t, 3, null);
   assert.equal(n[0]!.iova, 0x10_0000n);
   assert.equal(n[0]!.pa, 0x4600_0000);
   assert.equal(n[0]!.size, 0x3000);

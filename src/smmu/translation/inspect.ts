@@ -1,6 +1,7 @@
 // Inspector views of the translation engine (used by `vsmmu inspect`): an uncached decode of a
-// stream's STE and CDs, and an enumerator of every mapped range of a stream's address space
-// that walks the tables (never iterates addresses) within a fixed descriptor budget.
+// stream's STE and CDs, a verbose translation recording every memory access, and an enumerator
+// of every mapped range of a stream's address space that walks the tables (never iterates
+// addresses) within a fixed descriptor budget. None of them consults or fills the caches.
 // IHI 0070 §5.2, §5.4; Arm ARM D8 (VMSAv8-64 walks). Nothing here writes guest memory.
 import type { U64 } from '../../memory/types.js';
 import { toBigWords, decodeFields, bitsInPlace, rdLoHi } from '../../spec/bits.js';
@@ -8,19 +9,54 @@ import { STE, STE_S1DSS } from '../../spec/smmuv3/ste.js';
 import { CD } from '../../spec/smmuv3/cd.js';
 import { S1_LEAF, S1_TABLE, S2_LEAF, GRANULES, DESC_OA_MSB, mairByte } from '../../spec/smmuv3/pagetable.js';
 import { EVT, EVT_CLASS, copyEvent, emptyEvent, type SmmuEvent } from '../../spec/smmuv3/events.js';
-import type { SmmuFeatures } from '../features.js';
-import type { TableReader } from './table-reader.js';
-import type { Walker } from './walker.js';
+import type { Translator } from './translator.js';
 import { WORLD, type SteConfig, type S2Config } from './ste-config.js';
 import type { CdConfig, TtConfig } from './cd-config.js';
-import { PERM_R, PERM_W, PERM_X, XLATE_KIND, type CdReport, type MappedRange, type StreamReport, type TranslationResult } from './types.js';
+import {
+  PERM_R, PERM_W, PERM_X, XLATE_KIND, newResult,
+  type CdReport, type MappedRange, type StreamReport, type TranslationRequest, type TranslationResult, type WalkStep, type WalkTrace,
+} from './types.js';
 
-export interface InspectHost {
-  readonly reader: TableReader;
-  readonly features: SmmuFeatures;
-  readonly walkerForInspect: Walker;
-  fetchSteUncached(sid: number): { ste: SteConfig | null; addr: number; out: TranslationResult };
-  fetchCdUncached(ste: SteConfig, sid: number, index: number): { cd: CdConfig | null; addr: number; out: TranslationResult };
+/** Uncached STE fetch of `sid` (no Access-flag updates): the decode, its address (-1 if not located) and any fault. */
+function fetchSteUncached(t: Translator, sid: number): { ste: SteConfig | null; addr: number; out: TranslationResult } {
+  const out = newResult();
+  const req: TranslationRequest = { sid, ssid: -1, addrLo: 0, addrHi: 0, write: false, instr: false, priv: false };
+  t.walker.noUpdate = true;
+  try {
+    const ste = t.fetcher.fetchSte(sid, req, out);
+    return { ste, addr: t.fetcher.lastStructAddr, out };
+  } finally {
+    t.walker.noUpdate = false;
+  }
+}
+
+/** Uncached fetch of CD `index` of `ste` (stage-2 walks of a nested CD table update nothing). */
+function fetchCdUncached(t: Translator, ste: SteConfig, sid: number, index: number): { cd: CdConfig | null; addr: number; out: TranslationResult } {
+  const out = newResult();
+  const req: TranslationRequest = { sid, ssid: index, addrLo: 0, addrHi: 0, write: false, instr: false, priv: false };
+  t.walker.noUpdate = true;
+  try {
+    const cd = t.fetcher.fetchCd(ste, index, req, out, false, false);
+    return { cd, addr: t.fetcher.lastStructAddr, out };
+  } finally {
+    t.walker.noUpdate = false;
+  }
+}
+
+/** Translates without touching the caches, recording every memory access (steps). */
+export function translateVerbose(t: Translator, req: TranslationRequest): WalkTrace {
+  const steps: WalkStep[] = [];
+  t.reader.trace = steps;
+  t.walker.noUpdate = true;
+  const res = newResult();
+  try {
+    t.translateUncached(req, res);
+  } finally {
+    t.reader.trace = null;
+    t.walker.noUpdate = false;
+  }
+  res.event = copyEvent({ ...res.event }, res.event);
+  return { steps, result: res };
 }
 
 const CONFIG_NAMES: Readonly<Record<number, string>> = { 0: 'abort', 1: 'abort', 2: 'abort', 3: 'abort', 4: 'bypass', 5: 's1', 6: 's2', 7: 'nested' };
@@ -29,7 +65,7 @@ function faultOf(out: TranslationResult): SmmuEvent | null {
   return out.event.type === 0 ? null : copyEvent(emptyEvent(), out.event);
 }
 
-function readRaw(host: InspectHost, addr: number): bigint[] | null {
+function readRaw(host: Translator, addr: number): bigint[] | null {
   const w = new Uint32Array(16);
   const t: U64 = { lo: 0, hi: 0 };
   const saved = host.reader.trace;
@@ -39,8 +75,10 @@ function readRaw(host: InspectHost, addr: number): bigint[] | null {
   return ok ? toBigWords(w) : null;
 }
 
-export function inspectStream(host: InspectHost, sid: number, maxCds: number): StreamReport {
-  const { ste, addr, out } = host.fetchSteUncached(sid);
+/** Uncached decode of a stream's STE and its CDs (at most `maxCds` CDs listed). */
+export function decodeStream(host: Translator, sid: number, opts: { maxCds?: number } = {}): StreamReport {
+  const maxCds = opts.maxCds ?? 64;
+  const { ste, addr, out } = fetchSteUncached(host, sid);
   const words = addr >= 0 ? readRaw(host, addr) : null;
   const steFields = words !== null ? decodeFields(STE, words) : null;
   if (ste === null) {
@@ -50,7 +88,7 @@ export function inspectStream(host: InspectHost, sid: number, maxCds: number): S
   if (ste.kind === XLATE_KIND.S1 || ste.kind === XLATE_KIND.NESTED) {
     const n = ste.s1CdMax === 0 ? 1 : 2 ** ste.s1CdMax;
     for (let i = 0; i < n && cds.length < maxCds; i++) {
-      const r = host.fetchCdUncached(ste, sid, i);
+      const r = fetchCdUncached(host, ste, sid, i);
       const cw = r.addr >= 0 ? readRaw(host, r.addr) : null;
       const fault = faultOf(r.out);
       // Skip unpopulated CDs of a table (V == 0, or an invalid L1CD) but always report a single CD.
@@ -83,7 +121,7 @@ class Budget {
  * address order. `tableToPa` maps a table address (IPA when nested) to a PA, or -1.
  */
 function enumStage(
-  host: InspectHost, shift: number, ia: number, startLevel: number, ttb: number, be: boolean, ps: number,
+  host: Translator, shift: number, ia: number, startLevel: number, ttb: number, be: boolean, ps: number,
   from: number, to: number, tableToPa: (a: number) => number, budget: Budget, visit: (l: Leaf) => boolean,
 ): void {
   const stride = shift - 3;
@@ -136,7 +174,8 @@ function s2Perms(lo: number, hi: number): number {
 }
 
 /** Every mapped range of `sid`/`ssid`, coalesced (contiguous input and output, equal attributes). */
-export function enumerateMappings(host: InspectHost, sid: number, ssid: number | null, limit: number): MappedRange[] {
+export function mappings(host: Translator, sid: number, ssid: number | null, opts: { limit?: number } = {}): MappedRange[] {
+  const limit = opts.limit ?? 100_000;
   const ranges: MappedRange[] = [];
   forEachMapping(host, sid, ssid, Math.max(1024, limit * 64), (m) => {
     ranges.push(m);
@@ -153,8 +192,8 @@ export type MappingWalkEnd = 'done' | 'stopped' | 'budget';
  * output, equal attributes), holding only the range being grown. At most `budget` descriptors
  * are read (tables may alias each other; the walk never loops but could fan out widely).
  */
-export function forEachMapping(host: InspectHost, sid: number, ssid: number | null, budgetDescriptors: number, visit: (m: MappedRange) => boolean): MappingWalkEnd {
-  const { ste } = host.fetchSteUncached(sid);
+export function forEachMapping(host: Translator, sid: number, ssid: number | null, budgetDescriptors: number, visit: (m: MappedRange) => boolean): MappingWalkEnd {
+  const { ste } = fetchSteUncached(host, sid);
   if (ste === null || ste.kind === XLATE_KIND.NONE) return 'done';
   const f = host.features;
   const budget = new Budget(budgetDescriptors);
@@ -214,10 +253,10 @@ export function forEachMapping(host: InspectHost, sid: number, ssid: number | nu
     }
     if (ste.s1Dss !== STE_S1DSS.SSID0) return finish();
   }
-  const { cd } = host.fetchCdUncached(ste, sid, index);
+  const { cd } = fetchCdUncached(host, ste, sid, index);
   if (cd === null) return finish();
   const nested = ste.kind === XLATE_KIND.NESTED ? ste.s2! : null;
-  const walker = host.walkerForInspect;
+  const walker = host.walker;
   const el2 = ste.world === WORLD.EL2;
   const tableToPa = (ipa: number): number => {
     if (nested === null) return ipa;

@@ -1,12 +1,14 @@
-// The SMMUv3 translation engine: stream table (linear / 2-level), STE and CD decoding, substreams
-// and S1DSS, stage 1 / stage 2 / nested walks, event records, configuration cache and IOTLB with
-// the CFGI/TLBI invalidation scopes, plus inspector views. IHI 0070 chapters 3, 4.3-4.4, 5, 7.
+// The SMMUv3 translation engine's hot path: one transaction from StreamID and address to a PA or
+// an architected fault (IHI 0070 chapters 3, 5; §3.4 address checks, §5.2 S1DSS/S1CDMax), through
+// the configuration cache and IOTLB (hit/fill), walking stage 1, stage 2 or both on a miss.
+// Its collaborators: config-fetch.ts (STE/CD location and fetch), faults.ts (event records),
+// invalidation.ts (CFGI/TLBI, driven by the command queue), inspect.ts (uncached inspector views).
 // Per-access work on an untagged stage-1 IOTLB hit: the stream's hit record (one line of a typed
 // array, config-cache.ts), a few typed-array hash probes and field copies; no allocation, no
 // BigInt. With caches disabled, an unchanged STE/CD is still fetched from memory every time but
 // its decode is reused (fetchSteMemo), so that path allocates nothing either.
 import type { PhysMemory } from '../../memory/types.js';
-import { EVT, EVT_CLASS, copyEvent } from '../../spec/smmuv3/events.js';
+import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
 import { STE_S1DSS } from '../../spec/smmuv3/ste.js';
 import type { SmmuFeatures } from '../features.js';
 import { TableReader } from './table-reader.js';
@@ -14,16 +16,13 @@ import { ConfigFetcher } from './config-fetch.js';
 import { Invalidation } from './invalidation.js';
 import { cfgFault, transFault, walkFault } from './faults.js';
 import { WORLD, type SteConfig } from './ste-config.js';
-import type { CdConfig } from './cd-config.js';
 import { Walker, permits } from './walker.js';
 import { Iotlb, KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr, STRIDE, PAGE, OUT, META } from './iotlb.js';
 import { ConfigCache, SteCacheEntry, CdCacheEntry, FR_STRIDE, FR_FLAGS, FR_IDS, FR_MASK_HI, FR_MASK_LO } from './config-cache.js';
 import {
-  PERM_R, PERM_W, PERM_X, XLATE_KIND, newResult,
+  PERM_R, PERM_W, PERM_X, XLATE_KIND,
   type StreamTableConfig, type TranslationRequest, type TranslationResult, type TranslatorOptions, type TranslatorStats,
-  type WalkTrace, type WalkStep, type StreamReport, type MappedRange,
 } from './types.js';
-import { inspectStream, enumerateMappings, type InspectHost } from './inspect.js';
 
 const P2: number[] = [];
 for (let i = 0; i <= 64; i++) P2.push(2 ** i);
@@ -39,13 +38,15 @@ export interface TranslatorState {
   readonly e2h: boolean;
 }
 
-export class Translator implements InspectHost {
+export class Translator {
   readonly reader: TableReader;
-  private readonly walker: Walker;
+  /** The table walker (the inspector walks with it, Access-flag updates off). */
+  readonly walker: Walker;
   private readonly cfgCache: ConfigCache;
   private readonly tlb: Iotlb;
   private cachesOn: boolean;
-  private readonly fetcher: ConfigFetcher;
+  /** STE/CD location and fetch (the inspector fetches through it, uncached). */
+  readonly fetcher: ConfigFetcher;
   /** CFGI/TLBI over this engine's caches: the Invalidator the command queue drives. */
   readonly invalidation: Invalidation;
   private walks = 0;
@@ -490,64 +491,17 @@ export class Translator implements InspectHost {
     return true;
   }
 
-  // ---------------------------------------------------------------- inspector
+  // ---------------------------------------------------------------- inspector (inspect.ts)
 
-  /** Uncached decode of a stream's STE and its CDs (at most `maxCds` CDs listed). */
-  decodeStream(sid: number, opts: { maxCds?: number } = {}): StreamReport {
-    return inspectStream(this, sid, opts.maxCds ?? 64);
-  }
-
-  /** Translates without touching the caches, recording every memory access (steps). */
-  translateVerbose(req: TranslationRequest): WalkTrace {
-    const steps: WalkStep[] = [];
+  /** Translates without consulting or filling the caches (the inspector's verbose translation). */
+  translateUncached(req: TranslationRequest, out: TranslationResult): boolean {
     const saved = this.cachesOn;
     this.cachesOn = false;
-    this.reader.trace = steps;
-    this.walker.noUpdate = true;
-    const res = newResult();
     try {
-      this.translate(req, res);
+      return this.translate(req, out);
     } finally {
       this.cachesOn = saved;
-      this.reader.trace = null;
-      this.walker.noUpdate = false;
     }
-    res.event = copyEvent({ ...res.event }, res.event);
-    return { steps, result: res };
-  }
-
-  /** Every mapped range of a stream's (substream's) address space, coalesced; bounded by the tables' size. */
-  mappings(sid: number, ssid: number | null, opts: { limit?: number } = {}): MappedRange[] {
-    return enumerateMappings(this, sid, ssid, opts.limit ?? 100_000);
-  }
-
-  // ---- InspectHost (uncached helpers for inspect.ts)
-  fetchSteUncached(sid: number): { ste: SteConfig | null; addr: number; out: TranslationResult } {
-    const out = newResult();
-    const req: TranslationRequest = { sid, ssid: -1, addrLo: 0, addrHi: 0, write: false, instr: false, priv: false };
-    this.walker.noUpdate = true;
-    try {
-      const ste = this.fetcher.fetchSte(sid, req, out);
-      return { ste, addr: this.fetcher.lastStructAddr, out };
-    } finally {
-      this.walker.noUpdate = false;
-    }
-  }
-
-  fetchCdUncached(ste: SteConfig, sid: number, index: number): { cd: CdConfig | null; addr: number; out: TranslationResult } {
-    const out = newResult();
-    const req: TranslationRequest = { sid, ssid: index, addrLo: 0, addrHi: 0, write: false, instr: false, priv: false };
-    this.walker.noUpdate = true;
-    try {
-      const cd = this.fetcher.fetchCd(ste, index, req, out, false, false);
-      return { cd, addr: this.fetcher.lastStructAddr, out };
-    } finally {
-      this.walker.noUpdate = false;
-    }
-  }
-
-  get walkerForInspect(): Walker {
-    return this.walker;
   }
 }
 

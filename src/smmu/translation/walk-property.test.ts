@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { DEFAULT_FEATURES, type SmmuFeatures } from '../features.js';
 import { EVT } from '../../spec/smmuv3/events.js';
 import { Translator } from './translator.js';
+import { decodeStream, mappings, translateVerbose } from './inspect.js';
 import { makeRequest, newResult } from './types.js';
 import { Arena, PageTables, s1Start, tg0, tlbiOp } from './test-support.js';
 import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
@@ -208,9 +209,9 @@ test('random STE/CD/L1/descriptor contents never throw and reads stay bounded', 
           if (q.ssid >= 0) t.invalidation.cfgiCd(q.sid % 16, q.ssid, true);
           t.invalidation.tlbiNhVa(tlbiOp(rep, q.ssid & 0xffff, Number(q.addr & ~0xfffn & ((1n << 52n) - 1n)), true, { tg: rep, num: q.split, scale: q.log2 & 31, ttl: rep }));
         }
-        t.decodeStream(q.sid % 16, { maxCds: 4 });
-        t.mappings(q.sid % 16, q.ssid < 0 ? null : q.ssid, { limit: 16 });
-        t.translateVerbose(makeRequest(q.sid % 16, q.ssid, q.addr, q));
+        decodeStream(t, q.sid % 16, { maxCds: 4 });
+        mappings(t, q.sid % 16, q.ssid < 0 ? null : q.ssid, { limit: 16 });
+        translateVerbose(t, makeRequest(q.sid % 16, q.ssid, q.addr, q));
       },
     ),
     { numRuns: 400 },
