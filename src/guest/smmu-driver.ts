@@ -390,6 +390,36 @@ export class GuestSmmuDriver {
     return true;
   }
 
+  // ------------------------------------------------------------ fault injection (tests and scenarios)
+  // What a buggy or hostile driver does; each ends in an architected outcome on the SMMU.
+
+  /** A Reserved command opcode (0x7f): CERROR_ILL, GERROR.CMDQ_ERR, then skip-and-acknowledge recovery. */
+  injectIllegalCommand(): boolean {
+    return this.cmdq!.issue([[0x7fn, 0n]]);
+  }
+
+  /** STE with V=0 + CFGI_STE: the next transaction gets C_BAD_STE. */
+  injectInvalidSte(sid: number): boolean {
+    return this.writeRawSte(sid, [0n]);
+  }
+
+  /** STE V=1, Config=S2 with no stage-2 fields + CFGI_STE: ILLEGAL configuration (C_BAD_STE). */
+  injectIllegalSte(sid: number): boolean {
+    return this.writeRawSte(sid, encodeFields(STE, { V: 1, CONFIG: STE_CONFIG.S2 }, 4));
+  }
+
+  /** CD 0 of the domain with V=0 + CFGI_CD for `sid`: the next transaction gets C_BAD_CD. */
+  injectInvalidCd(d: DmaDomain, sid: number): boolean {
+    const v0 = this.cdWords(d)[0]! & ~encodeFields(CD, { V: 1 }, 1)[0]!;
+    writeWords(this.mem, d.cdTable, [v0]);
+    return this.cmdq!.issue([cmd('CFGI_CD', { SID: sid, SSID: 0, LEAF: 1 })]);
+  }
+
+  /** Points the leaf PTE of `iova` at `pa` without any TLBI (a stale-TLB driver bug). */
+  injectStalePte(d: DmaDomain, iova: number, pa: number): boolean {
+    return d.pgtable.rewriteLeaf(iova, pa);
+  }
+
   // ------------------------------------------------------------ domains
 
   /** arm_smmu_domain_finalise_s1: ASID, io-pgtable, CD table with CD 0. */

@@ -11,24 +11,22 @@ import { ReferenceGuest, type BoundDevice } from '../../guest/guest.js';
 import { ItsProbeError } from '../../guest/its-driver.js';
 import { SmmuProbeError } from '../../guest/smmu-driver.js';
 import type { FoundFunction } from '../../guest/pci-enum.js';
-import { cmd } from '../../guest/smmu-cmdq.js';
+import type { DeviceDriverContext } from '../../guest/device-driver.js';
+import { runDmaTransfer } from '../../guest/dma-engine-driver.js';
+import { CQ_BYTES, QueueDriver, SQ_BYTES } from '../../guest/queue-driver.js';
 import type { LpiSink, SpiSink } from '../../intc/sinks.js';
 import type { PciFunction } from '../../pcie/function.js';
-import { PciePort } from '../../pcie/port.js';
-import { encodeFields } from '../../spec/bits.js';
-import { CD } from '../../spec/smmuv3/cd.js';
 import { eventName, type SmmuEvent } from '../../spec/smmuv3/events.js';
-import { STE, STE_CONFIG } from '../../spec/smmuv3/ste.js';
 import { UserInputError } from '../../util/errors.js';
 import { hex } from '../../util/hex.js';
 import type { PlatformDescription } from '../description.js';
-import { enumerateRootComplex } from '../enumerate.js';
 import { deviceFactory, type DeviceModelName, type DeviceModels } from '../devices/factory.js';
-import { DMA_ENGINE_CMD_IRQ, DMA_ENGINE_OP, DMA_ENGINE_REG, DMA_ENGINE_STATUS } from '../devices/dma-engine.js';
-import { QDEV_CQE, QDEV_OP, QDEV_REG, QDEV_SC, QDEV_SQE } from '../devices/queue-device.js';
 import { Platform } from '../runtime/platform.js';
+import { buildReport } from './build-report.js';
+import type { Buffer, DevState, PendingEvent, PendingInterrupt } from './context.js';
+import { expectStep, type ExpectContext } from './expect.js';
 import { DEFAULT_DETAIL, EventRecord, InterruptRecord, Pending, StepRecord } from './record.js';
-import type { ReportDevice, ReportEvent, ReportFailure, ReportFunction, ReportInterrupt, ReportRootComplex, ScenarioReport } from './report.js';
+import type { ReportFailure, ReportInterrupt, ScenarioReport } from './report.js';
 import type { Scenario, Step, StepBody } from './schema.js';
 
 export interface RunOptions {
@@ -38,45 +36,23 @@ export interface RunOptions {
   readonly detail?: number;
 }
 
-interface DevState {
-  readonly name: string;
-  readonly rc: string;
-  readonly model: DeviceModelName | 'port';
-  fn: PciFunction;
-  dma: { ok: number; faults: number; bytes: number; lastFault: string | null };
-  lastDma: { ok: boolean; reason: string | null } | null;
-  queue: { sq: number; cq: number; size: number; tail: number; head: number; phase: number; cid: number; last: 'ok' | 'error' | null } | null;
-}
-
-/** An event as an `expect` step matches it. */
-interface PendingEvent {
-  readonly smmu: string;
-  readonly type: string;
-  readonly device: string | null;
-  /** Input address (-1: several, in the catch-all). */
-  readonly address: number;
-  readonly text: string;
-}
-
-type PendingInterrupt = Pick<ReportInterrupt, 'kind' | 'intid' | 'source'>;
-
-const QUEUE_ENTRIES = 16;
-
 function stepTotal(steps: readonly Step[]): number {
   let n = 0;
   for (const s of steps) n += s.kind === 'repeat' ? s.body.count * stepTotal(s.body.steps) : 1;
   return n;
 }
 
-export class ScenarioRun {
+export class ScenarioRun implements ExpectContext {
   readonly platform!: Platform;
   readonly guest!: ReferenceGuest;
   readonly models: DeviceModels;
+  /** What the guest's test-device drivers use: the CPU bus, RAM, and the VMM servicing devices. */
+  private readonly driverContext!: DeviceDriverContext;
   private readonly modelOf: Record<string, DeviceModelName>;
   private readonly devs = new Map<string, DevState>();
   /** Devices removed by unplug (kept for the report). */
   private readonly gone: { d: DevState; b: BoundDevice | null }[] = [];
-  private readonly buffers = new Map<string, { pa: number; size: number }>();
+  private readonly buffers = new Map<string, Buffer>();
   private readonly names = new Map<string, number>();
   private readonly detail: number;
   private readonly stepRecord: StepRecord;
@@ -87,7 +63,7 @@ export class ScenarioRun {
   private readonly freshInterrupts = new Pending<PendingInterrupt>();
   private readonly pendingLpis: { pe: number; intid: number }[] = [];
   private readonly pendingSpis: number[] = [];
-  private lastDmaDevice: string | null = null;
+  lastDmaDevice: string | null = null;
   private readonly failures: ReportFailure[] = [];
   private failed = 0;
   private passed = 0;
@@ -120,6 +96,8 @@ export class ScenarioRun {
     try {
       this.platform = new Platform(desc, { callbacks: { lpi, spi }, endpoint: factory.endpoint });
       this.guest = new ReferenceGuest(desc, this.platform.bus, this.platform.memory, { defaultDomain: scenario.header.guest.defaultDomain });
+      const platform = this.platform;
+      this.driverContext = { bus: platform.bus, memory: platform.memory, settle: () => void platform.settle() };
     } catch (e) {
       if (e instanceof RangeError) this.fail(['platform'], `cannot run this platform: ${e.message}`);
       throw e;
@@ -179,26 +157,16 @@ export class ScenarioRun {
   }
 
   private initQueue(d: DevState, f: FoundFunction): void {
-    const sqBytes = QUEUE_ENTRIES * QDEV_SQE.BYTES;
-    const cqBytes = QUEUE_ENTRIES * QDEV_CQE.BYTES;
-    const sqPa = this.guest.buffers.alloc(sqBytes);
-    const cqPa = this.guest.buffers.alloc(cqBytes);
+    const sqPa = this.guest.buffers.alloc(SQ_BYTES);
+    const cqPa = this.guest.buffers.alloc(CQ_BYTES);
     const prot = { read: true, write: true, cache: true };
-    const sq = this.guest.dmaMap(d.name, sqPa, sqBytes, prot);
-    const cq = this.guest.dmaMap(d.name, cqPa, cqBytes, prot);
+    const sq = this.guest.dmaMap(d.name, sqPa, SQ_BYTES, prot);
+    const cq = this.guest.dmaMap(d.name, cqPa, CQ_BYTES, prot);
     if (!sq.ok || !cq.ok) {
       this.guest.messages.push(`${d.name}: cannot map its queues`);
       return;
     }
-    const bar = f.bars[0]?.base ?? 0;
-    const w = (o: number, v: number): void => this.platform.bus.write(bar + o, 4, v >>> 0);
-    w(QDEV_REG.SQ_BASE_LO, sq.iova);
-    w(QDEV_REG.SQ_BASE_HI, Math.floor(sq.iova / 0x1_0000_0000));
-    w(QDEV_REG.CQ_BASE_LO, cq.iova);
-    w(QDEV_REG.CQ_BASE_HI, Math.floor(cq.iova / 0x1_0000_0000));
-    w(QDEV_REG.QSIZE, QUEUE_ENTRIES);
-    w(QDEV_REG.CTRL, 1);
-    d.queue = { sq: sqPa, cq: cqPa, size: QUEUE_ENTRIES, tail: 0, head: 0, phase: 1, cid: 0, last: null };
+    d.queue = new QueueDriver(this.driverContext, f.bars[0]?.base ?? 0, { pa: sqPa, iova: sq.iova }, { pa: cqPa, iova: cq.iova });
   }
 
   // ------------------------------------------------------------ interrupt and event servicing
@@ -303,11 +271,11 @@ export class ScenarioRun {
 
   // ------------------------------------------------------------ helpers
 
-  private fail(path: readonly (string | number)[], msg: string): never {
+  fail(path: readonly (string | number)[], msg: string): never {
     throw new UserInputError(msg, `${this.scenario.file}:${this.scenario.lineOf(path)}`);
   }
 
-  private dev(step: Step, name: string): DevState {
+  dev(step: Step, name: string): DevState {
     const d = this.devs.get(name);
     if (!d) {
       const known = [...this.devs.keys()];
@@ -325,13 +293,13 @@ export class ScenarioRun {
     return b;
   }
 
-  private buffer(step: Step, name: string, key = 'buffer'): { pa: number; size: number } {
+  buffer(step: Step, name: string, key = 'buffer'): Buffer {
     const b = this.buffers.get(name);
     if (!b) this.fail([...step.path, step.kind, key], `unknown buffer '${name}' (allocate it with an alloc step first)`);
     return b;
   }
 
-  private ref(step: Step, v: number | string, key: string): number {
+  ref(step: Step, v: number | string, key: string): number {
     if (typeof v === 'number') return v;
     const m = /^([A-Za-z][A-Za-z0-9_.-]*)\s*(?:\+\s*(\S+))?$/.exec(v)!;
     const base = this.names.get(m[1]!);
@@ -346,17 +314,33 @@ export class ScenarioRun {
     return base;
   }
 
-  private info(step: Step, summary: string): void {
+  info(step: Step, summary: string): void {
     this.stepRecord.add(step, this.stepNo, this.currentLine, summary, 'info');
   }
 
-  private check(step: Step, what: string, ok: boolean, expected: string, actual: string): void {
+  check(step: Step, what: string, ok: boolean, expected: string, actual: string): void {
     if (ok) this.passed++;
     else {
       this.failed++;
       if (this.failures.length < this.detail) this.failures.push({ step: this.stepNo, line: this.currentLine, what, expected, actual });
     }
     this.stepRecord.add(step, this.stepNo, this.currentLine, ok ? `${what}: ${actual}` : `${what}: expected ${expected}, got ${actual}`, ok ? 'ok' : 'failed');
+  }
+
+  device(name: string): DevState | undefined {
+    return this.devs.get(name);
+  }
+
+  get memory(): Platform['memory'] {
+    return this.platform.memory;
+  }
+
+  takeEvents(): { item: PendingEvent; count: number }[] {
+    return this.freshEvents.take();
+  }
+
+  takeInterrupts(): { item: PendingInterrupt; count: number }[] {
+    return this.freshInterrupts.take();
   }
 
   // ------------------------------------------------------------ run
@@ -370,7 +354,25 @@ export class ScenarioRun {
       throw e;
     }
     this.runSteps(this.scenario.steps);
-    return this.report();
+    return buildReport({
+      scenario: this.scenario,
+      desc: this.desc,
+      platform: this.platform,
+      guest: this.guest,
+      modelOf: this.modelOf,
+      devs: this.devs,
+      gone: this.gone,
+      stepRecord: this.stepRecord,
+      events: this.events,
+      interrupts: this.interrupts,
+      failures: this.failures,
+      passed: this.passed,
+      failed: this.failed,
+      detail: this.detail,
+      done: this.done,
+      hotplugs: this.hotplugs,
+      renumbers: this.renumbers,
+    });
   }
 
   private runSteps(steps: readonly Step[]): void {
@@ -424,7 +426,7 @@ export class ScenarioRun {
       case 'inject':
         return this.inject(s, s.body);
       case 'expect':
-        return this.expect(s, s.body);
+        return expectStep(this, s, s.body);
       case 'repeat':
         return;
     }
@@ -476,31 +478,19 @@ export class ScenarioRun {
     if (d.model !== 'dma-engine') this.fail([...s.path, 'dma', 'device'], `device '${d.name}' is not a dma-engine`);
     if (b.op === 'copy' && b.from === undefined) this.fail([...s.path, 'dma'], "a copy needs 'from'");
     const bar = this.bar(s, d);
-    const bus = this.platform.bus;
-    const w = (o: number, v: number): void => bus.write(bar + o, 4, v >>> 0);
     const from = b.from === undefined ? 0 : this.ref(s, b.from, 'from');
     const to = this.ref(s, b.to, 'to');
-    const R = DMA_ENGINE_REG;
-    w(R.SRC_LO, from);
-    w(R.SRC_HI, Math.floor(from / 0x1_0000_0000));
-    w(R.DST_LO, to);
-    w(R.DST_HI, Math.floor(to / 0x1_0000_0000));
-    w(R.LEN, b.length);
-    w(R.PATTERN, b.pattern);
-    w(R.CMD, (b.op === 'copy' ? DMA_ENGINE_OP.COPY : DMA_ENGINE_OP.FILL) | DMA_ENGINE_CMD_IRQ);
-    this.platform.settle(); // the transfer runs in slices: let it complete
-    const status = bus.read(bar + R.STATUS, 4);
-    const doneBytes = bus.read(bar + R.DONE, 4);
-    const ok = status === DMA_ENGINE_STATUS.DONE;
+    const out = runDmaTransfer(this.driverContext, bar, { op: b.op, from, to, length: b.length, pattern: b.pattern });
+    const ok = out.ok;
     const engine = this.models.dmaEngines.get(d.name);
     const reason = ok ? null : (engine?.lastFault?.reason ?? 'error');
     d.lastDma = { ok, reason };
     this.lastDmaDevice = d.name;
-    d.dma.bytes += doneBytes;
+    d.dma.bytes += out.doneBytes;
     if (ok) d.dma.ok++;
     else {
       d.dma.faults++;
-      d.dma.lastFault = `${reason} at ${hex(bus.read(bar + R.FAULT_LO, 4) + bus.read(bar + R.FAULT_HI, 4) * 0x1_0000_0000)}`;
+      d.dma.lastFault = `${reason} at ${hex(out.faultAddress ?? 0)}`;
     }
     const what = b.op === 'copy' ? `copy ${hex(b.length)} bytes ${hex(from)} -> ${hex(to)}` : `fill ${hex(b.length)} bytes at ${hex(to)} with ${hex(b.pattern)}`;
     this.info(s, `${d.name}: ${what}: ${ok ? 'done' : `fault (${d.dma.lastFault})`}`);
@@ -512,43 +502,12 @@ export class ScenarioRun {
     if (d.model !== 'queue' || q === null) this.fail([...s.path, 'queue', 'device'], `device '${d.name}' is not a bound queue device`);
     const bar = this.bar(s, d);
     const iova = this.ref(s, b.buffer, 'buffer');
-    const mem = this.platform.memory;
-    const sqe = new Uint8Array(QDEV_SQE.BYTES);
-    const v = new DataView(sqe.buffer);
-    const cid = (q.cid = (q.cid + 1) & 0xffff);
-    v.setUint8(QDEV_SQE.OPCODE, b.op === 'write' ? QDEV_OP.WRITE : QDEV_OP.READ);
-    v.setUint16(QDEV_SQE.CID, cid, true);
-    v.setBigUint64(QDEV_SQE.BUFFER, BigInt(iova), true);
-    v.setUint32(QDEV_SQE.LBA, b.lba, true);
-    v.setUint32(QDEV_SQE.LENGTH, b.length, true);
-    mem.writeBytes(q.sq + q.tail * QDEV_SQE.BYTES, sqe);
-    q.tail = (q.tail + 1) % q.size;
-    this.platform.bus.write(bar + QDEV_REG.SQ_TAIL, 4, q.tail);
-    // The guest polls its completion queue while the VMM services the device (a doorbell only
-    // starts the queue; large transfers finish in later slices).
-    this.platform.settle();
-    // Completion: the entry at the CQ head carries the current phase once posted.
-    const cqe = new Uint8Array(QDEV_CQE.BYTES);
-    mem.readBytes(q.cq + q.head * QDEV_CQE.BYTES, cqe);
-    const cv = new DataView(cqe.buffer);
-    let result: string;
-    if ((cv.getUint32(QDEV_CQE.PHASE, true) & 1) !== q.phase || cv.getUint16(QDEV_CQE.CID, true) !== cid) {
-      q.last = 'error';
-      result = 'no completion (device fault)';
-    } else {
-      const sc = cv.getUint16(QDEV_CQE.STATUS, true);
-      q.last = sc === QDEV_SC.OK ? 'ok' : 'error';
-      result = sc === QDEV_SC.OK ? 'completed' : `completed with status ${hex(sc)}`;
-      q.head = (q.head + 1) % q.size;
-      if (q.head === 0) q.phase ^= 1;
-      this.platform.bus.write(bar + QDEV_REG.CQ_HEAD, 4, q.head);
-    }
-    if (q.last === 'ok') {
+    const out = q.submit(bar, { op: b.op, iova, lba: b.lba, length: b.length });
+    if (out.ok) {
       d.dma.ok++;
       d.dma.bytes += b.length;
-    }
-    else d.dma.faults++;
-    this.info(s, `${d.name}: ${b.op} ${hex(b.length)} bytes at LBA ${b.lba} via IOVA ${hex(iova)}: ${result}`);
+    } else d.dma.faults++;
+    this.info(s, `${d.name}: ${b.op} ${hex(b.length)} bytes at LBA ${b.lba} via IOVA ${hex(iova)}: ${out.text}`);
   }
 
   private msi(s: Step, b: StepBody<'msi'>): void {
@@ -632,8 +591,7 @@ export class ScenarioRun {
     if (b.kind === 'illegal-command') {
       const drv = this.guest.smmus.values().next().value;
       if (!drv) this.fail([...s.path, 'inject'], 'no SMMU in the platform');
-      // A Reserved opcode: CERROR_ILL, GERROR.CMDQ_ERR, the driver's skip-and-acknowledge recovery.
-      drv.cmdq!.issue([[0x7fn, 0n]]);
+      drv.injectIllegalCommand();
       this.info(s, `${drv.opts.name}: illegal command (opcode 0x7f) issued`);
       return;
     }
@@ -645,18 +603,15 @@ export class ScenarioRun {
     const sid = bd.streamId;
     switch (b.kind) {
       case 'ste-invalid':
-        drv.writeRawSte(sid, [0n]);
+        drv.injectInvalidSte(sid);
         this.info(s, `${d.name}: STE ${hex(sid)} V=0 + CFGI_STE`);
         return;
       case 'ste-illegal':
-        drv.writeRawSte(sid, encodeFields(STE, { V: 1, CONFIG: STE_CONFIG.S2 }, 4));
+        drv.injectIllegalSte(sid);
         this.info(s, `${d.name}: STE ${hex(sid)} Config=S2 with no stage-2 fields + CFGI_STE`);
         return;
       case 'cd-invalid': {
-        const w = drv.cdWords(bd.domain);
-        const v0 = w[0]! & ~encodeFields(CD, { V: 1 }, 1)[0]!;
-        this.platform.memory.write64(bd.domain.cdTable, Number(v0 & 0xffff_ffffn), Number(v0 >> 32n));
-        drv.cmdq!.issue([cmd('CFGI_CD', { SID: sid, SSID: 0, LEAF: 1 })]);
+        drv.injectInvalidCd(bd.domain, sid);
         this.info(s, `${d.name}: CD V=0 + CFGI_CD`);
         return;
       }
@@ -665,90 +620,10 @@ export class ScenarioRun {
         need('buffer');
         const iova = this.ref(s, b.iova!, 'iova');
         const buf = this.buffer(s, b.buffer!);
-        if (!bd.domain.pgtable.rewriteLeaf(iova, buf.pa)) this.fail([...s.path, 'inject', 'iova'], `IOVA ${hex(iova)} is not mapped for ${d.name}`);
+        if (!drv.injectStalePte(bd.domain, iova, buf.pa)) this.fail([...s.path, 'inject', 'iova'], `IOVA ${hex(iova)} is not mapped for ${d.name}`);
         this.info(s, `${d.name}: PTE for IOVA ${hex(iova)} now points at ${b.buffer} (PA ${hex(buf.pa)}), no TLBI`);
         return;
       }
-    }
-  }
-
-  // ------------------------------------------------------------ expectations
-
-  private expect(s: Step, b: StepBody<'expect'>): void {
-    if (b.dma) {
-      const name = b.dma.device ?? this.lastDmaDevice;
-      const d = name ? this.devs.get(name) : undefined;
-      const last = d?.lastDma ?? null;
-      const actual = last === null ? 'no DMA yet' : last.ok ? 'ok' : `fault ${last.reason}`;
-      const ok = last !== null && (b.dma.result === 'ok' ? last.ok : !last.ok && (b.dma.reason === undefined || (last.reason ?? '').includes(b.dma.reason)));
-      this.check(s, `dma ${name ?? ''}`.trim(), ok, b.dma.result === 'ok' ? 'ok' : `fault${b.dma.reason ? ` ${b.dma.reason}` : ''}`, actual);
-      return;
-    }
-    if (b.event) {
-      const e = b.event;
-      const iova = e.iova !== undefined ? this.ref(s, e.iova, 'iova') : null;
-      const fresh = this.freshEvents.take();
-      const total = fresh.reduce((a, x) => a + x.count, 0);
-      let hits = 0;
-      for (const { item: r, count } of fresh) {
-        if (r.type === e.type && (e.smmu === undefined || r.smmu === e.smmu) && (e.device === undefined || r.device === e.device) && (iova === null || r.address === iova)) hits += count;
-      }
-      const ok = e.count !== undefined ? hits === e.count : hits > 0;
-      const want = `${e.count ?? '>= 1'} × ${e.type}${e.device ? ` from ${e.device}` : ''}${iova !== null ? ` at ${hex(iova)}` : ''}`;
-      this.check(s, 'event', ok, want, total ? `${hits} matching of ${total}: ${counted(fresh.map((x) => ({ text: x.item.text, count: x.count })))}` : 'no events');
-      return;
-    }
-    if (b.noEvents) {
-      const fresh = this.freshEvents.take();
-      this.check(s, 'no events', fresh.length === 0, 'no events', fresh.length ? counted(fresh.map((x) => ({ text: x.item.text, count: x.count }))) : 'no events');
-      return;
-    }
-    if (b.interrupt) {
-      const i = b.interrupt;
-      const fresh = this.freshInterrupts.take();
-      const src = i.device !== undefined ? (this.devs.get(i.device)?.model === 'port' ? `${i.device} hot-plug` : `${i.device} vector ${i.vector ?? 0}`) : null;
-      const matches = (r: PendingInterrupt): boolean => (src === null || r.source === src) && (i.lpi === undefined || (r.kind === 'lpi' && r.intid === i.lpi)) && (i.spi === undefined || (r.kind === 'spi' && r.intid === i.spi));
-      const total = fresh.reduce((a, x) => a + x.count, 0);
-      const hitList = fresh.filter((x) => matches(x.item));
-      const hits = hitList.reduce((a, x) => a + x.count, 0);
-      const ok = i.count !== undefined ? hits === i.count : hits > 0;
-      const want = `${i.count ?? '>= 1'} × ${src ?? ''}${i.lpi !== undefined ? ` LPI ${i.lpi}` : ''}${i.spi !== undefined ? ` SPI INTID ${i.spi}` : ''}`.replace(/ +/g, ' ');
-      const shown = hits && ok ? hitList : fresh;
-      const text = counted(shown.map(({ item: r, count }) => ({ text: `${r.kind.toUpperCase()} ${r.intid}${r.source ? ` (${r.source})` : ''}`, count })));
-      this.check(s, 'interrupt', ok, want.trim(), total ? `${text}${ok && total > hits ? ` (+${total - hits} other)` : ''}` : 'no interrupts');
-      return;
-    }
-    if (b.noInterrupts) {
-      const fresh = this.freshInterrupts.take();
-      this.check(s, 'no interrupts', fresh.length === 0, 'no interrupts', fresh.length ? counted(fresh.map(({ item: r, count }) => ({ text: `${r.kind.toUpperCase()} ${r.intid}`, count }))) : 'no interrupts');
-      return;
-    }
-    if (b.data) {
-      const x = b.data;
-      const buf = this.buffer(s, x.buffer);
-      let expected: Uint8Array;
-      if (x.equals !== undefined) expected = Uint8Array.from(x.equals.replace(/\s+/g, '').match(/../g) ?? [], (h) => parseInt(h, 16));
-      else if (x.sameAs !== undefined) {
-        const o = this.buffer(s, x.sameAs, 'sameAs');
-        expected = new Uint8Array(Math.min(x.length ?? o.size, o.size));
-        this.platform.memory.readBytes(o.pa, expected);
-      } else if (x.fill !== undefined) expected = new Uint8Array(x.length ?? buf.size - x.offset).fill(x.fill);
-      else this.fail([...s.path, 'expect', 'data'], "expect data needs 'equals', 'sameAs' or 'fill'");
-      const n = Math.min(expected.length, Math.max(0, buf.size - x.offset));
-      const actual = new Uint8Array(n);
-      this.platform.memory.readBytes(buf.pa + x.offset, actual);
-      let bad = n < expected.length ? n : -1;
-      for (let k = 0; k < n && bad < 0; k++) if (actual[k] !== expected[k]) bad = k;
-      const show = (a: Uint8Array, at: number): string => [...a.subarray(at, at + 8)].map((v) => v.toString(16).padStart(2, '0')).join(' ');
-      const what = `data ${x.buffer}+${hex(x.offset)} (${hex(expected.length)} bytes)`;
-      if (bad < 0) this.check(s, what, true, '', `matches (${show(actual, 0)}${n > 8 ? ' ...' : ''})`);
-      else this.check(s, what, false, `at +${hex(bad)}: ${show(expected, bad)}`, `at +${hex(bad)}: ${show(actual, bad)}`);
-      return;
-    }
-    if (b.queue) {
-      const d = this.devs.get(b.queue.device);
-      const last = d?.queue?.last ?? null;
-      this.check(s, `queue ${b.queue.device}`, last === b.queue.status, b.queue.status, last ?? 'no command yet');
     }
   }
 
@@ -756,132 +631,6 @@ export class ScenarioRun {
     const addr = ev.inputHi * 0x1_0000_0000 + ev.inputLo;
     return `${eventName(ev.type)} SID ${hex(ev.sid)}${dev ? ` (${dev})` : ''}${addr ? ` at ${hex(addr)}` : ''}`;
   }
-
-  // ------------------------------------------------------------ report
-
-  private topology(): ReportRootComplex[] {
-    return this.desc.rootComplexes.map((rcDesc, i) => {
-      const maps = this.platform.ids.rootComplexes[i]!;
-      const rt = this.platform.rootComplexes.get(rcDesc.name)!;
-      const fns: ReportFunction[] = [];
-      const statics = new Map(enumerateRootComplex(rcDesc).functions.map((f) => [f.name, f.kind] as const));
-      for (const fn of rt.rc.functions()) {
-        const id = fn.identity();
-        const isPort = fn instanceof PciePort;
-        const kind: ReportFunction['kind'] = isPort ? (fn.kind === 'root' ? 'root-port' : fn.kind === 'upstream' ? 'switch-upstream' : 'switch-downstream') : 'endpoint';
-        const children = isPort ? [...fn.secondary.walk()].filter((c) => c.bus === fn.secondary).map((c) => c.name) : [];
-        const base = fn.name.replace(/\.\d$/, '');
-        const model = isPort ? 'port' : (this.modelOf[base] ?? 'generic');
-        fns.push({
-          name: fn.name,
-          kind: statics.get(fn.name) ?? kind,
-          bdf: id.bdf,
-          rid: id.rid === null ? null : hex(id.rid, 4),
-          smmu: id.smmu,
-          streamId: id.streamId === null ? null : hex(id.streamId),
-          deviceId: id.deviceId === null ? null : hex(id.deviceId),
-          model,
-          children,
-        });
-      }
-      const range = (base: number, count: number): string => `${hex(base)}..${hex(base + count - 1)}`;
-      return {
-        name: rcDesc.name,
-        segment: rcDesc.segment,
-        buses: `${hex(rcDesc.buses.start, 2)}..${hex(rcDesc.buses.end, 2)}`,
-        smmu: maps.smmu,
-        ecam: hex(rcDesc.ecam.base),
-        toSmmu: maps.toSmmu.map((m) => ({ rids: range(m.inputBase, m.count), streamIds: range(m.outputBase, m.count), smmu: m.target })),
-        toMsi: maps.toMsi.map((m) => ({ rids: range(m.inputBase, m.count), deviceIds: range(m.outputBase, m.count), its: m.target })),
-        functions: fns,
-      };
-    });
-  }
-
-  private report(): ScenarioReport {
-    const diag = this.platform.diagnostics.recent();
-    const all = [...[...this.devs.values()].map((d) => ({ d, b: this.guest.bound.get(d.name) ?? null, removed: false })), ...this.gone.map((g) => ({ ...g, removed: true }))];
-    const devices: ReportDevice[] = all.map(({ d, b, removed }) => {
-      const delivered = this.interrupts.delivered((src) => src === `${d.name} hot-plug` || src.startsWith(`${d.name} vector `));
-      const mine = diag.filter((x) => x.source === d.fn.name);
-      return {
-        name: d.name,
-        model: d.model,
-        removed,
-        bdf: b?.fn.bdf ?? null,
-        streamId: b?.streamId == null ? null : hex(b.streamId),
-        deviceId: b?.deviceId == null ? null : hex(b.deviceId),
-        dma: { ...d.dma },
-        msi: {
-          signalled: delivered + mine.filter((x) => x.kind === 'msi-dropped' || x.kind === 'msi-aborted').length,
-          delivered,
-          dropped: mine.filter((x) => x.kind === 'msi-dropped').length,
-          aborted: mine.filter((x) => x.kind === 'msi-aborted').length,
-        },
-        vectors: (b?.vectors ?? []).map((v) => ({ address: hex(v.address), data: hex(v.data), intid: v.intid })),
-      };
-    });
-    const caches: Record<string, Record<string, number>> = {};
-    for (const [n, smmu] of this.platform.smmus) caches[n] = { ...smmu.translator.stats() };
-    const smmuCommands: Record<string, number> = {};
-    for (const [n, d] of this.guest.smmus) smmuCommands[n] = d.cmdq?.stats.commands ?? 0;
-    const dmaOk = devices.reduce((a, d) => a + d.dma.ok, 0);
-    const dmaFaults = devices.reduce((a, d) => a + d.dma.faults, 0);
-    const v2m = this.desc.gic.msi === 'v2m' ? (this.desc.gic.v2m ?? null) : null;
-    const allMessages = this.guest.allMessages();
-    const messages = allMessages.slice(0, this.detail);
-    return {
-      schema: 'vsmmu-run-report/2',
-      scenario: { name: this.scenario.name, file: this.scenario.file, description: this.scenario.description },
-      platform: {
-        model: this.desc.model,
-        msiController: this.desc.gic.msi,
-        smmus: this.desc.smmus.map((s) => ({ name: s.name, base: hex(s.base), features: s.features, rootComplexes: s.rootComplexes })),
-        its: this.desc.gic.msi === 'its' && this.desc.gic.its ? `${this.desc.gic.its.name} @ ${hex(this.desc.gic.its.base)}` : null,
-        v2m: v2m ? `${v2m.name} @ ${hex(v2m.base)}` : null,
-        v2mSpis: v2m ? { first: v2m.spiBase + 32, count: v2m.spiCount } : null,
-      },
-      topology: this.topology(),
-      steps: this.stepRecord.steps(),
-      executions: this.stepRecord.executions,
-      devices,
-      events: this.events.list,
-      eventGroups: this.events.groupList(),
-      interrupts: this.interrupts.list,
-      interruptGroups: this.interrupts.groupList(),
-      caches,
-      guest: { messages, smmuCommands, itsCommands: this.guest.its?.commandsIssued ?? 0 },
-      diagnostics: this.platform.diagnostics.messages().slice(-50),
-      expectations: { passed: this.passed, failed: this.failed, failures: this.failures },
-      detail: {
-        limit: this.detail,
-        omitted: {
-          executions: this.stepRecord.executionsOmitted,
-          events: this.events.omitted,
-          interrupts: this.interrupts.omitted,
-          failures: this.failed - this.failures.length,
-          messages: allMessages.length - messages.length,
-        },
-      },
-      summary: {
-        steps: this.done,
-        dmaOk,
-        dmaFaults,
-        events: this.events.total,
-        interrupts: this.interrupts.total,
-        hotplugs: this.hotplugs,
-        renumbers: this.renumbers,
-        ok: this.failed === 0,
-      },
-    };
-  }
-}
-
-/** "A × 3; B" — distinct items with their counts, at most 6 listed. */
-function counted(xs: readonly { text: string; count: number }[]): string {
-  const all = xs.reduce((a, x) => a + x.count, 0);
-  const shown = xs.slice(0, 6).map((x) => (x.count > 1 ? `${x.text} × ${x.count}` : x.text));
-  return `${shown.join('; ')}${xs.length > 6 ? `; ... (${all} in all)` : ''}`;
 }
 
 /** Runs a loaded scenario on its platform and returns the report. */
