@@ -10,7 +10,7 @@
 import type { PhysMemory } from '../memory/types.js';
 import type { PlatformDescription } from '../platform/description.js';
 import { deriveIdMaps, smmuUsesMsi, type IdMaps } from '../platform/derive-ids.js';
-import { mapId } from '../platform/id-map.js';
+import { mapId } from '../pcie/id-map.js';
 import { GITS } from '../spec/gic/its-registers.js';
 import { V2M } from '../spec/gic/gicv2m-registers.js';
 import { PageAllocator } from './allocator.js';

@@ -7,7 +7,7 @@
 import { CAP_AREA_END, CAP_AREA_START, CAP_HEADER, CAP_ID, MSIX_CAP, MSIX_CONTROL, MSIX_ENTRY, MSIX_LOCATION, MSI_CAP, MSI_CONTROL } from '../spec/pcie/capabilities.js';
 import { BAR, BAR_TYPE_64, BRIDGE_WINDOW, BRIDGE_WINDOW_GRANULE, COMMAND, ECAM, HDR, HDR0, HDR1, HEADER_LAYOUT_TYPE1, HEADER_TYPE } from '../spec/pcie/config-header.js';
 import { PCIE_CAP, SLOT_CONTROL, SLOT_STATUS_RW1C_MASK } from '../spec/pcie/pcie-capability.js';
-import { formatBdf, rid as makeRid } from '../platform/id-map.js';
+import { formatBdf, rid as makeRid } from '../pcie/id-map.js';
 import type { CpuBus } from './cpu-bus.js';
 
 export interface GuestRootComplex {

@@ -1,7 +1,7 @@
 // Bounded, queryable log of what the PCIe routing refused or could not deliver (DMA faults, MSIs
 // dropped). Counters per kind plus a ring of the last N records. Recording allocates nothing:
 // records are preallocated and formatted only when queried.
-import { formatBdf } from '../platform/id-map.js';
+import { formatBdf } from './id-map.js';
 import { hex } from '../util/hex.js';
 
 export type PcieDiagnosticKind =

@@ -1,5 +1,5 @@
 // Requester ID -> stream ID (and which SMMU) and -> ITS DeviceID for one root complex, driven by
-// the same IdMapping[] the firmware tables are generated from (platform/id-map.ts,
+// the same IdMapping[] the firmware tables are generated from (pcie/id-map.ts,
 // platform/derive-ids.ts: RcIdMaps.toSmmu / RcIdMaps.toMsi). Lookups use the first full match,
 // as mapId and Linux do, and allocate nothing (they run at every DMA and MSI).
 //
@@ -8,7 +8,7 @@
 // - toMsi: RID -> ITS DeviceID. When the root complex is given no toMsi at all, the DeviceID is
 //   the default (segment << 16) | RID; when it is given a list (possibly empty: GICv2m, no ITS),
 //   a RID no mapping covers carries no DeviceID (null), which an ITS drops.
-import type { IdMapping } from '../platform/id-map.js';
+import type { IdMapping } from './id-map.js';
 import type { IommuAttachment } from './types.js';
 
 export interface RootComplexIdMaps {

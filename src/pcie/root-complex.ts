@@ -11,7 +11,7 @@
 // dropped with a diagnostic. Nothing a guest programs can make these paths throw.
 // PCIe Base r5.0 §7.2.2 (ECAM), §2.2.6.2 (requester ID); IHI 0070 §3.2 (StreamID from RID).
 import type { DmaFault, MmioDevice, MsiOutcome, MsiSink, PhysMemory, U64 } from '../memory/types.js';
-import { formatBdf } from '../platform/id-map.js';
+import { formatBdf } from './id-map.js';
 import { ECAM } from '../spec/pcie/config-header.js';
 import { NO_BUS, PciBus } from './bus.js';
 import { PcieDiagnostics } from './diagnostics.js';

@@ -3,7 +3,7 @@
 // DMA API and hand the device guest-physical addresses that the SMMU would fault on.
 // Virtio 1.2 §6.1 (Reserved Feature Bits: VIRTIO_F_ACCESS_PLATFORM); Linux virtio_ring uses the
 // DMA API only when the device offers it (vring_use_dma_api).
-import type { IdMapping } from '../platform/id-map.js';
+import type { IdMapping } from './id-map.js';
 import { VIRTIO_F_ACCESS_PLATFORM } from '../spec/virtio/features.js';
 import type { PciFunction } from './function.js';
 

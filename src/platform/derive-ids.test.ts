@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { allGsivsWired, deriveIdMaps, idsReport, routeRid } from './derive-ids.js';
-import { mapId } from './id-map.js';
+import { mapId } from '../pcie/id-map.js';
 import { loadPreset } from './presets/index.js';
 import { validatePlatform, type PlatformInput } from './schema.js';
 import type { PlatformDescription } from './description.js';

@@ -10,7 +10,7 @@
 // counts here are plain counts.
 
 import type { BusRange, PlatformDescription, RootComplexDesc, SmmuDesc } from './description.js';
-import { mapId, type IdMapping } from './id-map.js';
+import { mapId, type IdMapping } from '../pcie/id-map.js';
 import { enumerateRootComplex } from './enumerate.js';
 import { hex } from '../util/hex.js';
 

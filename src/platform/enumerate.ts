@@ -12,7 +12,7 @@
 // default pci=hpbussize=1 reserves none either.
 
 import type { EndpointDesc, PortDesc, RootComplexDesc, SwitchDesc } from './description.js';
-import { formatBdf, rid } from './id-map.js';
+import { formatBdf, rid } from '../pcie/id-map.js';
 
 export type FunctionKind = 'root-port' | 'switch-upstream' | 'switch-downstream' | 'endpoint';
 

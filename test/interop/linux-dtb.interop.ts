@@ -17,7 +17,7 @@ import { bootLinux, diskCopyLanded, DISK_DEVFN, type LinuxBoot, type LinuxBootOp
 import { tempDir } from './lib/paths.js';
 import { QEMU_10_0, QEMU_7_2, type Peer } from './lib/peers.js';
 import { ensureTrixieGuest } from './lib/qemu10.js';
-import { formatBdf } from '../../src/platform/id-map.js';
+import { formatBdf } from '../../src/pcie/id-map.js';
 
 const DISK_BDF = formatBdf(DISK_DEVFN);
 /** Wall-clock budgets: the kernel runs /init after ~1 s and finishes the script after ~3 s here; TCG on a loaded CI box is slower. */

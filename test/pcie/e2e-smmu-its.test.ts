@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { GicV2m } from '../../src/intc/gicv2m.js';
 import { SpiRecorder } from '../../src/intc/sinks.js';
 import type { MsiOutcome, MsiSink } from '../../src/memory/types.js';
-import type { IdMapping } from '../../src/platform/id-map.js';
+import type { IdMapping } from '../../src/pcie/id-map.js';
 import { PcieDevice, RootComplex } from '../../src/pcie/index.js';
 import { SmmuV3 } from '../../src/smmu/device/smmu-v3.js';
 import { encodeCommand } from '../../src/spec/smmuv3/commands.js';

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GuestMemory } from '../../src/memory/guest-memory.js';
-import type { IdMapping } from '../../src/platform/id-map.js';
+import type { IdMapping } from '../../src/pcie/id-map.js';
 import { PcieDevice, PcieSwitch, RootComplex } from '../../src/pcie/index.js';
 import { EcamGuest, FakeIts, FakeSmmu, ITS_BASE, MsiRouter, findCap, programMsi } from './fakes.js';
 

@@ -11,9 +11,10 @@ import { GuestMemory } from '../../src/memory/guest-memory.js';
 import type { PlatformDescription, RootComplexDesc } from '../../src/platform/description.js';
 import { deriveIdMaps, routeRid } from '../../src/platform/derive-ids.js';
 import { enumerateRootComplex } from '../../src/platform/enumerate.js';
-import { mapId, type IdMapping } from '../../src/platform/id-map.js';
+import { mapId, type IdMapping } from '../../src/pcie/id-map.js';
 import { loadPreset } from '../../src/platform/presets/index.js';
-import { PcieDevice, RootComplex, buildRootComplex } from '../../src/pcie/index.js';
+import { PcieDevice, RootComplex } from '../../src/pcie/index.js';
+import { buildRootComplex } from '../../src/platform/build-topology.js';
 import { EcamGuest, FakeIts, FakeSmmu, ITS_BASE, MsiRouter, findCap, programMsi } from './fakes.js';
 
 const DOORBELL = 0x0800_0000;

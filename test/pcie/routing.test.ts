@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GuestMemory } from '../../src/memory/guest-memory.js';
-import type { IdMapping } from '../../src/platform/id-map.js';
+import type { IdMapping } from '../../src/pcie/id-map.js';
 import { PcieDevice, RootComplex, type EndpointFunctionOptions, type RootComplexIdMaps } from '../../src/pcie/index.js';
 import { EcamGuest, FakeIts, FakeSmmu, FakeV2m, ITS_BASE, ITS_TRANSLATER, MsiRouter, PAGE, V2M_BASE, programMsi } from './fakes.js';
 

@@ -7,7 +7,7 @@
 // in node order).
 import { spiIntid, type PlatformDescription, type SpiInterrupt } from '../../platform/description.js';
 import { deriveIdMaps, type IdMaps } from '../../platform/derive-ids.js';
-import type { IdMapping } from '../../platform/id-map.js';
+import type { IdMapping } from '../../pcie/id-map.js';
 import { IORT_MEMORY_ACCESS_FLAGS, IORT_RMR_ATTR_NORMAL_WB_ISH, type IortTableRevision } from '../../spec/acpi/iort.js';
 import { UserInputError } from '../../util/errors.js';
 import { withBits } from './bytes.js';

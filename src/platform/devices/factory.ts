@@ -1,7 +1,7 @@
 // Device models for described endpoints by name: which endpoint is a DMA engine, which a queue
 // device; everything else gets the PCIe subsystem's generic endpoint. Keeps the created models so
 // a scenario (or a VMM) can reach them.
-import { genericEndpoint, type EndpointFactory } from '../../pcie/build.js';
+import { genericEndpoint, type EndpointFactory } from '../build-topology.js';
 import { DmaEngine } from './dma-engine.js';
 import { QueueDevice } from './queue-device.js';
 

@@ -11,7 +11,7 @@ import { GicIts } from '../../intc/its.js';
 import { GicV2m } from '../../intc/gicv2m.js';
 import { GicV3 } from '../../intc/gicv3.js';
 import { NO_LPI_SINK, NO_SPI_SINK, type LpiSink, type SpiSink } from '../../intc/sinks.js';
-import { buildChild, buildRootComplex, genericEndpoint, type EndpointFactory } from '../../pcie/build.js';
+import { buildChild, buildRootComplex, genericEndpoint, type EndpointFactory } from '../build-topology.js';
 import { PcieDiagnostics } from '../../pcie/diagnostics.js';
 import { EndpointFunction, type PcieDevice } from '../../pcie/endpoint.js';
 import type { PciFunction } from '../../pcie/function.js';

@@ -1,17 +1,17 @@
-// Instantiates a root complex's topology from the platform description (platform/description.ts):
+// Instantiates a root complex's PCIe topology from the platform description (description.ts):
 // root ports at devfn = device << 3, integrated endpoints, switches and endpoints below ports, all
-// cold-plugged, with the root complex's ID mappings from platform/derive-ids.ts (RcIdMaps), so the
+// cold-plugged, with the root complex's ID mappings from derive-ids.ts (RcIdMaps), so the
 // runtime routing uses exactly the mappings the firmware tables are generated from. Device models
 // for endpoints come from a factory (default: a generic function with one MSI vector).
 import type { PhysMemory } from '../memory/types.js';
-import type { EndpointDesc, RootComplexDesc, SwitchDesc } from '../platform/description.js';
+import type { PcieDiagnostics } from '../pcie/diagnostics.js';
+import { EndpointFunction, PcieDevice, type EndpointFunctionOptions } from '../pcie/endpoint.js';
+import type { RootComplexIdMaps } from '../pcie/id-routing.js';
+import type { PciePort } from '../pcie/port.js';
+import { RootComplex } from '../pcie/root-complex.js';
+import { PcieSwitch } from '../pcie/switch.js';
 import { CLASS_CODE } from '../spec/pcie/config-header.js';
-import type { PcieDiagnostics } from './diagnostics.js';
-import { EndpointFunction, PcieDevice, type EndpointFunctionOptions } from './endpoint.js';
-import type { RootComplexIdMaps } from './id-routing.js';
-import type { PciePort } from './port.js';
-import { RootComplex } from './root-complex.js';
-import { PcieSwitch } from './switch.js';
+import type { EndpointDesc, RootComplexDesc, SwitchDesc } from './description.js';
 
 /** Makes function `fn` of described endpoint `e` ("path" is slash-separated names from the root bus). */
 export type EndpointFactory = (e: EndpointDesc, fn: number, path: string) => EndpointFunction | EndpointFunctionOptions;
