@@ -10,7 +10,7 @@ import { GICR, GICR_FRAME_STRIDE } from '../spec/gic/redistributor-registers.js'
 import type { LpiSink } from './sinks.js';
 import { ITS_SLICE } from './its.js';
 import { LPI_SLICE } from './redistributor.js';
-import { initIts, initRedistributors, makeRig, PENDBASE, PROPBASE, read64, write64, type Rig } from '../../test/intc/its-kit.js';
+import { initIts, initRedistributors, makeRig, PENDBASE, PROPBASE, read64, write64, type Rig } from '../../test/support/its-kit.js';
 
 const BIG_Q = 0x4300_0000; // 1 MiB queue (CBASER.Size = 255): 32,768 commands
 const LPIS = 2 ** 16 - 8192; // LPI INTIDs the kit's tables cover (PROPBASER.IDbits + 1 = 16)

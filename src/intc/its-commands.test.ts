@@ -19,7 +19,7 @@ import {
   setLpiConfig,
   write64,
   type Rig,
-} from '../../test/intc/its-kit.js';
+} from '../../test/support/its-kit.js';
 import { ITS_OPCODE as OP, encodeItsCommand } from '../spec/gic/its-commands.js';
 import { GITS } from '../spec/gic/its-registers.js';
 import { GICR } from '../spec/gic/redistributor-registers.js';

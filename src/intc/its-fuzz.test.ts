@@ -10,7 +10,7 @@ import type { PhysMemory, U64 } from '../memory/types.js';
 import { GicV3 } from './gicv3.js';
 import { GicIts } from './its.js';
 import { LpiRecorder } from './sinks.js';
-import { RAM_BASE, RAM_SIZE, initIts, initRedistributors, ittFor, makeRig, pendingBit, post, setLpiConfig } from '../../test/intc/its-kit.js';
+import { RAM_BASE, RAM_SIZE, initIts, initRedistributors, ittFor, makeRig, pendingBit, post, setLpiConfig } from '../../test/support/its-kit.js';
 
 type Op =
   | { k: 'mapd'; dev: number; v: boolean }

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ITS_OPCODE as OP, encodeItsCommand } from '../spec/gic/its-commands.js';
-import { CMDQ, DEV_L1, initIts, initRedistributors, ittFor, makeRig, post } from '../../test/intc/its-kit.js';
+import { CMDQ, DEV_L1, initIts, initRedistributors, ittFor, makeRig, post } from '../../test/support/its-kit.js';
 import { itsCollections, itsDevice, itsMappedDevices, itsRegisters } from './its-inspect.js';
 
 test('registers, devices, events and collections are reported as programmed', () => {

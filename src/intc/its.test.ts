@@ -17,7 +17,7 @@ import {
   creadr,
   read64,
   write64,
-} from '../../test/intc/its-kit.js';
+} from '../../test/support/its-kit.js';
 import { GITS } from '../spec/gic/its-registers.js';
 import { GICD } from '../spec/gic/distributor-registers.js';
 import { GICR } from '../spec/gic/redistributor-registers.js';

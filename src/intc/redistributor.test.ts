@@ -10,7 +10,7 @@ import { GICR } from '../spec/gic/redistributor-registers.js';
 import { GICD } from '../spec/gic/distributor-registers.js';
 import { ID_REGS } from '../spec/gic/gic-common.js';
 import { UserInputError } from '../util/errors.js';
-import { read64, write64 } from '../../test/intc/its-kit.js';
+import { read64, write64 } from '../../test/support/its-kit.js';
 
 const PROP = 0x4010_0000;
 const PEND = 0x4020_0000;

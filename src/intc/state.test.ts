@@ -7,7 +7,7 @@ import { GicV3 } from './gicv3.js';
 import { GicIts } from './its.js';
 import { LpiRecorder } from './sinks.js';
 import { UserInputError } from '../util/errors.js';
-import { initIts, initRedistributors, ittFor, makeRig, pendingBit, post, setLpiConfig } from '../../test/intc/its-kit.js';
+import { initIts, initRedistributors, ittFor, makeRig, pendingBit, post, setLpiConfig } from '../../test/support/its-kit.js';
 
 test('snapshot -> JSON -> fresh models: state and behaviour carry over', () => {
   const rig = makeRig({}, { hcc: 2 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { VirtioBlk } from './blk.js';
 import { FileBlockBackend, MemoryBlockBackend, type BlockBackend } from './block-backend.js';
 import { UserInputError } from '../util/errors.js';
-import { BLK_FLUSH, BLK_GET_ID, F_ACCESS_PLATFORM, F_INDIRECT, F_VERSION_1, REG, S_NEEDS_RESET, TestBlkDriver, rig } from '../../test/virtio/virtio-kit.js';
+import { BLK_FLUSH, BLK_GET_ID, F_ACCESS_PLATFORM, F_INDIRECT, F_VERSION_1, REG, S_NEEDS_RESET, TestBlkDriver, rig } from '../../test/support/virtio-kit.js';
 
 const OK = 0, IOERR = 1, UNSUPP = 2;
 

@@ -19,7 +19,7 @@ import {
   S_NEEDS_RESET,
   physPort,
   rig,
-} from '../../test/virtio/virtio-kit.js';
+} from '../../test/support/virtio-kit.js';
 import { GuestMemory } from '../memory/guest-memory.js';
 
 const blk = (): VirtioBlk => new VirtioBlk(new MemoryBlockBackend(1 << 20));

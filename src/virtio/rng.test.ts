@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtioRng } from './rng.js';
-import { F_ACCESS_PLATFORM, F_VERSION_1, rig } from '../../test/virtio/virtio-kit.js';
+import { F_ACCESS_PLATFORM, F_VERSION_1, rig } from '../../test/support/virtio-kit.js';
 
 function rngRig() {
   let counter = 0;

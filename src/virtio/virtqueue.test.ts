@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { VirtioRng } from './rng.js';
-import { D_INDIRECT, D_NEXT, D_WRITE, F_ACCESS_PLATFORM, F_INDIRECT, F_VERSION_1, REG, S_NEEDS_RESET, rig, type Rig } from '../../test/virtio/virtio-kit.js';
+import { D_INDIRECT, D_NEXT, D_WRITE, F_ACCESS_PLATFORM, F_INDIRECT, F_VERSION_1, REG, S_NEEDS_RESET, rig, type Rig } from '../../test/support/virtio-kit.js';
 import { SplitVirtqueue } from './virtqueue.js';
 
 const BASIC = F_VERSION_1 | F_ACCESS_PLATFORM;

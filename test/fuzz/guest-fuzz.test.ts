@@ -3,7 +3,7 @@
 // (and the file fuzzer) for longer with fresh seeds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { qemuVirtWithDevices, toDescription } from '../platform/fixtures.js';
+import { qemuVirtWithDevices, toDescription } from '../support/platform-fixtures.js';
 import { DMA_PROFILES, runChaosFuzz, runDmaFuzz } from './guest-fuzz.js';
 import { V2M_PLATFORM } from './platforms.js';
 

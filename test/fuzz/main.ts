@@ -4,7 +4,7 @@
 // with fresh seeds until the time is up; prints ops/s per kind and exits 1 on the first finding
 // (with its seed, so it replays).
 import { parseArgs } from 'node:util';
-import { qemuVirtWithDevices, toDescription } from '../platform/fixtures.js';
+import { qemuVirtWithDevices, toDescription } from '../support/platform-fixtures.js';
 import { DMA_PROFILES, runChaosFuzz, runDmaFuzz, type ChaosResult } from './guest-fuzz.js';
 import { CMDQ_SLICE } from '../../src/smmu/device/command-queue.js';
 import { ITS_SLICE } from '../../src/intc/its.js';

@@ -6,15 +6,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GicV2m } from '../../src/intc/gicv2m.js';
 import { SpiRecorder } from '../../src/intc/sinks.js';
-import type { MsiOutcome, MsiSink } from '../../src/memory/types.js';
+import type { MsiSink } from '../../src/memory/types.js';
 import type { IdMapping } from '../../src/pcie/id-map.js';
 import { PcieDevice, RootComplex } from '../../src/pcie/index.js';
+import { MsiRouter } from '../../src/platform/runtime/msi-router.js';
 import { SmmuV3 } from '../../src/smmu/device/smmu-v3.js';
+import { GITS } from '../../src/spec/gic/its-registers.js';
 import { encodeCommand } from '../../src/spec/smmuv3/commands.js';
 import { REG } from '../../src/spec/smmuv3/registers.js';
-import { initIts, initRedistributors, makeRig, pendingBit, post, setLpiConfig, type Rig } from '../intc/its-kit.js';
+import { initIts, initRedistributors, makeRig, pendingBit, post, setLpiConfig, type Rig } from '../support/its-kit.js';
 import { DomainBuilder } from '../smmu/linux-domain.js';
-import { EcamGuest, findCap } from './fakes.js';
+import { EcamGuest, findCap } from '../support/pcie-fakes.js';
 
 const ITS_BASE = 0x0808_0000;
 const V2M_BASE = 0x0802_0000;
@@ -106,8 +108,9 @@ function programMsix(w: World, v: number, address: number, data: number): void {
 
 test('real SMMU + ITS: DMA translated by stage 1; MSI-X via the doorbell IOVA ends as a pending LPI; renumbering is followed', () => {
   const w = world((rig) => {
-    const its = rig.its.msiSink(ITS_BASE);
-    return { msiWrite: (a, d, id): MsiOutcome => (a >= ITS_BASE && a < ITS_BASE + 0x2_0000 ? its.msiWrite(a, d, id) : rig.mem.write32(a, d) ? 'memory' : 'aborted') };
+    const router = new MsiRouter(rig.mem);
+    router.addTarget({ name: 'its', doorbell: ITS_BASE + GITS.TRANSLATER, sink: rig.its.msiSink(ITS_BASE) });
+    return router;
   }, { toSmmu, toMsi });
   const f = w.dev.functions[0]!;
   assert.equal(f.requesterId(), 0x100);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { GuestMemory } from '../../src/memory/guest-memory.js';
 import { PcieDevice, PcieDiagnostics, PcieSwitch, RootComplex } from '../../src/pcie/index.js';
-import { FakeIts, FakeSmmu, MsiRouter } from './fakes.js';
+import { FakeIts, FakeSmmu, msiRouter } from '../support/pcie-fakes.js';
 
 function topology() {
   const mem = new GuestMemory();
@@ -22,7 +22,7 @@ function topology() {
     ids: { toSmmu: [{ inputBase: 0x100, count: 0x300, outputBase: 0, target: 'smmu0' }] },
   });
   rc.attachIommu('smmu0', new FakeSmmu(mem));
-  rc.connectMsi(new MsiRouter(new FakeIts(), null, mem));
+  rc.connectMsi(msiRouter(new FakeIts(), null, mem));
   const rp = rc.addRootPort('rp', 1);
   const sw = new PcieSwitch('sw', { downstreamPorts: 2 });
   rp.plug(sw, 'cold');

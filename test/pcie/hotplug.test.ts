@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { GuestMemory } from '../../src/memory/guest-memory.js';
 import type { IdMapping } from '../../src/pcie/id-map.js';
 import { PcieDevice, PcieSwitch, RootComplex } from '../../src/pcie/index.js';
-import { EcamGuest, FakeIts, FakeSmmu, ITS_BASE, MsiRouter, findCap, programMsi } from './fakes.js';
+import { EcamGuest, FakeIts, FakeSmmu, ITS_BASE, msiRouter, findCap, programMsi } from '../support/pcie-fakes.js';
 
 const RAM = 0x4000_0000;
 const DOORBELL = 0x0800_0000;
@@ -29,7 +29,7 @@ function setup() {
   const smmu = new FakeSmmu(mem);
   const its = new FakeIts();
   rc.attachIommu('smmu0', smmu);
-  rc.connectMsi(new MsiRouter(its, null, mem));
+  rc.connectMsi(msiRouter(its, null, mem));
   const rp = rc.addRootPort('rp0', 0);
   const g = new EcamGuest(rc.ecam, 0);
   return { mem, rc, smmu, its, rp, g };

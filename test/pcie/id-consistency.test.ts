@@ -15,7 +15,7 @@ import { mapId, type IdMapping } from '../../src/pcie/id-map.js';
 import { loadPreset } from '../../src/platform/presets/index.js';
 import { PcieDevice, RootComplex } from '../../src/pcie/index.js';
 import { buildRootComplex } from '../../src/platform/build-topology.js';
-import { EcamGuest, FakeIts, FakeSmmu, ITS_BASE, MsiRouter, findCap, programMsi } from './fakes.js';
+import { EcamGuest, FakeIts, FakeSmmu, ITS_BASE, msiRouter, findCap, programMsi } from '../support/pcie-fakes.js';
 
 const DOORBELL = 0x0800_0000;
 
@@ -84,7 +84,7 @@ test('description -> deriveIdMaps -> runtime: RIDs, stream IDs and DeviceIDs agr
     const smmu = new FakeSmmu(mem);
     const its = new FakeIts();
     rc.attachIommu('smmu0', smmu);
-    rc.connectMsi(new MsiRouter(its, null, mem));
+    rc.connectMsi(msiRouter(its, null, mem));
     const g = new EcamGuest(rc.ecam, rd.buses.start);
     g.enumerate();
     const staticRids = new Map(enumerateRootComplex(rd).functions.map((f) => [f.path.split('/').at(-1)! + (f.kind === 'endpoint' ? `#${f.function}` : ''), f.rid]));

@@ -14,7 +14,7 @@ import { PcieDevice, PcieSwitch, RootComplex, type EndpointFunctionOptions } fro
 import { tempDir } from '../interop/lib/paths.js';
 import { QEMU, startQemu } from '../../src/host/qemu.js';
 import { QtestClient } from '../../src/host/qtest.js';
-import { ecamOff } from './fakes.js';
+import { ecamOff } from '../support/pcie-fakes.js';
 
 const ECAM = 0x40_1000_0000;
 const haveQemu = spawnSync(QEMU, ['--version'], { encoding: 'utf8' }).status === 0;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { GuestMemory } from '../../src/memory/guest-memory.js';
 import type { IdMapping } from '../../src/pcie/id-map.js';
 import { PcieDevice, RootComplex, type EndpointFunctionOptions, type RootComplexIdMaps } from '../../src/pcie/index.js';
-import { EcamGuest, FakeIts, FakeSmmu, FakeV2m, ITS_BASE, ITS_TRANSLATER, MsiRouter, PAGE, V2M_BASE, programMsi } from './fakes.js';
+import { EcamGuest, FakeIts, FakeSmmu, FakeV2m, ITS_BASE, ITS_TRANSLATER, msiRouter, PAGE, V2M_BASE, programMsi } from '../support/pcie-fakes.js';
 
 const RAM = 0x4000_0000;
 const SW_MSI_IOVA = 0x0800_0000; // Linux's MSI doorbell IOVA with a DMA domain
@@ -24,7 +24,7 @@ function setup(ids: RootComplexIdMaps = { toSmmu: FULL_SMMU, toMsi: FULL_ITS }, 
   const its = new FakeIts();
   const v2m = new FakeV2m();
   rc.attachIommu('smmu0', smmu);
-  rc.connectMsi(new MsiRouter(its, v2m, mem));
+  rc.connectMsi(msiRouter(its, v2m, mem));
   const rp = rc.addRootPort('rp0', 1);
   const dev = new PcieDevice('ep', Array.from({ length: functions }, (_, i) => fnOpts(0x1040 + i)));
   rp.plug(dev, 'cold');
@@ -181,7 +181,7 @@ test('RIDs outside the SMMU mappings go straight to memory; default device ID is
   mem.addRam(RAM, 0x10_0000);
   const its = new FakeIts();
   const rc = new RootComplex({ name: 'pcie1', segment: 3, buses: { start: 0x40, end: 0x7f }, memory: mem });
-  rc.connectMsi(new MsiRouter(its, null, mem));
+  rc.connectMsi(msiRouter(its, null, mem));
   const dev = new PcieDevice('edu', [fnOpts(0x11e8)]);
   rc.addIntegratedDevice(dev, 2);
   const f = dev.functions[0]!;

@@ -7,14 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GuestMemory } from '../../src/memory/guest-memory.js';
 import { PcieDevice, PcieSwitch, RootComplex, restorePcieState, savePcieState } from '../../src/pcie/index.js';
-import { EcamGuest, FakeIts, ITS_TRANSLATER, MsiRouter, findCap, programMsi } from './fakes.js';
+import { EcamGuest, FakeIts, ITS_TRANSLATER, msiRouter, findCap, programMsi } from '../support/pcie-fakes.js';
 
 function build() {
   const mem = new GuestMemory();
   mem.addRam(0x4000_0000, 0x1000);
   const rc = new RootComplex({ name: 'pcie0', segment: 0, buses: { start: 0, end: 0x1f }, memory: mem });
   const its = new FakeIts();
-  rc.connectMsi(new MsiRouter(its, null, mem));
+  rc.connectMsi(msiRouter(its, null, mem));
   const rp = rc.addRootPort('rp0', 1);
   const sw = new PcieSwitch('sw', { downstreamPorts: 2 });
   rp.plug(sw, 'cold');

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GuestMemory } from '../../src/memory/guest-memory.js';
 import { EndpointFunction, PcieDevice, PcieSwitch, RootComplex, formatTopology, topologyTree } from '../../src/pcie/index.js';
-import { EcamGuest } from './fakes.js';
+import { EcamGuest } from '../support/pcie-fakes.js';
 
 function nvmeLike(name: string): PcieDevice {
   return new PcieDevice(name, [

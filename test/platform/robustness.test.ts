@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseScenario } from '../../src/platform/scenario/load.js';
 import { UserInputError } from '../../src/util/errors.js';
-import { qemuVirtWithDevices, rig } from './fixtures.js';
+import { qemuVirtWithDevices, rig } from '../support/platform-fixtures.js';
 
 test('random MMIO traffic to every window, then DMA and MSIs: no host exception', () => {
   const desc = qemuVirtWithDevices();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { DMA_ENGINE_CMD_IRQ, DMA_ENGINE_OP, DMA_ENGINE_REG, DMA_ENGINE_STATUS } from '../../src/platform/devices/dma-engine.js';
 import { GITS } from '../../src/spec/gic/its-registers.js';
 import { V2M } from '../../src/spec/gic/gicv2m-registers.js';
-import { toDescription, qemuVirtWithDevices, rig, type Rig } from './fixtures.js';
+import { toDescription, qemuVirtWithDevices, rig, type Rig } from '../support/platform-fixtures.js';
 import type { FoundFunction } from '../../src/guest/pci-enum.js';
 
 function dmaFn(r: Rig, rc: string, name: string): FoundFunction {

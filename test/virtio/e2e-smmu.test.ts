@@ -17,7 +17,7 @@ import { GuestSmmuDriver, type DmaDomain } from '../../src/guest/smmu-driver.js'
 import { PageAllocator } from '../../src/guest/allocator.js';
 import { EVT } from '../../src/spec/smmuv3/events.js';
 import { MemoryBlockBackend, VirtioBlk, VirtioMmioTransport, VirtioRng } from '../../src/virtio/index.js';
-import { CountingIrq, F_ACCESS_PLATFORM, F_INDIRECT, F_VERSION_1, REG, S_NEEDS_RESET, TestBlkDriver, TestVirtioDriver, type DmaMapper } from './virtio-kit.js';
+import { CountingIrq, F_ACCESS_PLATFORM, F_INDIRECT, F_VERSION_1, REG, S_NEEDS_RESET, TestBlkDriver, TestVirtioDriver, type DmaMapper } from '../support/virtio-kit.js';
 
 const RAM = 0x4000_0000;
 const SMMU_BASE = 0x0905_0000;

@@ -8,8 +8,8 @@ import { Platform } from '../../src/platform/runtime/platform.js';
 import { ReferenceGuest } from '../../src/guest/guest.js';
 import { SpiRecorder } from '../../src/intc/sinks.js';
 import { MemoryBlockBackend, VirtioBlk, VirtioMmioTransport } from '../../src/virtio/index.js';
-import { toDescription } from '../platform/fixtures.js';
-import { TestBlkDriver, TestVirtioDriver } from './virtio-kit.js';
+import { toDescription } from '../support/platform-fixtures.js';
+import { TestBlkDriver, TestVirtioDriver } from '../support/virtio-kit.js';
 
 test('a virtio-blk transport on the Platform bus does DMA through the platform SMMU and raises its SPI', () => {
   const desc = toDescription(QEMU_VIRT_INPUT);

@@ -1,5 +1,5 @@
 // SMMUv3 Context Descriptor (CD): 64 bytes, 8 doublewords. Layout and encodings only.
-// IHI 0070 §5.4 (CD). Illegal combinations are decided in src/smmu/translation/cd-check.ts.
+// IHI 0070 §5.4 (CD). Illegal combinations are decided in src/smmu/translation/cd-config.ts.
 import { field, bit, type Field } from '../bits.js';
 
 export const CD_BYTES = 64;

@@ -1,7 +1,7 @@
 // SMMUv3 Stream Table Entry (STE): 64 bytes, 8 doublewords. Layout and encodings only.
 // IHI 0070 §5.2 (STE) — field names and bit positions as the specification gives them
 // (STE bit n = doubleword n/64, bit n%64). Which combinations are ILLEGAL is decided in
-// src/smmu/translation/ste-check.ts.
+// src/smmu/translation/ste-config.ts.
 import { field, bit, type Field } from '../bits.js';
 
 export const STE_BYTES = 64;

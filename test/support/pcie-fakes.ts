@@ -1,9 +1,11 @@
 // Small fakes of the PCIe subsystem's neighbours for tests: an SMMU (page map per stream, stage-1
 // style: translates DMA and MSI writes, faults otherwise), an ITS and a GICv2m frame as MsiSinks,
-// an address router in front of them, and a guest-side ECAM enumerator that numbers buses
-// depth-first the way Linux's pci_scan_bridge does.
+// the platform's real MSI router in front of them, and a guest-side ECAM enumerator that numbers
+// buses depth-first the way Linux's pci_scan_bridge does.
+import type { GuestMemory } from '../../src/memory/guest-memory.js';
 import type { DmaFault, DmaPort, MmioDevice, MsiOutcome, MsiSink, PhysMemory } from '../../src/memory/types.js';
 import type { IommuAttachment } from '../../src/pcie/types.js';
+import { MsiRouter } from '../../src/platform/runtime/msi-router.js';
 
 export const PAGE = 0x1000;
 
@@ -88,18 +90,15 @@ export class FakeV2m implements MsiSink {
   }
 }
 
-/** Routes a (translated) MSI write by address: ITS, v2m, or plain memory. */
-export class MsiRouter implements MsiSink {
-  constructor(
-    private readonly its: MsiSink | null,
-    private readonly v2m: MsiSink | null,
-    private readonly memory: PhysMemory,
-  ) {}
-  msiWrite(address: number, data: number, deviceId: number | null): MsiOutcome {
-    if (this.its && address >= ITS_BASE && address < ITS_BASE + 0x2_0000) return this.its.msiWrite(address, data, deviceId);
-    if (this.v2m && address >= V2M_BASE && address < V2M_BASE + 0x1000) return this.v2m.msiWrite(address, data, deviceId);
-    return this.memory.write32(address, data) ? 'memory' : 'aborted';
-  }
+/**
+ * The platform's MSI router (src/platform/runtime/msi-router.ts) in front of the fakes: a write to
+ * ITS_TRANSLATER goes to `its`, to V2M_SETSPI to `v2m`, any other address is a RAM write or dropped.
+ */
+export function msiRouter(its: MsiSink | null, v2m: MsiSink | null, memory: GuestMemory): MsiRouter {
+  const r = new MsiRouter(memory);
+  if (its) r.addTarget({ name: 'its', doorbell: ITS_TRANSLATER, sink: its });
+  if (v2m) r.addTarget({ name: 'v2m', doorbell: V2M_SETSPI, sink: v2m });
+  return r;
 }
 
 // ------------------------------------------------------------------ guest-side ECAM helpers
