@@ -6,10 +6,13 @@
 //    dependent memory access, no allocation and no boxing of 64-bit keys;
 //  - `link`, per slot the tag's entry list (for ASID/VMID invalidation in proportion to the
 //    entries of that tag) and the slot's place in the FIFO ring;
-//  - per tag (a small index assigned while the tag has entries): list head and entry count.
+//  - per tag (a small index assigned while the tag has entries): list head and entry count, and
+//    its place in its VMID's list of tags; tags and VMIDs found through typed-array indexes
+//    (int-index.ts), so a refill that brings a new tag in and an old one out allocates nothing.
 // Deletion shifts the following cluster back (no tombstones), so a probe stops at the first free
 // slot and probe lengths stay those of a table at most half full.
 // Input addresses are "region keys": VA/IPA bits [51:0] plus the TTB1 region bit (VA[55]).
+import { IntIndex } from './int-index.js';
 
 export const KIND_S1 = 0; // stage 1 only, or combined stage 1 + stage 2 (keyed by VA)
 export const KIND_S2 = 1; // stage 2 only (keyed by IPA)
@@ -92,13 +95,21 @@ export class Iotlb {
   private readonly mask: number;
   private readonly hashShift: number;
   // ---- tags with entries: index -> head slot, entry count, tag value; tag -> index
-  private readonly tagIndex = new Map<number, number>();
+  private readonly tagIndex: IntIndex;
   private readonly tagHeadOf: Int32Array;
+  /** Entries of the tag; 0 while the tag index is free. */
   private readonly tagCountOf: Int32Array;
   private readonly tagValueOf: Float64Array;
   private readonly freeTagSlots: Int32Array;
   private freeTags: number;
-  private readonly byVm = new Map<number, Set<number>>();
+  // ---- (kind, world, vmid) keys with tags: key -> VM index; per VM index the list of its tag indexes
+  private readonly vmIndex: IntIndex;
+  private readonly vmHeadOf: Int32Array;
+  private readonly tagVmOf: Int32Array;
+  private readonly tagVmNext: Int32Array;
+  private readonly tagVmPrev: Int32Array;
+  private readonly freeVmSlots: Int32Array;
+  private freeVms: number;
   private readonly shiftCount = new Int32Array(64);
   /** Bit (shift - 12) set while some entry has that page/block shift. */
   private shiftMask = 0;
@@ -132,6 +143,14 @@ export class Iotlb {
     this.tagValueOf = new Float64Array(capacity);
     this.freeTagSlots = new Int32Array(capacity).map((_, i) => capacity - 1 - i);
     this.freeTags = capacity;
+    this.tagIndex = new IntIndex(capacity);
+    this.vmIndex = new IntIndex(capacity);
+    this.vmHeadOf = new Int32Array(capacity);
+    this.tagVmOf = new Int32Array(capacity);
+    this.tagVmNext = new Int32Array(capacity);
+    this.tagVmPrev = new Int32Array(capacity);
+    this.freeVmSlots = new Int32Array(capacity).map((_, i) => capacity - 1 - i);
+    this.freeVms = capacity;
   }
 
   /** Home slot of (tag, region, shift, page); `pageLo`/`pageHi` are the page index's 32-bit halves. */
@@ -258,16 +277,25 @@ export class Iotlb {
   /** The tag's index, assigned when it gets its first entry (there are never more tags than entries). */
   private tagSlot(tag: number): number {
     const known = this.tagIndex.get(tag);
-    if (known !== undefined) return known;
+    if (known >= 0) return known;
     const ts = this.freeTagSlots[--this.freeTags]!;
     this.tagIndex.set(tag, ts);
     this.tagHeadOf[ts] = -1;
     this.tagCountOf[ts] = 0;
     this.tagValueOf[ts] = tag;
     const vk = vmKey(tag);
-    let s = this.byVm.get(vk);
-    if (s === undefined) this.byVm.set(vk, (s = new Set()));
-    s.add(tag);
+    let vs = this.vmIndex.get(vk);
+    if (vs < 0) {
+      vs = this.freeVmSlots[--this.freeVms]!;
+      this.vmIndex.set(vk, vs);
+      this.vmHeadOf[vs] = -1;
+    }
+    const head = this.vmHeadOf[vs]!;
+    this.tagVmOf[ts] = vs;
+    this.tagVmNext[ts] = head;
+    this.tagVmPrev[ts] = -1;
+    if (head >= 0) this.tagVmPrev[head] = ts;
+    this.vmHeadOf[vs] = ts;
     return ts;
   }
 
@@ -300,11 +328,15 @@ export class Iotlb {
     const tag = this.tagValueOf[ts]!;
     this.tagIndex.delete(tag);
     this.freeTagSlots[this.freeTags++] = ts;
-    const vk = vmKey(tag);
-    const s = this.byVm.get(vk);
-    if (s !== undefined) {
-      s.delete(tag);
-      if (s.size === 0) this.byVm.delete(vk);
+    const vs = this.tagVmOf[ts]!;
+    const next = this.tagVmNext[ts]!;
+    const prev = this.tagVmPrev[ts]!;
+    if (prev >= 0) this.tagVmNext[prev] = next;
+    else this.vmHeadOf[vs] = next;
+    if (next >= 0) this.tagVmPrev[next] = prev;
+    if (this.vmHeadOf[vs]! < 0) {
+      this.vmIndex.delete(vmKey(tag));
+      this.freeVmSlots[this.freeVms++] = vs;
     }
   }
 
@@ -352,7 +384,7 @@ export class Iotlb {
 
   private clearTag(tag: number): void {
     const ts = this.tagIndex.get(tag);
-    if (ts === undefined) return;
+    if (ts < 0) return;
     // Removing an entry can move another entry of the same tag (cluster shift): restart from the
     // head each time. Each removal is one entry of the tag, so this is bounded by its count.
     while (this.tagIndex.get(tag) === ts && this.tagHeadOf[ts]! >= 0) this.remove(this.tagHeadOf[ts]!, true);
@@ -361,7 +393,7 @@ export class Iotlb {
   /** Removes every entry of `tag` whose range intersects [lo, hi) in `region`. */
   private invalidateRange(tag: number, region: number, lo: number, hi: number): void {
     const ts = this.tagIndex.get(tag);
-    if (ts === undefined) return;
+    if (ts < 0) return;
     const count = this.tagCountOf[ts]!;
     // Probe page by page when cheaper than scanning the tag's entries (bounded by the entry count).
     let probes = 0;
@@ -398,20 +430,30 @@ export class Iotlb {
   }
 
   private tagsOfVm(kind: number, world: number, vmid: number): number[] {
-    const s = this.byVm.get((kind * 4 + world) * 65536 + vmid);
-    return s === undefined ? [] : [...s];
+    const out: number[] = [];
+    const vs = this.vmIndex.get((kind * 4 + world) * 65536 + vmid);
+    if (vs < 0) return out;
+    for (let ts = this.vmHeadOf[vs]!; ts >= 0; ts = this.tagVmNext[ts]!) out.push(this.tagValueOf[ts]!);
+    return out;
+  }
+
+  /** Every tag with entries (invalidation scans only). */
+  private allTags(): number[] {
+    const out: number[] = [];
+    for (let ts = 0; ts < this.capacity; ts++) if (this.tagCountOf[ts]! > 0) out.push(this.tagValueOf[ts]!);
+    return out;
   }
 
   // ---------------------------------------------------------------- invalidation scopes
 
   /** Everything. */
   invalidateAll(): void {
-    for (const tag of [...this.tagIndex.keys()]) this.clearTag(tag);
+    for (const tag of this.allTags()) this.clearTag(tag);
   }
 
   /** All entries of the given worlds (both kinds, every VMID/ASID): TLBI_NSNH_ALL (EL1), TLBI_EL2_ALL. */
   invalidateWorld(worlds: readonly number[]): void {
-    for (const tag of [...this.tagIndex.keys()]) if (worlds.includes(worldOf(tag))) this.clearTag(tag);
+    for (const tag of this.allTags()) if (worlds.includes(worldOf(tag))) this.clearTag(tag);
   }
 
   /** All entries of `kind` in (world, vmid), every ASID including global. */
