@@ -65,8 +65,8 @@ async function assertNoAllocation(ops: number, loop: () => void): Promise<void> 
 
 const PAGES = 4096;
 
-function translation(cachesEnabled: boolean, tlbSize?: number): { run: (n: number) => void; check: () => void } {
-  const f = buildFixture({ pages: PAGES, streams: 1, layout: 'sparse', cachesEnabled, ...(tlbSize === undefined ? {} : { tlbSize }), seed: 5 });
+function translation(cachesEnabled: boolean, tlbSize?: number, streams = 1): { run: (n: number) => void; check: () => void } {
+  const f = buildFixture({ pages: PAGES, streams, layout: 'sparse', cachesEnabled, ...(tlbSize === undefined ? {} : { tlbSize }), seed: 5 });
   const t = f.smmu.translator;
   const req = newRequest();
   const res = newResult();
@@ -82,6 +82,7 @@ function translation(cachesEnabled: boolean, tlbSize?: number): { run: (n: numbe
   const run = (n: number): void => {
     for (let i = 0; i < n; i++) {
       const k = (i * 2654435761) & (PAGES - 1);
+      req.sid = streams === 1 ? 0 : (i * 40503) % streams; // every stream in turn, in a scattered order
       req.addrLo = los[k]! >>> 0;
       req.addrHi = his[k]! >>> 0;
       if (!t.translate(req, res)) wrong++;
@@ -107,6 +108,20 @@ test('an IOTLB miss (walk and refill) allocates nothing (250,000 misses)', async
 test('a walk with caches disabled allocates nothing (250,000 walks)', async () => {
   const w = translation(false);
   w.run(100_000);
+  await assertNoAllocation(250_000, () => w.run(250_000));
+  w.check();
+});
+
+test('an IOTLB miss with 65,536 streams allocates nothing (250,000 misses)', async () => {
+  const w = translation(true, 16, 65536);
+  w.run(150_000);
+  await assertNoAllocation(250_000, () => w.run(250_000));
+  w.check();
+});
+
+test('a walk with caches disabled and 65,536 streams allocates nothing (250,000 walks)', async () => {
+  const w = translation(false, undefined, 65536);
+  w.run(150_000);
   await assertNoAllocation(250_000, () => w.run(250_000));
   w.check();
 });

@@ -3,8 +3,8 @@
 // table (§5.2 S1Fmt/S1CDMax, L1CD §5.3, §5.4), through stage 2 when nested. Failures are event
 // records filled into the caller's result (faults.ts). Reads go through the TableReader (and
 // appear in its trace when the inspector records one). The caches are the caller's: with caches
-// disabled, fetchSteMemo/fetchCdMemo reuse the previous decode of unchanged words, so that path
-// allocates nothing for an unchanged STE/CD.
+// disabled, fetchSteMemo/fetchCdMemo reuse the decode of unchanged words memoised per stream (up
+// to 65,536 streams), so that path allocates nothing for an unchanged STE/CD.
 import type { U64 } from '../../memory/types.js';
 import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
 import { rd } from '../../spec/bits.js';
@@ -72,52 +72,65 @@ export class ConfigFetcher {
 
   /**
    * Caches disabled: fetches the STE of `sid` from memory (every read is made, as without caches)
-   * and decodes it, reusing the previous uncached entry when the fetched words, the StreamID and
-   * CR2.E2H are the same as last time (decoding is a pure function of those and the fixed
-   * features), so that the uncached path allocates nothing for an unchanged STE. Null with the
-   * event filled on failure.
+   * and decodes it, reusing the uncached entry memoised for the StreamID when the fetched words and
+   * CR2.E2H are the same as when it was decoded (decoding is a pure function of those and the
+   * fixed features), so that the uncached path allocates nothing for an unchanged STE, with one
+   * stream or many. Null with the event filled on failure.
    */
   fetchSteMemo(sid: number, req: TranslationRequest, out: TranslationResult): SteCacheEntry | null {
     if (!this.readSte(sid, req, out)) return null;
     const words = this.words;
-    const m = this.memoSte;
-    if (m !== null && m.sid === sid && this.memoSteE2h === this.e2h && sameWords(words, this.memoSteWords)) return m;
+    const slot = sid & (MEMO_SLOTS - 1);
+    const page = this.memo[slot >>> MEMO_PAGE_BITS] ?? this.memoPage(slot);
+    const i = slot & (MEMO_PAGE - 1);
+    const e2h = this.e2h ? 1 : 0;
+    const m = page.ste[i]!;
+    if (m !== null && m.sid === sid && page.steE2h[i] === e2h && sameWordsAt(words, page.steWords, i * 16)) return m;
     const d = decodeSte(words, this.features, this.e2h);
     if (!d.ok) {
       cfgFault(out, req, EVT.C_BAD_STE, req.priv, req.instr);
       return null;
     }
     const e = new SteCacheEntry(sid, d.ste);
-    this.memoSte = e;
-    this.memoSteE2h = this.e2h;
-    this.memoSteWords.set(words);
-    this.memoCd = null;
+    page.ste[i] = e;
+    page.steE2h[i] = e2h;
+    page.steWords.set(words, i * 16);
+    page.cd[i] = null;
     return e;
   }
 
-  /** Caches disabled: like {@link fetchSteMemo} for CD `index` of the (memoised) STE entry `se`. */
+  /** Caches disabled: like {@link fetchSteMemo} for CD `index` of the (memoised) STE entry `se`; one CD memoised per stream. */
   fetchCdMemo(se: SteCacheEntry, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): CdCacheEntry | null {
     if (!this.readCd(se.ste, index, req, out, priv, instr)) return null;
     const words = this.words;
-    const m = this.memoCd;
-    if (m !== null && m.owner === se && m.index === index && sameWords(words, this.memoCdWords)) return m;
+    const slot = se.sid & (MEMO_SLOTS - 1);
+    const page = this.memo[slot >>> MEMO_PAGE_BITS] ?? this.memoPage(slot);
+    const i = slot & (MEMO_PAGE - 1);
+    const m = page.cd[i]!;
+    if (m !== null && m.owner === se && m.index === index && sameWordsAt(words, page.cdWords, i * 16)) return m;
     const cd = decodeCd(words, se.ste, this.features);
     if (cd === null) {
       cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
       return null;
     }
     const e = new CdCacheEntry(se, index, cd);
-    this.memoCd = e;
-    this.memoCdWords.set(words);
+    page.cd[i] = e;
+    page.cdWords.set(words, i * 16);
     return e;
   }
 
-  /** Last uncached STE/CD entries and the words they were decoded from (caches disabled only). */
-  private memoSte: SteCacheEntry | null = null;
-  private memoSteE2h = false;
-  private readonly memoSteWords = new Uint32Array(16);
-  private memoCd: CdCacheEntry | null = null;
-  private readonly memoCdWords = new Uint32Array(16);
+  /**
+   * Uncached STE/CD entries and the words they were decoded from (caches disabled only), by
+   * StreamID modulo MEMO_SLOTS (a stream whose slot another stream took is decoded again), in pages
+   * allocated on first use: bounded by MEMO_SLOTS streams whatever StreamIDs the guest uses.
+   */
+  private readonly memo: (MemoPage | undefined)[] = [];
+
+  private memoPage(slot: number): MemoPage {
+    const p = new MemoPage();
+    this.memo[slot >>> MEMO_PAGE_BITS] = p;
+    return p;
+  }
 
   /** PA of the STE for `sid`, or -1 with C_BAD_STREAMID / F_STE_FETCH filled in. */
   steAddress(sid: number, req: TranslationRequest | null, out: TranslationResult | null): number {
@@ -236,10 +249,24 @@ export class ConfigFetcher {
   private readonly scratchOut: TranslationResult = newResult();
 }
 
-/** Whether two 16-word (64-byte) structures are equal. */
-function sameWords(a: Uint32Array, b: Uint32Array): boolean {
-  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
+/** Whether a 16-word (64-byte) structure equals the one stored at word `at` of `b`. */
+function sameWordsAt(a: Uint32Array, b: Uint32Array, at: number): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[at + i]) return false;
   return true;
+}
+
+/** Streams the uncached decode memo holds (StreamID modulo this), in pages of MEMO_PAGE. */
+const MEMO_SLOTS = 65536;
+const MEMO_PAGE_BITS = 10;
+const MEMO_PAGE = 1 << MEMO_PAGE_BITS;
+
+class MemoPage {
+  readonly ste: (SteCacheEntry | null)[] = new Array<SteCacheEntry | null>(MEMO_PAGE).fill(null);
+  readonly steE2h = new Uint8Array(MEMO_PAGE);
+  readonly steWords = new Uint32Array(MEMO_PAGE * 16);
+  /** The CD last decoded through the slot's stream (any index). */
+  readonly cd: (CdCacheEntry | null)[] = new Array<CdCacheEntry | null>(MEMO_PAGE).fill(null);
+  readonly cdWords = new Uint32Array(MEMO_PAGE * 16);
 }
 
 const w2 = new Uint32Array(2);
