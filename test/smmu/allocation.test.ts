@@ -48,19 +48,18 @@ async function counted(loop: () => void): Promise<Count> {
  * growth under 4 bytes per operation. The smallest allocation an operation can make is a boxed
  * double (16 bytes); even one every fourth operation fails this, while the optimising compiler's
  * own bookkeeping (feedback, code objects: a few hundred KiB at most) does not. A run during which
- * the host collected for its own reasons is repeated, up to three runs.
+ * the host collected for its own reasons, or during which the optimising compiler's late work (on
+ * a loaded machine a background compilation can finish inside the loop) grew the heap, is repeated,
+ * up to three runs; an operation that allocates fails all three.
  */
 async function assertNoAllocation(ops: number, loop: () => void): Promise<void> {
   const runs: Count[] = [];
   for (let i = 0; i < 3; i++) {
     const c = await counted(loop);
     runs.push(c);
-    if (c.gcs === 0) {
-      assert.ok(c.heapGrowth < 4 * ops, `heap grew by ${c.heapGrowth} bytes over ${ops} operations`);
-      return;
-    }
+    if (c.gcs === 0 && c.heapGrowth < 4 * ops) return;
   }
-  assert.fail(`a garbage collection in every run: ${JSON.stringify(runs)}`);
+  assert.fail(`a garbage collection or heap growth of 4 bytes per operation or more in every run (${ops} operations): ${JSON.stringify(runs)}`);
 }
 
 const PAGES = 4096;
