@@ -28,6 +28,16 @@ function descAddr(lo: number, hi: number, lsb: number, shift: number, oa52: bool
   return a;
 }
 
+const TWO32 = 2 ** 32;
+
+/** Bits [lsb, lsb + bits) of the address whose 32-bit halves are `lo`, `hi`: a table index (integer math; lsb >= 1). */
+export function indexBits(lo: number, hi: number, lsb: number, bits: number): number {
+  if (!(bits >= 1 && bits <= 30 && lsb >= 1 && lsb < 64)) return Math.floor((hi * TWO32 + lo) / P2[lsb]!) % P2[bits]!;
+  const mask = (1 << bits) - 1;
+  if (lsb >= 32) return (hi >>> (lsb - 32)) & mask;
+  return ((lo >>> lsb) | (hi << (32 - lsb))) & mask;
+}
+
 /**
  * The walker keeps its last fault and leaf in fields (no allocation per walk). One instance per
  * Translator; not re-entrant.
@@ -96,10 +106,12 @@ export class Walker {
     const r = this.reader;
     const t = this.tmp;
     let table = c.ttb;
+    const ipaHi = Math.floor(ipa / TWO32);
+    const ipaLo = ipa - ipaHi * TWO32;
     for (let level = c.startLevel; level <= 3; level++) {
       const lsb = shift + stride * (3 - level);
       const bits = level === c.startLevel ? c.ia - lsb : stride;
-      const idx = Math.floor(ipa / P2[lsb]!) % P2[bits]!;
+      const idx = indexBits(ipaLo, ipaHi, lsb, bits);
       const addr = table + idx * 8;
       const ok = r.read64(addr, c.be, t);
       if (r.trace !== null) r.step('s2', 2, level, table, idx, addr, t.lo, t.hi, ok);
@@ -193,10 +205,12 @@ export class Walker {
     let apTable = 0;
     let xnTable = false;
     let pxnTable = false;
+    const vaHi = Math.floor(va / TWO32);
+    const vaLo = va - vaHi * TWO32;
     for (let level = tt.startLevel; level <= 3; level++) {
       const lsb = shift + stride * (3 - level);
       const bits = level === tt.startLevel ? tt.ia - lsb : stride;
-      const idx = Math.floor(va / P2[lsb]!) % P2[bits]!;
+      const idx = indexBits(vaLo, vaHi, lsb, bits);
       const ipaAddr = table + idx * 8;
       let addr = ipaAddr;
       if (s2 !== null) {
