@@ -12,6 +12,7 @@
 // as "no mapping").
 import type { IortIdMap, IortNode, IortTable } from './iort-types.js';
 import { mapStep, nodeByOffset, type NodeTypeMask } from './iort-resolve.js';
+import { intervalIndex } from '../../util/interval-index.js';
 
 const ID_MAX = 0xffff_ffff;
 
@@ -123,14 +124,7 @@ export class IortRangeResolver {
         continue;
       }
       const p = this.stepPieces(node);
-      // Last piece starting at or below idLo.
-      let a = 0;
-      let b = p.starts.length - 1;
-      while (a < b) {
-        const mid = (a + b + 1) >> 1;
-        if (p.starts[mid]! <= it.idLo) a = mid;
-        else b = mid - 1;
-      }
+      const a = intervalIndex(p.starts, it.idLo);
       const next: WalkItem[] = [];
       for (let i = a; i < p.starts.length && p.starts[i]! <= it.idHi; i++) {
         this.work++;

@@ -2,6 +2,7 @@
 // of_map_id semantics (Linux 6.1): the RID is masked with *-map-mask, a tuple
 // <rid-base phandle out-base length> matches rid-base <= masked < rid-base + length (length is a
 // COUNT, no minus one), first match wins; without msi-map the MSI parent's DeviceID is the RID.
+import { intervalIndex } from '../../util/interval-index.js';
 import { propCells, propStrings, walk, type Fdt, type FdtNode } from '../fdt/index.js';
 
 export interface DtTarget {
@@ -185,12 +186,5 @@ export function dtMapTable(map: readonly DtMapEntry[]): DtMapTable {
 
 /** The interval of `t` containing `masked`. */
 export function dtMapTableIndex(t: DtMapTable, masked: number): number {
-  let a = 0;
-  let b = t.starts.length - 1;
-  while (a < b) {
-    const mid = (a + b + 1) >> 1;
-    if (t.starts[mid]! <= masked) a = mid;
-    else b = mid - 1;
-  }
-  return a;
+  return intervalIndex(t.starts, masked);
 }
