@@ -8,7 +8,7 @@ import { EVT } from '../../spec/smmuv3/events.js';
 import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
 import { Translator } from './translator.js';
 import { makeRequest, newResult, type TranslationResult } from './types.js';
-import { Arena, PageTables, tlbiOp } from './test-support.js';
+import { Arena, PageTables, tlbiOp } from '../../../test/support/smmu-structures.js';
 
 const NO_RANGE = { tg: 0, num: 0, scale: 0, ttl: 0 };
 

@@ -8,7 +8,7 @@ import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
 import { Translator } from './translator.js';
 import { decodeStream, mappings, translateVerbose } from './inspect.js';
 import { makeRequest, PERM_R, PERM_W, PERM_X } from './types.js';
-import { Arena, PageTables } from './test-support.js';
+import { Arena, PageTables } from '../../../test/support/smmu-structures.js';
 
 function setup() {
   const arena = new Arena();

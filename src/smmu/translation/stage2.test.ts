@@ -8,7 +8,7 @@ import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
 import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
 import { Translator } from './translator.js';
 import { makeRequest, newResult, PERM_R, PERM_W, PERM_X, type TranslationResult } from './types.js';
-import { Arena, PageTables } from './test-support.js';
+import { Arena, PageTables } from '../../../test/support/smmu-structures.js';
 
 interface Ctx {
   arena: Arena;

@@ -7,7 +7,7 @@ import { EVT, EVT_CLASS, encodeEvent } from '../../spec/smmuv3/events.js';
 import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
 import { Translator } from './translator.js';
 import { makeRequest, newResult, PERM_R, PERM_W, PERM_X, type TranslationResult } from './types.js';
-import { Arena, PageTables, s1Start, tg0 } from './test-support.js';
+import { Arena, PageTables, s1Start, tg0 } from '../../../test/support/smmu-structures.js';
 
 const MAIR = 0x0000_0000_f404_ff44n;
 

@@ -10,7 +10,7 @@ import { EVT } from '../../spec/smmuv3/events.js';
 import { Translator } from './translator.js';
 import { decodeStream, mappings, translateVerbose } from './inspect.js';
 import { makeRequest, newResult } from './types.js';
-import { Arena, PageTables, s1Start, tg0, tlbiOp } from './test-support.js';
+import { Arena, PageTables, s1Start, tg0, tlbiOp } from '../../../test/support/smmu-structures.js';
 import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
 
 // ---------------------------------------------------------------- reference walker (bigint, no caches)

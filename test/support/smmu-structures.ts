@@ -1,11 +1,12 @@
-// Test and tooling support: builds SMMU structures (stream tables, STEs, CDs, page tables) in a
-// GuestMemory with bigint encodings from the spec layer. Not used by the engine itself.
-import { GuestMemory } from '../../memory/guest-memory.js';
-import { encodeFields } from '../../spec/bits.js';
-import { STE } from '../../spec/smmuv3/ste.js';
-import { CD } from '../../spec/smmuv3/cd.js';
-import { encodeTable } from '../../spec/smmuv3/pagetable.js';
-import type { TlbiOperand } from './types.js';
+// Test support for the translation engine's tests (outside the build): builds SMMU structures
+// (stream tables, STEs, CDs, page tables) in a GuestMemory with bigint encodings from the spec
+// layer, and TLBI operands from number addresses.
+import { GuestMemory } from '../../src/memory/guest-memory.js';
+import { encodeFields } from '../../src/spec/bits.js';
+import { STE } from '../../src/spec/smmuv3/ste.js';
+import { CD } from '../../src/spec/smmuv3/cd.js';
+import { encodeTable } from '../../src/spec/smmuv3/pagetable.js';
+import type { TlbiOperand } from '../../src/smmu/translation/types.js';
 
 export const RAM_BASE = 0x4000_0000;
 
