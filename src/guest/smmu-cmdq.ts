@@ -6,7 +6,7 @@
 // faulting slot is overwritten with a CMD_SYNC; ABT: retried; then GERRORN = GERROR).
 // Encodings: src/spec/smmuv3/commands.ts (IHI 0070 chapter 4), registers §6.3.
 import type { PhysMemory } from '../memory/types.js';
-import { getBig, rdLoHi } from '../spec/bits.js';
+import { get32, getBig } from '../spec/bits.js';
 import { CMD, encodeCommand, decodeCommand, SYNC_CS, type CmdFieldName, type CommandName } from '../spec/smmuv3/commands.js';
 import { CERROR, CMDQ_ENTRY_BYTES, GERROR, QUEUE_CONS, REG } from '../spec/smmuv3/registers.js';
 import type { CpuBus } from './cpu-bus.js';
@@ -151,7 +151,7 @@ export class GuestCommandQueue {
     if (active & (1 << GERROR.CMDQ_ERR.lsb)) {
       this.stats.errors++;
       const cons = this.readCons();
-      const err = rdLoHi(cons >>> 0, 0, QUEUE_CONS.ERR.lsb, QUEUE_CONS.ERR.width);
+      const err = get32(cons >>> 0, QUEUE_CONS.ERR);
       const names = ['', 'Illegal command', 'Abort on command fetch', 'ATC invalidate timeout'];
       this.log(`CMDQ error (cons 0x${(cons >>> 0).toString(16).padStart(8, '0')}): ${names[err] ?? 'Unknown'}`);
       if (err === CERROR.ILL) {

@@ -13,7 +13,7 @@
 // - map/unmap through io-pgtable with TLBI_NH_VA per granule (range form when IDR3.RIL) + sync;
 // - event queue consumption (CONS written after each record, overflow acknowledged).
 import type { PhysMemory } from '../memory/types.js';
-import { encodeFields, rdLoHi, type Field } from '../spec/bits.js';
+import { encodeFields, get32, type Field } from '../spec/bits.js';
 import { CD, CD_BYTES } from '../spec/smmuv3/cd.js';
 import { decodeEvent, type SmmuEvent } from '../spec/smmuv3/events.js';
 import { IDR0, IDR1, IDR3, IDR5, OAS_ENCODINGS, TTF_AARCH64 } from '../spec/smmuv3/idr.js';
@@ -162,7 +162,7 @@ export class GuestSmmuDriver {
   }
 
   private f(v: number, field: Field): number {
-    return rdLoHi(v >>> 0, 0, field.lsb, field.width);
+    return get32(v >>> 0, field);
   }
 
   // ------------------------------------------------------------ probe (arm_smmu_device_hw_probe)

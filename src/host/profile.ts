@@ -2,7 +2,7 @@
 // the SMMU's feature set (hence its ID registers), extra kernel arguments, how the SMMU signals its
 // own interrupts, the IOMMU group type the guest must report, and the checks that show the guest
 // really took the path the profile is about. The table is the one place profiles are defined.
-import { rdLoHi } from '../spec/bits.js';
+import { get32 } from '../spec/bits.js';
 import { QUEUE_BASE, STRTAB_BASE_CFG } from '../spec/smmuv3/registers.js';
 import { DEFAULT_FEATURES, type SmmuFeatures } from '../smmu/features.js';
 import type { SmmuV3 } from '../smmu/device/smmu-v3.js';
@@ -92,7 +92,7 @@ const profiles: readonly BootProfile[] = [
     groupTypes: ['DMA', 'DMA-FQ'],
     checks: (r) => {
       const cfg = r.smmu.regs.get('STRTAB_BASE_CFG');
-      const fmt = rdLoHi(cfg, 0, STRTAB_BASE_CFG.FMT.lsb, STRTAB_BASE_CFG.FMT.width);
+      const fmt = get32(cfg, STRTAB_BASE_CFG.FMT);
       return [{ name: 'stream-table-linear', pass: fmt === 0, detail: `STRTAB_BASE_CFG ${hex(cfg)} (FMT ${fmt})` }];
     },
   },
@@ -149,7 +149,7 @@ const profiles: readonly BootProfile[] = [
     smmuIrqs: 'wired',
     groupTypes: ['DMA', 'DMA-FQ'],
     checks: (r) => {
-      const log2 = rdLoHi(r.smmu.regs.get('CMDQ_BASE'), 0, QUEUE_BASE.LOG2SIZE.lsb, QUEUE_BASE.LOG2SIZE.width);
+      const log2 = get32(r.smmu.regs.get('CMDQ_BASE'), QUEUE_BASE.LOG2SIZE);
       const n = r.smmu.cmdq.stats.executed + r.smmu.cmdq.stats.errors;
       return [{ name: 'command-queue-wrapped', pass: log2 === SMALL_CMDQ_LOG2 && n > 2 ** log2, detail: `${n} commands through a ${2 ** log2}-entry queue` }];
     },

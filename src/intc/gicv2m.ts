@@ -3,7 +3,7 @@
 // src/spec/gic/gicv2m-registers.ts; reference behaviour: QEMU arm-gicv2m (QEMU 7.2).
 // Writes of INTIDs outside the frame's range are ignored; reads of unknown offsets are RAZ.
 
-import { rdLoHi } from '../spec/bits.js';
+import { get32 } from '../spec/bits.js';
 import { SPI_INTID_BASE, SPI_INTID_LIMIT } from '../spec/gic/gic-common.js';
 import { V2M, V2M_FRAME_SIZE, V2M_MSI_TYPER, V2M_SETSPI } from '../spec/gic/gicv2m-registers.js';
 import { UserInputError } from '../util/errors.js';
@@ -56,7 +56,7 @@ export class GicV2m implements MmioDevice {
 
   /** Sets SPI `value` (MSI_SETSPI_NS[9:0]) pending if it is in the frame's range. */
   setSpi(value: number): MsiOutcome {
-    const intid = rdLoHi(value >>> 0, 0, V2M_SETSPI.SPI.lsb, V2M_SETSPI.SPI.width);
+    const intid = get32(value >>> 0, V2M_SETSPI.SPI);
     if (intid < this.baseSpi || intid >= this.baseSpi + this.spiCount) {
       this.rejected++;
       return 'dropped';

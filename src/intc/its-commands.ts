@@ -6,13 +6,12 @@
 // schedule the redistributor's sliced work, and a MOVALL or SYNC that needs a redistributor whose
 // earlier work is unfinished waits (CMD_WAIT: the queue stays on it until a later slice).
 
-import { rd } from '../spec/bits.js';
+import { addrOf, rd } from '../spec/bits.js';
 import { LPI_INTID_BASE } from '../spec/gic/gic-common.js';
 import { ITS_CMD, ITS_ERROR_REASON as R, ITS_OPCODE as OP } from '../spec/gic/its-commands.js';
 import type { GicV3 } from './gicv3.js';
 import type { GicRedistributor } from './redistributor.js';
 import type { ItsConfig } from './its-config.js';
-import { fieldAddress } from './field-address.js';
 import { TABLE_ABORT, TABLE_NO_ENTRY, TABLE_OK, type ItsTables } from './its-tables.js';
 
 /** Outcome of one command. */
@@ -97,7 +96,7 @@ export class ItsCommandProcessor {
     const size = rd(w, ITS_CMD.Size);
     if (dev >= 2 ** this.cfg.deviceIdBits) return this.err(R.DEVICE_OOR);
     if (valid && size + 1 > this.cfg.eventIdBits) return this.err(R.SIZE_OR_PROCNUM_OOR);
-    const st = this.tables.writeDte(dev, valid, size, fieldAddress(w[4]!, w[5]!, ITS_CMD.ITT_addr));
+    const st = this.tables.writeDte(dev, valid, size, addrOf(w[4]!, w[5]!, ITS_CMD.ITT_addr));
     if (st === TABLE_NO_ENTRY) return this.err(R.DEVICE_OOR);
     return st === TABLE_ABORT ? CMD_ABORT : CMD_DONE;
   }

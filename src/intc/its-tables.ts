@@ -4,8 +4,7 @@
 // Entry formats: src/spec/gic/its-tables.ts. No allocation after construction; every lookup is
 // bounded (at most one level-1 read per access); nothing here throws on guest values.
 
-import { rd, rdLoHi, wr } from '../spec/bits.js';
-import { fieldAddress } from './field-address.js';
+import { addrOf, get64, rd, wr } from '../spec/bits.js';
 import { BASER_PAGE_BYTES, BASER_TYPE, GITS_BASER, ITS_L1_ENTRY, ITS_L1_ENTRY_BYTES } from '../spec/gic/its-registers.js';
 import { CTE, CTE_BYTES, DTE, DTE_BYTES, DTE_ITT_UNIT, ITE, ITE_DOORBELL_NONE } from '../spec/gic/its-tables.js';
 import type { PhysMemory, U64 } from '../memory/types.js';
@@ -22,10 +21,6 @@ export type TableStatus = typeof TABLE_OK | typeof TABLE_NO_ENTRY | typeof TABLE
 /** Index of the device and collection tables among GITS_BASER0..7. */
 export const BASER_DEVICES = 0;
 export const BASER_COLLECTIONS = 1;
-
-function fieldValue(f: { lsb: number; width: number }, lo: number, hi: number): number {
-  return rdLoHi(lo, hi, f.lsb, f.width);
-}
 
 export class ItsTables {
   /** GITS_BASER<n> values as stored (lo/hi halves). */
@@ -91,14 +86,14 @@ export class ItsTables {
   entryAddress(n: number, id: number, esz: number): number {
     const lo = this.baserLo[n]!;
     const hi = this.baserHi[n]!;
-    if (fieldValue(GITS_BASER.Valid, lo, hi) === 0) return -TABLE_NO_ENTRY;
-    const page = BASER_PAGE_BYTES[fieldValue(GITS_BASER.Page_Size, lo, hi)]!;
-    const tableBytes = (fieldValue(GITS_BASER.Size, lo, hi) + 1) * page;
+    if (get64(lo, hi, GITS_BASER.Valid) === 0) return -TABLE_NO_ENTRY;
+    const page = BASER_PAGE_BYTES[get64(lo, hi, GITS_BASER.Page_Size)]!;
+    const tableBytes = (get64(lo, hi, GITS_BASER.Size) + 1) * page;
     // Physical_Address [47:12]; with 64 KiB pages, bits [15:12] carry PA[51:48] (IHI 0069 §12.19.1).
-    let base = fieldAddress(lo, hi, GITS_BASER.PhysicalAddress);
+    let base = addrOf(lo, hi, GITS_BASER.PhysicalAddress);
     base -= base % page;
-    if (page === 0x1_0000) base += fieldValue(GITS_BASER.PhysicalAddress_51_48, lo, hi) * 2 ** 48;
-    if (fieldValue(GITS_BASER.Indirect, lo, hi) === 0 || !this.cfg.indirect) {
+    if (page === 0x1_0000) base += get64(lo, hi, GITS_BASER.PhysicalAddress_51_48) * 2 ** 48;
+    if (get64(lo, hi, GITS_BASER.Indirect) === 0 || !this.cfg.indirect) {
       const off = id * esz;
       return off + esz <= tableBytes ? base + off : -TABLE_NO_ENTRY;
     }
@@ -107,8 +102,8 @@ export class ItsTables {
     if ((l1 + 1) * ITS_L1_ENTRY_BYTES > tableBytes) return -TABLE_NO_ENTRY;
     const u = this.u;
     if (!this.memory.read64(base + l1 * ITS_L1_ENTRY_BYTES, u)) return -TABLE_ABORT;
-    if (fieldValue(ITS_L1_ENTRY.Valid, u.lo, u.hi) === 0) return -TABLE_NO_ENTRY;
-    let l2 = fieldAddress(u.lo, u.hi, ITS_L1_ENTRY.PhysicalAddress);
+    if (get64(u.lo, u.hi, ITS_L1_ENTRY.Valid) === 0) return -TABLE_NO_ENTRY;
+    let l2 = addrOf(u.lo, u.hi, ITS_L1_ENTRY.PhysicalAddress);
     l2 -= l2 % page;
     return l2 + (id % perPage) * esz;
   }

@@ -10,7 +10,7 @@
 //   and skip the command or stall the queue per ItsConfig; memory errors stall
 //   (GITS_CREADR.Stalled = 1) until a GITS_CWRITER write with Retry = 1 or re-enable.
 
-import { rd, rdLoHi, wr } from '../spec/bits.js';
+import { get32, get64, rd, wr } from '../spec/bits.js';
 import { readIdRegister } from './id-registers.js';
 import { ITS_COMMAND_BYTES, ITS_CMD, ITS_OPCODE_NAME, itsErrorCode } from '../spec/gic/its-commands.js';
 import {
@@ -204,7 +204,7 @@ export class GicIts implements MmioDevice, Serviceable {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < -1 || v >= this.gic.peCount) throw new UserInputError('must be -1 or a PE index', `${w}.hcc[${i}]`);
       return v;
     });
-    const offset = (v: number): number => rdLoHi(v, 0, GITS_CREADR.Offset.lsb, GITS_CREADR.Offset.width) << GITS_CREADR.Offset.lsb;
+    const offset = (v: number): number => get32(v, GITS_CREADR.Offset) << GITS_CREADR.Offset.lsb;
     this.enabled = enabled;
     this.cbaserLo = (cbaser[0] & this.cbaserMask[0]) >>> 0;
     this.cbaserHi = (cbaser[1] & this.cbaserMask[1]) >>> 0;
@@ -218,7 +218,7 @@ export class GicIts implements MmioDevice, Serviceable {
     t.reset();
     baser.forEach(([lo, hi], n) => {
       // Type and Entry_Size stay as implemented; unimplemented registers stay 0.
-      if (rdLoHi(t.baserLo[n]!, t.baserHi[n]!, GITS_BASER.Type.lsb, GITS_BASER.Type.width) === BASER_TYPE.Unimplemented) return;
+      if (get64(t.baserLo[n]!, t.baserHi[n]!, GITS_BASER.Type) === BASER_TYPE.Unimplemented) return;
       t.baserLo[n] = ((t.baserLo[n]! & ~this.baserMask[0]) | (lo & this.baserMask[0])) >>> 0;
       t.baserHi[n] = ((t.baserHi[n]! & ~this.baserMask[1]) | (hi & this.baserMask[1])) >>> 0;
     });
@@ -336,12 +336,12 @@ export class GicIts implements MmioDevice, Serviceable {
         this.stalled = false;
         return;
       case GITS.CWRITER: {
-        this.cwriter = rdLoHi(value, 0, GITS_CWRITER.Offset.lsb, GITS_CWRITER.Offset.width) << GITS_CWRITER.Offset.lsb;
+        this.cwriter = get32(value, GITS_CWRITER.Offset) << GITS_CWRITER.Offset.lsb;
         // IHI 0069 §12.19.5 GITS_CWRITER.Retry: 0 has no effect on command processing, 1 restarts
         // a queue stalled by an error (the failing command is retried). A stall caused only by a
         // CWRITER outside the queue is re-evaluated on every CWRITER write. (QEMU 7.2 restarts on
         // any write; we follow the architecture.)
-        if (rdLoHi(value, 0, GITS_CWRITER.Retry.lsb, 1) === 1 || this.stallKind === 'cwriter') this.stalled = false;
+        if (get32(value, GITS_CWRITER.Retry) === 1 || this.stallKind === 'cwriter') this.stalled = false;
         this.process();
         return;
       }
@@ -351,7 +351,7 @@ export class GicIts implements MmioDevice, Serviceable {
         const t = this.tables;
         const lo = t.baserLo[n]!;
         const hi = t.baserHi[n]!;
-        if (rdLoHi(lo, hi, GITS_BASER.Type.lsb, GITS_BASER.Type.width) === BASER_TYPE.Unimplemented) return;
+        if (get64(lo, hi, GITS_BASER.Type) === BASER_TYPE.Unimplemented) return;
         // Every writable field keeps exactly the value written (Linux checks the read-back).
         if ((offset & 4) === 0) t.baserLo[n] = ((lo & ~this.baserMask[0]) | (value & this.baserMask[0])) >>> 0;
         else t.baserHi[n] = ((hi & ~this.baserMask[1]) | (value & this.baserMask[1])) >>> 0;
@@ -412,12 +412,12 @@ export class GicIts implements MmioDevice, Serviceable {
   // ------------------------------------------------------------------ command queue
 
   private queueBytes(): number {
-    return (rdLoHi(this.cbaserLo, this.cbaserHi, GITS_CBASER.Size.lsb, GITS_CBASER.Size.width) + 1) * 0x1000;
+    return (get64(this.cbaserLo, this.cbaserHi, GITS_CBASER.Size) + 1) * 0x1000;
   }
 
   /** True while commands between GITS_CREADR and GITS_CWRITER wait to be processed. */
   private commandsPending(): boolean {
-    return this.enabled && !this.stalled && this.creadr !== this.cwriter && rdLoHi(this.cbaserLo, this.cbaserHi, GITS_CBASER.Valid.lsb, 1) === 1;
+    return this.enabled && !this.stalled && this.creadr !== this.cwriter && get64(this.cbaserLo, this.cbaserHi, GITS_CBASER.Valid) === 1;
   }
 
   /**
@@ -449,9 +449,9 @@ export class GicIts implements MmioDevice, Serviceable {
   }
 
   private runQueue(): void {
-    if (rdLoHi(this.cbaserLo, this.cbaserHi, GITS_CBASER.Valid.lsb, 1) === 0) return;
+    if (get64(this.cbaserLo, this.cbaserHi, GITS_CBASER.Valid) === 0) return;
     const size = this.queueBytes();
-    const base = rdLoHi(this.cbaserLo, this.cbaserHi, GITS_CBASER.PhysicalAddress.lsb, GITS_CBASER.PhysicalAddress.width) * 0x1000;
+    const base = get64(this.cbaserLo, this.cbaserHi, GITS_CBASER.PhysicalAddress) * 0x1000;
     if (this.cwriter >= size || this.creadr >= size) {
       // CWRITER (or a restored CREADR) beyond the queue: UNPREDICTABLE (IHI 0069 §12.19.5,
       // §12.19.4); this model stalls until a CWRITER write, without reading outside the queue.

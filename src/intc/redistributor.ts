@@ -14,8 +14,7 @@
 // register access that starts it, the rest from service() (GICR_SYNCR.Busy and GICR_CTLR.RWP read
 // 1 meanwhile). The SGI_base frame (SGI/PPI configuration) is RAZ/WI: SGIs and PPIs belong to the VMM.
 
-import { mask32, rdLoHi } from '../spec/bits.js';
-import { fieldAddress } from './field-address.js';
+import { addrOf, get64, mask32 } from '../spec/bits.js';
 import { LPI_CONFIG, LPI_INTID_BASE } from '../spec/gic/gic-common.js';
 import { readIdRegister } from './id-registers.js';
 import {
@@ -161,7 +160,7 @@ export class GicRedistributor {
    * fewer than 14 means no LPIs (IHI 0069 §12.11.29).
    */
   private idBits(): number {
-    const b = Math.min(rdLoHi(this.propLo, this.propHi, GICR_PROPBASER.IDbits.lsb, GICR_PROPBASER.IDbits.width) + 1, this.params.lpiIdBits);
+    const b = Math.min(get64(this.propLo, this.propHi, GICR_PROPBASER.IDbits) + 1, this.params.lpiIdBits);
     return b < 14 ? 0 : b;
   }
 
@@ -176,11 +175,11 @@ export class GicRedistributor {
   }
 
   private pendAddr(intid: number): number {
-    return fieldAddress(this.pendLo, this.pendHi, GICR_PENDBASER.PhysicalAddress) + Math.floor(intid / 8);
+    return addrOf(this.pendLo, this.pendHi, GICR_PENDBASER.PhysicalAddress) + Math.floor(intid / 8);
   }
 
   private propAddr(intid: number): number {
-    return fieldAddress(this.propLo, this.propHi, GICR_PROPBASER.PhysicalAddress) + (intid - LPI_INTID_BASE);
+    return addrOf(this.propLo, this.propHi, GICR_PROPBASER.PhysicalAddress) + (intid - LPI_INTID_BASE);
   }
 
   /** The LPI configuration byte, or -1 on an external abort. */
@@ -260,7 +259,7 @@ export class GicRedistributor {
   private forEachInTable(fn: (intid: number) => void): void {
     if (!this.enableLpis) return;
     const limit = this.lpiLimit();
-    const base = fieldAddress(this.pendLo, this.pendHi, GICR_PENDBASER.PhysicalAddress);
+    const base = addrOf(this.pendLo, this.pendHi, GICR_PENDBASER.PhysicalAddress);
     for (let first = LPI_INTID_BASE; first < limit; first += SCAN_CHUNK * 8) {
       const bytes = Math.min(SCAN_CHUNK, (limit - first) / 8);
       const buf = this.scan.subarray(0, bytes);
@@ -363,7 +362,7 @@ export class GicRedistributor {
     }
     // Importing the guest's pending table after EnableLPIs 0 -> 1 (or a restore).
     const limit = this.lpiLimit();
-    const base = fieldAddress(this.pendLo, this.pendHi, GICR_PENDBASER.PhysicalAddress);
+    const base = addrOf(this.pendLo, this.pendHi, GICR_PENDBASER.PhysicalAddress);
     while (this.importNext >= 0 && work < budget && idx !== null) {
       const first = this.importNext;
       if (first >= limit) {

@@ -7,7 +7,7 @@
 // attributes RO, RW, RW1C).
 import { CONFIG_SPACE_BYTES, HDR, STATUS } from '../spec/pcie/config-header.js';
 import { CAP_AREA_END, CAP_AREA_START } from '../spec/pcie/capabilities.js';
-import { fieldMask, sizeMask } from './reg-fields.js';
+import { fieldMask32, sizeMask } from '../spec/bits.js';
 
 /** Called after a guest write that overlaps [start, end). */
 export interface ConfigWriteObserver {
@@ -96,7 +96,7 @@ export class ConfigSpace {
     this.bytes[off + 1] = 0;
     if (this.lastCapNextPtr < 0) {
       this.bytes[HDR.CAPABILITIES_PTR.offset] = off;
-      this.setBits(HDR.STATUS.offset, 2, fieldMask(STATUS.CAPABILITIES_LIST), true);
+      this.setBits(HDR.STATUS.offset, 2, fieldMask32(STATUS.CAPABILITIES_LIST), true);
     } else {
       this.bytes[this.lastCapNextPtr] = off;
     }

@@ -19,7 +19,7 @@ import { PciFunction, type BarSpec, type FunctionHeader } from './function.js';
 import type { MsiOptions } from './msi-capability.js';
 import type { MsixOptions } from './msix-capability.js';
 import type { Pluggable } from './port.js';
-import { fieldMask, setField } from './reg-fields.js';
+import { fieldMask32, set32 } from '../spec/bits.js';
 import type { BarHandler } from './types.js';
 
 export interface EndpointFunctionOptions extends FunctionHeader {
@@ -42,13 +42,13 @@ export class EndpointFunction extends PciFunction {
     c.set(HDR0.SUBSYSTEM_ID.offset, 2, (opts.subsystemId ?? 0) & 0xffff);
     for (const b of opts.bars ?? []) this.addBar(b);
     const p = this.addPcieCapability(PORT_TYPE.ENDPOINT, false);
-    c.set(p + PCIE_CAP.DEVICE_CAPABILITIES, 4, fieldMask(DEVICE_CAPS.ROLE_BASED_ERROR_REPORTING));
-    c.set(p + PCIE_CAP.DEVICE_CONTROL, 2, setField(0, DEVICE_CONTROL.MAX_READ_REQUEST_SIZE, 2));
+    c.set(p + PCIE_CAP.DEVICE_CAPABILITIES, 4, fieldMask32(DEVICE_CAPS.ROLE_BASED_ERROR_REPORTING));
+    c.set(p + PCIE_CAP.DEVICE_CONTROL, 2, set32(0, DEVICE_CONTROL.MAX_READ_REQUEST_SIZE, 2));
     c.setWriteMask(p + PCIE_CAP.DEVICE_CONTROL, 2, 0x79ff);
     c.setW1cMask(p + PCIE_CAP.DEVICE_STATUS, 2, DEVICE_STATUS_RW1C_MASK);
-    c.set(p + PCIE_CAP.LINK_CAPABILITIES, 4, setField(setField(0, LINK_CAPS.MAX_LINK_SPEED, LINK_SPEED_2_5GT), LINK_CAPS.MAX_LINK_WIDTH, 1));
-    c.set(p + PCIE_CAP.LINK_STATUS, 2, setField(setField(0, LINK_STATUS.CURRENT_LINK_SPEED, LINK_SPEED_2_5GT), LINK_STATUS.NEGOTIATED_LINK_WIDTH, 1));
-    c.set(p + PCIE_CAP.LINK_CAPABILITIES_2, 4, setField(0, LINK_CAPS_2.SUPPORTED_LINK_SPEEDS, 1 << (LINK_SPEED_2_5GT - 1)));
+    c.set(p + PCIE_CAP.LINK_CAPABILITIES, 4, set32(set32(0, LINK_CAPS.MAX_LINK_SPEED, LINK_SPEED_2_5GT), LINK_CAPS.MAX_LINK_WIDTH, 1));
+    c.set(p + PCIE_CAP.LINK_STATUS, 2, set32(set32(0, LINK_STATUS.CURRENT_LINK_SPEED, LINK_SPEED_2_5GT), LINK_STATUS.NEGOTIATED_LINK_WIDTH, 1));
+    c.set(p + PCIE_CAP.LINK_CAPABILITIES_2, 4, set32(0, LINK_CAPS_2.SUPPORTED_LINK_SPEEDS, 1 << (LINK_SPEED_2_5GT - 1)));
     if (opts.msix) this.addMsix(opts.msix);
     if (opts.msi) this.addMsi(opts.msi);
     this.handler = opts.handler ?? null;

@@ -20,7 +20,7 @@ import type { PciBus } from './bus.js';
 import { ConfigSpace } from './config-space.js';
 import { MsiCapability, type MsiOptions } from './msi-capability.js';
 import { MsixCapability, type MsixOptions } from './msix-capability.js';
-import { fieldMask, isSet, setField } from './reg-fields.js';
+import { fieldMask32, get32, set32 } from '../spec/bits.js';
 import type { FunctionIdentity, MsiSender, SignalOutcome } from './types.js';
 
 export interface BarSpec {
@@ -75,12 +75,12 @@ export abstract class PciFunction implements MsiSender {
     c.set(HDR.CLASS_PROG_IF.offset, 1, header.classCode & 0xff);
     c.set(HDR.CLASS_SUB.offset, 1, (header.classCode >>> 8) & 0xff);
     c.set(HDR.CLASS_BASE.offset, 1, (header.classCode >>> 16) & 0xff);
-    c.set(HDR.HEADER_TYPE.offset, 1, setField(0, HEADER_TYPE.LAYOUT, layout));
+    c.set(HDR.HEADER_TYPE.offset, 1, set32(0, HEADER_TYPE.LAYOUT, layout));
     // I/O space is not implemented (no I/O BARs or windows): IO_SPACE stays read-only zero.
     c.setWriteMask(
       HDR.COMMAND.offset,
       2,
-      fieldMask(COMMAND.MEMORY_SPACE) | fieldMask(COMMAND.BUS_MASTER) | fieldMask(COMMAND.PARITY_ERROR_RESPONSE) | fieldMask(COMMAND.SERR_ENABLE) | fieldMask(COMMAND.INTX_DISABLE),
+      fieldMask32(COMMAND.MEMORY_SPACE) | fieldMask32(COMMAND.BUS_MASTER) | fieldMask32(COMMAND.PARITY_ERROR_RESPONSE) | fieldMask32(COMMAND.SERR_ENABLE) | fieldMask32(COMMAND.INTX_DISABLE),
     );
     c.setW1cMask(HDR.STATUS.offset, 2, STATUS_RW1C_MASK);
     c.setWriteMask(HDR.CACHE_LINE_SIZE.offset, 1, 0xff);
@@ -103,11 +103,11 @@ export abstract class PciFunction implements MsiSender {
     this.bars[index] = info;
     const off = HDR0.BAR0.offset + 4 * index; // BAR0 is at 0x10 in both header layouts
     let flags = 0;
-    if (is64) flags = setField(flags, BAR.TYPE, BAR_TYPE_64);
-    if (info.prefetchable) flags = setField(flags, BAR.PREFETCHABLE, 1);
+    if (is64) flags = set32(flags, BAR.TYPE, BAR_TYPE_64);
+    if (info.prefetchable) flags = set32(flags, BAR.PREFETCHABLE, 1);
     this.config.set(off, 4, flags);
     // Sizing (§7.5.1.2.1): the address bits below the size are read-only zero.
-    const loMask = size >= 2 ** 32 ? 0 : (~(size - 1) & fieldMask(BAR.ADDRESS)) >>> 0;
+    const loMask = size >= 2 ** 32 ? 0 : (~(size - 1) & fieldMask32(BAR.ADDRESS)) >>> 0;
     this.config.setWriteMask(off, 4, loMask);
     if (is64) this.config.setWriteMask(off + 4, 4, size > 2 ** 32 ? (~(size / 2 ** 32 - 1)) >>> 0 : 0xffff_ffff);
   }
@@ -130,9 +130,9 @@ export abstract class PciFunction implements MsiSender {
   /** Adds the PCI Express capability (version 2) with the given device/port type. */
   protected addPcieCapability(portType: PortTypeValue, slotImplemented: boolean): number {
     const off = this.config.addCapability(CAP_ID.PCI_EXPRESS, PCIE_CAP.LENGTH);
-    let caps = setField(0, PCIE_CAPS.VERSION, PCIE_CAP_VERSION);
-    caps = setField(caps, PCIE_CAPS.PORT_TYPE, portType);
-    if (slotImplemented) caps = setField(caps, PCIE_CAPS.SLOT_IMPLEMENTED, 1);
+    let caps = set32(0, PCIE_CAPS.VERSION, PCIE_CAP_VERSION);
+    caps = set32(caps, PCIE_CAPS.PORT_TYPE, portType);
+    if (slotImplemented) caps = set32(caps, PCIE_CAPS.SLOT_IMPLEMENTED, 1);
     this.config.set(off + PCIE_CAP.CAPABILITIES, 2, caps);
     this.pcieCapOffset = off;
     return off;
@@ -142,11 +142,11 @@ export abstract class PciFunction implements MsiSender {
   setPortType(portType: PortTypeValue): void {
     if (this.pcieCapOffset < 0) return;
     const o = this.pcieCapOffset + PCIE_CAP.CAPABILITIES;
-    this.config.set(o, 2, setField(this.config.get(o, 2), PCIE_CAPS.PORT_TYPE, portType));
+    this.config.set(o, 2, set32(this.config.get(o, 2), PCIE_CAPS.PORT_TYPE, portType));
   }
 
   setMultiFunction(on: boolean): void {
-    this.config.setBits(HDR.HEADER_TYPE.offset, 1, fieldMask(HEADER_TYPE.MULTI_FUNCTION), on);
+    this.config.setBits(HDR.HEADER_TYPE.offset, 1, fieldMask32(HEADER_TYPE.MULTI_FUNCTION), on);
   }
 
   // ------------------------------------------------------------ state
@@ -156,11 +156,11 @@ export abstract class PciFunction implements MsiSender {
   }
 
   get busMaster(): boolean {
-    return isSet(this.command, COMMAND.BUS_MASTER);
+    return get32(this.command, COMMAND.BUS_MASTER) !== 0;
   }
 
   get memoryEnabled(): boolean {
-    return isSet(this.command, COMMAND.MEMORY_SPACE);
+    return get32(this.command, COMMAND.MEMORY_SPACE) !== 0;
   }
 
   get device(): number {
@@ -176,7 +176,7 @@ export abstract class PciFunction implements MsiSender {
     const b = this.bars[index];
     if (!b) return -1;
     const off = HDR0.BAR0.offset + 4 * index;
-    const lo = this.config.get(off, 4) & fieldMask(BAR.ADDRESS);
+    const lo = this.config.get(off, 4) & fieldMask32(BAR.ADDRESS);
     const hi = b.is64 ? this.config.get(off + 4, 4) : 0;
     return hi * 0x1_0000_0000 + (lo >>> 0);
   }

@@ -13,7 +13,7 @@ import {
   msiCapLength,
 } from '../spec/pcie/capabilities.js';
 import type { ConfigSpace, ConfigWriteObserver } from './config-space.js';
-import { fieldMask, getField, isSet, setField } from './reg-fields.js';
+import { fieldMask32, get32, set32 } from '../spec/bits.js';
 import type { MsiSender, SignalOutcome } from './types.js';
 
 export interface MsiOptions {
@@ -52,11 +52,11 @@ export class MsiCapability implements ConfigWriteObserver {
     this.start = cfg.addCapability(CAP_ID.MSI, len);
     this.end = this.start + len;
     const s = this.start;
-    let ctl = setField(0, MSI_CONTROL.MULTIPLE_MESSAGE_CAPABLE, Math.log2(v));
-    if (this.addr64) ctl = setField(ctl, MSI_CONTROL.ADDR64_CAPABLE, 1);
-    if (this.perVectorMask) ctl = setField(ctl, MSI_CONTROL.PER_VECTOR_MASK_CAPABLE, 1);
+    let ctl = set32(0, MSI_CONTROL.MULTIPLE_MESSAGE_CAPABLE, Math.log2(v));
+    if (this.addr64) ctl = set32(ctl, MSI_CONTROL.ADDR64_CAPABLE, 1);
+    if (this.perVectorMask) ctl = set32(ctl, MSI_CONTROL.PER_VECTOR_MASK_CAPABLE, 1);
     cfg.set(s + MSI_CAP.MESSAGE_CONTROL, 2, ctl);
-    cfg.setWriteMask(s + MSI_CAP.MESSAGE_CONTROL, 2, fieldMask(MSI_CONTROL.ENABLE) | fieldMask(MSI_CONTROL.MULTIPLE_MESSAGE_ENABLE));
+    cfg.setWriteMask(s + MSI_CAP.MESSAGE_CONTROL, 2, fieldMask32(MSI_CONTROL.ENABLE) | fieldMask32(MSI_CONTROL.MULTIPLE_MESSAGE_ENABLE));
     cfg.setWriteMask(s + MSI_CAP.ADDRESS_LO, 4, MSI_ADDRESS_LO_MASK);
     if (this.addr64) cfg.setWriteMask(s + MSI_CAP.ADDRESS_HI, 4, 0xffff_ffff);
     this.dataOff = s + (this.addr64 ? MSI_CAP.DATA_64 : MSI_CAP.DATA_32);
@@ -73,13 +73,13 @@ export class MsiCapability implements ConfigWriteObserver {
   }
 
   get enabled(): boolean {
-    return isSet(this.control(), MSI_CONTROL.ENABLE);
+    return get32(this.control(), MSI_CONTROL.ENABLE) !== 0;
   }
 
   /** Vectors software allocated (2^MME, capped at the requested count). */
   get allocated(): number {
     const c = this.control();
-    const mme = Math.min(getField(c, MSI_CONTROL.MULTIPLE_MESSAGE_ENABLE), getField(c, MSI_CONTROL.MULTIPLE_MESSAGE_CAPABLE));
+    const mme = Math.min(get32(c, MSI_CONTROL.MULTIPLE_MESSAGE_ENABLE), get32(c, MSI_CONTROL.MULTIPLE_MESSAGE_CAPABLE));
     return 1 << mme;
   }
 

@@ -12,7 +12,7 @@ import {
   MSIX_VECTOR_CONTROL,
 } from '../spec/pcie/capabilities.js';
 import type { ConfigSpace, ConfigWriteObserver } from './config-space.js';
-import { fieldMask, isSet, setField, sizeMask } from './reg-fields.js';
+import { fieldMask32, get32, set32, sizeMask } from '../spec/bits.js';
 import type { MsiSender, SignalOutcome } from './types.js';
 
 export interface MsixOptions {
@@ -26,7 +26,7 @@ export interface MsixOptions {
   readonly pbaOffset: number;
 }
 
-const MASK_BIT = fieldMask(MSIX_VECTOR_CONTROL.MASK);
+const MASK_BIT = fieldMask32(MSIX_VECTOR_CONTROL.MASK);
 
 export class MsixCapability implements ConfigWriteObserver {
   readonly start: number;
@@ -63,10 +63,10 @@ export class MsixCapability implements ConfigWriteObserver {
     }
     this.start = cfg.addCapability(CAP_ID.MSIX, MSIX_CAP.LENGTH);
     this.end = this.start + MSIX_CAP.LENGTH;
-    cfg.set(this.start + MSIX_CAP.MESSAGE_CONTROL, 2, setField(0, MSIX_CONTROL.TABLE_SIZE, n - 1));
-    cfg.setWriteMask(this.start + MSIX_CAP.MESSAGE_CONTROL, 2, fieldMask(MSIX_CONTROL.ENABLE) | fieldMask(MSIX_CONTROL.FUNCTION_MASK));
-    cfg.set(this.start + MSIX_CAP.TABLE, 4, setField(setField(0, MSIX_LOCATION.BIR, this.tableBar), MSIX_LOCATION.OFFSET, this.tableOffset >>> 3));
-    cfg.set(this.start + MSIX_CAP.PBA, 4, setField(setField(0, MSIX_LOCATION.BIR, this.pbaBar), MSIX_LOCATION.OFFSET, this.pbaOffset >>> 3));
+    cfg.set(this.start + MSIX_CAP.MESSAGE_CONTROL, 2, set32(0, MSIX_CONTROL.TABLE_SIZE, n - 1));
+    cfg.setWriteMask(this.start + MSIX_CAP.MESSAGE_CONTROL, 2, fieldMask32(MSIX_CONTROL.ENABLE) | fieldMask32(MSIX_CONTROL.FUNCTION_MASK));
+    cfg.set(this.start + MSIX_CAP.TABLE, 4, set32(set32(0, MSIX_LOCATION.BIR, this.tableBar), MSIX_LOCATION.OFFSET, this.tableOffset >>> 3));
+    cfg.set(this.start + MSIX_CAP.PBA, 4, set32(set32(0, MSIX_LOCATION.BIR, this.pbaBar), MSIX_LOCATION.OFFSET, this.pbaOffset >>> 3));
     cfg.observe(this);
     this.reset();
   }
@@ -84,11 +84,11 @@ export class MsixCapability implements ConfigWriteObserver {
   }
 
   get enabled(): boolean {
-    return isSet(this.control(), MSIX_CONTROL.ENABLE);
+    return get32(this.control(), MSIX_CONTROL.ENABLE) !== 0;
   }
 
   get functionMasked(): boolean {
-    return isSet(this.control(), MSIX_CONTROL.FUNCTION_MASK);
+    return get32(this.control(), MSIX_CONTROL.FUNCTION_MASK) !== 0;
   }
 
   entryMasked(v: number): boolean {

@@ -30,7 +30,7 @@ import {
 import { PciBus } from './bus.js';
 import type { ConfigWriteObserver } from './config-space.js';
 import { PciFunction } from './function.js';
-import { fieldMask, getField, isSet, setField } from './reg-fields.js';
+import { fieldMask32, get32, set32 } from '../spec/bits.js';
 
 export type PortKind = 'root' | 'upstream' | 'downstream';
 
@@ -90,47 +90,47 @@ export class PciePort extends PciFunction implements ConfigWriteObserver {
     const c = this.config;
     for (const r of [HDR1.PRIMARY_BUS, HDR1.SECONDARY_BUS, HDR1.SUBORDINATE_BUS]) c.setWriteMask(r.offset, 1, 0xff);
     c.setW1cMask(HDR1.SECONDARY_STATUS.offset, 2, STATUS_RW1C_MASK);
-    const win = fieldMask(BRIDGE_WINDOW.ADDRESS_31_20);
+    const win = fieldMask32(BRIDGE_WINDOW.ADDRESS_31_20);
     c.setWriteMask(HDR1.MEMORY_BASE.offset, 2, win);
     c.setWriteMask(HDR1.MEMORY_LIMIT.offset, 2, win);
     c.setWriteMask(HDR1.PREF_MEMORY_BASE.offset, 2, win);
     c.setWriteMask(HDR1.PREF_MEMORY_LIMIT.offset, 2, win);
-    c.set(HDR1.PREF_MEMORY_BASE.offset, 2, setField(0, BRIDGE_WINDOW.PREF_ADDRESSING, BRIDGE_PREF_64));
-    c.set(HDR1.PREF_MEMORY_LIMIT.offset, 2, setField(0, BRIDGE_WINDOW.PREF_ADDRESSING, BRIDGE_PREF_64));
+    c.set(HDR1.PREF_MEMORY_BASE.offset, 2, set32(0, BRIDGE_WINDOW.PREF_ADDRESSING, BRIDGE_PREF_64));
+    c.set(HDR1.PREF_MEMORY_LIMIT.offset, 2, set32(0, BRIDGE_WINDOW.PREF_ADDRESSING, BRIDGE_PREF_64));
     c.setWriteMask(HDR1.PREF_BASE_UPPER.offset, 4, 0xffff_ffff);
     c.setWriteMask(HDR1.PREF_LIMIT_UPPER.offset, 4, 0xffff_ffff);
     c.setWriteMask(
       HDR1.BRIDGE_CONTROL.offset,
       2,
-      fieldMask(BRIDGE_CONTROL.PARITY_ERROR_RESPONSE) | fieldMask(BRIDGE_CONTROL.SERR_ENABLE) | fieldMask(BRIDGE_CONTROL.ISA_ENABLE) | fieldMask(BRIDGE_CONTROL.SECONDARY_BUS_RESET),
+      fieldMask32(BRIDGE_CONTROL.PARITY_ERROR_RESPONSE) | fieldMask32(BRIDGE_CONTROL.SERR_ENABLE) | fieldMask32(BRIDGE_CONTROL.ISA_ENABLE) | fieldMask32(BRIDGE_CONTROL.SECONDARY_BUS_RESET),
     );
 
     // PCI Express capability.
     const p = this.addPcieCapability(PORT_TYPE_OF[opts.kind], this.hasSlot);
     this.start = p;
     this.end = p + PCIE_CAP.LENGTH;
-    c.set(p + PCIE_CAP.DEVICE_CAPABILITIES, 4, fieldMask(DEVICE_CAPS.ROLE_BASED_ERROR_REPORTING));
-    c.set(p + PCIE_CAP.DEVICE_CONTROL, 2, setField(0, DEVICE_CONTROL.MAX_READ_REQUEST_SIZE, 2));
+    c.set(p + PCIE_CAP.DEVICE_CAPABILITIES, 4, fieldMask32(DEVICE_CAPS.ROLE_BASED_ERROR_REPORTING));
+    c.set(p + PCIE_CAP.DEVICE_CONTROL, 2, set32(0, DEVICE_CONTROL.MAX_READ_REQUEST_SIZE, 2));
     c.setWriteMask(p + PCIE_CAP.DEVICE_CONTROL, 2, 0x79ff);
     c.setW1cMask(p + PCIE_CAP.DEVICE_STATUS, 2, DEVICE_STATUS_RW1C_MASK);
-    let lcap = setField(0, LINK_CAPS.MAX_LINK_SPEED, LINK_SPEED_2_5GT);
-    lcap = setField(lcap, LINK_CAPS.MAX_LINK_WIDTH, 1);
-    lcap = setField(lcap, LINK_CAPS.PORT_NUMBER, opts.portNumber ?? 0);
-    if (this.hasSlot) lcap = setField(lcap, LINK_CAPS.DLL_LINK_ACTIVE_REPORTING, 1);
+    let lcap = set32(0, LINK_CAPS.MAX_LINK_SPEED, LINK_SPEED_2_5GT);
+    lcap = set32(lcap, LINK_CAPS.MAX_LINK_WIDTH, 1);
+    lcap = set32(lcap, LINK_CAPS.PORT_NUMBER, opts.portNumber ?? 0);
+    if (this.hasSlot) lcap = set32(lcap, LINK_CAPS.DLL_LINK_ACTIVE_REPORTING, 1);
     c.set(p + PCIE_CAP.LINK_CAPABILITIES, 4, lcap);
     c.setWriteMask(
       p + PCIE_CAP.LINK_CONTROL,
       2,
-      fieldMask(LINK_CONTROL.ASPM_CONTROL) | fieldMask(LINK_CONTROL.COMMON_CLOCK) | fieldMask(LINK_CONTROL.EXTENDED_SYNCH) | (this.hasSlot ? fieldMask(LINK_CONTROL.LINK_DISABLE) : 0),
+      fieldMask32(LINK_CONTROL.ASPM_CONTROL) | fieldMask32(LINK_CONTROL.COMMON_CLOCK) | fieldMask32(LINK_CONTROL.EXTENDED_SYNCH) | (this.hasSlot ? fieldMask32(LINK_CONTROL.LINK_DISABLE) : 0),
     );
-    c.set(p + PCIE_CAP.LINK_STATUS, 2, setField(setField(0, LINK_STATUS.CURRENT_LINK_SPEED, LINK_SPEED_2_5GT), LINK_STATUS.NEGOTIATED_LINK_WIDTH, 1));
-    c.set(p + PCIE_CAP.LINK_CAPABILITIES_2, 4, setField(0, LINK_CAPS_2.SUPPORTED_LINK_SPEEDS, 1 << (LINK_SPEED_2_5GT - 1)));
-    c.set(p + PCIE_CAP.LINK_CONTROL_2, 2, setField(0, LINK_CONTROL_2.TARGET_LINK_SPEED, LINK_SPEED_2_5GT));
-    c.setWriteMask(p + PCIE_CAP.LINK_CONTROL_2, 2, fieldMask(LINK_CONTROL_2.TARGET_LINK_SPEED));
+    c.set(p + PCIE_CAP.LINK_STATUS, 2, set32(set32(0, LINK_STATUS.CURRENT_LINK_SPEED, LINK_SPEED_2_5GT), LINK_STATUS.NEGOTIATED_LINK_WIDTH, 1));
+    c.set(p + PCIE_CAP.LINK_CAPABILITIES_2, 4, set32(0, LINK_CAPS_2.SUPPORTED_LINK_SPEEDS, 1 << (LINK_SPEED_2_5GT - 1)));
+    c.set(p + PCIE_CAP.LINK_CONTROL_2, 2, set32(0, LINK_CONTROL_2.TARGET_LINK_SPEED, LINK_SPEED_2_5GT));
+    c.setWriteMask(p + PCIE_CAP.LINK_CONTROL_2, 2, fieldMask32(LINK_CONTROL_2.TARGET_LINK_SPEED));
     if (this.hasSlot) {
-      let scap = setField(0, SLOT_CAPS.NO_COMMAND_COMPLETED_SUPPORT, 1);
-      scap = setField(scap, SLOT_CAPS.PHYSICAL_SLOT_NUMBER, opts.slotNumber ?? 0);
-      if (this.hotplug) scap = setField(scap, SLOT_CAPS.HOT_PLUG_CAPABLE, 1);
+      let scap = set32(0, SLOT_CAPS.NO_COMMAND_COMPLETED_SUPPORT, 1);
+      scap = set32(scap, SLOT_CAPS.PHYSICAL_SLOT_NUMBER, opts.slotNumber ?? 0);
+      if (this.hotplug) scap = set32(scap, SLOT_CAPS.HOT_PLUG_CAPABLE, 1);
       c.set(p + PCIE_CAP.SLOT_CAPABILITIES, 4, scap);
       c.setWriteMask(p + PCIE_CAP.SLOT_CONTROL, 2, SLOT_CONTROL_WRITABLE_MASK);
       c.setW1cMask(p + PCIE_CAP.SLOT_STATUS, 2, SLOT_STATUS_RW1C_MASK);
@@ -165,11 +165,11 @@ export class PciePort extends PciFunction implements ConfigWriteObserver {
     if (!this.memoryEnabled) return false;
     const c = this.config;
     const gran = 0x10_0000;
-    const mb = getField(c.get(HDR1.MEMORY_BASE.offset, 2), BRIDGE_WINDOW.ADDRESS_31_20) * gran;
-    const ml = getField(c.get(HDR1.MEMORY_LIMIT.offset, 2), BRIDGE_WINDOW.ADDRESS_31_20) * gran + (gran - 1);
+    const mb = get32(c.get(HDR1.MEMORY_BASE.offset, 2), BRIDGE_WINDOW.ADDRESS_31_20) * gran;
+    const ml = get32(c.get(HDR1.MEMORY_LIMIT.offset, 2), BRIDGE_WINDOW.ADDRESS_31_20) * gran + (gran - 1);
     if (mb <= ml && address >= mb && address <= ml) return true;
-    const pb = c.get(HDR1.PREF_BASE_UPPER.offset, 4) * 0x1_0000_0000 + getField(c.get(HDR1.PREF_MEMORY_BASE.offset, 2), BRIDGE_WINDOW.ADDRESS_31_20) * gran;
-    const pl = c.get(HDR1.PREF_LIMIT_UPPER.offset, 4) * 0x1_0000_0000 + getField(c.get(HDR1.PREF_MEMORY_LIMIT.offset, 2), BRIDGE_WINDOW.ADDRESS_31_20) * gran + (gran - 1);
+    const pb = c.get(HDR1.PREF_BASE_UPPER.offset, 4) * 0x1_0000_0000 + get32(c.get(HDR1.PREF_MEMORY_BASE.offset, 2), BRIDGE_WINDOW.ADDRESS_31_20) * gran;
+    const pl = c.get(HDR1.PREF_LIMIT_UPPER.offset, 4) * 0x1_0000_0000 + get32(c.get(HDR1.PREF_MEMORY_LIMIT.offset, 2), BRIDGE_WINDOW.ADDRESS_31_20) * gran + (gran - 1);
     return pb <= pl && address >= pb && address <= pl;
   }
 
@@ -189,7 +189,7 @@ export class PciePort extends PciFunction implements ConfigWriteObserver {
   }
 
   get linkActive(): boolean {
-    return isSet(this.config.get(this.start + PCIE_CAP.LINK_STATUS, 2), LINK_STATUS.DLL_LINK_ACTIVE);
+    return get32(this.config.get(this.start + PCIE_CAP.LINK_STATUS, 2), LINK_STATUS.DLL_LINK_ACTIVE) !== 0;
   }
 
   /**
@@ -219,9 +219,9 @@ export class PciePort extends PciFunction implements ConfigWriteObserver {
 
   private setPresence(present: boolean, events: boolean): void {
     const c = this.config;
-    c.setBits(this.slotStatusOffset, 2, fieldMask(SLOT_STATUS.PRESENCE_DETECT_STATE), present);
-    c.setBits(this.start + PCIE_CAP.LINK_STATUS, 2, fieldMask(LINK_STATUS.DLL_LINK_ACTIVE), present);
-    if (events) c.setBits(this.slotStatusOffset, 2, fieldMask(SLOT_STATUS.PRESENCE_DETECT_CHANGED) | fieldMask(SLOT_STATUS.DLL_STATE_CHANGED), true);
+    c.setBits(this.slotStatusOffset, 2, fieldMask32(SLOT_STATUS.PRESENCE_DETECT_STATE), present);
+    c.setBits(this.start + PCIE_CAP.LINK_STATUS, 2, fieldMask32(LINK_STATUS.DLL_LINK_ACTIVE), present);
+    if (events) c.setBits(this.slotStatusOffset, 2, fieldMask32(SLOT_STATUS.PRESENCE_DETECT_CHANGED) | fieldMask32(SLOT_STATUS.DLL_STATE_CHANGED), true);
     this.evaluateHotplugInterrupt();
   }
 
@@ -232,8 +232,8 @@ export class PciePort extends PciFunction implements ConfigWriteObserver {
     const st = this.slotStatus;
     // Events ABP, PFD, MRLSC, PDC, CC share bit positions with their enables in Slot Control.
     const low = st & ctl & 0x1f;
-    const dll = isSet(st, SLOT_STATUS.DLL_STATE_CHANGED) && isSet(ctl, SLOT_CONTROL.DLL_STATE_CHANGED_ENABLE);
-    const line = isSet(ctl, SLOT_CONTROL.HOT_PLUG_INTERRUPT_ENABLE) && (low !== 0 || dll);
+    const dll = get32(st, SLOT_STATUS.DLL_STATE_CHANGED) !== 0 && get32(ctl, SLOT_CONTROL.DLL_STATE_CHANGED_ENABLE) !== 0;
+    const line = get32(ctl, SLOT_CONTROL.HOT_PLUG_INTERRUPT_ENABLE) !== 0 && (low !== 0 || dll);
     const rising = line && !this.hotplugLine;
     this.hotplugLine = line;
     if (rising) this.signal(0);
@@ -246,7 +246,7 @@ export class PciePort extends PciFunction implements ConfigWriteObserver {
 
   /** Secondary Bus Reset (§7.5.1.3.13): setting it resets every function below the port. */
   private bridgeControlWritten(): void {
-    const on = isSet(this.config.get(HDR1.BRIDGE_CONTROL.offset, 2), BRIDGE_CONTROL.SECONDARY_BUS_RESET);
+    const on = get32(this.config.get(HDR1.BRIDGE_CONTROL.offset, 2), BRIDGE_CONTROL.SECONDARY_BUS_RESET) !== 0;
     if (on && !this.secondaryReset) for (const f of [...this.secondary.walk()]) f.reset();
     this.secondaryReset = on;
   }

@@ -19,7 +19,7 @@ import type { PcieDevice } from './endpoint.js';
 import type { PciFunction } from './function.js';
 import { IdRouting, type RootComplexIdMaps } from './id-routing.js';
 import { PciePort, type PortOptions } from './port.js';
-import { sizeMask } from './reg-fields.js';
+import { sizeMask } from '../spec/bits.js';
 import type { IommuAttachment } from './types.js';
 
 export interface RootComplexOptions {

@@ -124,6 +124,48 @@ export function bitsInPlace(lo: number, hi: number, msb: number, lsb: number): n
   return v;
 }
 
+/** Field `f` (doubleword 0, width <= 32, not crossing bit 32) of a 32-bit register value. */
+export function get32(value: number, f: Field): number {
+  return f.width >= 32 ? value >>> 0 : ((value >>> f.lsb) & mask32(f.width)) >>> 0;
+}
+
+/** `value` with field `f` (doubleword 0, within bits 31:0) replaced by `v`, truncated to the field width. */
+export function set32(value: number, f: Field, v: number): number {
+  const m = fieldMask32(f);
+  return ((value & ~m) | ((v << f.lsb) & m)) >>> 0;
+}
+
+/** The bits of field `f` (within bits 31:0) in place, as an unsigned number. */
+export function fieldMask32(f: Field): number {
+  return f.width >= 32 ? 0xffff_ffff : (mask32(f.width) << f.lsb) >>> 0;
+}
+
+/** Field `f` (width <= 53) of the 64-bit value hi:lo, ignoring `f.dw` (a register or one doubleword). */
+export function get64(lo: number, hi: number, f: Field): number {
+  return rdLoHi(lo, hi, f.lsb, f.width);
+}
+
+/**
+ * The address held "in place" by field `f` of the 64-bit value hi:lo (the field's bits keep their
+ * position, e.g. bits [51:12] give a 4 KiB aligned address), or -1 when the field has bits set
+ * above bit 52 (beyond any physical address: OAS <= 52).
+ */
+export function addrOf(lo: number, hi: number, f: Field): number {
+  const msb = f.lsb + f.width - 1;
+  if (msb > 52 && rdLoHi(lo, hi, 53, msb - 52) !== 0) return -1;
+  return bitsInPlace(lo, hi, msb > 52 ? 52 : msb, f.lsb);
+}
+
+/** {@link addrOf} for field `f` of a structure held as lo/hi words (doubleword `f.dw`). */
+export function rdAddr(w: Uint32Array, f: Field): number {
+  return addrOf(w[2 * f.dw]!, w[2 * f.dw + 1]!, f);
+}
+
+/** Mask of the low `size` bytes of a 32-bit access (size 1, 2 or 4). */
+export function sizeMask(size: number): number {
+  return size >= 4 ? 0xffff_ffff : (1 << (size * 8)) - 1;
+}
+
 /** Writes a field (width <= 32, not crossing bit 32) into lo/hi halves in place. */
 export function wr(w: Uint32Array, f: Field, value: number): void {
   const base = f.dw << 1;

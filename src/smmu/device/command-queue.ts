@@ -7,7 +7,7 @@
 // software toggles GERRORN.CMDQ_ERR (§7.1). Every command completes before the next is consumed,
 // so a CMD_SYNC completes as soon as it is consumed.
 import type { PhysMemory, U64 } from '../../memory/types.js';
-import { rd, rdLoHi } from '../../spec/bits.js';
+import { get32, rd } from '../../spec/bits.js';
 import { CMD, CFGI_ALL_RANGE, OP, SYNC_CS } from '../../spec/smmuv3/commands.js';
 import { CERROR, CMDQ_ENTRY_BYTES, CR0, GERROR, QUEUE_CONS } from '../../spec/smmuv3/registers.js';
 import type { SmmuFeatures } from '../features.js';
@@ -66,11 +66,11 @@ export class CommandQueue {
   }
 
   private enabled(): boolean {
-    return rdLoHi(this.regs.get('CR0'), 0, CR0.CMDQEN.lsb, 1) === 1;
+    return get32(this.regs.get('CR0'), CR0.CMDQEN) === 1;
   }
 
   private smmuEnabled(): boolean {
-    return rdLoHi(this.regs.get('CR0'), 0, CR0.SMMUEN.lsb, 1) === 1;
+    return get32(this.regs.get('CR0'), CR0.SMMUEN) === 1;
   }
 
   /** True while commands wait between CONS and PROD and the queue may consume them. */
@@ -89,7 +89,7 @@ export class CommandQueue {
     const log2 = queueLog2(this.regs.get('CMDQ_BASE'), this.features.cmdqLog2);
     const mask = ptrMask(log2);
     const base = queueBaseAddr(this.regs.get('CMDQ_BASE'), this.regs.getHi('CMDQ_BASE'), log2, CMDQ_ENTRY_BYTES);
-    let cons = rdLoHi(this.regs.get('CMDQ_CONS'), 0, QUEUE_CONS.RD.lsb, QUEUE_CONS.RD.width) & mask;
+    let cons = get32(this.regs.get('CMDQ_CONS'), QUEUE_CONS.RD) & mask;
     const startCons = cons;
     // §4.1.2: with IDR0.SEV, a queue that was full and becomes non-full sends a WFE wake-up event.
     const wasFull = queueFull(this.regs.get('CMDQ_PROD') & mask, cons, log2);

@@ -7,7 +7,7 @@
 // never cause an overflow (§7.4): they are held (at most one per stall slot) and written when the
 // queue is next writable (§3.12.2, §7.2.1 "the original fault event record is recorded").
 import type { PhysMemory } from '../../memory/types.js';
-import { rdLoHi } from '../../spec/bits.js';
+import { get32 } from '../../spec/bits.js';
 import { copyEvent, decodeEvent, emptyEvent, encodeEvent, encodeEventWords, type SmmuEvent } from '../../spec/smmuv3/events.js';
 import { CR0, EVENTQ_ENTRY_BYTES, GERROR, QUEUE_CONS, QUEUE_PROD } from '../../spec/smmuv3/registers.js';
 import type { SmmuFeatures } from '../features.js';
@@ -38,7 +38,7 @@ export class EventQueue {
   }
 
   enabled(): boolean {
-    return rdLoHi(this.regs.get('CR0'), 0, CR0.EVENTQEN.lsb, 1) === 1;
+    return get32(this.regs.get('CR0'), CR0.EVENTQEN) === 1;
   }
 
   private abortActive(): boolean {
@@ -88,7 +88,7 @@ export class EventQueue {
       }
       if (!this.enabled() || this.abortActive()) return;
       const log2 = queueLog2(this.regs.get('EVENTQ_BASE'), this.features.eventqLog2);
-      const cons = rdLoHi(this.regs.get('EVENTQ_CONS'), 0, QUEUE_CONS.RD.lsb, QUEUE_CONS.RD.width);
+      const cons = get32(this.regs.get('EVENTQ_CONS'), QUEUE_CONS.RD);
       if (queueFull(this.regs.get('EVENTQ_PROD') & WR_MASK, cons, log2)) return;
       this.held.shift();
       this.write(ev);
@@ -107,7 +107,7 @@ export class EventQueue {
     const prodReg = this.regs.get('EVENTQ_PROD');
     const consReg = this.regs.get('EVENTQ_CONS');
     const prod = prodReg & WR_MASK;
-    const cons = rdLoHi(consReg, 0, QUEUE_CONS.RD.lsb, QUEUE_CONS.RD.width);
+    const cons = get32(consReg, QUEUE_CONS.RD);
     if (queueFull(prod, cons, log2)) {
       if (ev.stall) {
         this.hold(ev); // §7.4: stall records are not discarded and do not cause an overflow

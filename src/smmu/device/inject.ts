@@ -26,7 +26,7 @@
 // When (`NAME@WHEN`): `boot` (armed from the start; the default), `after=N-commands` (once N
 // commands have been consumed), `after=Ns` (N seconds, decimals allowed, after the injector starts).
 import type { DmaFault, DmaPort, MsiOutcome, MsiSink } from '../../memory/types.js';
-import { rd, rdLoHi } from '../../spec/bits.js';
+import { get32, rd } from '../../spec/bits.js';
 import { CMD, commandName, OP } from '../../spec/smmuv3/commands.js';
 import { CERROR, CR0, GERROR, IRQ_CTRL } from '../../spec/smmuv3/registers.js';
 import { UserInputError } from '../../util/errors.js';
@@ -188,7 +188,7 @@ export class SmmuInjector implements CommandGate {
   }
 
   private eventqEnabled(): boolean {
-    return rdLoHi(this.smmu.regs.get('CR0'), 0, CR0.EVENTQEN.lsb, 1) === 1;
+    return get32(this.smmu.regs.get('CR0'), CR0.EVENTQEN) === 1;
   }
 
   /** §7.2.1 writable, but for fullness: enabled and no unacknowledged EVENTQ_ABT_ERR. */
@@ -197,7 +197,7 @@ export class SmmuInjector implements CommandGate {
   }
 
   private gerrorIrqEnabled(): boolean {
-    return rdLoHi(this.smmu.regs.get('IRQ_CTRL'), 0, IRQ_CTRL.GERROR_IRQEN.lsb, 1) === 1;
+    return get32(this.smmu.regs.get('IRQ_CTRL'), IRQ_CTRL.GERROR_IRQEN) === 1;
   }
 
   /** Host service step: time triggers, a re-wired MSI sink, and the GERROR injection. */

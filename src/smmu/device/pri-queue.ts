@@ -5,7 +5,7 @@
 // PRIQ_CONS.OVACKFLG) requests are discarded and a Last request gets an automatic Success, with
 // the request's PASID (IDR3.PPS = 1, §8.1). Only present when IDR0.PRI = 1.
 import type { PhysMemory } from '../../memory/types.js';
-import { rdLoHi, wr } from '../../spec/bits.js';
+import { get32, wr } from '../../spec/bits.js';
 import { PRIQ_ENTRY, PRG_RESPONSE } from '../../spec/smmuv3/pri.js';
 import { CR0, GERROR, PRIQ_ENTRY_BYTES, PRIQ_IRQ_CFG2, QUEUE_CONS } from '../../spec/smmuv3/registers.js';
 import type { SmmuFeatures } from '../features.js';
@@ -55,7 +55,7 @@ export class PriQueue {
     // §8.2: with the effective PRIQEN = 0 (SMMUEN = 0 implies it) or an active PRIQ_ABT_ERR, nothing
     // is written and every PPR gets an automatic Response Failure without a PASID prefix.
     const abortActive = (this.irq.active() & (1 << GERROR.PRIQ_ABT_ERR.lsb)) !== 0;
-    if (!this.features.pri || rdLoHi(cr0, 0, CR0.SMMUEN.lsb, 1) === 0 || rdLoHi(cr0, 0, CR0.PRIQEN.lsb, 1) === 0 || abortActive) {
+    if (!this.features.pri || get32(cr0, CR0.SMMUEN) === 0 || get32(cr0, CR0.PRIQEN) === 0 || abortActive) {
       respond(r.sid, null, r.prgIndex, PRG_RESPONSE.FAILURE, true);
       return 'rejected';
     }
@@ -63,11 +63,11 @@ export class PriQueue {
     const prodReg = this.regs.get('PRIQ_PROD');
     const consReg = this.regs.get('PRIQ_CONS');
     const prod = prodReg & WR_MASK;
-    const cons = rdLoHi(consReg, 0, QUEUE_CONS.RD.lsb, QUEUE_CONS.RD.width);
+    const cons = get32(consReg, QUEUE_CONS.RD);
     const overflowActive = ((prodReg ^ consReg) >>> OVF) & 1;
     // §6.3.36 PRIQ_IRQ_CFG2.LO: interrupt only for a message with Last = 1 (queued, or discarded
     // because of an overflow); otherwise when the queue goes from empty to non-empty (§3.18.2).
-    const lastOnly = rdLoHi(this.regs.get('PRIQ_IRQ_CFG2'), 0, PRIQ_IRQ_CFG2.LO.lsb, 1) === 1;
+    const lastOnly = get32(this.regs.get('PRIQ_IRQ_CFG2'), PRIQ_IRQ_CFG2.LO) === 1;
     if (overflowActive || queueFull(prod, cons, log2)) {
       if (!overflowActive) this.regs.set('PRIQ_PROD', (prodReg ^ (1 << OVF)) >>> 0);
       if (r.last) respond(r.sid, ssid, r.prgIndex, PRG_RESPONSE.SUCCESS, true);

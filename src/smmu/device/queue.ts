@@ -1,12 +1,12 @@
 // Circular-queue index arithmetic shared by the command, event and PRI queues (IHI 0070 §3.5:
 // PROD/CONS hold an index of LOG2SIZE bits with the wrap flag immediately above it), and the
 // effective queue base (§6.3.26: base aligned to the larger of the queue size or 32 bytes).
-import { bitsInPlace, rdLoHi } from '../../spec/bits.js';
+import { bitsInPlace, get32 } from '../../spec/bits.js';
 import { QUEUE_BASE } from '../../spec/smmuv3/registers.js';
 
 /** Effective LOG2SIZE: the register value capped at the advertised maximum (§6.3.26). */
 export function queueLog2(baseLo: number, maxLog2: number): number {
-  const l = rdLoHi(baseLo, 0, QUEUE_BASE.LOG2SIZE.lsb, QUEUE_BASE.LOG2SIZE.width);
+  const l = get32(baseLo, QUEUE_BASE.LOG2SIZE);
   return l > maxLog2 ? maxLog2 : l;
 }
 

@@ -3,7 +3,7 @@
 // SMMUEN = 0 (§6.3.14), per-stream DMA ports and the translated MSI path, reset and save/restore.
 // Translation itself (stream table, CDs, walks, caches) is the translation engine's.
 import type { DmaPort, MmioDevice, MsiOutcome, MsiSink, PhysMemory, Serviceable, U64 } from '../../memory/types.js';
-import { bitsInPlace, rdLoHi } from '../../spec/bits.js';
+import { bitsInPlace, get32 } from '../../spec/bits.js';
 import { eventName } from '../../spec/smmuv3/events.js';
 import { deriveIdRegisters, type IdRegisters } from '../../spec/smmuv3/idr.js';
 import {
@@ -211,12 +211,12 @@ export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
     const cfg = this.regs.get('STRTAB_BASE_CFG');
     this.translator.setStreamTable({
       base: bitsInPlace(this.regs.get('STRTAB_BASE'), this.regs.getHi('STRTAB_BASE'), 51, 6),
-      log2Size: rdLoHi(cfg, 0, STRTAB_BASE_CFG.LOG2SIZE.lsb, STRTAB_BASE_CFG.LOG2SIZE.width),
-      fmt: rdLoHi(cfg, 0, STRTAB_BASE_CFG.FMT.lsb, STRTAB_BASE_CFG.FMT.width),
-      split: rdLoHi(cfg, 0, STRTAB_BASE_CFG.SPLIT.lsb, STRTAB_BASE_CFG.SPLIT.width),
+      log2Size: get32(cfg, STRTAB_BASE_CFG.LOG2SIZE),
+      fmt: get32(cfg, STRTAB_BASE_CFG.FMT),
+      split: get32(cfg, STRTAB_BASE_CFG.SPLIT),
     });
-    this.translator.setRecordInvalidSid(rdLoHi(this.regs.get('CR2'), 0, CR2.RECINVSID.lsb, 1) === 1);
-    this.translator.setE2H(rdLoHi(this.regs.get('CR2'), 0, CR2.E2H.lsb, 1) === 1);
+    this.translator.setRecordInvalidSid(get32(this.regs.get('CR2'), CR2.RECINVSID) === 1);
+    this.translator.setE2H(get32(this.regs.get('CR2'), CR2.E2H) === 1);
   }
 
   /** The stored value of a register as a bigint (tools and tests). */
@@ -318,7 +318,7 @@ export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
     switch (name) {
       case 'GBPA':
         // Only a write with Update = 1 changes GBPA; the update completes at once (§6.3.14).
-        if (rdLoHi(v, 0, GBPA.UPDATE.lsb, 1) === 0) return;
+        if (get32(v, GBPA.UPDATE) === 0) return;
         this.regs.lo[slot] = v & m & ~(1 << GBPA.UPDATE.lsb);
         return;
       case 'CMDQ_CONS':
@@ -329,7 +329,7 @@ export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
       case 'CR0':
         this.regs.lo[slot] = (v & m) >>> 0;
         // §6.3.9.6: SMMUEN 1 -> 0 marks every stalled transaction for termination with abort.
-        if (rdLoHi(old, 0, CR0.SMMUEN.lsb, 1) === 1 && rdLoHi(v, 0, CR0.SMMUEN.lsb, 1) === 0) this.stalls.terminateAll();
+        if (get32(old, CR0.SMMUEN) === 1 && get32(v, CR0.SMMUEN) === 0) this.stalls.terminateAll();
         this.afterWrite(name);
         return;
       default:
@@ -411,7 +411,7 @@ export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
   translateAccess(req: TranslationRequest, res: TranslationResult): string | null {
     if (!this.smmuEnabled()) {
       // §6.3.14: with SMMUEN = 0 GBPA.ABORT terminates every transaction (no event), else bypass.
-      if (rdLoHi(this.regs.get('GBPA'), 0, GBPA.ABORT.lsb, 1) === 1) {
+      if (get32(this.regs.get('GBPA'), GBPA.ABORT) === 1) {
         res.ok = false;
         res.event.type = 0;
         res.record = false;
@@ -424,8 +424,8 @@ export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
       res.size = 4096;
       res.perms = res.permsPriv = res.permsUnpriv = 7;
       res.mairAttr = -1;
-      res.s2MemAttr = rdLoHi(gbpa, 0, GBPA.MTCFG.lsb, 1) === 1 ? rdLoHi(gbpa, 0, GBPA.MEMATTR.lsb, GBPA.MEMATTR.width) : -1;
-      res.sh = rdLoHi(gbpa, 0, GBPA.SHCFG.lsb, GBPA.SHCFG.width);
+      res.s2MemAttr = get32(gbpa, GBPA.MTCFG) === 1 ? get32(gbpa, GBPA.MEMATTR) : -1;
+      res.sh = get32(gbpa, GBPA.SHCFG);
       res.asid = -1;
       res.vmid = -1;
       res.global = true;

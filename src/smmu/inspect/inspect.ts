@@ -5,7 +5,7 @@
 // every list view is bounded by a limit and says where to resume.
 // IHI 0070: §3.3 stream table, §5.2 STE, §5.4 CD, §3.5 queues, chapter 4 commands, §7.3 events.
 import type { PhysMemory, U64 } from '../../memory/types.js';
-import { bitsInPlace, rd, rdLoHi } from '../../spec/bits.js';
+import { bitsInPlace, get32, rd } from '../../spec/bits.js';
 import { decodeCommand } from '../../spec/smmuv3/commands.js';
 import { decodeEvent, encodeEvent, eventInputAddr, eventName, eventShape, EVT, type SmmuEvent } from '../../spec/smmuv3/events.js';
 import { featuresFromIdRegisters } from '../../spec/smmuv3/idr.js';
@@ -158,24 +158,24 @@ export class SmmuSnapshot {
   private tableCfg(): { log2: number; fmt: number; split: number } {
     const cfg = this.reg32('STRTAB_BASE_CFG');
     return {
-      log2: rdLoHi(cfg, 0, STRTAB_BASE_CFG.LOG2SIZE.lsb, STRTAB_BASE_CFG.LOG2SIZE.width),
-      fmt: rdLoHi(cfg, 0, STRTAB_BASE_CFG.FMT.lsb, STRTAB_BASE_CFG.FMT.width),
-      split: rdLoHi(cfg, 0, STRTAB_BASE_CFG.SPLIT.lsb, STRTAB_BASE_CFG.SPLIT.width),
+      log2: get32(cfg, STRTAB_BASE_CFG.LOG2SIZE),
+      fmt: get32(cfg, STRTAB_BASE_CFG.FMT),
+      split: get32(cfg, STRTAB_BASE_CFG.SPLIT),
     };
   }
 
   private recInvSid(): boolean {
-    return rdLoHi(this.reg32('CR2'), 0, CR2.RECINVSID.lsb, 1) === 1;
+    return get32(this.reg32('CR2'), CR2.RECINVSID) === 1;
   }
 
   /** SMMUEN from CR0 (assumed enabled when the dump has no CR0). */
   enabled(): boolean {
-    return !this.regs.has('CR0') || rdLoHi(this.reg32('CR0'), 0, CR0.SMMUEN.lsb, 1) === 1;
+    return !this.regs.has('CR0') || get32(this.reg32('CR0'), CR0.SMMUEN) === 1;
   }
 
   /** EVENTQEN from CR0 (assumed enabled when the dump has no CR0). */
   eventQueueEnabled(): boolean {
-    return !this.regs.has('CR0') || rdLoHi(this.reg32('CR0'), 0, CR0.EVENTQEN.lsb, 1) === 1;
+    return !this.regs.has('CR0') || get32(this.reg32('CR0'), CR0.EVENTQEN) === 1;
   }
 
   /** Number of stream IDs the table covers (2^LOG2SIZE capped by IDR1.SIDSIZE). */
@@ -280,7 +280,7 @@ export class SmmuSnapshot {
     const head: Obj = { sid: q.sid, ssid: q.ssid, iova: hex(q.iova), access: q.access };
     if (!this.enabled()) {
       // SMMUEN = 0: GBPA decides (abort without an event, or bypass), §6.3.14.
-      if (rdLoHi(this.reg32('GBPA'), 0, GBPA.ABORT.lsb, 1) === 1) {
+      if (get32(this.reg32('GBPA'), GBPA.ABORT) === 1) {
         return { ...head, ok: false, event: null, recorded: false, reason: 'SMMUEN = 0 and GBPA.ABORT = 1', response: 'abort', steps: [] };
       }
       return { ...head, ok: true, pa: hex(q.iova), size: 4096, perm: 'rwx', reason: 'SMMUEN = 0: GBPA bypass', steps: [] };
@@ -319,7 +319,7 @@ export class SmmuSnapshot {
       log2size: log2,
       prod: hex(prod),
       cons: hex(cons),
-      ...(name === 'CMDQ' ? { err: rdLoHi(cons, 0, QUEUE_CONS.ERR.lsb, QUEUE_CONS.ERR.width) } : { overflow: ((prod ^ cons) >>> 31) === 1 }),
+      ...(name === 'CMDQ' ? { err: get32(cons, QUEUE_CONS.ERR) } : { overflow: ((prod ^ cons) >>> 31) === 1 }),
     };
     return { head, base, log2, prod, cons, entryBytes };
   }
@@ -331,7 +331,7 @@ export class SmmuSnapshot {
    */
   *queueEntries(name: 'CMDQ' | 'EVENTQ', range: IdRange | null): Generator<Obj> {
     const { base, log2, prod, entryBytes } = this.queueInfo(name);
-    let cons = rdLoHi(this.reg32(`${name}_CONS` as RegName), 0, QUEUE_CONS.RD.lsb, QUEUE_CONS.RD.width);
+    let cons = get32(this.reg32(`${name}_CONS` as RegName), QUEUE_CONS.RD);
     for (let n = 0; n < 2 ** log2 && !queueEmpty(prod, cons, log2); n++, cons = ptrInc(cons, log2)) {
       const idx = ptrIndex(cons, log2);
       if (range !== null && (idx < range.first || idx > range.last)) continue;

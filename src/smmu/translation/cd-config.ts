@@ -1,8 +1,7 @@
 // Decoding and validity of a Context Descriptor into the engine's stage-1 configuration.
 // IHI 0070 §5.4 (CD fields), CdIllegal()/CDTxSZInvalid() pseudocode (VMSAv8-64, Non-secure),
 // §5.4.1.1 (EPDx), §3.4.1 (input range, TBI), §5.5 (A/R/S).
-import { rd } from '../../spec/bits.js';
-import { addrOf } from './addr-field.js';
+import { rd, rdAddr } from '../../spec/bits.js';
 import { CD, CD_TG1_SHIFT } from '../../spec/smmuv3/cd.js';
 import { TG0_SHIFT } from '../../spec/smmuv3/pagetable.js';
 import type { SmmuFeatures } from '../features.js';
@@ -93,7 +92,7 @@ export function decodeCd(words: Uint32Array, ste: SteConfig, f: SmmuFeatures): C
     const tmin = f.vax && shift === 16 ? 12 : 16;
     if (tsz < tmin || tsz > 39) return null;
     const p = effectivePs(ipsEnc, shift, f);
-    const ttbRaw = addrOf(w, i === 0 ? CD.TTB0 : CD.TTB1);
+    const ttbRaw = rdAddr(w, i === 0 ? CD.TTB0 : CD.TTB1);
     if (ttbRaw < 0 || ttbRaw >= 2 ** p) return null;
     const ia = 64 - tsz;
     const start = s1StartLevel(ia, shift);

@@ -7,8 +7,7 @@
 // to 65,536 streams), so that path allocates nothing for an unchanged STE/CD.
 import type { U64 } from '../../memory/types.js';
 import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
-import { rd } from '../../spec/bits.js';
-import { addrOfLoHi } from './addr-field.js';
+import { addrOf, rd } from '../../spec/bits.js';
 import { L1STD, L1CD, L1STD_SPAN_MAX } from '../../spec/smmuv3/l1-descriptors.js';
 import { STE_S1FMT } from '../../spec/smmuv3/ste.js';
 import type { SmmuFeatures } from '../features.js';
@@ -158,10 +157,10 @@ export class ConfigFetcher {
     if (span === 0 || span > L1STD_SPAN_MAX || span > split + 1) return this.badSid(req, out);
     const low = sid % P2[split]!;
     if (low >= P2[span - 1]!) return this.badSid(req, out);
-    const l2 = addrOfLoHi(t.lo, t.hi, L1STD.L2PTR);
+    const l2 = addrOf(t.lo, t.hi, L1STD.L2PTR);
     if (l2 < 0) {
       // L2Ptr beyond any PA (bits above 52): the STE fetch is out of range (§3.4.3); FetchAddr keeps bits [52:0].
-      const low52 = addrOfLoHi(t.lo, t.hi & 0x001f_ffff, L1STD.L2PTR);
+      const low52 = addrOf(t.lo, t.hi & 0x001f_ffff, L1STD.L2PTR);
       if (req !== null && out !== null) fetchFault(out, req, EVT.F_STE_FETCH, low52 - (low52 % P2[span + 5]!) + low * 64);
       return -1;
     }
@@ -234,7 +233,7 @@ export class ConfigFetcher {
         fetchFault(o, r, EVT.F_CD_FETCH, l1);
         return -1;
       }
-      const ptr = addrOfLoHi(t.lo, t.hi, L1CD.L2PTR);
+      const ptr = addrOf(t.lo, t.hi, L1CD.L2PTR);
       // 64 KiB leaves: L2Ptr[15:12] are RES0 and taken as zero (§5.2 S1Fmt).
       const l2 = ptr - (ptr % P2[leafBits + 6]!);
       if (rd(wordsOf(t), L1CD.V) === 0 || ptr < 0 || l2 >= this.oasLimit) {

@@ -4,7 +4,7 @@
 // addresses) within a fixed descriptor budget. None of them consults or fills the caches.
 // IHI 0070 §5.2, §5.4; Arm ARM D8 (VMSAv8-64 walks). Nothing here writes guest memory.
 import type { U64 } from '../../memory/types.js';
-import { toBigWords, decodeFields, bitsInPlace, rdLoHi } from '../../spec/bits.js';
+import { bitsInPlace, decodeFields, get64, toBigWords } from '../../spec/bits.js';
 import { STE, STE_S1DSS } from '../../spec/smmuv3/ste.js';
 import { CD } from '../../spec/smmuv3/cd.js';
 import { S1_LEAF, S1_TABLE, S2_LEAF, GRANULES, DESC_OA_MSB, mairByte } from '../../spec/smmuv3/pagetable.js';
@@ -131,7 +131,7 @@ function enumStage(
   const limit = 2 ** ps;
   const addrOf = (lo: number, hi: number, lsb: number): number => {
     let a = bitsInPlace(lo, hi, DESC_OA_MSB, lsb);
-    if (shift === 16 && oa52) a += rdLoHi(lo, hi, S1_LEAF.OA_HI_64K.lsb, S1_LEAF.OA_HI_64K.width) * 2 ** (DESC_OA_MSB + 1);
+    if (shift === 16 && oa52) a += get64(lo, hi, S1_LEAF.OA_HI_64K) * 2 ** (DESC_OA_MSB + 1);
     return a;
   };
   const rec = (table: number, level: number, base: number, apT: number, xnT: boolean, pxnT: boolean): boolean => {
@@ -152,8 +152,8 @@ function enumStage(
       if (level < 3 && (lo & 2) !== 0) {
         const next = addrOf(lo, hi, shift);
         if (next >= limit) continue;
-        const ap = apT | rdLoHi(lo, hi, S1_TABLE.AP_TABLE.lsb, 2);
-        if (!rec(next, level + 1, inBase, ap, xnT || rdLoHi(lo, hi, S1_TABLE.XN_TABLE.lsb, 1) === 1, pxnT || rdLoHi(lo, hi, S1_TABLE.PXN_TABLE.lsb, 1) === 1)) return false;
+        const ap = apT | get64(lo, hi, S1_TABLE.AP_TABLE);
+        if (!rec(next, level + 1, inBase, ap, xnT || get64(lo, hi, S1_TABLE.XN_TABLE) === 1, pxnT || get64(lo, hi, S1_TABLE.PXN_TABLE) === 1)) return false;
         continue;
       }
       const legal = level === 3 ? (lo & 2) !== 0 : g.blockLevels.includes(level) && (level !== 1 || shift !== 16 || oa52);
@@ -168,8 +168,8 @@ function enumStage(
 }
 
 function s2Perms(lo: number, hi: number): number {
-  let p = (rdLoHi(lo, hi, S2_LEAF.S2AP_R.lsb, 1) ? PERM_R : 0) | (rdLoHi(lo, hi, S2_LEAF.S2AP_W.lsb, 1) ? PERM_W : 0);
-  if ((rdLoHi(lo, hi, S2_LEAF.XN.lsb, S2_LEAF.XN.width) & 2) === 0 && (p & PERM_R) !== 0) p |= PERM_X;
+  let p = (get64(lo, hi, S2_LEAF.S2AP_R) ? PERM_R : 0) | (get64(lo, hi, S2_LEAF.S2AP_W) ? PERM_W : 0);
+  if ((get64(lo, hi, S2_LEAF.XN) & 2) === 0 && (p & PERM_R) !== 0) p |= PERM_X;
   return p;
 }
 
@@ -220,14 +220,14 @@ export function forEachMapping(host: Translator, sid: number, ssid: number | nul
     pending = null;
     return stopped ? 'stopped' : budget.left < 0 ? 'budget' : 'done';
   };
-  const s2Usable = (lo: number, hi: number, c: S2Config): boolean => rdLoHi(lo, hi, S2_LEAF.AF.lsb, 1) === 1 || c.ha || c.affd;
+  const s2Usable = (lo: number, hi: number, c: S2Config): boolean => get64(lo, hi, S2_LEAF.AF) === 1 || c.ha || c.affd;
   // Stage 2 over [from, to) of the IPA space, emitting with `emit(ipaBase, size, pa, perms, memattr)`.
   const walkS2 = (c: S2Config, from: number, to: number, emit: (ipa: number, size: number, pa: number, perms: number, attr: number) => boolean): void => {
     enumStage(host, c.shift, c.ia, c.startLevel, c.ttb, c.be, c.ps, from, Math.min(to, 2 ** c.ia), (a) => a, budget, (l) => {
       if (!s2Usable(l.lo, l.hi, c)) return true;
       const s = Math.max(l.inBase, from);
       const e = Math.min(l.inBase + l.size, to);
-      return emit(s, e - s, l.out + (s - l.inBase), s2Perms(l.lo, l.hi), rdLoHi(l.lo, l.hi, S2_LEAF.MEM_ATTR.lsb, 4));
+      return emit(s, e - s, l.out + (s - l.inBase), s2Perms(l.lo, l.hi), get64(l.lo, l.hi, S2_LEAF.MEM_ATTR));
     });
   };
   const oasSpan = 2 ** f.oasBits;
@@ -274,13 +274,13 @@ export function forEachMapping(host: Translator, sid: number, ssid: number | nul
     const toIova = (va: number): bigint => (region === 1 ? (1n << 64n) - BigInt(span) + BigInt(va) : BigInt(va));
     let more = true;
     enumStage(host, tt.shift, tt.ia, tt.startLevel, tt.ttb, cd.be, cd.ps[region as 0 | 1], 0, span, tableToPa, budget, (l) => {
-      if (rdLoHi(l.lo, l.hi, S1_LEAF.AF.lsb, 1) === 0 && !cd.ha && !cd.affd) return true;
+      if (get64(l.lo, l.hi, S1_LEAF.AF) === 0 && !cd.ha && !cd.affd) return true;
       const apT = tt.had ? 0 : l.apTable;
       walker.computeS1Perms(cd, l.lo, l.hi, apT, !tt.had && l.xnTable, !tt.had && l.pxnTable, el2);
       const pp = walker.s1PermsPriv;
       const pu = walker.s1PermsUnpriv;
-      const attr = mairByte(cd.mairLo, cd.mairHi, rdLoHi(l.lo, l.hi, S1_LEAF.ATTR_INDX.lsb, 3));
-      const global = el2 || rdLoHi(l.lo, l.hi, S1_LEAF.NG.lsb, 1) === 0;
+      const attr = mairByte(cd.mairLo, cd.mairHi, get64(l.lo, l.hi, S1_LEAF.ATTR_INDX));
+      const global = el2 || get64(l.lo, l.hi, S1_LEAF.NG) === 0;
       if (nested === null) return (more = push(toIova(l.inBase), l.size, l.out, pp, pu, attr, -1, global));
       walkS2(nested, l.out, l.out + l.size, (ipa, size, pa, p, a) => {
         const q = (p & PERM_R) === 0 ? p & ~PERM_X : p;

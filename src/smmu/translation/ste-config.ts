@@ -1,8 +1,7 @@
 // Decoding and validity of a Stream Table Entry into the engine's configuration object.
 // IHI 0070 §5.2 (STE fields), §5.2.2 / SteIllegal() pseudocode (every ILLEGAL combination that
 // applies to a Non-secure SMMU with VMSAv8-64 tables only), §5.5 (fault configuration).
-import { rd } from '../../spec/bits.js';
-import { addrOf } from './addr-field.js';
+import { rd, rdAddr } from '../../spec/bits.js';
 import { STE, STE_CONFIG } from '../../spec/smmuv3/ste.js';
 import { TG0_SHIFT } from '../../spec/smmuv3/pagetable.js';
 import { PS_BITS } from '../../spec/smmuv3/cd.js';
@@ -129,7 +128,7 @@ export function decodeSte(words: Uint32Array, f: SmmuFeatures, e2h: boolean): St
     s1Fmt = s1CdMax === 0 ? 0 : rd(w, STE.S1FMT);
     if (s1Fmt === 3) s1Fmt = 0; // Reserved, behaves as linear
     if (s1CdMax !== 0 && s1Fmt !== 0 && !f.cd2l) return { ok: false };
-    s1ContextPtr = addrOf(w, STE.S1_CONTEXT_PTR);
+    s1ContextPtr = rdAddr(w, STE.S1_CONTEXT_PTR);
     if (s1ContextPtr < 0 || s1ContextPtr >= oasLimit) return { ok: false }; // beyond PA/IPA range
     s1Dss = rd(w, STE.S1DSS);
     if (s1Dss === 3) s1Dss = 0; // Reserved, behaves as terminate
@@ -148,7 +147,7 @@ export function decodeSte(words: Uint32Array, f: SmmuFeatures, e2h: boolean): St
     const shift = TG0_SHIFT[rd(w, STE.S2TG)]!;
     if (shift === 0 || !granuleSupported(shift, f)) return { ok: false };
     const ps = effectivePs(rd(w, STE.S2PS), shift, f);
-    const ttb = addrOf(w, STE.S2TTB);
+    const ttb = rdAddr(w, STE.S2TTB);
     if (ttb < 0 || ttb >= 2 ** ps) return { ok: false };
     const t0sz = rd(w, STE.S2T0SZ);
     const ias = f.oasBits;
