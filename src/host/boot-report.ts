@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { decodeEvent, eventInputAddr, eventName } from '../spec/smmuv3/events.js';
-import { EVENTQ_ENTRY_BYTES } from '../spec/smmuv3/registers.js';
-import { ptrIndex, queueBaseAddr, queueLog2 } from '../smmu/device/queue.js';
+import { EVENTQ_ENTRY_BYTES, queueBaseAddr, queueLog2 } from '../spec/smmuv3/registers.js';
+import { ptrIndex } from '../smmu/device/queue.js';
 import { inspect, SmmuSnapshot, type Json } from '../smmu/inspect/inspect.js';
 import type { RegisterDump } from '../smmu/inspect/inputs.js';
 import { GuestMemory } from '../memory/guest-memory.js';

@@ -161,6 +161,34 @@ export function rdAddr(w: Uint32Array, f: Field): number {
   return addrOf(w[2 * f.dw]!, w[2 * f.dw + 1]!, f);
 }
 
+/** The bits of field `f` that lie in bits 31:0 of its doubleword, in place. */
+export function fieldMaskLo(f: Field): number {
+  if (f.lsb >= 32) return 0;
+  const top = f.lsb + f.width;
+  return top >= 32 ? (0xffff_ffff << f.lsb) >>> 0 : (mask32(f.width) << f.lsb) >>> 0;
+}
+
+/** The bits of field `f` that lie in bits 63:32 of its doubleword, in place (bit 32 = bit 0). */
+export function fieldMaskHi(f: Field): number {
+  const top = f.lsb + f.width;
+  if (top <= 32) return 0;
+  const from = f.lsb > 32 ? f.lsb - 32 : 0;
+  return (mask32(top - 32 - from) << from) >>> 0;
+}
+
+/** Highest bit of an Arm physical address (52-bit PAs). */
+export const PA_MSB = 51;
+
+/**
+ * Address field `f` of hi:lo read as an Arm physical address: its bits [51:lsb] in place (a PA has
+ * at most 52 bits; the field's bits above bit 51 are ignored). `lsb` defaults to the field's own,
+ * a larger one aligns down (e.g. a queue base aligned to the queue size).
+ */
+export function paOf(lo: number, hi: number, f: Field, lsb = f.lsb): number {
+  const msb = f.lsb + f.width - 1;
+  return bitsInPlace(lo, hi, msb > PA_MSB ? PA_MSB : msb, lsb);
+}
+
 /** Mask of the low `size` bytes of a 32-bit access (size 1, 2 or 4). */
 export function sizeMask(size: number): number {
   return size >= 4 ? 0xffff_ffff : (1 << (size * 8)) - 1;

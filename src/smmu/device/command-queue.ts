@@ -7,15 +7,22 @@
 // software toggles GERRORN.CMDQ_ERR (§7.1). Every command completes before the next is consumed,
 // so a CMD_SYNC completes as soon as it is consumed.
 import type { PhysMemory, U64 } from '../../memory/types.js';
-import { get32, rd } from '../../spec/bits.js';
+import { fieldMaskHi, fieldMaskLo, get32, rd } from '../../spec/bits.js';
 import { CMD, CFGI_ALL_RANGE, OP, SYNC_CS } from '../../spec/smmuv3/commands.js';
-import { CERROR, CMDQ_ENTRY_BYTES, CR0, GERROR, QUEUE_CONS } from '../../spec/smmuv3/registers.js';
+import { CERROR, CMDQ_ENTRY_BYTES, CR0, GERROR, QUEUE_CONS, queueBaseAddr, queueLog2 } from '../../spec/smmuv3/registers.js';
 import type { SmmuFeatures } from '../features.js';
 import type { SmmuInterrupts } from './interrupts.js';
-import { ptrInc, ptrIndex, ptrMask, queueBaseAddr, queueEmpty, queueFull, queueLog2 } from './queue.js';
+import { ptrInc, ptrIndex, ptrMask, queueEmpty, queueFull } from './queue.js';
 import type { RegisterState } from './register-state.js';
 import type { Invalidator } from '../translation/invalidation.js';
 import type { TlbiOperand } from '../translation/types.js';
+
+/** The address fields' bits in their doublewords' halves (TLBI VA / IPA, CMD_SYNC MSIAddress). */
+const VA_LO = fieldMaskLo(CMD.VA);
+const VA_HI = fieldMaskHi(CMD.VA);
+const IPA_LO = fieldMaskLo(CMD.IPA);
+const IPA_HI = fieldMaskHi(CMD.IPA);
+const MSIADDR_LO = fieldMaskLo(CMD.MSIADDR);
 
 /** Outcome of executing one command. */
 const DONE = 0;
@@ -127,7 +134,7 @@ export class CommandQueue {
         return;
       }
       this.stats.executed++;
-      const op = this.w[0]! & 0xff;
+      const op = rd(this.w, CMD.OPCODE);
       this.byOpcode[op] = this.byOpcode[op]! + 1;
       cons = ptrInc(cons, log2);
       this.regs.set('CMDQ_CONS', cons);
@@ -208,8 +215,8 @@ export class CommandQueue {
         if (!f.s1p || !this.rangeOperand(w)) return ILL;
         o.vmid = this.vmid(w);
         o.asid = opcode === OP.TLBI_NH_VA ? this.asid(w) : -1;
-        o.addrLo = (w[2]! & 0xffff_f000) >>> 0;
-        o.addrHi = w[3]!;
+        o.addrLo = (w[2]! & VA_LO) >>> 0;
+        o.addrHi = (w[3]! & VA_HI) >>> 0;
         if (opcode === OP.TLBI_NH_VA) inv.tlbiNhVa(o);
         else inv.tlbiNhVaa(o);
         return DONE;
@@ -224,8 +231,8 @@ export class CommandQueue {
           if (!this.rangeOperand(w)) return ILL;
           o.vmid = 0;
           o.asid = opcode === OP.TLBI_EL2_VA ? this.asid(w) : -1;
-          o.addrLo = (w[2]! & 0xffff_f000) >>> 0;
-          o.addrHi = w[3]!;
+          o.addrLo = (w[2]! & VA_LO) >>> 0;
+          o.addrHi = (w[3]! & VA_HI) >>> 0;
           if (opcode === OP.TLBI_EL2_VA) inv.tlbiEl2Va(o);
           else inv.tlbiEl2Vaa(o);
         }
@@ -238,8 +245,8 @@ export class CommandQueue {
         if (!f.s2p || !this.rangeOperand(w)) return ILL;
         o.vmid = this.vmid(w);
         o.asid = -1;
-        o.addrLo = (w[2]! & 0xffff_f000) >>> 0;
-        o.addrHi = w[3]! & 0x00ff_ffff; // IPA[55:12]
+        o.addrLo = (w[2]! & IPA_LO) >>> 0;
+        o.addrHi = (w[3]! & IPA_HI) >>> 0; // IPA[55:12]
         inv.tlbiS2Ipa(o);
         return DONE;
       case OP.TLBI_NSNH_ALL:
@@ -273,7 +280,7 @@ export class CommandQueue {
           // §4.7.3: an MSI is sent if MSIAddress[55:2] is non-zero (checked over the whole field,
           // not only the OAS bits); the address is then truncated to the OAS (§3.4.3).
           const hi = rd(w, CMD.MSIADDR_HI);
-          const lo = (w[2]! & 0xffff_fffc) >>> 0;
+          const lo = (w[2]! & MSIADDR_LO) >>> 0;
           const send = hi !== 0 || lo !== 0;
           const msiAddr = (hi % 2 ** (this.features.oasBits - 32)) * 0x1_0000_0000 + lo;
           this.irq.cmdSync(send ? msiAddr : -1, w[1]!);

@@ -9,10 +9,10 @@
 import type { PhysMemory } from '../../memory/types.js';
 import { get32 } from '../../spec/bits.js';
 import { copyEvent, decodeEvent, emptyEvent, encodeEvent, encodeEventWords, type SmmuEvent } from '../../spec/smmuv3/events.js';
-import { CR0, EVENTQ_ENTRY_BYTES, GERROR, QUEUE_CONS, QUEUE_PROD } from '../../spec/smmuv3/registers.js';
+import { CR0, EVENTQ_ENTRY_BYTES, GERROR, QUEUE_CONS, QUEUE_PROD, queueBaseAddr, queueLog2 } from '../../spec/smmuv3/registers.js';
 import type { SmmuFeatures } from '../features.js';
 import type { SmmuInterrupts } from './interrupts.js';
-import { ptrInc, ptrIndex, queueBaseAddr, queueFull, queueLog2 } from './queue.js';
+import { ptrInc, ptrIndex, queueFull } from './queue.js';
 import type { RegisterState } from './register-state.js';
 
 const OVF = QUEUE_PROD.OVFLG.lsb; // same bit position as QUEUE_CONS.OVACKFLG

@@ -28,11 +28,10 @@
 import type { DmaFault, DmaPort, MsiOutcome, MsiSink } from '../../memory/types.js';
 import { get32, rd } from '../../spec/bits.js';
 import { CMD, commandName, OP } from '../../spec/smmuv3/commands.js';
-import { CERROR, CR0, GERROR, IRQ_CTRL } from '../../spec/smmuv3/registers.js';
+import { CERROR, CR0, GERROR, IRQ_CTRL, queueLog2 } from '../../spec/smmuv3/registers.js';
 import { UserInputError } from '../../util/errors.js';
 import { hex } from '../../util/hex.js';
 import type { CommandGate } from './command-queue.js';
-import { queueLog2 } from './queue.js';
 import type { SmmuV3 } from './smmu-v3.js';
 import { eventRecordReport, type EventRecordReport } from './stats.js';
 

@@ -3,8 +3,8 @@
 // connects (edge-triggered: pulsed); MSIs are written through an MsiSink when IDR0.MSI = 1 and the
 // queue's IRQ_CFG0.ADDR is non-zero. An MSI that aborts activates the matching GERROR.MSI_*_ABT_ERR.
 import { NO_IRQ, type IrqLine, type MsiOutcome, type MsiSink } from '../../memory/types.js';
-import { bitsInPlace, rd } from '../../spec/bits.js';
-import { GERROR, IRQ_CTRL, type RegName } from '../../spec/smmuv3/registers.js';
+import { rd } from '../../spec/bits.js';
+import { GERROR, IRQ_CTRL, irqCfg0Addr, type RegName } from '../../spec/smmuv3/registers.js';
 import type { SmmuFeatures } from '../features.js';
 import type { RegisterState } from './register-state.js';
 
@@ -50,7 +50,7 @@ export class SmmuInterrupts {
   private sendMsi(src: MsiSource): MsiOutcome | null {
     if (!this.features.msi) return null;
     const name0 = `${src}_IRQ_CFG0` as RegName;
-    const addr = bitsInPlace(this.regs.get(name0), this.regs.getHi(name0), 51, 2);
+    const addr = irqCfg0Addr(this.regs.get(name0), this.regs.getHi(name0));
     if (addr === 0) return null;
     const out = this.msiSink.msiWrite(addr, this.regs.get(`${src}_IRQ_CFG1` as RegName), this.msiDeviceId);
     if (out === 'aborted') this.counts.msiAborted++;

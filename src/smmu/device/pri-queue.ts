@@ -7,10 +7,10 @@
 import type { PhysMemory } from '../../memory/types.js';
 import { get32, wr } from '../../spec/bits.js';
 import { PRIQ_ENTRY, PRG_RESPONSE } from '../../spec/smmuv3/pri.js';
-import { CR0, GERROR, PRIQ_ENTRY_BYTES, PRIQ_IRQ_CFG2, QUEUE_CONS } from '../../spec/smmuv3/registers.js';
+import { CR0, GERROR, PRIQ_ENTRY_BYTES, PRIQ_IRQ_CFG2, QUEUE_CONS, queueBaseAddr, queueLog2 } from '../../spec/smmuv3/registers.js';
 import type { SmmuFeatures } from '../features.js';
 import type { SmmuInterrupts } from './interrupts.js';
-import { ptrInc, ptrIndex, queueBaseAddr, queueFull, queueLog2 } from './queue.js';
+import { ptrInc, ptrIndex, queueFull } from './queue.js';
 import type { RegisterState } from './register-state.js';
 
 export interface PageRequest {

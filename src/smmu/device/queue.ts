@@ -1,20 +1,6 @@
 // Circular-queue index arithmetic shared by the command, event and PRI queues (IHI 0070 §3.5:
-// PROD/CONS hold an index of LOG2SIZE bits with the wrap flag immediately above it), and the
-// effective queue base (§6.3.26: base aligned to the larger of the queue size or 32 bytes).
-import { bitsInPlace, get32 } from '../../spec/bits.js';
-import { QUEUE_BASE } from '../../spec/smmuv3/registers.js';
-
-/** Effective LOG2SIZE: the register value capped at the advertised maximum (§6.3.26). */
-export function queueLog2(baseLo: number, maxLog2: number): number {
-  const l = get32(baseLo, QUEUE_BASE.LOG2SIZE);
-  return l > maxLog2 ? maxLog2 : l;
-}
-
-/** Effective queue base address: ADDR (bits above a 52-bit PA not stored) aligned down to max(32, entries * entryBytes). */
-export function queueBaseAddr(baseLo: number, baseHi: number, log2: number, entryBytes: number): number {
-  const sizeLog2 = Math.max(5, log2 + Math.log2(entryBytes));
-  return bitsInPlace(baseLo, baseHi, 51, sizeLog2);
-}
+// PROD/CONS hold an index of LOG2SIZE bits with the wrap flag immediately above it). The queue
+// base registers are decoded by queueLog2/queueBaseAddr in src/spec/smmuv3/registers.ts.
 
 /** Mask of index + wrap bit. */
 export function ptrMask(log2: number): number {

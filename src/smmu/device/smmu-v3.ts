@@ -3,21 +3,10 @@
 // SMMUEN = 0 (§6.3.14), per-stream DMA ports and the translated MSI path, reset and save/restore.
 // Translation itself (stream table, CDs, walks, caches) is the translation engine's.
 import type { DmaPort, MmioDevice, MsiOutcome, MsiSink, PhysMemory, Serviceable, U64 } from '../../memory/types.js';
-import { bitsInPlace, get32 } from '../../spec/bits.js';
+import { fieldMask32, get32 } from '../../spec/bits.js';
 import { eventName } from '../../spec/smmuv3/events.js';
 import { deriveIdRegisters, type IdRegisters } from '../../spec/smmuv3/idr.js';
-import {
-  CR0,
-  CR2,
-  GBPA,
-  GERROR,
-  REGISTER_GUARDS,
-  REGISTERS,
-  type RegGuard,
-  SMMU_MMIO_SIZE,
-  STRTAB_BASE_CFG,
-  type RegName,
-} from '../../spec/smmuv3/registers.js';
+import { CR0, CR2, decodeStreamTableRegs, GBPA, GERROR, queueLog2, REGISTER_GUARDS, REGISTERS, SMMU_MMIO_SIZE, STRTAB_BASE_CFG, type RegGuard, type RegName } from '../../spec/smmuv3/registers.js';
 import { DEFAULT_FEATURES, type SmmuFeatures } from '../features.js';
 import { Translator } from '../translation/index.js';
 import { newRequest, newResult, setAddress, XLATE_KIND, type TranslationRequest, type TranslationResult, type TranslatorOptions } from '../translation/types.js';
@@ -27,7 +16,7 @@ import { EventQueue } from './event-queue.js';
 import { SmmuInterrupts, unconnectedLines, type SmmuIrqLines } from './interrupts.js';
 import { decodeOffset, RegisterState, SLOT } from './register-state.js';
 import { StallTable } from './stall.js';
-import { ptrMask, queueLog2 } from './queue.js';
+import { ptrMask } from './queue.js';
 import { PriQueue, type PageRequest, type PageRequestOutcome, type PriResponder } from './pri-queue.js';
 import { priRespCode } from '../../spec/smmuv3/pri.js';
 import { restoreSmmuState, saveSmmuState, type SmmuV3State } from './state.js';
@@ -126,12 +115,12 @@ export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
       }
     }
     if (!f.ats) clear('CR0', 1 << CR0.ATSCHK.lsb);
-    clear('CR0', ((1 << CR0.VMW.width) - 1) << CR0.VMW.lsb); // IDR0.VMW = 0
+    clear('CR0', fieldMask32(CR0.VMW)); // IDR0.VMW = 0
     if (!f.hyp) clear('CR2', 1 << CR2.E2H.lsb);
     if (!f.btm) clear('CR2', 1 << CR2.PTM.lsb);
     clear('CR2', 1 << CR2.REC_CFG_ATS.lsb); // IDR0.ATSRECERR = 0
-    if (!f.stLevel2) clear('STRTAB_BASE_CFG', ((1 << STRTAB_BASE_CFG.FMT.width) - 1) << STRTAB_BASE_CFG.FMT.lsb);
-    if (!f.stLevel2) clear('STRTAB_BASE_CFG', ((1 << STRTAB_BASE_CFG.SPLIT.width) - 1) << STRTAB_BASE_CFG.SPLIT.lsb);
+    if (!f.stLevel2) clear('STRTAB_BASE_CFG', fieldMask32(STRTAB_BASE_CFG.FMT));
+    if (!f.stLevel2) clear('STRTAB_BASE_CFG', fieldMask32(STRTAB_BASE_CFG.SPLIT));
     if (!f.msi) {
       clear('GERRORN', 0xf0);
       for (const q of ['GERROR', 'EVENTQ', 'PRIQ']) {
@@ -208,13 +197,7 @@ export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
 
   /** Pushes the register state the translation engine depends on. */
   private pushConfig(): void {
-    const cfg = this.regs.get('STRTAB_BASE_CFG');
-    this.translator.setStreamTable({
-      base: bitsInPlace(this.regs.get('STRTAB_BASE'), this.regs.getHi('STRTAB_BASE'), 51, 6),
-      log2Size: get32(cfg, STRTAB_BASE_CFG.LOG2SIZE),
-      fmt: get32(cfg, STRTAB_BASE_CFG.FMT),
-      split: get32(cfg, STRTAB_BASE_CFG.SPLIT),
-    });
+    this.translator.setStreamTable(decodeStreamTableRegs(this.regs.get('STRTAB_BASE'), this.regs.getHi('STRTAB_BASE'), this.regs.get('STRTAB_BASE_CFG')));
     this.translator.setRecordInvalidSid(get32(this.regs.get('CR2'), CR2.RECINVSID) === 1);
     this.translator.setE2H(get32(this.regs.get('CR2'), CR2.E2H) === 1);
   }

@@ -5,16 +5,16 @@
 // every list view is bounded by a limit and says where to resume.
 // IHI 0070: §3.3 stream table, §5.2 STE, §5.4 CD, §3.5 queues, chapter 4 commands, §7.3 events.
 import type { PhysMemory, U64 } from '../../memory/types.js';
-import { bitsInPlace, get32, rd } from '../../spec/bits.js';
+import { get32, paOf, rd } from '../../spec/bits.js';
 import { decodeCommand } from '../../spec/smmuv3/commands.js';
 import { decodeEvent, encodeEvent, eventInputAddr, eventName, eventShape, EVT, type SmmuEvent } from '../../spec/smmuv3/events.js';
 import { featuresFromIdRegisters } from '../../spec/smmuv3/idr.js';
 import { L1STD } from '../../spec/smmuv3/l1-descriptors.js';
-import { CERROR, CMDQ_ENTRY_BYTES, CR0, CR2, EVENTQ_ENTRY_BYTES, GBPA, QUEUE_CONS, STRTAB_BASE_CFG, type RegName } from '../../spec/smmuv3/registers.js';
+import { CERROR, CMDQ_ENTRY_BYTES, CR0, CR2, EVENTQ_ENTRY_BYTES, decodeStreamTableRegs, GBPA, QUEUE_CONS, queueBaseAddr, queueLog2, type RegName, type StreamTableRegs } from '../../spec/smmuv3/registers.js';
 import { STE, STE_CONFIG } from '../../spec/smmuv3/ste.js';
 import { hex } from '../../util/hex.js';
 import { DEFAULT_FEATURES, type SmmuFeatures } from '../features.js';
-import { ptrIndex, ptrInc, queueBaseAddr, queueEmpty, queueLog2 } from '../device/queue.js';
+import { ptrIndex, ptrInc, queueEmpty } from '../device/queue.js';
 import { Translator } from '../translation/index.js';
 import { decodeStream, forEachMapping, translateVerbose } from '../translation/inspect.js';
 import { makeRequest, PERM_R, PERM_W, PERM_X, XLATE_KIND, type MappedRange, type StreamReport, type TranslationResult, type WalkStep } from '../translation/types.js';
@@ -134,8 +134,7 @@ export class SmmuSnapshot {
     }
     this.features = featuresFromIdRegisters(ids, DEFAULT_FEATURES);
     this.translator = new Translator(this.mem, this.features, { cachesEnabled: false });
-    const c = this.tableCfg();
-    this.translator.setStreamTable({ base: this.strtabBase(), log2Size: c.log2, fmt: c.fmt, split: c.split });
+    this.translator.setStreamTable(this.streamTableRegs());
     this.translator.setRecordInvalidSid(this.recInvSid());
   }
 
@@ -152,16 +151,11 @@ export class SmmuSnapshot {
   }
 
   strtabBase(): number {
-    return bitsInPlace(this.reg32('STRTAB_BASE'), this.regHi('STRTAB_BASE'), 51, 6);
+    return this.streamTableRegs().base;
   }
 
-  private tableCfg(): { log2: number; fmt: number; split: number } {
-    const cfg = this.reg32('STRTAB_BASE_CFG');
-    return {
-      log2: get32(cfg, STRTAB_BASE_CFG.LOG2SIZE),
-      fmt: get32(cfg, STRTAB_BASE_CFG.FMT),
-      split: get32(cfg, STRTAB_BASE_CFG.SPLIT),
-    };
+  private streamTableRegs(): StreamTableRegs {
+    return decodeStreamTableRegs(this.reg32('STRTAB_BASE'), this.regHi('STRTAB_BASE'), this.reg32('STRTAB_BASE_CFG'));
   }
 
   private recInvSid(): boolean {
@@ -180,7 +174,7 @@ export class SmmuSnapshot {
 
   /** Number of stream IDs the table covers (2^LOG2SIZE capped by IDR1.SIDSIZE). */
   sidCount(): number {
-    return 2 ** Math.min(this.tableCfg().log2, this.features.sidBits);
+    return 2 ** Math.min(this.streamTableRegs().log2Size, this.features.sidBits);
   }
 
   private read64(addr: number): bigint | null {
@@ -201,8 +195,7 @@ export class SmmuSnapshot {
       for (let sid = range.first; sid <= last; sid++) yield sid;
       return;
     }
-    const base = this.strtabBase();
-    const { fmt, split } = this.tableCfg();
+    const { base, fmt, split } = this.streamTableRegs();
     const log2 = Math.log2(this.sidCount());
     const w0 = new Uint32Array(2);
     // 1: list, 0: skip (abort STE or V = 0)
@@ -226,7 +219,7 @@ export class SmmuSnapshot {
         w[1] = this.tmp.hi;
         const span = rd(w, L1STD.SPAN);
         if (span === 0 || span > 11) continue;
-        const l2 = bitsInPlace(w[0], w[1], 51, 6);
+        const l2 = paOf(w[0], w[1], L1STD.L2PTR);
         const n = Math.min(2 ** (span - 1), 2 ** split);
         for (let j = 0; j < n && visited < MAX_SCANNED_STES; j++, visited++) if (steListed(l2 + j * 64)) yield i * 2 ** split + j;
       }

@@ -6,7 +6,7 @@
 // the model does not implement (secure bank, GATOS/VATOS, MPAM, ECMDQ, DPT, Realm) are RAZ/WI
 // because the matching IDR bits advertise them as absent (§6.2: SMMU_S_* are RES0 when
 // SMMU_S_IDR1.SECURE_IMPL == 0).
-import { bit, field, reg32Field, type Field } from '../bits.js';
+import { bit, field, get32, paOf, reg32Field, type Field } from '../bits.js';
 
 export const SMMU_PAGE_SIZE = 0x10000;
 export const SMMU_MMIO_SIZE = 0x20000;
@@ -190,6 +190,44 @@ export const QUEUE_BASE = Object.freeze({
 
 /** SMMU_*_IRQ_CFG0 (§6.3.21): MSI target address. */
 export const IRQ_CFG0 = Object.freeze({ ADDR: field('ADDR', 0, 55, 2) });
+
+// ------------------------------------------------------------------ typed decodes
+
+/** SMMU_STRTAB_BASE and SMMU_STRTAB_BASE_CFG decoded (§6.3.24-25), fields as stored (not yet validated). */
+export interface StreamTableRegs {
+  /** STRTAB_BASE.ADDR as a PA (bits [51:6]). */
+  readonly base: number;
+  readonly log2Size: number;
+  /** 0 linear, 1 2-level. */
+  readonly fmt: number;
+  readonly split: number;
+}
+
+export function decodeStreamTableRegs(baseLo: number, baseHi: number, cfg: number): StreamTableRegs {
+  return {
+    base: paOf(baseLo, baseHi, STRTAB_BASE.ADDR),
+    log2Size: get32(cfg, STRTAB_BASE_CFG.LOG2SIZE),
+    fmt: get32(cfg, STRTAB_BASE_CFG.FMT),
+    split: get32(cfg, STRTAB_BASE_CFG.SPLIT),
+  };
+}
+
+/** SMMU_*_IRQ_CFG0.ADDR as a PA (bits [51:2]); 0 means no MSI is configured. */
+export function irqCfg0Addr(lo: number, hi: number): number {
+  return paOf(lo, hi, IRQ_CFG0.ADDR);
+}
+
+/** Effective LOG2SIZE of SMMU_{CMDQ,EVENTQ,PRIQ}_BASE: the register value capped at the advertised maximum (§6.3.26). */
+export function queueLog2(baseLo: number, maxLog2: number): number {
+  const l = get32(baseLo, QUEUE_BASE.LOG2SIZE);
+  return l > maxLog2 ? maxLog2 : l;
+}
+
+/** Effective queue base address: ADDR (bits [51:5]) aligned down to max(32, entries * entryBytes) (§6.3.26). */
+export function queueBaseAddr(baseLo: number, baseHi: number, log2: number, entryBytes: number): number {
+  const sizeLog2 = Math.max(QUEUE_BASE.ADDR.lsb, log2 + Math.log2(entryBytes));
+  return paOf(baseLo, baseHi, QUEUE_BASE.ADDR, sizeLog2);
+}
 
 // ------------------------------------------------------------------ the register table
 
