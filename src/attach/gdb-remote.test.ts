@@ -16,7 +16,7 @@ import { inspectRemote, readSmmuRegisters, regsJsonText, VIRT_SMMU_BASE, writeDu
 import { inspect, JsonSink, SmmuSnapshot, type InspectRequest } from '../smmu/inspect/inspect.js';
 import { loadRam, parseRegisterDump } from '../smmu/inspect/inputs.js';
 import { REG } from '../spec/smmuv3/registers.js';
-import { deriveIdRegisters } from '../spec/smmuv3/idr.js';
+import { deriveIdRegisters } from '../smmu/id-registers.js';
 import { DEFAULT_FEATURES } from '../smmu/features.js';
 import { DomainBuilder, PTE_RW } from '../../test/smmu/linux-domain.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GuestMemory } from '../memory/guest-memory.js';
-import { deriveIdRegisters } from '../spec/smmuv3/idr.js';
+import { deriveIdRegisters } from '../smmu/id-registers.js';
 import { SmmuV3 } from '../smmu/device/smmu-v3.js';
 import { UserInputError } from '../util/errors.js';
 import { BOOT_PROFILES, bootProfile, listProfiles } from './profile.js';

@@ -4,7 +4,7 @@
  * exactly what is advertised here (e.g. a granule not advertised in IDR5 is an illegal CD.TG0).
  */
 
-export type OasBits = 32 | 36 | 40 | 42 | 44 | 48 | 52;
+import type { OasBits } from '../spec/smmuv3/idr.js';
 
 export interface SmmuFeatures {
   /** IDR0.S1P / S2P: stage-1 and stage-2 translation; both set means nested is supported. */

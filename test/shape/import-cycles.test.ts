@@ -1,7 +1,7 @@
 // The module graph of src/ has no cycles: the relative imports of every non-test source file,
 // followed through a depth-first walk. At run time nowhere (type-only imports are erased); in
 // the spec layer and the translation engine not even through types. A cycle is reported as the
-// chain of files that closes it.
+// chain of files that closes it. And the spec layer imports nothing from the models.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -111,4 +111,15 @@ test('src/spec/ and src/smmu/translation/ have no import cycles, type-only impor
     assert.ok(files.length > 5, `only ${files.length} source files in src/${dir}`);
     assert.deepEqual(findCycles(graphOf(files, true)).map((c) => c.join(' -> ')), [], `src/${dir}`);
   }
+});
+
+test('src/spec/ imports nothing from the models (layouts and encodings depend on nothing above them)', () => {
+  const outside: string[] = [];
+  for (const f of sources(join(SRC, 'spec'))) {
+    for (const e of importsOf(readFileSync(f, 'utf8'))) {
+      const target = relative(join(SRC, 'spec'), resolve(dirname(f), e.spec));
+      if (target.startsWith('..')) outside.push(`${relative(ROOT, f)} -> ${e.spec}`);
+    }
+  }
+  assert.deepEqual(outside, []);
 });

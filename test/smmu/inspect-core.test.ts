@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { GuestMemory } from '../../src/memory/guest-memory.js';
 import { inspect, SmmuSnapshot } from '../../src/smmu/inspect/inspect.js';
 import { parseRegisterDump, parseTranslateQuery } from '../../src/smmu/inspect/inputs.js';
-import { deriveIdRegisters } from '../../src/spec/smmuv3/idr.js';
+import { deriveIdRegisters } from '../../src/smmu/id-registers.js';
 import { QEMU_7_2_FEATURES } from '../../src/smmu/features.js';
 import { DomainBuilder, PTE_RW } from './linux-domain.js';
 

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { GuestMemory } from '../../memory/guest-memory.js';
 import type { IrqLine, MsiOutcome } from '../../memory/types.js';
 import { REG, REGISTERS } from '../../spec/smmuv3/registers.js';
-import { deriveIdRegisters } from '../../spec/smmuv3/idr.js';
+import { deriveIdRegisters } from '../id-registers.js';
 import { encodeCommand } from '../../spec/smmuv3/commands.js';
 import { decodeEvent, EVT } from '../../spec/smmuv3/events.js';
 import { DEFAULT_FEATURES, QEMU_7_2_FEATURES } from '../features.js';

@@ -5,7 +5,7 @@
 import type { DmaPort, MmioDevice, MsiOutcome, MsiSink, PhysMemory, Serviceable, U64 } from '../../memory/types.js';
 import { fieldMask32, get32 } from '../../spec/bits.js';
 import { eventName } from '../../spec/smmuv3/events.js';
-import { deriveIdRegisters, type IdRegisters } from '../../spec/smmuv3/idr.js';
+import { deriveIdRegisters, type IdRegisters } from '../id-registers.js';
 import { CR0, CR2, decodeStreamTableRegs, GBPA, GERROR, queueLog2, REGISTER_GUARDS, REGISTERS, SMMU_MMIO_SIZE, STRTAB_BASE_CFG, type RegGuard, type RegName } from '../../spec/smmuv3/registers.js';
 import { DEFAULT_FEATURES, type SmmuFeatures } from '../features.js';
 import { Translator } from '../translation/index.js';

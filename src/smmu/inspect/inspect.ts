@@ -8,7 +8,7 @@ import type { PhysMemory, U64 } from '../../memory/types.js';
 import { get32, paOf, rd } from '../../spec/bits.js';
 import { decodeCommand } from '../../spec/smmuv3/commands.js';
 import { decodeEvent, encodeEvent, eventInputAddr, eventName, eventShape, EVT, type SmmuEvent } from '../../spec/smmuv3/events.js';
-import { featuresFromIdRegisters } from '../../spec/smmuv3/idr.js';
+import { featuresFromIdRegisters } from '../id-registers.js';
 import { L1STD } from '../../spec/smmuv3/l1-descriptors.js';
 import { CERROR, CMDQ_ENTRY_BYTES, CR0, CR2, EVENTQ_ENTRY_BYTES, decodeStreamTableRegs, GBPA, QUEUE_CONS, queueBaseAddr, queueLog2, type RegName, type StreamTableRegs } from '../../spec/smmuv3/registers.js';
 import { STE, STE_CONFIG } from '../../spec/smmuv3/ste.js';

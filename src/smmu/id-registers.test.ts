@@ -2,8 +2,9 @@
 // (QEMU 7.2's values) and Linux's requirements (Linux 6.1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AIDR, IDR0, IDR1, IDR5, decodeIdr, deriveIdRegisters } from './idr.js';
-import { DEFAULT_FEATURES, QEMU_10_0_FEATURES, QEMU_7_2_FEATURES } from '../../smmu/features.js';
+import { AIDR, IDR0, IDR1, IDR5, decodeIdr } from '../spec/smmuv3/idr.js';
+import { deriveIdRegisters } from './id-registers.js';
+import { DEFAULT_FEATURES, QEMU_10_0_FEATURES, QEMU_7_2_FEATURES } from './features.js';
 
 test('qemu-7.2 profile reproduces QEMU 7.2 ID registers exactly', () => {
   const r = deriveIdRegisters(QEMU_7_2_FEATURES);
@@ -58,7 +59,7 @@ test('OAS 52 encodes as 6 and 16-bit STALL_MAX only with a stall model', () => {
 });
 
 test('featuresFromIdRegisters inverts deriveIdRegisters for both profiles', async () => {
-  const { featuresFromIdRegisters } = await import('./idr.js');
+  const { featuresFromIdRegisters } = await import('./id-registers.js');
   for (const f of [DEFAULT_FEATURES, QEMU_7_2_FEATURES, QEMU_10_0_FEATURES]) {
     const r = deriveIdRegisters(f);
     const back = featuresFromIdRegisters(r, f === DEFAULT_FEATURES ? QEMU_7_2_FEATURES : DEFAULT_FEATURES);
