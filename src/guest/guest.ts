@@ -5,16 +5,19 @@
 // allocated from the ITS (DeviceID from msi-map / IORT) with the doorbell mapped into the domain
 // at the top of the 32-bit IOVA space (IOVA 0xfffff000 -> GITS_TRANSLATER page, device address
 // 0xfffff040), DMA buffers mapped with dma-iommu's prot (coherent RW = PA | 0xF47).
-// The guest learns IDs only from what firmware tables say (derive-ids: the IORT / DT maps) and
-// touches devices only through the CPU bus and guest memory.
+// The guest learns IDs only from the firmware it boots with (firmware-ids.ts: IORT or device tree,
+// by default the device tree generated from the description) and touches devices only through
+// the CPU bus and guest memory.
 import type { PhysMemory } from '../memory/types.js';
 import type { PlatformDescription } from '../platform/description.js';
-import { deriveIdMaps, smmuUsesMsi, type IdMaps } from '../platform/derive-ids.js';
-import { mapId } from '../pcie/id-map.js';
+import { buildDeviceTree } from '../firmware/dt/build.js';
+import { writeDtb } from '../firmware/fdt/writer.js';
+import { deriveIdMaps, smmuUsesMsi } from '../platform/derive-ids.js';
 import { GITS } from '../spec/gic/its-registers.js';
 import { V2M } from '../spec/gic/gicv2m-registers.js';
 import { PageAllocator } from './allocator.js';
 import type { CpuBus } from './cpu-bus.js';
+import { firmwareIds, type FirmwareIds, type GuestFirmware } from './firmware-ids.js';
 import type { IommuProt } from './io-pgtable.js';
 import { GuestItsDriver } from './its-driver.js';
 import { GuestPci, type FoundFunction } from './pci-enum.js';
@@ -30,6 +33,8 @@ export interface GuestOptions {
   readonly bufferBytes?: number;
   /** Attach devices to DMA domains (default) or leave the abort STE (no driver). */
   readonly defaultDomain?: 'dma' | 'identity';
+  /** The firmware the guest reads its ID translations from. Default: the device tree generated from the description. */
+  readonly firmware?: GuestFirmware;
 }
 
 export interface VectorInfo {
@@ -51,7 +56,8 @@ export interface BoundDevice {
 }
 
 export class ReferenceGuest {
-  readonly ids: IdMaps;
+  /** ID translations as the firmware describes them. */
+  readonly ids: FirmwareIds;
   readonly kernel: PageAllocator;
   readonly buffers: PageAllocator;
   readonly pci = new Map<string, GuestPci>();
@@ -69,7 +75,7 @@ export class ReferenceGuest {
     readonly mem: PhysMemory,
     readonly opts: GuestOptions = {},
   ) {
-    this.ids = deriveIdMaps(desc);
+    this.ids = firmwareIds(opts.firmware ?? { kind: 'dt', dtb: writeDtb(buildDeviceTree(desc, deriveIdMaps(desc))) });
     const ram = desc.memory[0];
     if (!ram) throw new RangeError('guest: no RAM');
     const avail = Math.max(0, ram.size - 0x100_0000);
@@ -92,10 +98,10 @@ export class ReferenceGuest {
     }
     for (const s of this.desc.smmus) {
       let msi: { eventq: { address: number; data: number }; gerror: { address: number; data: number } } | null = null;
-      const own = this.ids.smmus.find((m) => m.smmu === s.name)?.ownMsi ?? null;
-      if (this.its && own && smmuUsesMsi(this.desc, s)) {
+      const own = this.ids.smmuDeviceId(s.base);
+      if (this.its && own !== null && smmuUsesMsi(this.desc, s)) {
         // Platform MSIs from the ITS for the SMMU's own DeviceID: EVTQ (event 0), GERROR (event 1).
-        const dev = this.its.allocDevice(own.deviceId, 2);
+        const dev = this.its.allocDevice(own, 2);
         if (dev) {
           msi = { eventq: { address: this.its.doorbell, data: 0 }, gerror: { address: this.its.doorbell, data: 1 } };
           this.smmuLpis.set(s.name, dev.lpis);
@@ -129,15 +135,16 @@ export class ReferenceGuest {
 
   /** Stream ID and SMMU the firmware tables give a RID (IORT RC node / DT iommu-map). */
   streamOf(rcName: string, rid: number): { smmu: string; sid: number } | null {
-    const rc = this.ids.rootComplexes.find((r) => r.rootComplex === rcName);
-    const m = rc ? mapId(rc.toSmmu, rid) : null;
-    return m ? { smmu: m.target, sid: m.id } : null;
+    const rc = this.desc.rootComplexes.find((r) => r.name === rcName);
+    const m = rc ? this.ids.stream(rc.segment, rid) : null;
+    const smmu = m ? this.desc.smmus.find((s) => s.base === m.smmuBase) : undefined;
+    return m && smmu ? { smmu: smmu.name, sid: m.sid } : null;
   }
 
   /** ITS DeviceID of a RID (DT msi-map / IORT RC -> ITS), or null. */
   deviceIdOf(rcName: string, rid: number): number | null {
-    const rc = this.ids.rootComplexes.find((r) => r.rootComplex === rcName);
-    return rc ? (mapId(rc.toMsi, rid)?.id ?? null) : null;
+    const rc = this.desc.rootComplexes.find((r) => r.name === rcName);
+    return rc ? this.ids.deviceId(rc.segment, rid) : null;
   }
 
   /**
