@@ -13,7 +13,6 @@ import type { PlatformDescription } from '../platform/description.js';
 import { buildDeviceTree } from '../firmware/dt/build.js';
 import { writeDtb } from '../firmware/fdt/writer.js';
 import { deriveIdMaps, smmuUsesMsi } from '../platform/derive-ids.js';
-import { GITS } from '../spec/gic/its-registers.js';
 import { V2M } from '../spec/gic/gicv2m-registers.js';
 import { PageAllocator } from './allocator.js';
 import type { CpuBus } from './cpu-bus.js';
@@ -181,7 +180,7 @@ export class ReferenceGuest {
       }
       const dev = this.its.allocDevice(deviceId, nvec);
       if (!dev) return out;
-      doorbell = g.its.base + GITS.TRANSLATER;
+      doorbell = this.its.doorbell;
       dev.lpis.forEach((l, ev) => {
         intids.push(l);
         datas.push(ev);

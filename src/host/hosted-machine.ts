@@ -4,6 +4,8 @@
 // the description's first SMMU, each virtio-mmio entry gets one device with its own stream ID.
 import type { PlatformDescription, VirtioMmioDesc } from '../platform/description.js';
 import { spiIntid } from '../platform/description.js';
+import { itsDoorbell } from '../intc/its.js';
+import { memoryMsiSink } from '../memory/msi-memory.js';
 import type { DmaPort, IrqLine, MmioDevice, MsiSink, PhysMemory } from '../memory/types.js';
 import type { SmmuFeatures } from '../smmu/features.js';
 import { SmmuV3 } from '../smmu/device/smmu-v3.js';
@@ -11,7 +13,6 @@ import { SmmuInjector, type InjectionSpec } from '../smmu/device/inject.js';
 import { EventLog } from '../smmu/device/stats.js';
 import { makeRequest, newResult } from '../smmu/translation/types.js';
 import { REGISTERS, REG, type RegName } from '../spec/smmuv3/registers.js';
-import { GITS } from '../spec/gic/its-registers.js';
 import type { GuestInterrupts } from './guest-interrupts.js';
 import { WindowBridge, type BridgedDevice, type WindowIo, type WindowRegister } from './window-bridge.js';
 
@@ -86,7 +87,8 @@ export class HostedMachine {
     this.bridge = new WindowBridge(o.window);
     const gi = o.interrupts;
     const its = d.gic.its;
-    const translater = its ? its.base + GITS.TRANSLATER : -1;
+    const translater = its ? itsDoorbell(its.base) : -1;
+    const ram = memoryMsiSink(o.memory);
     const line = (irq: { spi: number } | null): IrqLine | undefined =>
       irq === null ? undefined : this.bridge.irqLine(() => gi.pendSpi(spiIntid({ spi: irq.spi, trigger: 'edge' })));
     const msiSink: MsiSink = {
@@ -97,7 +99,7 @@ export class HostedMachine {
           return 'delivered';
         }
         // Anything else (a CMD_SYNC completion write into the command queue) is memory.
-        if (o.memory.write32(address, data >>> 0)) {
+        if (ram.msiWrite(address, data, null) === 'memory') {
           this.msiCounts.memory++;
           return 'memory';
         }

@@ -7,7 +7,7 @@ import { get32 } from '../spec/bits.js';
 import { SPI_INTID_BASE, SPI_INTID_LIMIT } from '../spec/gic/gic-common.js';
 import { V2M, V2M_FRAME_SIZE, V2M_MSI_TYPER, V2M_SETSPI } from '../spec/gic/gicv2m-registers.js';
 import { UserInputError } from '../util/errors.js';
-import type { MmioDevice, MsiOutcome, MsiSink, U64 } from '../memory/types.js';
+import type { DoorbellSink, MmioDevice, MsiOutcome, U64 } from '../memory/types.js';
 import { NO_SPI_SINK, type SpiSink } from './sinks.js';
 
 export interface GicV2mOptions {
@@ -65,10 +65,11 @@ export class GicV2m implements MmioDevice {
     return 'delivered';
   }
 
-  /** MsiSink for platform routing: accepts writes to `base` + MSI_SETSPI_NS (DeviceID ignored). */
-  msiSink(base: number): MsiSink {
+  /** This frame's MSI input when it is at `base`: the doorbell is MSI_SETSPI_NS (DeviceID ignored). */
+  msiSink(base: number): DoorbellSink {
     const doorbell = base + V2M.MSI_SETSPI_NS;
     return {
+      doorbell,
       msiWrite: (address: number, data: number): MsiOutcome => (address === doorbell ? this.setSpi(data) : 'dropped'),
     };
   }

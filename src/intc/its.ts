@@ -26,7 +26,7 @@ import {
   ITS_TRANSLATION_FRAME,
 } from '../spec/gic/its-registers.js';
 import type { Field } from '../spec/bits.js';
-import type { MmioDevice, MsiOutcome, MsiSink, PhysMemory, Serviceable, U64 } from '../memory/types.js';
+import type { DoorbellSink, MmioDevice, MsiOutcome, PhysMemory, Serviceable, U64 } from '../memory/types.js';
 import type { GicV3 } from './gicv3.js';
 import { resolveItsConfig, type ItsConfig, type ItsOptions } from './its-config.js';
 import { CMD_ABORT, CMD_DONE, CMD_WAIT, ItsCommandProcessor } from './its-commands.js';
@@ -82,6 +82,11 @@ const MEMORY_ERROR_REASON = 0xff;
 
 /** Commands executed per slice (one register access or one service() call); each is bounded. */
 export const ITS_SLICE = 64;
+
+/** The doorbell of an ITS whose frame is at `base`: GITS_TRANSLATER in its translation frame (IHI 0069). */
+export function itsDoorbell(base: number): number {
+  return base + GITS.TRANSLATER;
+}
 
 export class GicIts implements MmioDevice, Serviceable {
   readonly name: string;
@@ -267,12 +272,13 @@ export class GicIts implements MmioDevice, Serviceable {
   }
 
   /**
-   * An MsiSink for the platform's MSI routing: accepts writes whose address is this ITS's
-   * GITS_TRANSLATER (`base` + 0x10040) and carry a DeviceID; anything else is 'dropped'.
+   * This ITS's MSI input when its frame is at `base`: the doorbell is GITS_TRANSLATER
+   * (`base` + 0x10040); writes elsewhere or without a DeviceID are 'dropped'.
    */
-  msiSink(base: number): MsiSink {
-    const doorbell = base + GITS.TRANSLATER;
+  msiSink(base: number): DoorbellSink {
+    const doorbell = itsDoorbell(base);
     return {
+      doorbell,
       msiWrite: (address: number, data: number, deviceId: number | null): MsiOutcome => {
         if (address !== doorbell) return 'dropped';
         if (deviceId === null) {

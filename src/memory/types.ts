@@ -74,6 +74,12 @@ export interface MsiSink {
   msiWrite(address: number, data: number, deviceId: number | null): MsiOutcome;
 }
 
+/** An interrupt controller's MSI input: the doorbell address it owns and the sink behind it. */
+export interface DoorbellSink extends MsiSink {
+  /** The one address this controller accepts MSIs at (GITS_TRANSLATER, MSI_SETSPI_NS). */
+  readonly doorbell: number;
+}
+
 export type MsiOutcome =
   | 'delivered' // reached an interrupt controller and was accepted
   | 'memory' // landed in RAM (e.g. CMD_SYNC completion polling)

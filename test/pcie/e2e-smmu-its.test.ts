@@ -11,7 +11,6 @@ import type { IdMapping } from '../../src/pcie/id-map.js';
 import { PcieDevice, RootComplex } from '../../src/pcie/index.js';
 import { MsiRouter } from '../../src/platform/runtime/msi-router.js';
 import { SmmuV3 } from '../../src/smmu/device/smmu-v3.js';
-import { GITS } from '../../src/spec/gic/its-registers.js';
 import { encodeCommand } from '../../src/spec/smmuv3/commands.js';
 import { REG } from '../../src/spec/smmuv3/registers.js';
 import { initIts, initRedistributors, makeRig, pendingBit, post, setLpiConfig, type Rig } from '../support/its-kit.js';
@@ -109,7 +108,7 @@ function programMsix(w: World, v: number, address: number, data: number): void {
 test('real SMMU + ITS: DMA translated by stage 1; MSI-X via the doorbell IOVA ends as a pending LPI; renumbering is followed', () => {
   const w = world((rig) => {
     const router = new MsiRouter(rig.mem);
-    router.addTarget({ name: 'its', doorbell: ITS_BASE + GITS.TRANSLATER, sink: rig.its.msiSink(ITS_BASE) });
+    router.addTarget('its', rig.its.msiSink(ITS_BASE));
     return router;
   }, { toSmmu, toMsi });
   const f = w.dev.functions[0]!;

@@ -2,8 +2,7 @@
 // style: translates DMA and MSI writes, faults otherwise), an ITS and a GICv2m frame as MsiSinks,
 // the platform's real MSI router in front of them, and a guest-side ECAM enumerator that numbers
 // buses depth-first the way Linux's pci_scan_bridge does.
-import type { GuestMemory } from '../../src/memory/guest-memory.js';
-import type { DmaFault, DmaPort, MmioDevice, MsiOutcome, MsiSink, PhysMemory } from '../../src/memory/types.js';
+import type { DmaFault, DmaPort, DoorbellSink, MmioDevice, MsiOutcome, MsiSink, PhysMemory } from '../../src/memory/types.js';
 import type { IommuAttachment } from '../../src/pcie/types.js';
 import { MsiRouter } from '../../src/platform/runtime/msi-router.js';
 
@@ -67,7 +66,8 @@ export const V2M_BASE = 0x0802_0000;
 export const V2M_SETSPI = V2M_BASE + 0x40;
 
 /** An ITS stand-in: accepts TRANSLATER writes that carry a DeviceID and records (devid, eventId). */
-export class FakeIts implements MsiSink {
+export class FakeIts implements DoorbellSink {
+  readonly doorbell = ITS_TRANSLATER;
   readonly received: { deviceId: number; eventId: number }[] = [];
   msiWrite(address: number, data: number, deviceId: number | null): MsiOutcome {
     if (address !== ITS_TRANSLATER || deviceId === null) return 'dropped';
@@ -77,7 +77,8 @@ export class FakeIts implements MsiSink {
 }
 
 /** A GICv2m stand-in: MSI_SETSPI_NS with data in [spiBase, spiBase + count) raises that SPI. */
-export class FakeV2m implements MsiSink {
+export class FakeV2m implements DoorbellSink {
+  readonly doorbell = V2M_SETSPI;
   readonly spis: number[] = [];
   constructor(
     readonly spiBase = 80,
@@ -94,10 +95,10 @@ export class FakeV2m implements MsiSink {
  * The platform's MSI router (src/platform/runtime/msi-router.ts) in front of the fakes: a write to
  * ITS_TRANSLATER goes to `its`, to V2M_SETSPI to `v2m`, any other address is a RAM write or dropped.
  */
-export function msiRouter(its: MsiSink | null, v2m: MsiSink | null, memory: GuestMemory): MsiRouter {
+export function msiRouter(its: DoorbellSink | null, v2m: DoorbellSink | null, memory: PhysMemory): MsiRouter {
   const r = new MsiRouter(memory);
-  if (its) r.addTarget({ name: 'its', doorbell: ITS_TRANSLATER, sink: its });
-  if (v2m) r.addTarget({ name: 'v2m', doorbell: V2M_SETSPI, sink: v2m });
+  if (its) r.addTarget('its', its);
+  if (v2m) r.addTarget('v2m', v2m);
   return r;
 }
 

@@ -1,16 +1,15 @@
-// MSI routing by address, after any SMMU translation (the platform's MsiSink): a write to an ITS's
-// GITS_TRANSLATER goes to that ITS with the writer's DeviceID, a write to a GICv2m frame's
-// MSI_SETSPI_NS sets the SPI, a write to RAM is a plain 32-bit memory write (e.g. CMD_SYNC MSI
-// completion), anything else is dropped and counted. IHI 0069 §5.3 (ITS), GICv2m MSI frames.
+// MSI routing by address, after any SMMU translation (the platform's MsiSink): a write to an
+// interrupt controller's doorbell (an ITS's GITS_TRANSLATER, a GICv2m frame's MSI_SETSPI_NS; each
+// controller owns its doorbell address, DoorbellSink) goes to that controller with the writer's
+// DeviceID, any other address is a 32-bit RAM write (memoryMsiSink, e.g. CMD_SYNC MSI completion),
+// and what RAM does not take is dropped and counted. IHI 0069 §5.3 (ITS), GICv2m MSI frames.
 // Per-MSI path: no allocation (counters only; a bounded ring of recent drops for diagnostics).
-import type { GuestMemory } from '../../memory/guest-memory.js';
-import type { MsiOutcome, MsiSink } from '../../memory/types.js';
+import { memoryMsiSink } from '../../memory/msi-memory.js';
+import type { DoorbellSink, MsiOutcome, MsiSink, PhysMemory } from '../../memory/types.js';
 
 export interface MsiTarget {
   readonly name: string;
-  /** Doorbell address this target accepts (GITS_TRANSLATER, MSI_SETSPI_NS). */
-  readonly doorbell: number;
-  readonly sink: MsiSink;
+  readonly sink: DoorbellSink;
 }
 
 export interface DroppedMsi {
@@ -27,23 +26,28 @@ export class MsiRouter implements MsiSink {
   private readonly drops: DroppedMsi[] = [];
   private dropNext = 0;
 
-  constructor(private readonly memory: GuestMemory) {}
+  private readonly ram: MsiSink;
 
-  addTarget(t: MsiTarget): void {
-    this.targets.push(t);
+  constructor(memory: PhysMemory) {
+    this.ram = memoryMsiSink(memory);
+  }
+
+  /** Routes MSIs written to `sink.doorbell` to `sink`. */
+  addTarget(name: string, sink: DoorbellSink): void {
+    this.targets.push({ name, sink });
   }
 
   msiWrite(address: number, data: number, deviceId: number | null): MsiOutcome {
     const ts = this.targets;
     for (let i = 0; i < ts.length; i++) {
       const t = ts[i]!;
-      if (t.doorbell === address) {
+      if (t.sink.doorbell === address) {
         const out = t.sink.msiWrite(address, data, deviceId);
         this.counts[out]++;
         return out;
       }
     }
-    if (this.memory.write32(address, data >>> 0)) {
+    if (this.ram.msiWrite(address, data, deviceId) === 'memory') {
       this.counts.memory++;
       return 'memory';
     }

@@ -20,8 +20,6 @@ import type { RootComplex } from '../../pcie/root-complex.js';
 import { PcieSwitch } from '../../pcie/switch.js';
 import { FEATURE_PROFILES } from '../../smmu/features.js';
 import { SmmuV3 } from '../../smmu/device/smmu-v3.js';
-import { GITS } from '../../spec/gic/its-registers.js';
-import { V2M } from '../../spec/gic/gicv2m-registers.js';
 import { spiIntid, type SpiInterrupt, type EndpointDesc, type PlatformDescription, type SmmuDesc, type SwitchDesc } from '../description.js';
 import { deriveIdMaps, type IdMaps } from '../derive-ids.js';
 import { MmioBus } from './mmio-bus.js';
@@ -112,14 +110,14 @@ export class Platform {
         const its = new GicIts(this.memory, gic, { name: g.its.name, deviceIdBits });
         self.its = its;
         this.bus.map(g.its.base, its);
-        this.msi.addTarget({ name: g.its.name, doorbell: g.its.base + GITS.TRANSLATER, sink: its.msiSink(g.its.base) });
+        this.msi.addTarget(g.its.name, its.msiSink(g.its.base));
       }
     }
     if (g.msi === 'v2m' && g.v2m) {
       const v2m = new GicV2m({ baseSpi: g.v2m.spiBase + 32, spiCount: g.v2m.spiCount, spiSink: this.spiSink, name: g.v2m.name });
       self.v2m = v2m;
       this.bus.map(g.v2m.base, v2m);
-      this.msi.addTarget({ name: g.v2m.name, doorbell: g.v2m.base + V2M.MSI_SETSPI_NS, sink: v2m.msiSink(g.v2m.base) });
+      this.msi.addTarget(g.v2m.name, v2m.msiSink(g.v2m.base));
     }
   }
 

@@ -3,6 +3,7 @@
 // SMMUEN = 0 (§6.3.14), per-stream DMA ports and the translated MSI path, reset and save/restore.
 // Translation itself (stream table, CDs, walks, caches) is the translation engine's.
 import type { DmaPort, MmioDevice, MsiOutcome, MsiSink, PhysMemory, Serviceable, U64 } from '../../memory/types.js';
+import { memoryMsiSink } from '../../memory/msi-memory.js';
 import { fieldMask32, get32 } from '../../spec/bits.js';
 import { eventName } from '../../spec/smmuv3/events.js';
 import { deriveIdRegisters, type IdRegisters } from '../id-registers.js';
@@ -37,10 +38,7 @@ export interface SmmuV3Options {
   readonly translator?: TranslatorOptions;
 }
 
-/** An MsiSink that stores the 32-bit MSI payload in guest memory. */
-export function memoryMsiSink(mem: PhysMemory): MsiSink {
-  return { msiWrite: (address, data) => (mem.write32(address, data >>> 0) ? 'memory' : 'aborted') };
-}
+export { memoryMsiSink };
 
 const WR_MASK = 0x000f_ffff;
 const CR0_SLOT = SLOT.CR0;

@@ -5,7 +5,8 @@
 // a failed read leaves zeros in its buffer from the failing byte on, and a failed write stops.
 // ./platform-machine.ts is the same through the platform runtime (PCIe, ECAM, ID maps, MSI router).
 import { GuestMemory } from '../../../src/memory/guest-memory.js';
-import type { DmaPort, MmioDevice, MsiOutcome, MsiSink, U64 } from '../../../src/memory/types.js';
+import type { DmaPort, MmioDevice, MsiSink, U64 } from '../../../src/memory/types.js';
+import { MsiRouter } from '../../../src/platform/runtime/msi-router.js';
 import { GicIts } from '../../../src/intc/its.js';
 import { GicV3 } from '../../../src/intc/gicv3.js';
 import { QEMU_7_2_FEATURES, type SmmuFeatures } from '../../../src/smmu/features.js';
@@ -64,15 +65,10 @@ export class ModelMachine implements Machine {
     this.smmu = new SmmuV3(this.mem, { features: opts.features ?? QEMU_7_2_FEATURES });
     this.gic = new GicV3(this.mem, { peCount: opts.cpus ?? 1, redistributorBase: VIRT.gicrBase });
     this.its = new GicIts(this.mem, this.gic, { profile: opts.itsProfile ?? 'qemu-7.2' });
-    const itsSink = this.its.msiSink(VIRT.itsBase);
-    const mem = this.mem;
-    this.msiSink = {
-      msiWrite(address: number, data: number, deviceId: number | null): MsiOutcome {
-        const o = itsSink.msiWrite(address, data, deviceId);
-        if (o !== 'dropped' || address === VIRT.itsBase + 0x1_0040) return o;
-        return mem.write32(address, data >>> 0) ? 'memory' : 'dropped';
-      },
-    };
+    // As the platform routes MSIs: the ITS doorbell to the ITS, anything else to RAM.
+    const router = new MsiRouter(this.mem);
+    router.addTarget('its', this.its.msiSink(VIRT.itsBase));
+    this.msiSink = router;
     this.edu = new EduModel(this.smmu.dma(EDU_SID, null));
     this.windows = [
       { base: VIRT.smmuBase, dev: this.smmu },
