@@ -29,7 +29,8 @@ export interface FoundFunction {
   readonly rid: number;
   readonly bdf: string;
   readonly vendorId: number;
-  readonly deviceId: number;
+  /** Configuration-space Device ID. */
+  readonly pciDeviceId: number;
   readonly bridge: boolean;
   readonly secondary: number | null;
   readonly subordinate: number | null;
@@ -111,9 +112,9 @@ export class GuestPci {
         const devfn = (dev << 3) | fn;
         const vendor = this.cfgRead(busNum, devfn, HDR.VENDOR_ID.offset, 2);
         if (vendor === 0xffff) continue;
-        const deviceId = this.cfgRead(busNum, devfn, HDR.DEVICE_ID.offset, 2);
+        const pciDeviceId = this.cfgRead(busNum, devfn, HDR.DEVICE_ID.offset, 2);
         const layout = f(this.cfgRead(busNum, devfn, HDR.HEADER_TYPE.offset, 1), HEADER_TYPE.LAYOUT);
-        const base = { rootComplex: this.rc.name, segment: this.rc.segment, bus: busNum, device: dev, fn, rid: makeRid(busNum, dev, fn), bdf: formatBdf(makeRid(busNum, dev, fn), this.rc.segment), vendorId: vendor, deviceId };
+        const base = { rootComplex: this.rc.name, segment: this.rc.segment, bus: busNum, device: dev, fn, rid: makeRid(busNum, dev, fn), bdf: formatBdf(makeRid(busNum, dev, fn), this.rc.segment), vendorId: vendor, pciDeviceId };
         if (layout === HEADER_LAYOUT_TYPE1) {
           const sec = this.nextBus++;
           if (sec > limit) {

@@ -62,7 +62,7 @@ function roBytes(f: { config: ConfigSpace }): number[] {
 test('fuzz: random guest config writes to an endpoint and a root port never throw and never change read-only bytes', () => {
   const ep = new EndpointFunction('ep', {
     vendorId: 0x1234,
-    deviceId: 0x5678,
+    pciDeviceId: 0x5678,
     classCode: 0xff0000,
     bars: [{ index: 0, size: 0x4000 }, { index: 2, size: 0x1000, kind: 'mem32' }],
     msi: { vectors: 4 },

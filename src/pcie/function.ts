@@ -42,7 +42,8 @@ export interface BarInfo {
 
 export interface FunctionHeader {
   readonly vendorId: number;
-  readonly deviceId: number;
+  /** Configuration-space Device ID (not the ITS DeviceID, which routing gives the function). */
+  readonly pciDeviceId: number;
   /** 24-bit class code (base << 16 | sub << 8 | prog-if). */
   readonly classCode: number;
   readonly revision?: number;
@@ -70,7 +71,7 @@ export abstract class PciFunction implements MsiSender {
   ) {
     const c = this.config;
     c.set(HDR.VENDOR_ID.offset, 2, header.vendorId & 0xffff);
-    c.set(HDR.DEVICE_ID.offset, 2, header.deviceId & 0xffff);
+    c.set(HDR.DEVICE_ID.offset, 2, header.pciDeviceId & 0xffff);
     c.set(HDR.REVISION_ID.offset, 1, (header.revision ?? 0) & 0xff);
     c.set(HDR.CLASS_PROG_IF.offset, 1, header.classCode & 0xff);
     c.set(HDR.CLASS_SUB.offset, 1, (header.classCode >>> 8) & 0xff);

@@ -43,7 +43,8 @@ export interface PortOptions {
   /** Link Capabilities port number; default 0. */
   readonly portNumber?: number;
   readonly vendorId?: number;
-  readonly deviceId?: number;
+  /** Configuration-space Device ID. */
+  readonly pciDeviceId?: number;
 }
 
 /** Something that can occupy a port's secondary bus: an endpoint device or a switch. */
@@ -55,10 +56,10 @@ export interface Pluggable {
 }
 
 /** QEMU's generic PCIe root port / switch IDs are Red Hat 0x1b36; we use them as defaults. */
-const DEFAULT_IDS: Record<PortKind, { vendorId: number; deviceId: number }> = {
-  root: { vendorId: 0x1b36, deviceId: 0x000c },
-  upstream: { vendorId: 0x1b36, deviceId: 0x000d },
-  downstream: { vendorId: 0x1b36, deviceId: 0x000e },
+const DEFAULT_IDS: Record<PortKind, { vendorId: number; pciDeviceId: number }> = {
+  root: { vendorId: 0x1b36, pciDeviceId: 0x000c },
+  upstream: { vendorId: 0x1b36, pciDeviceId: 0x000d },
+  downstream: { vendorId: 0x1b36, pciDeviceId: 0x000e },
 };
 
 const PORT_TYPE_OF: Record<PortKind, (typeof PORT_TYPE)[keyof typeof PORT_TYPE]> = {
@@ -82,7 +83,7 @@ export class PciePort extends PciFunction implements ConfigWriteObserver {
 
   constructor(name: string, opts: PortOptions) {
     const ids = DEFAULT_IDS[opts.kind];
-    super(name, { vendorId: opts.vendorId ?? ids.vendorId, deviceId: opts.deviceId ?? ids.deviceId, classCode: CLASS_CODE.PCI_BRIDGE }, HEADER_LAYOUT_TYPE1, HDR1.BAR_COUNT);
+    super(name, { vendorId: opts.vendorId ?? ids.vendorId, pciDeviceId: opts.pciDeviceId ?? ids.pciDeviceId, classCode: CLASS_CODE.PCI_BRIDGE }, HEADER_LAYOUT_TYPE1, HDR1.BAR_COUNT);
     this.kind = opts.kind;
     this.hasSlot = opts.kind !== 'upstream';
     this.hotplug = this.hasSlot && (opts.hotplug ?? true);

@@ -7,7 +7,7 @@ import { PcieDevice } from './endpoint.js';
 import { RootComplex } from './root-complex.js';
 import { VIRTIO_F_ACCESS_PLATFORM, accessPlatformRequired, mustOfferAccessPlatform, withAccessPlatform } from './virtio.js';
 
-const virtioNet = () => new PcieDevice('vnet', [{ vendorId: 0x1af4, deviceId: 0x1041, classCode: 0x020000 }]);
+const virtioNet = () => new PcieDevice('vnet', [{ vendorId: 0x1af4, pciDeviceId: 0x1041, classCode: 0x020000 }]);
 
 test('behind an SMMU: required; in a bypass range or with no SMMU: not required', () => {
   const toSmmu = [{ inputBase: 0x0000, count: 0x0200, outputBase: 0, target: 'smmu0' }];

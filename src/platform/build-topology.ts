@@ -19,7 +19,7 @@ export type EndpointFactory = (e: EndpointDesc, fn: number, path: string) => End
 /** Default endpoint: Red Hat "PCI test device" IDs, class "other", one 16 KiB BAR, 1 MSI vector. */
 export const genericEndpoint: EndpointFactory = () => ({
   vendorId: 0x1b36,
-  deviceId: 0x0005,
+  pciDeviceId: 0x0005,
   classCode: CLASS_CODE.OTHER,
   bars: [{ index: 0, size: 0x4000 }],
   msi: { vectors: 1 },

@@ -62,7 +62,7 @@ function world(msiSink: (rig: Rig) => MsiSink, maps: { toSmmu: IdMapping[]; toMs
   rc.connectMsi(msiSink(rig));
   const rp = rc.addRootPort('rp0', 1);
   const dev = new PcieDevice('dma-engine', [
-    { vendorId: 0x1b36, deviceId: 0x0005, classCode: 0xff0000, bars: [{ index: 0, size: 0x1000 }], msix: { vectors: 2, tableBar: 0, tableOffset: 0x800, pbaOffset: 0xc00 } },
+    { vendorId: 0x1b36, pciDeviceId: 0x0005, classCode: 0xff0000, bars: [{ index: 0, size: 0x1000 }], msix: { vectors: 2, tableBar: 0, tableOffset: 0x800, pbaOffset: 0xc00 } },
   ]);
   rp.plug(dev, 'cold');
   const g = new EcamGuest(rc.ecam, 0);

@@ -28,8 +28,8 @@ function topology() {
   rp.plug(sw, 'cold');
   sw.downstream[0]!.plug(
     new PcieDevice('d', [
-      { vendorId: 1, deviceId: 2, classCode: 0, bars: [{ index: 0, size: 0x1000, kind: 'mem32' }], msix: { vectors: 4, tableBar: 0, tableOffset: 0, pbaOffset: 0x800 } },
-      { vendorId: 1, deviceId: 3, classCode: 0, msi: { vectors: 8 } },
+      { vendorId: 1, pciDeviceId: 2, classCode: 0, bars: [{ index: 0, size: 0x1000, kind: 'mem32' }], msix: { vectors: 4, tableBar: 0, tableOffset: 0, pbaOffset: 0x800 } },
+      { vendorId: 1, pciDeviceId: 3, classCode: 0, msi: { vectors: 8 } },
     ]),
     'cold',
   );

@@ -87,7 +87,7 @@ test('switch hot-plugged into a root port after boot: port MSI through the SMMU,
   // Hot-add an endpoint below dp1 (RID 04:00.0) after arming dp1's hot-plug interrupt.
   const dpSid = 0x1_0000 + 0x0201;
   armPort(s, 2, 1, dpSid, 34);
-  const dev = new PcieDevice('nic', [{ vendorId: 0x8086, deviceId: 0x10d3, classCode: 0x020000, msi: { vectors: 1 } }]);
+  const dev = new PcieDevice('nic', [{ vendorId: 0x8086, pciDeviceId: 0x10d3, classCode: 0x020000, msi: { vectors: 1 } }]);
   sw.downstream[1]!.plug(dev);
   assert.deepEqual(s.its.received.at(-1), { deviceId: 0x2_0201, eventId: 34 });
   assert.equal(s.g.read(4, 0, 0), 0x10d38086);
@@ -108,7 +108,7 @@ test('edge semantics: an event with HPIE clear raises nothing; enabling HPIE lat
   s.g.enumerate();
   const e = armPort(s, 0, 0, 0x1_0000, 5);
   s.g.write(0, 0, e + 0x18, 2, 0); // events off
-  s.rp.plug(new PcieDevice('d', [{ vendorId: 1, deviceId: 2, classCode: 0 }]));
+  s.rp.plug(new PcieDevice('d', [{ vendorId: 1, pciDeviceId: 2, classCode: 0 }]));
   assert.equal(s.its.received.length, 0);
   s.g.write(0, 0, e + 0x18, 2, HPIE | PDCE);
   assert.equal(s.its.received.length, 1);
@@ -118,7 +118,7 @@ test('edge semantics: an event with HPIE clear raises nothing; enabling HPIE lat
 
 test('unplug clears presence and link, sets the change bits and raises the MSI; the removed device has no identity', () => {
   const s = setup();
-  const dev = new PcieDevice('d', [{ vendorId: 1, deviceId: 2, classCode: 0 }]);
+  const dev = new PcieDevice('d', [{ vendorId: 1, pciDeviceId: 2, classCode: 0 }]);
   s.rp.plug(dev, 'cold');
   s.g.enumerate();
   const e = armPort(s, 0, 0, 0x1_0000, 9);
@@ -135,9 +135,9 @@ test('unplug clears presence and link, sets the change bits and raises the MSI; 
 test('host misuse: plugging into an occupied or non-hot-plug port, or into an upstream port', () => {
   const s = setup();
   const cold = s.rc.addRootPort('rp1', 1, { hotplug: false });
-  assert.throws(() => cold.plug(new PcieDevice('x', [{ vendorId: 1, deviceId: 1, classCode: 0 }])), /not hot-plug capable/);
-  cold.plug(new PcieDevice('y', [{ vendorId: 1, deviceId: 1, classCode: 0 }]), 'cold');
-  assert.throws(() => cold.plug(new PcieDevice('z', [{ vendorId: 1, deviceId: 1, classCode: 0 }]), 'cold'), /occupied/);
+  assert.throws(() => cold.plug(new PcieDevice('x', [{ vendorId: 1, pciDeviceId: 1, classCode: 0 }])), /not hot-plug capable/);
+  cold.plug(new PcieDevice('y', [{ vendorId: 1, pciDeviceId: 1, classCode: 0 }]), 'cold');
+  assert.throws(() => cold.plug(new PcieDevice('z', [{ vendorId: 1, pciDeviceId: 1, classCode: 0 }]), 'cold'), /occupied/);
   const sw = new PcieSwitch('sw', { downstreamPorts: 1 });
-  assert.throws(() => sw.upstream.plug(new PcieDevice('w', [{ vendorId: 1, deviceId: 1, classCode: 0 }])), /upstream/);
+  assert.throws(() => sw.upstream.plug(new PcieDevice('w', [{ vendorId: 1, pciDeviceId: 1, classCode: 0 }])), /upstream/);
 });

@@ -142,7 +142,7 @@ test('property: for random mappings and bus assignments, the routing equals mapI
         rc.attachIommu('smmu0', smmu);
         rc.connectMsi({ msiWrite: (a, d, id) => (its.received.push({ deviceId: id ?? -1, eventId: d }), 'delivered') });
         const rp = rc.addRootPort('rp', 4);
-        const dev = new PcieDevice('d', Array.from({ length: fnCount + 1 }, () => ({ vendorId: 1, deviceId: 2, classCode: 0, msi: { vectors: 1 } })));
+        const dev = new PcieDevice('d', Array.from({ length: fnCount + 1 }, () => ({ vendorId: 1, pciDeviceId: 2, classCode: 0, msi: { vectors: 1 } })));
         rp.plug(dev, 'cold');
         rp.config.guestWrite(0x18, 4, (sec << 8) | (sec << 16));
         rp.config.guestWrite(0x04, 2, 0x6);

@@ -41,11 +41,11 @@ function modelCfg(rc: RootComplex): Cfg {
   };
 }
 
-const edu: EndpointFunctionOptions = { vendorId: 0x1234, deviceId: 0x11e8, revision: 0x10, classCode: 0x00ff00, bars: [{ index: 0, size: 0x10_0000, kind: 'mem32' }], msi: { vectors: 1 } };
+const edu: EndpointFunctionOptions = { vendorId: 0x1234, pciDeviceId: 0x11e8, revision: 0x10, classCode: 0x00ff00, bars: [{ index: 0, size: 0x10_0000, kind: 'mem32' }], msi: { vectors: 1 } };
 
 function model(): RootComplex {
   const rc = new RootComplex({ name: 'pcie.0', segment: 0, buses: { start: 0, end: 0xff }, memory: new GuestMemory() });
-  rc.addIntegratedDevice(new PcieDevice('gpex-root', [{ vendorId: 0x1b36, deviceId: 0x0008, classCode: 0x060000 }]), 0);
+  rc.addIntegratedDevice(new PcieDevice('gpex-root', [{ vendorId: 0x1b36, pciDeviceId: 0x0008, classCode: 0x060000 }]), 0);
   const rp0 = rc.addRootPort('rp0', 1);
   rc.addRootPort('rp1', 2);
   const sw = new PcieSwitch('up0', { downstreamPorts: 2 });

@@ -14,7 +14,7 @@ const SW_MSI_IOVA = 0x0800_0000; // Linux's MSI doorbell IOVA with a DMA domain
 const FULL_SMMU: IdMapping[] = [{ inputBase: 0, count: 0x1_0000, outputBase: 0, target: 'smmu0' }];
 const FULL_ITS: IdMapping[] = [{ inputBase: 0, count: 0x1_0000, outputBase: 0, target: 'its0' }];
 
-const fnOpts = (deviceId: number): EndpointFunctionOptions => ({ vendorId: 0x1af4, deviceId, classCode: 0xff0000, msi: { vectors: 1 } });
+const fnOpts = (pciDeviceId: number): EndpointFunctionOptions => ({ vendorId: 0x1af4, pciDeviceId, classCode: 0xff0000, msi: { vectors: 1 } });
 
 function setup(ids: RootComplexIdMaps = { toSmmu: FULL_SMMU, toMsi: FULL_ITS }, functions = 1) {
   const mem = new GuestMemory();

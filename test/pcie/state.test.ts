@@ -19,8 +19,8 @@ function build() {
   const sw = new PcieSwitch('sw', { downstreamPorts: 2 });
   rp.plug(sw, 'cold');
   const dev = new PcieDevice('dev', [
-    { vendorId: 1, deviceId: 2, classCode: 0, bars: [{ index: 0, size: 0x1000 }], msix: { vectors: 3, tableBar: 0, tableOffset: 0, pbaOffset: 0x800 } },
-    { vendorId: 1, deviceId: 3, classCode: 0, msi: { vectors: 2 } },
+    { vendorId: 1, pciDeviceId: 2, classCode: 0, bars: [{ index: 0, size: 0x1000 }], msix: { vectors: 3, tableBar: 0, tableOffset: 0, pbaOffset: 0x800 } },
+    { vendorId: 1, pciDeviceId: 3, classCode: 0, msi: { vectors: 2 } },
   ]);
   sw.downstream[0]!.plug(dev, 'cold');
   return { rc, its, sw, dev, g: new EcamGuest(rc.ecam, 0) };
@@ -52,12 +52,12 @@ test('save -> JSON -> restore into an identical topology reproduces state and pe
   const e = findCap(a.g, 2, 1, 0x10);
   a.g.write(2, 1, e + 0x18, 2, (1 << 5) | (1 << 3));
   programMsi(a.g, 2, 1, ITS_TRANSLATER, 7);
-  dp1.plug(new PcieDevice('late', [{ vendorId: 5, deviceId: 6, classCode: 0 }]));
+  dp1.plug(new PcieDevice('late', [{ vendorId: 5, pciDeviceId: 6, classCode: 0 }]));
   assert.equal(a.its.received.length, 1);
 
   const saved = JSON.parse(JSON.stringify(savePcieState(a.rc)));
   const b = build();
-  b.sw.downstream[1]!.plug(new PcieDevice('late', [{ vendorId: 5, deviceId: 6, classCode: 0 }]), 'cold');
+  b.sw.downstream[1]!.plug(new PcieDevice('late', [{ vendorId: 5, pciDeviceId: 6, classCode: 0 }]), 'cold');
   restorePcieState(b.rc, saved);
   assert.deepEqual(configImage(b.rc), configImage(a.rc));
   assert.deepEqual(b.rc.functions().map((f) => f.identity()), a.rc.functions().map((f) => f.identity()));

@@ -10,7 +10,7 @@ import { EcamGuest } from '../support/pcie-fakes.js';
 
 function nvmeLike(name: string): PcieDevice {
   return new PcieDevice(name, [
-    { vendorId: 0x1b36, deviceId: 0x0010, classCode: 0x010802, bars: [{ index: 0, size: 0x4000 }], msix: { vectors: 4, tableBar: 0, tableOffset: 0x2000, pbaOffset: 0x3000 } },
+    { vendorId: 0x1b36, pciDeviceId: 0x0010, classCode: 0x010802, bars: [{ index: 0, size: 0x4000 }], msix: { vectors: 4, tableBar: 0, tableOffset: 0x2000, pbaOffset: 0x3000 } },
   ]);
 }
 
@@ -22,9 +22,9 @@ function build(): { rc: RootComplex; g: EcamGuest; sw: PcieSwitch; mf: PcieDevic
   const sw = new PcieSwitch('sw0', { downstreamPorts: 2 });
   rp0.plug(sw, 'cold');
   const mf = new PcieDevice('mf', [
-    { vendorId: 0x8086, deviceId: 0x1000, classCode: 0x020000, bars: [{ index: 0, size: 0x10_0000, prefetchable: true }] },
-    { vendorId: 0x8086, deviceId: 0x1001, classCode: 0x020000, bars: [{ index: 0, size: 0x4000, kind: 'mem32' }] },
-    { vendorId: 0x8086, deviceId: 0x1002, classCode: 0x020000 },
+    { vendorId: 0x8086, pciDeviceId: 0x1000, classCode: 0x020000, bars: [{ index: 0, size: 0x10_0000, prefetchable: true }] },
+    { vendorId: 0x8086, pciDeviceId: 0x1001, classCode: 0x020000, bars: [{ index: 0, size: 0x4000, kind: 'mem32' }] },
+    { vendorId: 0x8086, pciDeviceId: 0x1002, classCode: 0x020000 },
   ]);
   sw.downstream[0]!.plug(mf, 'cold');
   rp1.plug(nvmeLike('nvme0'), 'cold');
@@ -136,7 +136,7 @@ test('a bridge window routes CPU accesses to a BAR below it; MSI-X table reachab
 });
 
 test('an endpoint function can be shared by only one position; a device has 1..8 functions', () => {
-  const f = new EndpointFunction('f', { vendorId: 1, deviceId: 2, classCode: 0 });
+  const f = new EndpointFunction('f', { vendorId: 1, pciDeviceId: 2, classCode: 0 });
   const rc = new RootComplex({ name: 'r', segment: 0, buses: { start: 0, end: 3 }, memory: new GuestMemory() });
   rc.addIntegratedDevice(new PcieDevice('d', [f]), 2);
   assert.throws(() => rc.addIntegratedDevice(new PcieDevice('e', [f]), 3), RangeError);

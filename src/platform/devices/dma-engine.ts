@@ -73,10 +73,10 @@ export class DmaEngine implements BarHandler, Serviceable {
   /** The last fault (host-side diagnostics). */
   lastFault: DmaFault | null = null;
 
-  constructor(name: string, opts: { deviceId?: number } = {}) {
+  constructor(name: string, opts: { pciDeviceId?: number } = {}) {
     this.fn = new EndpointFunction(name, {
       vendorId: 0x1b36,
-      deviceId: opts.deviceId ?? 0x0005,
+      pciDeviceId: opts.pciDeviceId ?? 0x0005,
       classCode: CLASS_CODE.OTHER,
       bars: [{ index: 0, size: DMA_ENGINE_BAR_SIZE }],
       msix: DMA_ENGINE_MSIX,

@@ -87,7 +87,7 @@ export class QueueDevice implements BarHandler, Serviceable {
   constructor(name: string) {
     this.fn = new EndpointFunction(name, {
       vendorId: 0x1b36,
-      deviceId: 0x0010,
+      pciDeviceId: 0x0010,
       classCode: CLASS_CODE.OTHER,
       bars: [{ index: 0, size: QDEV_BAR_SIZE }],
       msix: QDEV_MSIX,
