@@ -6,6 +6,7 @@
 import { readIdRegister } from './id-registers.js';
 import { GICD, GICD_CTLR, GICD_FRAME_SIZE, GICD_TYPER } from '../spec/gic/distributor-registers.js';
 import type { MmioDevice, U64 } from '../memory/types.js';
+import { read64As32, write64As32 } from '../memory/mmio-split.js';
 
 export interface DistributorParams {
   readonly peCount: number;
@@ -79,12 +80,10 @@ export class GicDistributor implements MmioDevice {
   }
 
   read64(offset: number, out: U64): void {
-    out.lo = this.read(offset, 4);
-    out.hi = this.read(offset + 4, 4);
+    read64As32(this, offset, out);
   }
 
   write64(offset: number, lo: number, hi: number): void {
-    this.write(offset, 4, lo);
-    this.write(offset + 4, 4, hi);
+    write64As32(this, offset, lo, hi);
   }
 }

@@ -8,6 +8,7 @@ import { SPI_INTID_BASE, SPI_INTID_LIMIT } from '../spec/gic/gic-common.js';
 import { V2M, V2M_FRAME_SIZE, V2M_MSI_TYPER, V2M_SETSPI } from '../spec/gic/gicv2m-registers.js';
 import { UserInputError } from '../util/errors.js';
 import type { DoorbellSink, MmioDevice, MsiOutcome, U64 } from '../memory/types.js';
+import { read64As32 } from '../memory/mmio-split.js';
 import { NO_SPI_SINK, type SpiSink } from './sinks.js';
 
 export interface GicV2mOptions {
@@ -94,10 +95,10 @@ export class GicV2m implements MmioDevice {
   }
 
   read64(offset: number, out: U64): void {
-    out.lo = this.read(offset, 4);
-    out.hi = this.read(offset + 4, 4);
+    read64As32(this, offset, out);
   }
 
+  /** Only MSI_SETSPI_NS is writable; a 64-bit write to it acts once, with the low word. */
   write64(offset: number, lo: number): void {
     this.write(offset, 4, lo);
   }

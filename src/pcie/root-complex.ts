@@ -11,6 +11,7 @@
 // dropped with a diagnostic. Nothing a guest programs can make these paths throw.
 // PCIe Base r5.0 §7.2.2 (ECAM), §2.2.6.2 (requester ID); IHI 0070 §3.2 (StreamID from RID).
 import type { DmaFault, MmioDevice, MsiOutcome, MsiSink, PhysMemory, U64 } from '../memory/types.js';
+import { read64As32, write64As32 } from '../memory/mmio-split.js';
 import { formatBdf } from './id-map.js';
 import { ECAM } from '../spec/pcie/config-header.js';
 import { NO_BUS, PciBus } from './bus.js';
@@ -267,13 +268,11 @@ class EcamWindow implements MmioDevice {
   }
 
   read64(offset: number, out: U64): void {
-    out.lo = this.read(offset, 4);
-    out.hi = this.read(offset + 4, 4);
+    read64As32(this, offset, out);
   }
 
   write64(offset: number, lo: number, hi: number): void {
-    this.write(offset, 4, lo);
-    this.write(offset + 4, 4, hi);
+    write64As32(this, offset, lo, hi);
   }
 }
 
@@ -295,12 +294,10 @@ class MemoryWindow implements MmioDevice {
   }
 
   read64(offset: number, out: U64): void {
-    out.lo = this.read(offset, 4);
-    out.hi = this.read(offset + 4, 4);
+    read64As32(this, offset, out);
   }
 
   write64(offset: number, lo: number, hi: number): void {
-    this.write(offset, 4, lo);
-    this.write(offset + 4, 4, hi);
+    write64As32(this, offset, lo, hi);
   }
 }

@@ -27,6 +27,7 @@
 // Rings are polled through `service()` in both modes, so unseen QueueNotify stores cost nothing.
 import type { DmaPort, IrqLine, MmioDevice, Serviceable, U64 } from '../memory/types.js';
 import { NO_IRQ } from '../memory/types.js';
+import { read64As32, write64As32 } from '../memory/mmio-split.js';
 import { VIRTIO_F, featureSet } from '../spec/virtio/features.js';
 import { VIRTIO_MMIO, VIRTIO_MMIO_CONFIG, VIRTIO_MMIO_INT, VIRTIO_MMIO_MAGIC, VIRTIO_MMIO_VERSION, VIRTIO_MMIO_WINDOW_SIZE } from '../spec/virtio/mmio.js';
 import { VIRTIO_STATUS, VIRTIO_VENDOR_VSMMU } from '../spec/virtio/status.js';
@@ -251,13 +252,11 @@ export class VirtioMmioTransport implements MmioDevice, Serviceable {
 
   /** 64-bit accesses are two 32-bit accesses, low word first. */
   read64(offset: number, out: U64): void {
-    out.lo = this.read(offset, 4) >>> 0;
-    out.hi = this.read(offset + 4, 4) >>> 0;
+    read64As32(this, offset, out);
   }
 
   write64(offset: number, lo: number, hi: number): void {
-    this.write(offset, 4, lo);
-    this.write(offset + 4, 4, hi);
+    write64As32(this, offset, lo, hi);
   }
 
   // ------------------------------------------------------------ Serviceable

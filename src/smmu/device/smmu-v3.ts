@@ -3,6 +3,7 @@
 // SMMUEN = 0 (§6.3.14), per-stream DMA ports and the translated MSI path, reset and save/restore.
 // Translation itself (stream table, CDs, walks, caches) is the translation engine's.
 import type { DmaPort, MmioDevice, MsiOutcome, MsiSink, PhysMemory, Serviceable, U64 } from '../../memory/types.js';
+import { read64As32, write64As32 } from '../../memory/mmio-split.js';
 import { memoryMsiSink } from '../../memory/msi-memory.js';
 import { fieldMask32, get32 } from '../../spec/bits.js';
 import { eventName } from '../../spec/smmuv3/events.js';
@@ -242,8 +243,7 @@ export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
     if ((offset & 7) !== 0 || offset < 0 || offset >= SMMU_MMIO_SIZE) return;
     // A 64-bit access to a 64-bit register reads it whole; to two 32-bit registers it behaves as
     // two 32-bit accesses (one of the CONSTRAINED UNPREDICTABLE choices of §6.2).
-    out.lo = this.read(offset, 4);
-    out.hi = this.read(offset + 4, 4);
+    read64As32(this, offset, out);
   }
 
   write(offset: number, size: 1 | 2 | 4, value: number): void {
@@ -265,8 +265,7 @@ export class SmmuV3 implements MmioDevice, PortTranslator, Serviceable {
       this.afterWrite(REGISTERS[slot]!.name);
       return;
     }
-    this.write(offset, 4, lo);
-    this.write(offset + 4, 4, hi);
+    write64As32(this, offset, lo, hi);
   }
 
   /**
