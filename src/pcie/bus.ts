@@ -22,6 +22,7 @@
 import { HDR1 } from '../spec/pcie/config-header.js';
 import type { PciFunction } from './function.js';
 import type { RootComplex } from './root-complex.js';
+import { routingChanged } from './routing-epoch.js';
 
 export const NO_BUS = -1;
 
@@ -131,6 +132,7 @@ export class PciBus {
     fn.bus = this;
     fn.devfn = devfn;
     if (isBridge(fn)) this.bridges.push(fn);
+    routingChanged();
   }
 
   detach(fn: PciFunction): void {
@@ -139,6 +141,7 @@ export class PciBus {
     fn.bus = null;
     const i = this.bridges.indexOf(fn as unknown as BridgeLike);
     if (i >= 0) this.bridges.splice(i, 1);
+    routingChanged();
   }
 }
 

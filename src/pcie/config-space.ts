@@ -8,6 +8,7 @@
 import { CONFIG_SPACE_BYTES, HDR, STATUS } from '../spec/pcie/config-header.js';
 import { CAP_AREA_END, CAP_AREA_START } from '../spec/pcie/capabilities.js';
 import { fieldMask32, sizeMask } from '../spec/bits.js';
+import { routingChanged } from './routing-epoch.js';
 
 /** Called after a guest write that overlaps [start, end). */
 export interface ConfigWriteObserver {
@@ -46,6 +47,7 @@ export class ConfigSpace {
       const cm = this.w1cmask[o]!;
       b[o] = ((b[o]! & ~wm & ~(v & cm)) | (v & wm)) & 0xff;
     }
+    routingChanged();
     const obs = this.observers;
     for (let i = 0; i < obs.length; i++) {
       const ob = obs[i]!;
@@ -64,6 +66,7 @@ export class ConfigSpace {
 
   set(offset: number, size: 1 | 2 | 4, value: number): void {
     setLe(this.bytes, offset, size, value);
+    routingChanged();
   }
 
   setWriteMask(offset: number, size: 1 | 2 | 4, mask: number): void {
@@ -123,11 +126,13 @@ export class ConfigSpace {
   load(bytes: Uint8Array): void {
     if (bytes.length !== CONFIG_SPACE_BYTES) throw new RangeError(`configuration space image must be ${CONFIG_SPACE_BYTES} bytes`);
     this.bytes.set(bytes);
+    routingChanged();
   }
 
   /** Restores the captured reset state (conventional reset / FLR of the register file). */
   reset(): void {
     if (this.resetImage) this.bytes.set(this.resetImage);
+    routingChanged();
   }
 }
 

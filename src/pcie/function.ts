@@ -3,7 +3,8 @@
 // requester ID) is never stored: it is resolved from the bridges' bus-number registers at every
 // DMA and MSI (see bus.ts), so guest renumbering is followed.
 // PCIe Base r5.0 §7.5.1 (header), §7.5.1.2.1 (BARs and sizing), §6.1.4 (MSI/MSI-X operation).
-import type { DmaFault, DmaPort, MsiOutcome } from '../memory/types.js';
+import type { DmaPort, MsiOutcome } from '../memory/types.js';
+import { FunctionDmaPort } from './function-dma-port.js';
 import {
   BAR,
   BAR_MIN_SIZE,
@@ -222,18 +223,12 @@ export abstract class PciFunction implements MsiSender {
 
   // ------------------------------------------------------------ requests
 
-  /** A DMA port for substream `ssid` (null: untagged). Create once and reuse. */
+  /**
+   * A DMA port for substream `ssid` (null: untagged), bound to the function's route: resolved on
+   * first use and again only after a routing change. Create once and reuse.
+   */
   dmaPort(ssid: number | null): DmaPort {
-    return {
-      read: (iova: number, dst: Uint8Array): DmaFault | null => this.dmaAccess(false, iova, dst, ssid),
-      write: (iova: number, src: Uint8Array): DmaFault | null => this.dmaAccess(true, iova, src, ssid),
-    };
-  }
-
-  private dmaAccess(write: boolean, iova: number, buf: Uint8Array, ssid: number | null): DmaFault | null {
-    const rc = this.bus?.rc ?? null;
-    if (rc === null) return { iova, reason: 'not-attached', done: 0 };
-    return rc.dmaFrom(this, write, iova, buf, ssid);
+    return new FunctionDmaPort(this, ssid);
   }
 
   /** Sends one MSI write (address, data) as this function: bus master, identity, SMMU, controller. */

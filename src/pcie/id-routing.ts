@@ -10,6 +10,7 @@
 //   a RID no mapping covers carries no DeviceID (null), which an ITS drops.
 import type { IdMapping } from './id-map.js';
 import type { IommuAttachment } from './types.js';
+import { routingChanged } from './routing-epoch.js';
 
 export interface RootComplexIdMaps {
   readonly toSmmu: readonly IdMapping[];
@@ -55,6 +56,7 @@ export class IdRouting {
         n++;
       }
     }
+    routingChanged();
     return n;
   }
 

@@ -18,6 +18,8 @@ import { NO_BUS, PciBus } from './bus.js';
 import { PcieDiagnostics } from './diagnostics.js';
 import type { PcieDevice } from './endpoint.js';
 import type { PciFunction } from './function.js';
+import { ROUTE, type DmaRoute } from './function-dma-port.js';
+import type { PcieDiagnosticKind } from './diagnostics.js';
 import { IdRouting, type RootComplexIdMaps } from './id-routing.js';
 import { PciePort, type PortOptions } from './port.js';
 import { sizeMask } from '../spec/bits.js';
@@ -110,35 +112,37 @@ export class RootComplex {
     this.msiSink = sink;
   }
 
-  // ------------------------------------------------------------ routing (per access, no allocation on success)
+  // ------------------------------------------------------------ routing (DMA: when a port binds; MSI: per access, no allocation on success)
 
-  /** DMA by `fn` (called through its DmaPort). */
-  dmaFrom(fn: PciFunction, write: boolean, iova: number, buf: Uint8Array, ssid: number | null): DmaFault | null {
-    const d = this.diagnostics;
-    if (!fn.busMaster) return this.dmaFail(fn, 'dma-bus-master-disabled', -1, iova, buf.length, 'bus-master-disabled');
+  /**
+   * Resolves where DMA by `fn` (substream `ssid`) goes now, into `out`. Called by the function's
+   * bound DMA port (`function-dma-port.ts`) when it is first used and after a routing change.
+   */
+  routeDma(fn: PciFunction, ssid: number | null, out: DmaRoute): void {
+    out.diagnostics = this.diagnostics;
+    out.segment = this.segment;
+    out.port = null;
+    out.memory = null;
+    out.kind = ROUTE.REFUSED;
+    out.rid = -1;
+    if (!fn.busMaster) return refuse(out, 'dma-bus-master-disabled', 'bus-master-disabled');
     const bus = fn.bus;
     const b = bus === null ? NO_BUS : bus.resolve();
-    if (b < 0) return this.dmaFail(fn, 'dma-no-requester-id', -1, iova, buf.length, 'no-requester-id');
+    if (b < 0) return refuse(out, 'dma-no-requester-id', 'no-requester-id');
     const rid = (b << 8) | fn.devfn;
-    if (bus!.pathBlocked) return this.dmaFail(fn, 'dma-bus-master-disabled', rid, iova, buf.length, 'bus-master-disabled');
+    out.rid = rid;
+    if (bus!.pathBlocked) return refuse(out, 'dma-bus-master-disabled', 'bus-master-disabled');
     const r = this.routing;
     const i = r.streamIndex(rid);
     if (i >= 0) {
       const iommu = r.iommu(i);
-      if (iommu === null) return this.dmaFail(fn, 'dma-iommu-missing', rid, iova, buf.length, 'iommu-missing');
-      const port = iommu.dma(r.streamId(i, rid), ssid);
-      const f = write ? port.write(iova, buf) : port.read(iova, buf);
-      if (f !== null) d.record('dma-fault', fn.name, this.segment, rid, f.iova, buf.length, f.reason);
-      return f;
+      if (iommu === null) return refuse(out, 'dma-iommu-missing', 'iommu-missing');
+      out.port = iommu.dma(r.streamId(i, rid), ssid);
+      out.kind = ROUTE.IOMMU;
+      return;
     }
-    if (!(Number.isSafeInteger(iova) && iova >= 0)) return this.dmaFail(fn, 'dma-fault', rid, iova, buf.length, 'external-abort');
-    const ok = write ? this.memory.writeBytes(iova, buf) : this.memory.readBytes(iova, buf);
-    return ok ? null : this.dmaFail(fn, 'dma-fault', rid, iova, buf.length, 'external-abort');
-  }
-
-  private dmaFail(fn: PciFunction, kind: 'dma-bus-master-disabled' | 'dma-no-requester-id' | 'dma-iommu-missing' | 'dma-fault', rid: number, iova: number, len: number, reason: string): DmaFault {
-    this.diagnostics.record(kind, fn.name, this.segment, rid, iova, len, reason);
-    return { iova, reason, done: 0 };
+    out.memory = this.memory;
+    out.kind = ROUTE.MEMORY;
   }
 
   /** One MSI write by `fn` (called by its MSI/MSI-X capability or hot-plug logic). */
@@ -300,4 +304,10 @@ class MemoryWindow implements MmioDevice {
   write64(offset: number, lo: number, hi: number): void {
     write64As32(this, offset, lo, hi);
   }
+}
+
+function refuse(out: DmaRoute, kind: PcieDiagnosticKind, reason: string): void {
+  out.kind = ROUTE.REFUSED;
+  out.failKind = kind;
+  out.failReason = reason;
 }
