@@ -8,7 +8,8 @@
 // Descriptor layout: src/spec/smmuv3/pagetable.ts (VMSAv8-64, DDI 0487 D8.3).
 import type { PhysMemory } from '../memory/types.js';
 import { encodeFields, getBig } from '../spec/bits.js';
-import { DESC, DESC_OA_MSB, GRANULES, S1_LEAF } from '../spec/smmuv3/pagetable.js';
+import { DESC, DESC_OA_MSB, GRANULES, levelShift, S1_LEAF } from '../spec/smmuv3/pagetable.js';
+import { SLOT_BLOCKED, TableBuilder, type TableWrite } from './table-builder.js';
 import type { PageAllocator } from './allocator.js';
 import { readWord, writeWords } from './cpu-bus.js';
 
@@ -66,8 +67,7 @@ export class IoPageTable {
   readonly pgd: number;
   readonly startLevel: number;
   readonly pgdEntries: number;
-  /** Tables allocated (including the PGD). */
-  tables = 1;
+  private readonly builder: TableBuilder;
 
   constructor(
     private readonly mem: PhysMemory,
@@ -76,15 +76,26 @@ export class IoPageTable {
   ) {
     if (IPS_OF[cfg.oas] === undefined) throw new RangeError(`io-pgtable: unsupported OAS ${cfg.oas}`);
     if (!(cfg.ias >= 32 && cfg.ias <= 48)) throw new RangeError(`io-pgtable: unsupported IAS ${cfg.ias}`);
-    const vaBits = cfg.ias - GRANULE_SHIFT;
-    const levels = Math.ceil(vaBits / STRIDE);
-    this.startLevel = 4 - levels;
-    const pgdBits = vaBits - STRIDE * (levels - 1);
-    this.pgdEntries = 2 ** pgdBits;
-    // The S1 PGD is 8 << pgd_bits bytes, aligned to its size (at least 64 bytes).
-    const bytes = Math.max(8 * this.pgdEntries, 64);
-    this.pgd = alloc.alloc(bytes, bytes);
+    // The S1 PGD: start level and size from the input size, 8 << pgd_bits bytes aligned to its
+    // size (at least 64 bytes).
+    this.builder = new TableBuilder({
+      granuleShift: GRANULE_SHIFT,
+      inputBits: cfg.ias,
+      alloc: (size, align) => alloc.alloc(size, align),
+      read: (addr) => this.read(addr),
+    });
+    this.pgd = this.builder.root;
+    this.startLevel = this.builder.startLevel;
+    this.pgdEntries = this.builder.startEntries;
   }
+
+  /** Tables allocated (including the PGD). */
+  get tables(): number {
+    return this.builder.tables + this.splitTables;
+  }
+
+  /** Tables allocated to split blocks (partial unmap). */
+  private splitTables = 0;
 
   /** The CD translation fields io-pgtable derives (arm_64_lpae_alloc_pgtable_s1). */
   tcr(): { t0sz: number; tg0: number; irgn0: number; orgn0: number; sh0: number; ips: number } {
@@ -94,12 +105,11 @@ export class IoPageTable {
 
   /** Size mapped by one entry at `level` (3: 4K, 2: 2M, 1: 1G, 0: 512G). */
   static levelSize(level: number): number {
-    return 2 ** (GRANULE_SHIFT + STRIDE * (3 - level));
+    return 2 ** levelShift(GRANULE_SHIFT, level);
   }
 
   private index(iova: number, level: number): number {
-    const entries = level === this.startLevel ? this.pgdEntries : 1 << STRIDE;
-    return Math.floor(iova / IoPageTable.levelSize(level)) % entries;
+    return this.builder.index(iova, level);
   }
 
   /** The leaf descriptor io-pgtable writes for `pa` with `prot` (arm_lpae_prot_to_pte + init_pte). */
@@ -177,27 +187,16 @@ export class IoPageTable {
   }
 
   private mapOne(iova: number, pa: number, size: number, prot: IommuProt): MapResult {
-    let table = this.pgd;
-    for (let level = this.startLevel; level <= 3; level++) {
-      const slot = table + 8 * this.index(iova, level);
-      const d = this.read(slot);
-      if (IoPageTable.levelSize(level) === size) {
-        if (IoPageTable.isValid(d)) return { ok: false, reason: `IOVA 0x${iova.toString(16)} already mapped` };
-        this.write(slot, IoPageTable.leafDescriptor(pa, prot, level));
-        return { ok: true };
-      }
-      if (!IoPageTable.isValid(d)) {
-        const next = this.alloc.page();
-        this.tables++;
-        this.write(slot, IoPageTable.tableDescriptor(next));
-        table = next;
-      } else if (IoPageTable.isTable(d, level)) {
-        table = IoPageTable.nextTable(d);
-      } else {
-        return { ok: false, reason: `IOVA 0x${iova.toString(16)} already mapped by a block` };
-      }
-    }
-    return { ok: false, reason: 'walk overflow' };
+    let level = 3;
+    while (level > this.startLevel && IoPageTable.levelSize(level) !== size) level--;
+    if (IoPageTable.levelSize(level) !== size) return { ok: false, reason: 'walk overflow' };
+    const writes: TableWrite[] = [];
+    const slot = this.builder.slot(iova, level, writes, {}, true);
+    for (const w of writes) this.write(w.addr, w.value);
+    if (slot === SLOT_BLOCKED) return { ok: false, reason: `IOVA 0x${iova.toString(16)} already mapped by a block` };
+    if (IoPageTable.isValid(this.read(slot))) return { ok: false, reason: `IOVA 0x${iova.toString(16)} already mapped` };
+    this.write(slot, IoPageTable.leafDescriptor(pa, prot, level));
+    return { ok: true };
   }
 
   /** Unmaps [iova, iova+size) (iommu_unmap). Returns the bytes unmapped and what to invalidate. */
@@ -245,7 +244,7 @@ export class IoPageTable {
     const attrs = block & ~OA_MASK & ~encodeFields(DESC, { VALID: 1, TYPE: 1 }, 1)[0]!;
     const typeBits = encodeFields(DESC, { VALID: 1, TYPE: level + 1 === 3 ? 1 : 0 }, 1)[0]!;
     const next = this.alloc.page();
-    this.tables++;
+    this.splitTables++;
     for (let i = 0; i < 1 << STRIDE; i++) {
       const a = blockBase + i * childSize;
       if (a >= iova && a < iova + size) continue;

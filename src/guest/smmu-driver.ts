@@ -13,11 +13,11 @@
 // - map/unmap through io-pgtable with TLBI_NH_VA per granule (range form when IDR3.RIL) + sync;
 // - event queue consumption (CONS written after each record, overflow acknowledged).
 import type { PhysMemory } from '../memory/types.js';
-import { encodeFields, get32, type Field } from '../spec/bits.js';
-import { CD, CD_BYTES } from '../spec/smmuv3/cd.js';
+import { encodeFields, get32, inPlace, type Field } from '../spec/bits.js';
+import { CD, CD_BYTES, encodeCd } from '../spec/smmuv3/cd.js';
 import { decodeEvent, type SmmuEvent } from '../spec/smmuv3/events.js';
 import { IDR0, IDR1, IDR3, IDR5, OAS_ENCODINGS, TTF_AARCH64 } from '../spec/smmuv3/idr.js';
-import { L1STD, L1STD_BYTES } from '../spec/smmuv3/l1-descriptors.js';
+import { encodeL1Std, L1STD, L1STD_BYTES } from '../spec/smmuv3/l1-descriptors.js';
 import {
   CR0,
   CR1,
@@ -33,7 +33,7 @@ import {
   STRTAB_BASE_CFG,
   CMDQ_ENTRY_BYTES,
 } from '../spec/smmuv3/registers.js';
-import { STE, STE_BYTES, STE_CONFIG, STE_S1DSS, STE_STRW } from '../spec/smmuv3/ste.js';
+import { encodeSte, STE, STE_BYTES, STE_CONFIG, STE_S1DSS, STE_STRW } from '../spec/smmuv3/ste.js';
 import type { PageAllocator } from './allocator.js';
 import { readQ, readWord, writeQ, writeWords, type CpuBus } from './cpu-bus.js';
 import { IoPageTable, PGSIZES_4K, type IommuProt, type TlbGather } from './io-pgtable.js';
@@ -329,7 +329,7 @@ export class GuestSmmuDriver {
 
   /** [6.1] abort STE as Linux writes it with disable_bypass=1: V | Config=abort, SHCFG=incoming. */
   abortSte(): bigint[] {
-    return encodeFields(STE, { V: 1, CONFIG: STE_CONFIG.ABORT, SHCFG: 1 }, 8);
+    return encodeSte({ V: 1, CONFIG: STE_CONFIG.ABORT, SHCFG: 1 });
   }
 
   /** Address of the STE of `sid`, allocating its L2 table on first use (arm_smmu_init_l2_strtab). */
@@ -348,7 +348,7 @@ export class GuestSmmuDriver {
       l2 = this.alloc.alloc(bytes, bytes);
       for (let i = 0; i < 1 << STRTAB_SPLIT; i++) writeWords(this.mem, l2 + i * STE_BYTES, this.abortSte());
       // Span = SPLIT + 1; no CFGI: invalid L1 descriptors are never cached.
-      writeWords(this.mem, this.strtab + l1 * L1STD_BYTES, [encodeFields(L1STD, { SPAN: STRTAB_SPLIT + 1 }, 1)[0]! | BigInt(l2)]);
+      writeWords(this.mem, this.strtab + l1 * L1STD_BYTES, [encodeL1Std({ SPAN: STRTAB_SPLIT + 1, L2PTR: inPlace(L1STD.L2PTR, l2) })]);
       this.l2.set(l1, l2);
     }
     return l2 + (sid % 2 ** STRTAB_SPLIT) * STE_BYTES;
@@ -374,7 +374,7 @@ export class GuestSmmuDriver {
   installBypass(sid: number): boolean {
     const a = this.steAddress(sid);
     if (a === null) return false;
-    writeWords(this.mem, a, encodeFields(STE, { V: 1, CONFIG: STE_CONFIG.BYPASS, SHCFG: 1 }, 3));
+    writeWords(this.mem, a, encodeSte({ V: 1, CONFIG: STE_CONFIG.BYPASS, SHCFG: 1 }).slice(0, 3));
     this.syncSte(sid);
     this.attached.get(sid)?.devices.delete(sid);
     this.attached.delete(sid);
@@ -405,12 +405,12 @@ export class GuestSmmuDriver {
 
   /** STE V=1, Config=S2 with no stage-2 fields + CFGI_STE: ILLEGAL configuration (C_BAD_STE). */
   injectIllegalSte(sid: number): boolean {
-    return this.writeRawSte(sid, encodeFields(STE, { V: 1, CONFIG: STE_CONFIG.S2 }, 4));
+    return this.writeRawSte(sid, encodeSte({ V: 1, CONFIG: STE_CONFIG.S2 }).slice(0, 4));
   }
 
   /** CD 0 of the domain with V=0 + CFGI_CD for `sid`: the next transaction gets C_BAD_CD. */
   injectInvalidCd(d: DmaDomain, sid: number): boolean {
-    const v0 = this.cdWords(d)[0]! & ~encodeFields(CD, { V: 1 }, 1)[0]!;
+    const v0 = this.cdWords(d)[0]! & ~encodeCd({ V: 1 })[0]!;
     writeWords(this.mem, d.cdTable, [v0]);
     return this.cmdq!.issue([cmd('CFGI_CD', { SID: sid, SSID: 0, LEAF: 1 })]);
   }
@@ -437,28 +437,24 @@ export class GuestSmmuDriver {
   /** CD words for a domain (arm_smmu_write_ctx_desc + io-pgtable TCR). */
   cdWords(d: DmaDomain): bigint[] {
     const t = d.pgtable.tcr();
-    return encodeFields(
-      CD,
-      {
-        T0SZ: t.t0sz,
-        TG0: t.tg0,
-        IR0: t.irgn0,
-        OR0: t.orgn0,
-        SH0: t.sh0,
-        EPD1: 1,
-        V: 1,
-        IPS: t.ips,
-        AA64: 1,
-        R: 1,
-        A: 1,
-        ASET: 1,
-        ASID: d.asid,
-        TTB0: BigInt(d.pgtable.pgd) >> 4n,
-        MAIR0: LINUX_MAIR & 0xffff_ffffn,
-        MAIR1: LINUX_MAIR >> 32n,
-      },
-      8,
-    );
+    return encodeCd({
+      T0SZ: t.t0sz,
+      TG0: t.tg0,
+      IR0: t.irgn0,
+      OR0: t.orgn0,
+      SH0: t.sh0,
+      EPD1: 1,
+      V: 1,
+      IPS: t.ips,
+      AA64: 1,
+      R: 1,
+      A: 1,
+      ASET: 1,
+      ASID: d.asid,
+      TTB0: inPlace(CD.TTB0, d.pgtable.pgd),
+      MAIR0: LINUX_MAIR & 0xffff_ffffn,
+      MAIR1: LINUX_MAIR >> 32n,
+    });
   }
 
   /** [6.1] write_ctx_desc: qw1..3, sync, qw0, sync (bare CMD_SYNCs before any master is attached). */
@@ -481,23 +477,19 @@ export class GuestSmmuDriver {
     const a = this.steAddress(sid);
     if (info === null || a === null) return false;
     if (this.attached.has(sid)) this.installAbort(sid);
-    const w = encodeFields(
-      STE,
-      {
-        V: 1,
-        CONFIG: STE_CONFIG.S1,
-        S1FMT: 0,
-        S1CDMAX: 0,
-        S1DSS: STE_S1DSS.SSID0,
-        S1CIR: 1,
-        S1COR: 1,
-        S1CSH: 3,
-        STRW: STE_STRW.NSEL1,
-        S1STALLD: info.stalls ? 1 : 0,
-      },
-      8,
-    );
-    w[0] = w[0]! | (BigInt(d.cdTable) & ((1n << 56n) - 1n) & ~63n);
+    const w = encodeSte({
+      V: 1,
+      CONFIG: STE_CONFIG.S1,
+      S1FMT: 0,
+      S1CDMAX: 0,
+      S1DSS: STE_S1DSS.SSID0,
+      S1CIR: 1,
+      S1COR: 1,
+      S1CSH: 3,
+      STRW: STE_STRW.NSEL1,
+      S1STALLD: info.stalls ? 1 : 0,
+      S1_CONTEXT_PTR: inPlace(STE.S1_CONTEXT_PTR, d.cdTable),
+    });
     writeWords(this.mem, a + 8, [w[1]!, w[2]!, w[3]!]);
     this.syncSte(sid);
     writeWords(this.mem, a, [w[0]!]);

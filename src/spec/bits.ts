@@ -81,6 +81,21 @@ export function encodeFields(
   return words;
 }
 
+/** Field values by field name, as `encodeFields` takes them. */
+export type FieldValues<T extends Readonly<Record<string, Field>>> = Partial<Record<keyof T, bigint | number | boolean>>;
+
+/**
+ * The value of address field `f` that holds byte address `addr` in place (the field keeps address
+ * bits [msb:lsb], so its value is `addr >> lsb`). Host misuse (an address with bits below `lsb`
+ * set) throws.
+ */
+export function inPlace(f: Field, addr: number | bigint): bigint {
+  const a = BigInt(addr);
+  const low = (1n << BigInt(f.lsb)) - 1n;
+  if (a < 0n || (a & low) !== 0n) throw new RangeError(`${f.name}: address 0x${a.toString(16)} is not ${2 ** f.lsb}-byte aligned`);
+  return a >> BigInt(f.lsb);
+}
+
 /** Decodes every field of a layout into `{fieldName: bigint}`. */
 export function decodeFields<K extends string>(fields: Readonly<Record<K, Field>>, words: readonly bigint[]): Record<K, bigint> {
   const out = {} as Record<K, bigint>;

@@ -4,11 +4,12 @@
 // MAIR 0xF404FF44), 4-level stage-1 tables with table descriptors addr|0x3 and page descriptors
 // PA|0xF47 (RW) / PA|0xFC7 (RO). Encodings go through the spec encoders.
 import type { GuestMemory } from '../../src/memory/guest-memory.js';
-import { encodeFields } from '../../src/spec/bits.js';
-import { CD } from '../../src/spec/smmuv3/cd.js';
-import { L1STD } from '../../src/spec/smmuv3/l1-descriptors.js';
-import { encodeS1Leaf, encodeTable } from '../../src/spec/smmuv3/pagetable.js';
-import { STE, STE_CONFIG } from '../../src/spec/smmuv3/ste.js';
+import { inPlace } from '../../src/spec/bits.js';
+import { CD, encodeCd } from '../../src/spec/smmuv3/cd.js';
+import { encodeL1Std, L1STD } from '../../src/spec/smmuv3/l1-descriptors.js';
+import { encodeS1Leaf } from '../../src/spec/smmuv3/pagetable.js';
+import { TableBuilder } from '../../src/guest/table-builder.js';
+import { encodeSte, STE, STE_CONFIG } from '../../src/spec/smmuv3/ste.js';
 
 export const LINUX_MAIR = 0x00000000f404ff44n;
 /** io-pgtable leaf for a coherent RW 4K page (AF | nG | SH=IS | AttrIndx=1 | AP[1] | page). */
@@ -70,36 +71,28 @@ export class DomainBuilder {
   installL2(l1Base: number, sid: number): number {
     const l2 = this.alloc(256 * 64, 256 * 64);
     for (let i = 0; i < 256; i++) this.writeWords(l2 + i * 64, this.abortSte());
-    this.write64(l1Base + (sid >> 8) * 8, encodeFields(L1STD, { SPAN: 9, L2PTR: BigInt(l2) >> 6n }, 1)[0]!);
+    this.write64(l1Base + (sid >> 8) * 8, encodeL1Std({ SPAN: 9, L2PTR: inPlace(L1STD.L2PTR, l2) }));
     return l2;
   }
 
   abortSte(): bigint[] {
-    return encodeFields(STE, { V: 1, CONFIG: STE_CONFIG.ABORT, SHCFG: 1 }, 8);
+    return encodeSte({ V: 1, CONFIG: STE_CONFIG.ABORT, SHCFG: 1 });
   }
 
   bypassSte(): bigint[] {
-    return encodeFields(STE, { V: 1, CONFIG: STE_CONFIG.BYPASS, SHCFG: 1 }, 8);
+    return encodeSte({ V: 1, CONFIG: STE_CONFIG.BYPASS, SHCFG: 1 });
   }
 
   /** Linux's S1 STE: qw0 = CD | V | Config=S1 | S1CDMax, qw1 = 0xD6 (S1DSS=SSID0, WBRA, ISH). */
   s1Ste(cdTable: number, s1CdMax = 0): bigint[] {
-    return encodeFields(
-      STE,
-      { V: 1, CONFIG: STE_CONFIG.S1, S1_CONTEXT_PTR: BigInt(cdTable) >> 6n, S1CDMAX: s1CdMax, S1DSS: 2, S1CIR: 1, S1COR: 1, S1CSH: 3 },
-      8,
-    );
+    return encodeSte({ V: 1, CONFIG: STE_CONFIG.S1, S1_CONTEXT_PTR: inPlace(STE.S1_CONTEXT_PTR, cdTable), S1CDMAX: s1CdMax, S1DSS: 2, S1CIR: 1, S1COR: 1, S1CSH: 3 });
   }
 
   // ------------------------------------------------------------ stage-1 domain
 
   /** Linux DMA-domain CD: 4K granule, T0SZ 16, coherent walk, IPS from OAS, R/A/ASET/AA64/EPD1/V. */
   linuxCd(asid: number, ttb0: number, ips = 5): bigint[] {
-    return encodeFields(
-      CD,
-      { T0SZ: 16, TG0: 0, IR0: 1, OR0: 1, SH0: 3, EPD1: 1, V: 1, IPS: ips, AA64: 1, R: 1, A: 1, ASET: 1, ASID: asid, TTB0: BigInt(ttb0) >> 4n, MAIR0: LINUX_MAIR & 0xffff_ffffn, MAIR1: LINUX_MAIR >> 32n },
-      8,
-    );
+    return encodeCd({ T0SZ: 16, TG0: 0, IR0: 1, OR0: 1, SH0: 3, EPD1: 1, V: 1, IPS: ips, AA64: 1, R: 1, A: 1, ASET: 1, ASID: asid, TTB0: inPlace(CD.TTB0, ttb0), MAIR0: LINUX_MAIR & 0xffff_ffffn, MAIR1: LINUX_MAIR >> 32n });
   }
 
   /** A new empty level-0 table (4 KiB). */
@@ -107,33 +100,28 @@ export class DomainBuilder {
     return this.alloc(4096);
   }
 
+  private readonly tables = new Map<number, TableBuilder>();
+
+  /** The table builder of the 4-level (T0SZ 16) stage-1 tree rooted at `pgd`. */
+  private builder(pgd: number): TableBuilder {
+    let b = this.tables.get(pgd);
+    if (b === undefined) {
+      b = new TableBuilder({ granuleShift: 12, inputBits: 48, root: pgd, alloc: (size, align) => this.alloc(size, align), read: (addr) => this.read64(addr) });
+      this.tables.set(pgd, b);
+    }
+    return b;
+  }
+
   /** Maps one 4K page in a 4-level (T0SZ 16) stage-1 table, allocating intermediate tables. */
   map4k(pgd: number, iova: number, pa: number, leafBits: bigint = PTE_RW): void {
-    let table = pgd;
-    for (let level = 0; level < 3; level++) {
-      const idx = Math.floor(iova / 2 ** (39 - 9 * level)) % 512;
-      const slot = table + idx * 8;
-      const d = this.read64(slot);
-      if ((d & 3n) === 3n) table = Number(d & 0x0000_ffff_ffff_f000n);
-      else {
-        const t = this.alloc(4096);
-        this.write64(slot, encodeTable(t));
-        table = t;
-      }
-    }
     const leaf = encodeS1Leaf({ oa: pa, level3: true }) | leafBits;
-    this.write64(table + (Math.floor(iova / 4096) % 512) * 8, leaf);
+    for (const w of this.builder(pgd).map(iova, leaf, 3)) this.write64(w.addr, w.value);
   }
 
   /** Clears a page's leaf descriptor (unmap without freeing tables). */
   unmap4k(pgd: number, iova: number): void {
-    let table = pgd;
-    for (let level = 0; level < 3; level++) {
-      const d = this.read64(table + (Math.floor(iova / 2 ** (39 - 9 * level)) % 512) * 8);
-      if ((d & 3n) !== 3n) return;
-      table = Number(d & 0x0000_ffff_ffff_f000n);
-    }
-    this.write64(table + (Math.floor(iova / 4096) % 512) * 8, 0n);
+    const slot = this.builder(pgd).existingSlot(iova, 3);
+    if (slot >= 0) this.write64(slot, 0n);
   }
 
   /** Installs a Linux S1 domain for `sid` in a linear table: CD + STE. Returns the CD address. */

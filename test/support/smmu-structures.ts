@@ -2,10 +2,11 @@
 // (stream tables, STEs, CDs, page tables) in a GuestMemory with bigint encodings from the spec
 // layer, and TLBI operands from number addresses.
 import { GuestMemory } from '../../src/memory/guest-memory.js';
-import { encodeFields } from '../../src/spec/bits.js';
-import { STE } from '../../src/spec/smmuv3/ste.js';
-import { CD } from '../../src/spec/smmuv3/cd.js';
-import { encodeTable } from '../../src/spec/smmuv3/pagetable.js';
+import type { FieldValues } from '../../src/spec/bits.js';
+import { encodeSte, STE } from '../../src/spec/smmuv3/ste.js';
+import { CD, encodeCd } from '../../src/spec/smmuv3/cd.js';
+import { nextTableAddress, startLevel, tg0Of } from '../../src/spec/smmuv3/pagetable.js';
+import { TableBuilder, type TableAttrs, type TableWrite } from '../../src/guest/table-builder.js';
 import type { TlbiOperand } from '../../src/smmu/translation/types.js';
 
 export const RAM_BASE = 0x4000_0000;
@@ -61,19 +62,20 @@ export class Arena {
     words.forEach((w, i) => this.write64(addr + 8 * i, w));
   }
 
-  ste(fields: Parameters<typeof encodeFields>[1]): bigint[] {
-    return encodeFields(STE, fields, 8);
+  ste(fields: FieldValues<typeof STE>): bigint[] {
+    return encodeSte(fields);
   }
 
-  cd(fields: Parameters<typeof encodeFields>[1]): bigint[] {
-    return encodeFields(CD, fields, 8);
+  cd(fields: FieldValues<typeof CD>): bigint[] {
+    return encodeCd(fields);
   }
 }
 
-/** A VMSAv8-64 table tree (stage 1 or 2) built in an Arena. */
+/** A VMSAv8-64 table tree (stage 1 or 2) built in an Arena with the guest's table builder. */
 export class PageTables {
   readonly root: number;
   readonly stride: number;
+  private readonly builder: TableBuilder;
   constructor(
     readonly arena: Arena,
     readonly shift: 12 | 14 | 16,
@@ -82,58 +84,45 @@ export class PageTables {
     readonly bigEndian = false,
   ) {
     this.stride = shift - 3;
-    const bits = ia - (shift + this.stride * (3 - startLevel));
-    const bytes = 2 ** (bits + 3);
-    this.root = arena.alloc(Math.max(bytes, 64), Math.max(bytes, 64));
+    this.builder = new TableBuilder({
+      granuleShift: shift,
+      inputBits: ia,
+      startLevel,
+      alloc: (size, align) => arena.alloc(size, align),
+      // A table descriptor is followed only while it points into RAM (tests overwrite them).
+      read: (addr) => {
+        const d = arena.read64(addr, bigEndian);
+        return (d & 3n) === 3n && arena.mem.contains(nextTableAddress(d, shift), 2 ** shift) ? d : 0n;
+      },
+    });
+    this.root = this.builder.root;
   }
 
-  private index(va: bigint, level: number, bitsOverride?: number): number {
-    const lsb = this.shift + this.stride * (3 - level);
-    const bits = bitsOverride ?? (level === this.startLevel ? this.ia - lsb : this.stride);
-    return Number((va >> BigInt(lsb)) & ((1n << BigInt(bits)) - 1n));
+  private apply(writes: readonly TableWrite[]): void {
+    for (const w of writes) this.arena.write64(w.addr, w.value, this.bigEndian);
   }
 
   /** Installs `leaf` (a full descriptor) for `va` at `level`, creating tables on the way. */
-  map(va: bigint, leaf: bigint, level: number, tableAttrs: { apTable?: number; xnTable?: boolean; pxnTable?: boolean } = {}): number {
-    let table = this.root;
-    for (let l = this.startLevel; l < level; l++) {
-      const a = table + this.index(va, l) * 8;
-      const d = this.arena.read64(a, this.bigEndian);
-      const existing = Number(d & ((1n << 48n) - 1n) & ~((1n << BigInt(this.shift)) - 1n)) + Number(this.shift === 16 ? ((d >> 12n) & 0xfn) << 48n : 0n);
-      if ((d & 3n) === 3n && this.arena.mem.contains(existing, 2 ** this.shift)) {
-        table = existing;
-      } else {
-        const size = 2 ** this.shift;
-        const next = this.arena.alloc(size, size);
-        this.arena.write64(a, encodeTable(next, this.shift, tableAttrs), this.bigEndian);
-        table = next;
-      }
-    }
-    const addr = table + this.index(va, level) * 8;
-    this.arena.write64(addr, leaf, this.bigEndian);
-    return addr;
+  map(va: bigint, leaf: bigint, level: number, tableAttrs: TableAttrs = {}): number {
+    const writes = this.builder.map(va, leaf, level, tableAttrs);
+    this.apply(writes);
+    return writes.at(-1)!.addr;
   }
 
-  /** Address of the leaf descriptor slot for `va` at `level` (tables must exist). */
+  /** Address of the leaf descriptor slot for `va` at `level` (tables are created if missing). */
   slot(va: bigint, level: number): number {
-    let table = this.root;
-    for (let l = this.startLevel; l < level; l++) {
-      const d = this.arena.read64(table + this.index(va, l) * 8, this.bigEndian);
-      table = Number(d & ((1n << 48n) - 1n) & ~((1n << BigInt(this.shift)) - 1n));
-    }
-    return table + this.index(va, level) * 8;
+    const writes: TableWrite[] = [];
+    const at = this.builder.slot(va, level, writes);
+    this.apply(writes);
+    return at;
   }
 }
 
-/** Stage-1 start level for `ia` input bits (same formula as Linux io-pgtable). */
-export function s1Start(ia: number, shift: number): number {
-  return 4 - Math.ceil((ia - shift) / (shift - 3));
-}
+/** Stage-1 start level for `ia` input bits. */
+export const s1Start = (ia: number, shift: number): number => startLevel(ia, shift);
 
 /** TG0 encoding of a granule shift. */
-export function tg0(shift: number): number {
-  return shift === 12 ? 0 : shift === 16 ? 1 : 2;
-}
+export const tg0 = (shift: number): number => tg0Of(shift as 12 | 14 | 16);
 
 /**
  * A TLBI operand for a number address (bits [11:0] ignored by the engine) and an optional range

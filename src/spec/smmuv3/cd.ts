@@ -1,6 +1,6 @@
 // SMMUv3 Context Descriptor (CD): 64 bytes, 8 doublewords. Layout and encodings only.
 // IHI 0070 §5.4 (CD). Illegal combinations are decided in src/smmu/translation/cd-config.ts.
-import { field, bit, type Field } from '../bits.js';
+import { field, bit, type Field, encodeFields, type FieldValues } from '../bits.js';
 
 export const CD_BYTES = 64;
 export const CD_DWORDS = 8;
@@ -84,3 +84,11 @@ export type CdFieldName = keyof typeof CD;
 export const CD_TG1_SHIFT: readonly number[] = Object.freeze([0, 14, 12, 16]);
 /** CD.IPS / STE.S2PS encoding -> address bits (0b111 = 56 is beyond this model's OAS and behaves as the cap). */
 export const PS_BITS: readonly number[] = Object.freeze([32, 36, 40, 42, 44, 48, 52, 56]);
+
+/**
+ * Encodes a CD into its eight doublewords from field values (address fields take the field value:
+ * use `inPlace(CD.TTB0, address)`). Unknown names throw (host misuse).
+ */
+export function encodeCd(values: FieldValues<typeof CD>): bigint[] {
+  return encodeFields(CD, values, CD_DWORDS);
+}

@@ -2,7 +2,7 @@
 // 64 KiB granules, and the geometry of each granule. Layout and encodings only.
 // Arm ARM (DDI 0487) D8.3 "Translation table descriptor formats"; as used by SMMUv3
 // (IHI 0070 §3.4 address sizes, §5.4 CD, §5.2 STE stage-2 fields).
-import { field, bit, setBigWord, type Field } from '../bits.js';
+import { field, bit, getBig, setBigWord, type Field } from '../bits.js';
 
 /** Fields common to every descriptor. */
 export const DESC = Object.freeze({
@@ -84,6 +84,42 @@ export const GRANULES: Readonly<Record<12 | 14 | 16, GranuleGeometry>> = Object.
 
 /** STE.S2TG / CD.TG0 encoding -> granule shift (0 = Reserved). */
 export const TG0_SHIFT: readonly number[] = Object.freeze([12, 16, 14, 0]);
+
+/** STE.S2TG / CD.TG0 encoding of a granule shift (inverse of TG0_SHIFT). */
+export function tg0Of(granuleShift: 12 | 14 | 16): number {
+  return TG0_SHIFT.indexOf(granuleShift);
+}
+
+/** The lowest address bit a level's index resolves: each entry at `level` maps 2^levelShift bytes. */
+export function levelShift(granuleShift: number, level: number): number {
+  return granuleShift + (granuleShift - 3) * (3 - level);
+}
+
+/**
+ * The level a walk of `inputBits` input address bits starts at with a single start table:
+ * 4 - ceil((inputBits - granuleShift) / (granuleShift - 3)). Stage 1 always starts there; stage 2
+ * may start one or more levels lower with concatenated start tables (STE.S2SL0).
+ */
+export function startLevel(inputBits: number, granuleShift: number): number {
+  return 4 - Math.ceil((inputBits - granuleShift) / (granuleShift - 3));
+}
+
+/** Entries of the start table at `level` for `inputBits` (more than one table's worth: concatenated). */
+export function startTableEntries(inputBits: number, granuleShift: number, level: number): number {
+  return 2 ** (inputBits - levelShift(granuleShift, level));
+}
+
+/** STE.S2SL0 for a stage-2 start level (IHI 0070 §5.2, without FEAT_LPA2): 4 KiB 2 - level, else 3 - level. */
+export function s2Sl0Of(granuleShift: 12 | 14 | 16, level: number): number {
+  return granuleShift === 12 ? 2 - level : 3 - level;
+}
+
+/** The next-level table address a table descriptor holds (bits [47:g], and [51:48] from [15:12] with 64 KiB). */
+export function nextTableAddress(d: bigint, granuleShift: 12 | 14 | 16): number {
+  let a = d & ((1n << BigInt(DESC_OA_MSB + 1)) - 1n) & ~((1n << BigInt(granuleShift)) - 1n);
+  if (granuleShift === 16) a |= getBig([d], S1_TABLE.OA_HI_64K) << 48n;
+  return Number(a);
+}
 
 /** S2 MemAttr / MAIR helpers: MAIR attribute byte for index `i` of a 64-bit MAIR given as lo/hi halves. */
 export function mairByte(mairLo: number, mairHi: number, index: number): number {

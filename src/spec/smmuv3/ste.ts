@@ -2,7 +2,7 @@
 // IHI 0070 §5.2 (STE) — field names and bit positions as the specification gives them
 // (STE bit n = doubleword n/64, bit n%64). Which combinations are ILLEGAL is decided in
 // src/smmu/translation/ste-config.ts.
-import { field, bit, type Field } from '../bits.js';
+import { encodeFields, field, bit, type Field, type FieldValues } from '../bits.js';
 
 export const STE_BYTES = 64;
 export const STE_DWORDS = 8;
@@ -110,3 +110,11 @@ export const STE_PRIVCFG = Object.freeze({ INCOMING: 0, UNPRIV: 2, PRIV: 3 });
 export const STE_INSTCFG = Object.freeze({ INCOMING: 0, DATA: 2, INSTR: 3 });
 /** STE.EATS. */
 export const STE_EATS = Object.freeze({ ABORT: 0, TRANS: 1, SPLIT: 2 });
+
+/**
+ * Encodes an STE into its eight doublewords from field values (address fields take the field
+ * value: use `inPlace(STE.S1_CONTEXT_PTR, address)`). Unknown names throw (host misuse).
+ */
+export function encodeSte(values: FieldValues<typeof STE>): bigint[] {
+  return encodeFields(STE, values, STE_DWORDS);
+}

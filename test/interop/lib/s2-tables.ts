@@ -3,7 +3,9 @@
 // the IPA size leaves more bits at the start level than one table resolves (up to 16 tables), and
 // the STE fields that describe them. Descriptors come from src/spec/smmuv3/pagetable.ts and are
 // written through the Machine, so QEMU and our model see the same bytes.
-import { encodeS2Leaf, encodeTable, GRANULES } from '../../../src/spec/smmuv3/pagetable.js';
+import { encodeS2Leaf, GRANULES, s2Sl0Of, startTableEntries, tg0Of } from '../../../src/spec/smmuv3/pagetable.js';
+import { inPlace } from '../../../src/spec/bits.js';
+import { TableBuilder, type TableWrite } from '../../../src/guest/table-builder.js';
 import { STE, STE_CONFIG } from '../../../src/spec/smmuv3/ste.js';
 import type { Machine } from './machine.js';
 import { steWords } from './smmu-driver.js';
@@ -33,7 +35,7 @@ export class S2Tables {
   readonly stride: number;
   /** Entries in the (possibly concatenated) start table. */
   readonly startEntries: number;
-  private readonly tables = new Map<string, number>();
+  private readonly builder: TableBuilder;
 
   constructor(
     private readonly m: Machine,
@@ -44,15 +46,12 @@ export class S2Tables {
     readonly startLevel: number,
   ) {
     this.stride = GRANULES[granule].stride;
-    this.startEntries = 2 ** (ia - this.lsb(startLevel));
-    const concat = this.startEntries / 2 ** this.stride;
-    if (concat > 16) throw new Error(`stage-2 start level ${startLevel} needs ${concat} concatenated tables (at most 16)`);
-    // The start table is aligned to its own size (IHI 0070 §5.2 S2TTB).
-    this.root = this.take(Math.max(2 ** granule, this.startEntries * 8));
-  }
-
-  private lsb(level: number): number {
-    return this.granule + this.stride * (3 - level);
+    // The start table is aligned to its own size (IHI 0070 §5.2 S2TTB), and takes a whole granule.
+    const entries = startTableEntries(ia, granule, startLevel);
+    const root = this.take(Math.max(2 ** granule, entries * 8));
+    this.builder = new TableBuilder({ granuleShift: granule, inputBits: ia, startLevel, root, alloc: (size) => this.take(size) });
+    this.root = root;
+    this.startEntries = this.builder.startEntries;
   }
 
   private take(size: number): number {
@@ -61,36 +60,22 @@ export class S2Tables {
     return a;
   }
 
-  private index(ipa: bigint, level: number): number {
-    const bits = level === this.startLevel ? this.ia - this.lsb(level) : this.stride;
-    return Number((ipa >> BigInt(this.lsb(level))) & ((1n << BigInt(bits)) - 1n));
-  }
-
-  private async tableFor(ipa: bigint, level: number): Promise<number> {
-    let table = this.root;
-    for (let l = this.startLevel; l < level; l++) {
-      const idx = this.index(ipa, l);
-      const key = `${l}:${table}:${idx}`;
-      let next = this.tables.get(key);
-      if (next === undefined) {
-        next = this.take(2 ** this.granule);
-        this.tables.set(key, next);
-        await this.m.write64(table + idx * 8, encodeTable(next, this.granule));
-      }
-      table = next;
-    }
-    return table;
+  private async apply(writes: readonly TableWrite[]): Promise<void> {
+    for (const w of writes) await this.m.write64(w.addr, w.value);
   }
 
   /** Where the descriptor for `ipa` at `level` lives (creating tables above it). */
   async descriptorAddress(ipa: bigint, level = 3): Promise<number> {
-    return (await this.tableFor(ipa, level)) + this.index(ipa, level) * 8;
+    const writes: TableWrite[] = [];
+    const at = this.builder.slot(ipa, level, writes);
+    await this.apply(writes);
+    return at;
   }
 
   /** Maps `ipa` to `pa` with a page (level 3) or block (level < 3). */
   async map(ipa: bigint, pa: bigint, level = 3, a: S2LeafAttrs = {}): Promise<void> {
     const leaf = encodeS2Leaf({ oa: pa, level3: level === 3, granuleShift: this.granule, s2ap: a.s2ap ?? 3, af: a.af ?? true, xn: a.xn ?? 0, sh: 3 });
-    await this.m.write64(await this.descriptorAddress(ipa, level), leaf);
+    await this.apply(this.builder.map(ipa, leaf, level));
   }
 
   async unmap(ipa: bigint, level = 3): Promise<void> {
@@ -99,12 +84,12 @@ export class S2Tables {
 
   /** STE.S2SL0: 4 KiB granule level 2 - SL0, 16/64 KiB granules level 3 - SL0 (§5.2). */
   get sl0(): number {
-    return this.granule === 12 ? 2 - this.startLevel : 3 - this.startLevel;
+    return s2Sl0Of(this.granule, this.startLevel);
   }
 
   /** STE.S2TG: 0 = 4 KiB, 1 = 64 KiB, 2 = 16 KiB. */
   get s2tg(): number {
-    return this.granule === 12 ? 0 : this.granule === 16 ? 1 : 2;
+    return tg0Of(this.granule);
   }
 
   /** The S2* fields of an STE using these tables. */
@@ -121,7 +106,7 @@ export class S2Tables {
       S2AA64: 1,
       S2AFFD: o.affd ?? false,
       S2R: o.record ?? true,
-      S2TTB: BigInt(this.root) >> 4n,
+      S2TTB: inPlace(STE.S2TTB, this.root),
     };
   }
 }

@@ -2,13 +2,14 @@
 // the very same register writes and memory contents reach QEMU and our model: stream tables
 // (linear and 2-level, §5.1/§5.2), CDs (§5.4), VMSAv8-64 4 KiB-granule page tables, the command
 // queue (chapter 4) and the event queue (chapter 7). Every layout comes from src/spec/smmuv3/.
-import { encodeFields } from '../../../src/spec/bits.js';
-import { CD } from '../../../src/spec/smmuv3/cd.js';
+import { encodeFields, inPlace } from '../../../src/spec/bits.js';
+import { CD, encodeCd } from '../../../src/spec/smmuv3/cd.js';
 import { encodeCommand, type CmdFieldName, type CommandName } from '../../../src/spec/smmuv3/commands.js';
-import { L1STD } from '../../../src/spec/smmuv3/l1-descriptors.js';
-import { DESC, GRANULES, S1_LEAF, S1_TABLE, TG0_SHIFT } from '../../../src/spec/smmuv3/pagetable.js';
+import { encodeL1Std, L1STD } from '../../../src/spec/smmuv3/l1-descriptors.js';
+import { DESC, S1_LEAF, tg0Of } from '../../../src/spec/smmuv3/pagetable.js';
+import { TableBuilder } from '../../../src/guest/table-builder.js';
 import { CR0, CR2, QUEUE_BASE, REG, STRTAB_BASE, STRTAB_BASE_CFG } from '../../../src/spec/smmuv3/registers.js';
-import { STE, STE_CONFIG } from '../../../src/spec/smmuv3/ste.js';
+import { encodeSte, STE, STE_CONFIG } from '../../../src/spec/smmuv3/ste.js';
 import { VIRT, type Machine } from './machine.js';
 
 /** Guest-RAM layout the scenarios share (above QEMU's DTB at the RAM base). */
@@ -43,9 +44,9 @@ type Fields<T extends Record<string, unknown>> = Partial<Record<keyof T, bigint 
 /** STE words from field values (addresses given as byte addresses: shifted here). */
 export function steWords(f: Fields<typeof STE> & { s1ContextAddr?: number }): bigint[] {
   const { s1ContextAddr, ...rest } = f;
-  const v: Record<string, bigint | number | boolean | undefined> = { ...rest };
-  if (s1ContextAddr !== undefined) v['S1_CONTEXT_PTR'] = BigInt(s1ContextAddr) >> 6n;
-  return encodeFields(STE, v, 8);
+  const v: Fields<typeof STE> = { ...rest };
+  if (s1ContextAddr !== undefined) v['S1_CONTEXT_PTR'] = inPlace(STE.S1_CONTEXT_PTR, s1ContextAddr);
+  return encodeSte(v);
 }
 
 export const STE_BYPASS = (): bigint[] => steWords({ V: 1, CONFIG: STE_CONFIG.BYPASS });
@@ -54,28 +55,24 @@ export const STE_S1 = (cdAddr: number): bigint[] => steWords({ V: 1, CONFIG: STE
 
 /** A CD for a TTB0 table (4 KiB granule unless `tg0` says otherwise) the way Linux 6.1 writes one (R=1, A=1, AA64=1, IPS 44 bits). */
 export function cdWords(f: { ttb0: number; t0sz?: number; tg0?: number; asid?: number; v?: boolean; epd0?: boolean; r?: boolean }): bigint[] {
-  return encodeFields(
-    CD,
-    {
-      T0SZ: f.t0sz ?? 16,
-      TG0: f.tg0 ?? 0, // 0: 4 KiB, 1: 64 KiB, 2: 16 KiB
-      IR0: 1,
-      OR0: 1,
-      SH0: 3,
-      EPD0: f.epd0 ?? false,
-      EPD1: 1,
-      V: f.v ?? true,
-      IPS: 4, // 44 bits (QEMU's OAS)
-      AA64: 1,
-      R: f.r ?? true,
-      A: 1,
-      ASET: 1,
-      ASID: f.asid ?? 1,
-      TTB0: BigInt(f.ttb0) >> 4n,
-      MAIR0: 0x0004_04ff, // normal WB, device nGnRE, device nGnRnE (Linux)
-    },
-    8,
-  );
+  return encodeCd({
+    T0SZ: f.t0sz ?? 16,
+    TG0: f.tg0 ?? 0, // 0: 4 KiB, 1: 64 KiB, 2: 16 KiB
+    IR0: 1,
+    OR0: 1,
+    SH0: 3,
+    EPD0: f.epd0 ?? false,
+    EPD1: 1,
+    V: f.v ?? true,
+    IPS: 4, // 44 bits (QEMU's OAS)
+    AA64: 1,
+    R: f.r ?? true,
+    A: 1,
+    ASET: 1,
+    ASID: f.asid ?? 1,
+    TTB0: inPlace(CD.TTB0, f.ttb0),
+    MAIR0: 0x0004_04ff, // normal WB, device nGnRE, device nGnRnE (Linux)
+  });
 }
 
 export interface LeafAttrs {
@@ -95,15 +92,13 @@ export interface LeafAttrs {
 }
 
 /**
- * VMSAv8-64 stage-1 tables for one CD, 4, 16 or 64 KiB granule (DDI 0487 D8: a level resolves
- * granule-3 bits; the walk starts at level 4 - ceil((64 - T0SZ - granule) / (granule - 3))), table
- * pages allocated (granule-aligned) from a bump pointer, descriptors written through the machine.
+ * VMSAv8-64 stage-1 tables for one CD, 4, 16 or 64 KiB granule, built by the guest's table builder
+ * (start level from T0SZ), table pages allocated (granule-aligned) from a bump pointer,
+ * descriptors written through the machine.
  */
 export class PageTables {
   readonly root: number;
-  private readonly startLevel: number;
-  private readonly stride: number;
-  private readonly tables = new Map<string, number>(); // "level:tableBase:index" -> next table
+  private readonly builder: TableBuilder;
 
   constructor(
     private readonly m: Machine,
@@ -117,14 +112,13 @@ export class PageTables {
      */
     private readonly toPa: (tableAddr: number) => number = (a) => a,
   ) {
-    this.stride = GRANULES[granule].stride;
-    this.startLevel = 4 - Math.ceil((64 - t0sz - granule) / this.stride);
     this.root = this.page();
+    this.builder = new TableBuilder({ granuleShift: granule, inputBits: 64 - t0sz, root: this.root, alloc: () => this.page() });
   }
 
   /** CD.TG0 encoding of this granule. */
   get tg0(): number {
-    return TG0_SHIFT.indexOf(this.granule);
+    return tg0Of(this.granule);
   }
 
   private page(): number {
@@ -132,29 +126,6 @@ export class PageTables {
     const a = Math.ceil(this.alloc.next / size) * size;
     this.alloc.next = a + size;
     return a;
-  }
-
-  private index(iova: bigint, level: number): number {
-    return Number((iova >> BigInt(this.granule + this.stride * (3 - level))) & BigInt((1 << this.stride) - 1));
-  }
-
-  /** The table at `level` covering `iova`, creating tables on the way (APTable applied to new ones). */
-  private async tableFor(iova: bigint, level: number, apTable = 0): Promise<number> {
-    let table = this.root;
-    for (let l = this.startLevel; l < level; l++) {
-      const idx = this.index(iova, l);
-      const key = `${l}:${table}:${idx}`;
-      let nextTable = this.tables.get(key);
-      if (nextTable === undefined) {
-        nextTable = this.page();
-        this.tables.set(key, nextTable);
-        // Table descriptor: next-level table address [47:granule] in place, Valid, Type = table.
-        const attrs = encodeFields({ VALID: DESC.VALID, TYPE: DESC.TYPE, AP_TABLE: S1_TABLE.AP_TABLE }, { VALID: 1, TYPE: 1, AP_TABLE: apTable }, 1)[0]!;
-        await this.m.write64(this.toPa(table + idx * 8), attrs | BigInt(nextTable));
-      }
-      table = nextTable;
-    }
-    return table;
   }
 
   /** A leaf descriptor value for `pa` at `level` (page at level 3, block above). */
@@ -188,8 +159,7 @@ export class PageTables {
 
   /** Writes any descriptor value where the entry for `iova` at `level` lives (tables above are created). */
   async setDescriptor(iova: bigint, level: number, value: bigint, apTable = 0): Promise<void> {
-    const table = await this.tableFor(iova, level, apTable);
-    await this.m.write64(this.toPa(table + this.index(iova, level) * 8), value);
+    for (const w of this.builder.map(iova, value, level, { apTable })) await this.m.write64(this.toPa(w.addr), w.value);
   }
 }
 
@@ -221,12 +191,12 @@ export class SmmuDriver {
     const cfgFields: Record<string, number> = { LOG2SIZE: st.log2size, FMT: st.fmt === 'linear' ? 0 : 1 };
     if (st.fmt === '2-level') cfgFields['SPLIT'] = st.split;
     const cfg = Number(encodeFields(STRTAB_BASE_CFG, cfgFields, 1)[0]);
-    await m.write64(SMMU('STRTAB_BASE'), encodeFields(STRTAB_BASE, { ADDR: BigInt(LAYOUT.strtab) >> 6n, RA: 1 }, 1)[0]!);
+    await m.write64(SMMU('STRTAB_BASE'), encodeFields(STRTAB_BASE, { ADDR: inPlace(STRTAB_BASE.ADDR, LAYOUT.strtab), RA: 1 }, 1)[0]!);
     await m.write32(SMMU('STRTAB_BASE_CFG'), cfg);
-    await m.write64(SMMU('CMDQ_BASE'), encodeFields(QUEUE_BASE, { ADDR: BigInt(LAYOUT.cmdq) >> 5n, LOG2SIZE: CMDQ_LOG2, RWA: 1 }, 1)[0]!);
+    await m.write64(SMMU('CMDQ_BASE'), encodeFields(QUEUE_BASE, { ADDR: inPlace(QUEUE_BASE.ADDR, LAYOUT.cmdq), LOG2SIZE: CMDQ_LOG2, RWA: 1 }, 1)[0]!);
     await m.write32(SMMU('CMDQ_PROD'), 0);
     await m.write32(SMMU('CMDQ_CONS'), 0);
-    await m.write64(SMMU('EVENTQ_BASE'), encodeFields(QUEUE_BASE, { ADDR: BigInt(LAYOUT.eventq) >> 5n, LOG2SIZE: eventqLog2, RWA: 1 }, 1)[0]!);
+    await m.write64(SMMU('EVENTQ_BASE'), encodeFields(QUEUE_BASE, { ADDR: inPlace(QUEUE_BASE.ADDR, LAYOUT.eventq), LOG2SIZE: eventqLog2, RWA: 1 }, 1)[0]!);
     await m.write32(SMMU('EVENTQ_PROD'), 0);
     await m.write32(SMMU('EVENTQ_CONS'), 0);
     const en = (f: { lsb: number }): number => 1 << f.lsb;
@@ -246,7 +216,7 @@ export class SmmuDriver {
       l2 = this.l2Next;
       this.l2Next += Math.max(0x1_0000, 64 << split);
       this.l2Tables.set(l1, l2);
-      const desc = encodeFields(L1STD, { SPAN: split + 1, L2PTR: BigInt(l2) >> 6n }, 1)[0]!;
+      const desc = encodeL1Std({ SPAN: split + 1, L2PTR: inPlace(L1STD.L2PTR, l2) });
       await this.m.write64(LAYOUT.strtab + l1 * 8, desc);
     }
     return l2 + (sid & ((1 << split) - 1)) * 64;
@@ -254,7 +224,7 @@ export class SmmuDriver {
 
   /** Writes level-1 descriptor `index` of a 2-level stream table by hand (any Span, §5.1). */
   async writeL1Std(index: number, span: number, l2: number): Promise<void> {
-    await this.m.write64(LAYOUT.strtab + index * 8, encodeFields(L1STD, { SPAN: span, L2PTR: BigInt(l2) >> 6n }, 1)[0]!);
+    await this.m.write64(LAYOUT.strtab + index * 8, encodeL1Std({ SPAN: span, L2PTR: inPlace(L1STD.L2PTR, l2) }));
   }
 
   async writeSte(sid: number, words: readonly bigint[]): Promise<void> {
