@@ -13,6 +13,8 @@ import { runInNewContext } from 'node:vm';
 import { buildFixture } from '../../bench/fixture.js';
 import { newRequest, newResult } from '../../src/smmu/translation/types.js';
 import { DmaSegments } from '../../src/memory/dma-segments.js';
+import { GuestMemory } from '../../src/memory/guest-memory.js';
+import { TableReader } from '../../src/smmu/translation/table-reader.js';
 
 // A full collection before each counted loop empties the young generation, so that a loop that
 // allocates nothing cannot trigger a scavenge with the last bytes someone else allocated.
@@ -171,4 +173,19 @@ test('a vectored 64 KiB DMA write (16 page segments, translated ahead) allocates
   assert.equal(faults, 0);
   const at = f.pas[97]! - 0x4000_0000;
   assert.ok(f.ram.subarray(at, at + 4096).every((b) => b === 0xa5));
+});
+
+test('table reads alternating between two RAM regions allocate nothing (1,000,000 reads)', async () => {
+  const mem = new GuestMemory();
+  mem.addRam(0x4000_0000, 0x10000, 'low');
+  mem.addRam(0x8_0000_0000, 0x10000, 'high');
+  const reader = new TableReader(mem, 48);
+  const out = { lo: 0, hi: 0 };
+  let failed = 0;
+  const run = (n: number): void => {
+    for (let i = 0; i < n; i++) if (!reader.read64((i & 1) === 0 ? 0x4000_0000 + (i & 0xff8) : 0x8_0000_0000 + (i & 0xff8), false, out)) failed++;
+  };
+  run(100_000);
+  await assertNoAllocation(1_000_000, () => run(1_000_000));
+  assert.equal(failed, 0);
 });
