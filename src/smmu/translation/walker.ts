@@ -4,7 +4,7 @@
 // IHI 0070 §3.4 (address sizes), §3.13 (HTTU), §7.3 (fault classes); Arm ARM D8 (VMSAv8-64).
 // Every walk is bounded by its level count (at most 4 descriptor reads per stage).
 import type { U64 } from '../../memory/types.js';
-import { rdLoHi, bitsInPlace } from '../../spec/bits.js';
+import { bitsInPlace, get64 } from '../../spec/bits.js';
 import { S1_LEAF, S2_LEAF, S1_TABLE, GRANULES, DESC_OA_MSB, mairByte } from '../../spec/smmuv3/pagetable.js';
 import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
 import type { SmmuFeatures } from '../features.js';
@@ -16,15 +16,10 @@ import { PERM_R, PERM_W, PERM_X } from './types.js';
 const P2: number[] = [];
 for (let i = 0; i <= 64; i++) P2.push(2 ** i);
 
-// Single-bit descriptor fields read with rdLoHi on (lo, hi) to avoid per-call arrays.
-function fld(lo: number, hi: number, f: { lsb: number; width: number }): number {
-  return rdLoHi(lo, hi, f.lsb, f.width);
-}
-
 /** Output address of a descriptor at `level` (page/block base or next-level table). */
 function descAddr(lo: number, hi: number, lsb: number, shift: number, oa52: boolean): number {
   let a = bitsInPlace(lo, hi, DESC_OA_MSB, lsb);
-  if (shift === 16 && oa52) a += rdLoHi(lo, hi, S1_LEAF.OA_HI_64K.lsb, S1_LEAF.OA_HI_64K.width) * P2[DESC_OA_MSB + 1]!;
+  if (shift === 16 && oa52) a += get64(lo, hi, S1_LEAF.OA_HI_64K) * P2[DESC_OA_MSB + 1]!;
   return a;
 }
 
@@ -133,18 +128,18 @@ export class Walker {
       if (out + P2[lsb]! > limit) return this.fault(EVT.F_ADDR_SIZE, true, cls, ipaPage, 0, ttrnw);
       const origLo = lo;
       const origHi = hi;
-      if (fld(lo, hi, S2_LEAF.AF) === 0) {
+      if (get64(lo, hi, S2_LEAF.AF) === 0) {
         if (c.ha) lo |= 1 << S2_LEAF.AF.lsb;
         else if (!c.affd) return this.fault(EVT.F_ACCESS, true, cls, ipaPage, 0, ttrnw);
       }
-      let perms = (fld(lo, hi, S2_LEAF.S2AP_R) ? PERM_R : 0) | (fld(lo, hi, S2_LEAF.S2AP_W) ? PERM_W : 0);
+      let perms = (get64(lo, hi, S2_LEAF.S2AP_R) ? PERM_R : 0) | (get64(lo, hi, S2_LEAF.S2AP_W) ? PERM_W : 0);
       // Execute permission: XN[1] (bit 54) alone, or with FEAT_XNX (IDR3.XNX) XN[1:0]:
       // 0b00 both, 0b01 unprivileged only, 0b10 neither, 0b11 privileged only (Arm ARM D8.5).
-      const xn = fld(lo, hi, S2_LEAF.XN);
+      const xn = get64(lo, hi, S2_LEAF.XN);
       let permsUnpriv = perms;
       if (this.f.xnx ? xn === 0 || xn === 3 : (xn & 2) === 0) perms |= PERM_X;
       if (this.f.xnx ? xn <= 1 : (xn & 2) === 0) permsUnpriv |= PERM_X;
-      const dbmClean = fld(lo, hi, S2_LEAF.DBM) === 1 && (perms & PERM_W) === 0 && c.hd;
+      const dbmClean = get64(lo, hi, S2_LEAF.DBM) === 1 && (perms & PERM_W) === 0 && c.hd;
       // Instruction fetches need only execute permission at stage 2: S2AP and XN are independent,
       // so S2AP = 0b00 with XN = 0 is an execute-only page (Arm ARM stage-2 permissions; IHI 0070
       // §5.2 S2AA64 note, §13.7 "Stage 2 'XO' permission").
@@ -166,8 +161,8 @@ export class Walker {
       this.s2Shift = lsb;
       this.s2Perms = perms;
       this.s2PermsUnpriv = permsUnpriv;
-      this.s2MemAttr = fld(lo, hi, S2_LEAF.MEM_ATTR);
-      this.s2Sh = fld(lo, hi, S2_LEAF.SH);
+      this.s2MemAttr = get64(lo, hi, S2_LEAF.MEM_ATTR);
+      this.s2Sh = get64(lo, hi, S2_LEAF.SH);
       return true;
     }
     return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw); // unreachable: level bound
@@ -228,9 +223,9 @@ export class Walker {
         const next = descAddr(lo, hi, shift, shift, this.oa52);
         if (next >= limit) return this.fault(EVT.F_ADDR_SIZE, false, EVT_CLASS.IN, 0, 0, true);
         if (!tt.had) {
-          apTable |= fld(lo, hi, S1_TABLE.AP_TABLE);
-          if (fld(lo, hi, S1_TABLE.XN_TABLE)) xnTable = true;
-          if (fld(lo, hi, S1_TABLE.PXN_TABLE)) pxnTable = true;
+          apTable |= get64(lo, hi, S1_TABLE.AP_TABLE);
+          if (get64(lo, hi, S1_TABLE.XN_TABLE)) xnTable = true;
+          if (get64(lo, hi, S1_TABLE.PXN_TABLE)) pxnTable = true;
         }
         table = next;
         continue;
@@ -242,13 +237,13 @@ export class Walker {
       if (out + P2[lsb]! > limit) return this.fault(EVT.F_ADDR_SIZE, false, EVT_CLASS.IN, 0, 0, true);
       const origLo = lo;
       const origHi = hi;
-      if (fld(lo, hi, S1_LEAF.AF) === 0) {
+      if (get64(lo, hi, S1_LEAF.AF) === 0) {
         if (cd.ha) lo |= 1 << S1_LEAF.AF.lsb;
         else if (!cd.affd) return this.fault(EVT.F_ACCESS, false, EVT_CLASS.IN, 0, 0, true);
       }
       this.computeS1Perms(cd, lo, hi, apTable, xnTable, pxnTable, el2);
       // Dirty state (§3.13.3): DBM with AP[2] = 1 and CD.HD: a permitted write clears AP[2].
-      const dbmClean = cd.hd && fld(lo, hi, S1_LEAF.DBM) === 1 && fld(lo, hi, S1_LEAF.AP2) === 1 && (apTable & 2) === 0;
+      const dbmClean = cd.hd && get64(lo, hi, S1_LEAF.DBM) === 1 && get64(lo, hi, S1_LEAF.AP2) === 1 && (apTable & 2) === 0;
       if (write && dbmClean) {
         const pp = this.s1PermsPriv;
         const pu = this.s1PermsUnpriv;
@@ -274,9 +269,9 @@ export class Walker {
       this.s1Oa = out + (va % P2[lsb]!);
       this.s1Shift = lsb;
       // int32 halves: a MAIR word >= 2^31 passed as a number would be boxed (allocated) at the call.
-      this.s1Attr = mairByte(cd.mairLo | 0, cd.mairHi | 0, fld(lo, hi, S1_LEAF.ATTR_INDX));
-      this.s1Sh = fld(lo, hi, S1_LEAF.SH);
-      this.s1Global = el2 || fld(lo, hi, S1_LEAF.NG) === 0;
+      this.s1Attr = mairByte(cd.mairLo | 0, cd.mairHi | 0, get64(lo, hi, S1_LEAF.ATTR_INDX));
+      this.s1Sh = get64(lo, hi, S1_LEAF.SH);
+      this.s1Global = el2 || get64(lo, hi, S1_LEAF.NG) === 0;
       return true;
     }
     return this.fault(EVT.F_TRANSLATION, false, EVT_CLASS.IN, 0, 0, true);
@@ -284,13 +279,13 @@ export class Walker {
 
   /** Stage-1 permissions for privileged and unprivileged accesses (Arm ARM D8.4, §13.7). */
   computeS1Perms(cd: CdConfig, lo: number, hi: number, apTable: number, xnTable: boolean, pxnTable: boolean, el2: boolean): void {
-    let ap1 = fld(lo, hi, S1_LEAF.AP1);
-    let ap2 = fld(lo, hi, S1_LEAF.AP2);
+    let ap1 = get64(lo, hi, S1_LEAF.AP1);
+    let ap2 = get64(lo, hi, S1_LEAF.AP2);
     // For execute permission (WXN, implicit PXN) a writable-clean descriptor (DBM = 1 with CD.HD)
     // counts as writable (IHI 0070 §3.13.3 note, as Armv8-A); not when APTable removes write.
-    let ap2x = ap2 === 1 && !(cd.hd && fld(lo, hi, S1_LEAF.DBM) === 1) ? 1 : 0;
+    let ap2x = ap2 === 1 && !(cd.hd && get64(lo, hi, S1_LEAF.DBM) === 1) ? 1 : 0;
     if ((apTable & 2) !== 0) ap2 = ap2x = 1;
-    const uxn = fld(lo, hi, S1_LEAF.UXN) === 1 || xnTable;
+    const uxn = get64(lo, hi, S1_LEAF.UXN) === 1 || xnTable;
     if (el2) {
       // EL2 (no E2H): one privilege level, AP[1] and PXN are ignored, XN = bit 54.
       let p = PERM_R | (ap2 ? 0 : PERM_W);
@@ -300,7 +295,7 @@ export class Walker {
       return;
     }
     if ((apTable & 1) !== 0) ap1 = 0;
-    const pxn = fld(lo, hi, S1_LEAF.PXN) === 1 || pxnTable;
+    const pxn = get64(lo, hi, S1_LEAF.PXN) === 1 || pxnTable;
     const unprivW = ap1 === 1 && ap2 === 0;
     // PAN: privileged data accesses to EL0-accessible pages fault.
     let priv = cd.pan && ap1 === 1 ? 0 : PERM_R | (ap2 ? 0 : PERM_W);
