@@ -41,6 +41,7 @@ export interface TableBuilderOptions {
 
 /** What `slot` found in the way: a valid block or page descriptor above the requested level. */
 export const SLOT_BLOCKED = -1;
+const BLOCK = -2;
 
 export class TableBuilder {
   readonly granuleShift: 12 | 14 | 16;
@@ -85,18 +86,13 @@ export class TableBuilder {
    * `stopAtBlock`, a valid block above `level` returns SLOT_BLOCKED instead of being replaced.
    */
   slot(va: bigint | number, level: number, out: TableWrite[], attrs: TableAttrs = {}, stopAtBlock = false): number {
-    const read = this.opts.read;
     let table = this.root;
     for (let l = this.startLevel; l < level; l++) {
       const at = table + this.index(va, l) * 8;
-      let next = -1;
-      if (read !== undefined) {
-        const d = read(at);
-        const valid = getBig([d], DESC.VALID) === 1n;
-        if (valid && getBig([d], DESC.TYPE) === 1n) next = nextTableAddress(d, this.granuleShift);
-        else if (valid && stopAtBlock) return SLOT_BLOCKED;
-      } else {
-        next = this.made.get(`${l}:${at}`) ?? -1;
+      let next = this.follow(l, at);
+      if (next === BLOCK) {
+        if (stopAtBlock) return SLOT_BLOCKED;
+        next = -1;
       }
       if (next < 0) {
         const size = 2 ** this.granuleShift;
@@ -112,21 +108,22 @@ export class TableBuilder {
 
   /** The slot for `va` at `level` when every table above it exists, else -1 (nothing is created). */
   existingSlot(va: bigint | number, level: number): number {
-    const read = this.opts.read;
     let table = this.root;
     for (let l = this.startLevel; l < level; l++) {
-      const at = table + this.index(va, l) * 8;
-      let next = -1;
-      if (read !== undefined) {
-        const d = read(at);
-        if (getBig([d], DESC.VALID) === 1n && getBig([d], DESC.TYPE) === 1n) next = nextTableAddress(d, this.granuleShift);
-      } else {
-        next = this.made.get(`${l}:${at}`) ?? -1;
-      }
+      const next = this.follow(l, table + this.index(va, l) * 8);
       if (next < 0) return -1;
       table = next;
     }
     return table + this.index(va, level) * 8;
+  }
+
+  /** The table the entry at `at` (level `l`) points to; -1 when there is none, BLOCK for a valid block. */
+  private follow(l: number, at: number): number {
+    const read = this.opts.read;
+    if (read === undefined) return this.made.get(`${l}:${at}`) ?? -1;
+    const d = read(at);
+    if (getBig([d], DESC.VALID) !== 1n) return -1;
+    return getBig([d], DESC.TYPE) === 1n ? nextTableAddress(d, this.granuleShift) : BLOCK;
   }
 
   /** The writes that install descriptor `leaf` for `va` at `level` (tables created as needed). */
