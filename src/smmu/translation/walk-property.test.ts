@@ -24,11 +24,16 @@ interface RefCfg {
   start: number;
   root: bigint;
   ps: number; // output size bits
+  /** IAS in bits: the OAS, as only VMSAv8-64 tables are implemented (IHI 0070 §3.4). */
+  ias: number;
   oa52: boolean;
 }
 
 /** Reads a descriptor; walks the VMSAv8-64 tables the textbook way. Unprivileged data access. */
 function refWalk(read: (a: bigint) => bigint | null, c: RefCfg, va: bigint, write: boolean): RefResult {
+  // Stage 1 bypassed: an input above the IAS is a stage 1 Address Size fault before stage 2 sees
+  // it; below the IAS but outside S2T0SZ's range it is a stage 2 Translation fault (IHI 0070 §3.4).
+  if (c.stage === 2 && va >= 1n << BigInt(c.ias)) return { fault: EVT.F_ADDR_SIZE };
   if (va >= 1n << BigInt(c.ia)) return { fault: EVT.F_TRANSLATION };
   const g = BigInt(c.shift);
   const stride = g - 3n;
@@ -144,7 +149,7 @@ test('engine == reference walker on random stage-1 and stage-2 tables (all granu
           t.setStreamTable({ base: strtab, log2Size: 2, fmt: 0, split: 6 });
           return t;
         });
-        const cfg: RefCfg = { stage: stage as 1 | 2, shift, ia, start, root: BigInt(pt.root), ps, oa52 };
+        const cfg: RefCfg = { stage: stage as 1 | 2, shift, ia, start, root: BigInt(pt.root), ps, oa52, ias: f.oasBits };
         const read = (a: bigint): bigint | null => {
           const n = Number(a);
           return arena.mem.contains(n, 8) ? arena.read64(n) : null;
@@ -171,7 +176,13 @@ test('engine == reference walker on random stage-1 and stage-2 tables (all granu
         }
       },
     ),
-    { numRuns: 300 },
+    {
+      numRuns: 300,
+      examples: [
+        // Stage 2 only, IPA = 2^48 = the IAS: a stage 1 Address Size fault, not a stage 2 Translation fault.
+        [{ shift: 12, ia: 48 }, 2, false, 0, [{ vaFrac: 0, level: 0, paPage: 0n, lowBits: 0, hiBits: 0 }], [{ pick: 0, off: 321518593n, write: false, random: 0.1999999995350656 }]],
+      ],
+    },
   );
 });
 
@@ -264,8 +275,8 @@ test('nested engine == reference composition of stage-1 and stage-2 walks (rando
           S2TG: tg0(g2), S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: BigInt(s2.root) >> 4n,
         }));
         const read = (a: bigint): bigint | null => (arena.mem.contains(Number(a), 8) ? arena.read64(Number(a)) : null);
-        const s2cfg: RefCfg = { stage: 2, shift: g2, ia: 32, start: s2Start, root: BigInt(s2.root), ps: 48, oa52: false };
-        const s1cfg: RefCfg = { stage: 1, shift: g1, ia: 39, start: s1Start(39, g1), root: BigInt(s1.root), ps: 48, oa52: false };
+        const s2cfg: RefCfg = { stage: 2, shift: g2, ia: 32, start: s2Start, root: BigInt(s2.root), ps: 48, oa52: false, ias: f.oasBits };
+        const s1cfg: RefCfg = { stage: 1, shift: g1, ia: 39, start: s1Start(39, g1), root: BigInt(s1.root), ps: 48, oa52: false, ias: f.oasBits };
         const ref = (va: bigint, write: boolean): NestedRef => {
           // CD fetch through stage 2 (CLASS CD)
           const c = refWalk(read, s2cfg, BigInt(cd), false);
