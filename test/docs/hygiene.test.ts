@@ -56,6 +56,28 @@ test('every file or folder the README and docs name exists', () => {
   assert.deepEqual(missing, []);
 });
 
+/** Source files a doc names by a shorter path in backticks (`host/qtest.ts`, `iotlb.ts`). */
+export function namedSourceFiles(text: string): string[] {
+  const found = new Set<string>();
+  for (const m of text.matchAll(/`([\w./-]+\.ts)`/g)) if (!/^foo\b/.test(m[1]!)) found.add(m[1]!);
+  return [...found];
+}
+
+test('the short-path extractor finds backticked source names and skips placeholders', () => {
+  assert.deepEqual(namedSourceFiles('`lib/qtest.ts`, `iotlb.ts`, `foo.test.ts` and qtest.ts'), ['lib/qtest.ts', 'iotlb.ts']);
+});
+
+test('every source file the README and docs name by a short path is a file of the repository', () => {
+  const files = [...walk('src'), ...walk('test'), ...walk('bench'), ...walk('examples')];
+  const missing: string[] = [];
+  for (const doc of DOCS) {
+    for (const p of namedSourceFiles(readFileSync(join(ROOT, doc), 'utf8'))) {
+      if (!files.some((f) => f === p || f.endsWith('/' + p))) missing.push(`${doc}: ${p}`);
+    }
+  }
+  assert.deepEqual(missing, []);
+});
+
 test('the forbidden patterns match what they are meant to catch', () => {
   const samples = ['see ../shared/research', 'the research notes say', 'linux-driver.md §5', 'Owner: someone', 'fixed in issue 12', 'without telling everyone'];
   samples.forEach((s, i) => assert.ok(FORBIDDEN[i]![0].test(s), s));
