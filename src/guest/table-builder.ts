@@ -34,7 +34,7 @@ export interface TableBuilderOptions {
   /**
    * The descriptor at `addr` as the tables hold it now. Without it the builder follows the tables
    * it created itself. With it, a valid table descriptor is followed and anything else is taken as
-   * empty unless `blocks` says to stop at a valid block.
+   * empty, unless `slot` is asked to stop at a valid block (`stopAtBlock`).
    */
   readonly read?: (addr: number) => bigint;
 }
