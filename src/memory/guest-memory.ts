@@ -248,20 +248,6 @@ export class GuestMemory implements PhysMemory {
     return true;
   }
 
-  /**
-   * Allocation-free access to the RAM region holding [addr, addr+len): stores the region's
-   * DataView (created once with the region) and its bounds into `out` and returns true; false when
-   * the range is not inside one ArrayBuffer region.
-   */
-  ramView(addr: number, len: number, out: { view: DataView | null; base: number; end: number }): boolean {
-    const r = this.span(addr, len);
-    if (r === null || r.view === null) return false;
-    out.view = r.view;
-    out.base = r.base;
-    out.end = r.end;
-    return true;
-  }
-
   /** Direct view of RAM bytes for [addr, addr+len) when inside one ArrayBuffer region (fast DMA copy), else null. */
   bytesAt(addr: number, len: number): Uint8Array | null {
     const r = this.span(addr, len);

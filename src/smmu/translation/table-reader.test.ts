@@ -1,5 +1,5 @@
-// TableReader reads descriptors straight from the last RAM region it used; every read must still
-// equal what guest memory holds, across regions, at region edges, outside RAM and past the OAS.
+// TableReader's descriptor reads equal what guest memory holds (byte-swapped for big-endian tables)
+// across regions, at region edges and in on-demand backings, and abort outside RAM and past the OAS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

@@ -2,7 +2,6 @@
 // little- or big-endian 64-bit descriptors (CD.ENDI / STE.S2ENDI, §5.2/§5.4), external aborts
 // as `false`, OAS range checks (§3.4.3), read counting and an optional trace for the inspector.
 import type { PhysMemory, U64 } from '../../memory/types.js';
-import { GuestMemory } from '../../memory/guest-memory.js';
 import type { WalkStep } from './types.js';
 
 function bswap32(v: number): number {
@@ -16,13 +15,6 @@ export class TableReader {
   /** When non-null, every access is appended here (inspector verbose walks only). */
   trace: WalkStep[] | null = null;
   private readonly limit: number;
-  // The RAM region of the last read (GuestMemory regions are never removed or resized, so the
-  // view stays valid): a read inside it is two DataView loads, with no region lookup.
-  private readonly guest: GuestMemory | null;
-  private readonly region: { view: DataView | null; base: number; end: number } = { view: null, base: 0, end: 0 };
-  private ram: DataView | null = null;
-  private ramBase = 0;
-  private ramEnd = 0;
 
   constructor(
     readonly mem: PhysMemory,
@@ -30,40 +22,18 @@ export class TableReader {
     oasBits: number,
   ) {
     this.limit = 2 ** oasBits;
-    this.guest = mem instanceof GuestMemory ? mem : null;
   }
 
   /** Reads a 64-bit value; big-endian when `be`. False on external abort or out-of-range address. */
   read64(addr: number, be: boolean, out: U64): boolean {
     this.reads++;
-    if (!(addr >= 0 && addr + 8 <= this.limit)) return false;
-    if (addr >= this.ramBase && addr + 8 <= this.ramEnd) {
-      const v = this.ram!;
-      const o = addr - this.ramBase;
-      out.lo = v.getUint32(o, true);
-      out.hi = v.getUint32(o + 4, true);
-    } else if (!this.readOther(addr, out)) return false;
+    if (!(addr >= 0 && addr + 8 <= this.limit) || !this.mem.read64(addr, out)) return false;
     if (be) {
       const lo = out.lo;
       out.lo = bswap32(out.hi);
       out.hi = bswap32(lo);
     }
     return true;
-  }
-
-  /** A read outside the cached RAM region: caches the region it falls in, if it is RAM. */
-  private readOther(addr: number, out: U64): boolean {
-    const r = this.region;
-    if (this.guest !== null && this.guest.ramView(addr, 8, r)) {
-      const v = r.view!;
-      this.ram = v;
-      this.ramBase = r.base;
-      this.ramEnd = r.end;
-      out.lo = v.getUint32(addr - r.base, true);
-      out.hi = v.getUint32(addr - r.base + 4, true);
-      return true;
-    }
-    return this.mem.read64(addr, out);
   }
 
   /** Writes a 64-bit value (hardware table update); false on abort. */
