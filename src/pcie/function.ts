@@ -1,7 +1,8 @@
 // A PCI function: its configuration space (common header registers, BARs, capability list), its
 // bus-master state, its DMA ports and its MSI/MSI-X signalling. Identity (bus number, hence
-// requester ID) is never stored: it is resolved from the bridges' bus-number registers at every
-// DMA and MSI (see bus.ts), so guest renumbering is followed.
+// requester ID) is never stored: it is resolved from the bridges' bus-number registers (see bus.ts)
+// at every MSI, and for DMA whenever a port binds after a routing change (function-dma-port.ts),
+// so guest renumbering is followed.
 // PCIe Base r5.0 §7.5.1 (header), §7.5.1.2.1 (BARs and sizing), §6.1.4 (MSI/MSI-X operation).
 import type { DmaPort, MsiOutcome } from '../memory/types.js';
 import { FunctionDmaPort } from './function-dma-port.js';

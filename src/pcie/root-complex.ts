@@ -3,7 +3,7 @@
 // which the CPU reaches BARs, and the routing of every requester's DMA and MSI:
 //
 //   function -> (Bus Master Enable on it and every bridge above) -> RID from the bridges' bus
-//   numbers (resolved now) -> stream ID and SMMU from `toSmmu` -> SMMU DMA port / translateMsi
+//   numbers (per MSI; per DMA port binding) -> stream ID and SMMU from `toSmmu` -> SMMU DMA port / translateMsi
 //   -> MSI controller (late-connected MsiSink) with the DeviceID from `toMsi`.
 //
 // IOMMUs and the MSI controller are connected late (`attachIommu`, `connectMsi`), as in the

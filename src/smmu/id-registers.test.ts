@@ -1,5 +1,5 @@
-// Tests for the ID-register derivation (IHI 0070 §6.3.1-6.3.8) against QEMU 7.2's measured values
-// (QEMU 7.2's values) and Linux's requirements (Linux 6.1).
+// Tests for the ID-register derivation (IHI 0070 §6.3.1-6.3.8) against the values QEMU 7.2 and
+// 10.0 report and the requirements of Linux 6.1's driver.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AIDR, IDR0, IDR1, IDR5, decodeIdr } from '../spec/smmuv3/idr.js';

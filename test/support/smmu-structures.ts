@@ -5,7 +5,7 @@ import { GuestMemory } from '../../src/memory/guest-memory.js';
 import type { FieldValues } from '../../src/spec/bits.js';
 import { encodeSte, STE } from '../../src/spec/smmuv3/ste.js';
 import { CD, encodeCd } from '../../src/spec/smmuv3/cd.js';
-import { nextTableAddress, startLevel, tg0Of } from '../../src/spec/smmuv3/pagetable.js';
+import { nextTableAddress } from '../../src/spec/smmuv3/pagetable.js';
 import { TableBuilder, type TableAttrs, type TableWrite } from '../../src/guest/table-builder.js';
 import type { TlbiOperand } from '../../src/smmu/translation/types.js';
 
@@ -117,12 +117,6 @@ export class PageTables {
     return at;
   }
 }
-
-/** Stage-1 start level for `ia` input bits. */
-export const s1Start = (ia: number, shift: number): number => startLevel(ia, shift);
-
-/** TG0 encoding of a granule shift. */
-export const tg0 = (shift: number): number => tg0Of(shift as 12 | 14 | 16);
 
 /**
  * A TLBI operand for a number address (bits [11:0] ignored by the engine) and an optional range

@@ -5,10 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_FEATURES, type SmmuFeatures } from '../features.js';
 import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
-import { encodeS1Leaf } from '../../spec/smmuv3/pagetable.js';
+import { encodeS1Leaf, startLevel, tg0Of } from '../../spec/smmuv3/pagetable.js';
 import { Translator } from './translator.js';
 import { makeRequest, newResult, PERM_R, PERM_W, PERM_X, type TranslationResult } from './types.js';
-import { Arena, PageTables, s1Start, tg0 } from '../../../test/support/smmu-structures.js';
+import { Arena, PageTables } from '../../../test/support/smmu-structures.js';
 
 interface Ctx {
   arena: Arena;
@@ -25,14 +25,14 @@ function setup(o: { shift?: 12 | 14 | 16; ia?: number; ia1?: number; f?: Partial
   const t = new Translator(arena.mem, f, { cachesEnabled: o.caches ?? false });
   const strtab = arena.alloc(64 * 16, 1024);
   t.setStreamTable({ base: strtab, log2Size: 4, fmt: 0, split: 0 });
-  const pt = new PageTables(arena, shift, ia, s1Start(ia, shift), o.be ?? false);
+  const pt = new PageTables(arena, shift, ia, startLevel(ia, shift), o.be ?? false);
   let pt1: PageTables | null = null;
   const cdf: Record<string, bigint | number | boolean> = {
-    T0SZ: 64 - ia, TG0: tg0(shift), EPD1: 1, V: 1, IPS: f.oasBits === 52 ? 6 : 5, AA64: 1, R: 1, A: 1, ASET: 1, ASID: 7,
+    T0SZ: 64 - ia, TG0: tg0Of(shift), EPD1: 1, V: 1, IPS: f.oasBits === 52 ? 6 : 5, AA64: 1, R: 1, A: 1, ASET: 1, ASID: 7,
     TTB0: BigInt(pt.root) >> 4n, MAIR0: 0xf404ff44n, ENDI: o.be ? 1 : 0,
   };
   if (o.ia1 !== undefined) {
-    pt1 = new PageTables(arena, shift, o.ia1, s1Start(o.ia1, shift), o.be ?? false);
+    pt1 = new PageTables(arena, shift, o.ia1, startLevel(o.ia1, shift), o.be ?? false);
     Object.assign(cdf, { EPD1: 0, T1SZ: 64 - o.ia1, TG1: shift === 12 ? 2 : shift === 14 ? 1 : 3, TTB1: BigInt(pt1.root) >> 4n });
   }
   const cd = arena.alloc(64, 64);
@@ -285,7 +285,7 @@ test('TTB0 below 64-byte alignment is used as is unless the effective IPS is 52 
     const t = new Translator(arena.mem, f, { cachesEnabled: false });
     const strtab = arena.alloc(64 * 16, 1024);
     t.setStreamTable({ base: strtab, log2Size: 4, fmt: 0, split: 0 });
-    const pt = new PageTables(arena, shift, ia, s1Start(ia, shift));
+    const pt = new PageTables(arena, shift, ia, startLevel(ia, shift));
     pt.map(0x1_0000n, leaf(0x9_0000n, true, {}, shift), 3);
     if (moved) {
       // Effective IPS 48: the table is aligned to its own size, so TTB0 = root + 16 is where it is.
@@ -293,7 +293,7 @@ test('TTB0 below 64-byte alignment is used as is unless the effective IPS is 52 
       arena.writeWords(pt.root, [0n, 0n]);
     } // else effective IPS 52: bits [5:0] of TTB0 are treated as zero, so root + 16 means root.
     const cd = arena.alloc(64, 64);
-    arena.writeWords(cd, arena.cd({ T0SZ: 64 - ia, TG0: tg0(shift), EPD1: 1, V: 1, IPS: 6, AA64: 1, R: 1, A: 1, ASET: 1, ASID: 7, TTB0: BigInt(pt.root + 16) >> 4n }));
+    arena.writeWords(cd, arena.cd({ T0SZ: 64 - ia, TG0: tg0Of(shift), EPD1: 1, V: 1, IPS: 6, AA64: 1, R: 1, A: 1, ASET: 1, ASID: 7, TTB0: BigInt(pt.root + 16) >> 4n }));
     arena.writeWords(strtab + 64, arena.ste({ V: 1, CONFIG: 5, S1_CONTEXT_PTR: BigInt(cd) >> 6n }));
     const r = newResult();
     t.translate(makeRequest(1, null, 0x1_0234, {}), r);

@@ -4,10 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_FEATURES, type SmmuFeatures } from '../features.js';
 import { EVT, EVT_CLASS, encodeEvent } from '../../spec/smmuv3/events.js';
-import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
+import { encodeS1Leaf, encodeS2Leaf, startLevel, tg0Of } from '../../spec/smmuv3/pagetable.js';
 import { Translator } from './translator.js';
 import { makeRequest, newResult, PERM_R, PERM_W, PERM_X, type TranslationResult } from './types.js';
-import { Arena, PageTables, s1Start, tg0 } from '../../../test/support/smmu-structures.js';
+import { Arena, PageTables } from '../../../test/support/smmu-structures.js';
 
 const MAIR = 0x0000_0000_f404_ff44n;
 
@@ -29,10 +29,10 @@ function s1Setup(opts: { shift?: 12 | 14 | 16; ia?: number; features?: Partial<S
   const strtab = arena.alloc(256 * 64, 256 * 64);
   t.setStreamTable({ base: strtab, log2Size: 8, fmt: 0, split: 0 });
   t.setRecordInvalidSid(true);
-  const pt = new PageTables(arena, shift, ia, s1Start(ia, shift));
+  const pt = new PageTables(arena, shift, ia, startLevel(ia, shift));
   const cdAddr = arena.alloc(64, 64);
   arena.writeWords(cdAddr, arena.cd({
-    T0SZ: 64 - ia, TG0: tg0(shift), IR0: 1, OR0: 1, SH0: 3, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASET: 1, ASID: 1,
+    T0SZ: 64 - ia, TG0: tg0Of(shift), IR0: 1, OR0: 1, SH0: 3, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASET: 1, ASID: 1,
     TTB0: BigInt(pt.root) >> 4n, MAIR0: MAIR & 0xffff_ffffn, MAIR1: MAIR >> 32n, ...opts.cd,
   }));
   const steAddr = strtab + 3 * 64;

@@ -10,8 +10,8 @@ import { EVT } from '../../spec/smmuv3/events.js';
 import { Translator } from './translator.js';
 import { decodeStream, mappings, translateVerbose } from './inspect.js';
 import { makeRequest, newResult } from './types.js';
-import { Arena, PageTables, s1Start, tg0, tlbiOp } from '../../../test/support/smmu-structures.js';
-import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
+import { Arena, PageTables, tlbiOp } from '../../../test/support/smmu-structures.js';
+import { encodeS1Leaf, encodeS2Leaf, startLevel, tg0Of, s2Sl0Of } from '../../spec/smmuv3/pagetable.js';
 
 // ---------------------------------------------------------------- reference walker (bigint, no caches)
 
@@ -115,7 +115,7 @@ test('engine == reference walker on random stage-1 and stage-2 tables (all granu
         const f: SmmuFeatures = { ...DEFAULT_FEATURES, oasBits: oa52 ? 52 : 48, vax: true, stallModel: 'terminate' };
         if (stage === 1 && shift !== 16 && ia > 48) return;
         if (stage === 2 && ia > f.oasBits) return; // S2T0SZ below 64 - IAS is ILLEGAL
-        const start = stage === 1 ? s1Start(ia, shift) : stage2Start(shift, ia);
+        const start = stage === 1 ? startLevel(ia, shift) : stage2Start(shift, ia);
         if (start === null || start < 0) return;
         const arena = new Arena(0x4000_0000, 48 << 20);
         const pt = new PageTables(arena, shift, ia, start);
@@ -137,10 +137,10 @@ test('engine == reference walker on random stage-1 and stage-2 tables (all granu
         const steFields: Record<string, bigint | number> =
           stage === 1
             ? { V: 1, CONFIG: 5 }
-            : { V: 1, CONFIG: 6, S2VMID: 1, S2T0SZ: 64 - ia, S2SL0: shift === 12 ? 2 - start : 3 - start, S2TG: tg0(shift), S2PS: psEnc, S2AA64: 1, S2R: 1, S2TTB: BigInt(pt.root) >> 4n };
+            : { V: 1, CONFIG: 6, S2VMID: 1, S2T0SZ: 64 - ia, S2SL0: s2Sl0Of(shift, start), S2TG: tg0Of(shift), S2PS: psEnc, S2AA64: 1, S2R: 1, S2TTB: BigInt(pt.root) >> 4n };
         if (stage === 1) {
           const cd = arena.alloc(64, 64);
-          arena.writeWords(cd, arena.cd({ T0SZ: 64 - ia, TG0: tg0(shift), EPD1: 1, V: 1, IPS: psEnc, AA64: 1, R: 1, A: 1, ASID: 3, TTB0: BigInt(pt.root) >> 4n }));
+          arena.writeWords(cd, arena.cd({ T0SZ: 64 - ia, TG0: tg0Of(shift), EPD1: 1, V: 1, IPS: psEnc, AA64: 1, R: 1, A: 1, ASID: 3, TTB0: BigInt(pt.root) >> 4n }));
           steFields.S1_CONTEXT_PTR = BigInt(cd) >> 6n;
         }
         arena.writeWords(strtab + 64, arena.ste(steFields));
@@ -246,9 +246,9 @@ test('nested engine == reference composition of stage-1 and stage-2 walks (rando
         // stage 2: IPA [0, 2^32) ; tables region identity-mapped except `holes` pages
         const s2Start = stage2Start(g2, 32)!;
         const s2 = new PageTables(arena, g2, 32, s2Start);
-        const s1 = new PageTables(arena, g1, 39, s1Start(39, g1));
+        const s1 = new PageTables(arena, g1, 39, startLevel(39, g1));
         const cd = arena.alloc(64, 64);
-        arena.writeWords(cd, arena.cd({ T0SZ: 25, TG0: tg0(g1), EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 2, TTB0: BigInt(s1.root) >> 4n }));
+        arena.writeWords(cd, arena.cd({ T0SZ: 25, TG0: tg0Of(g1), EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 2, TTB0: BigInt(s1.root) >> 4n }));
         const page1 = 2 ** g1;
         for (const m of s1maps) {
           // mostly point at an IPA that stage 2 maps, sometimes anywhere
@@ -271,12 +271,12 @@ test('nested engine == reference composition of stage-1 and stage-2 walks (rando
         }
         const strtab = arena.alloc(256, 256);
         arena.writeWords(strtab + 64, arena.ste({
-          V: 1, CONFIG: 7, S1_CONTEXT_PTR: BigInt(cd) >> 6n, S2VMID: 3, S2T0SZ: 32, S2SL0: g2 === 12 ? 2 - s2Start : 3 - s2Start,
-          S2TG: tg0(g2), S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: BigInt(s2.root) >> 4n,
+          V: 1, CONFIG: 7, S1_CONTEXT_PTR: BigInt(cd) >> 6n, S2VMID: 3, S2T0SZ: 32, S2SL0: s2Sl0Of(g2, s2Start),
+          S2TG: tg0Of(g2), S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: BigInt(s2.root) >> 4n,
         }));
         const read = (a: bigint): bigint | null => (arena.mem.contains(Number(a), 8) ? arena.read64(Number(a)) : null);
         const s2cfg: RefCfg = { stage: 2, shift: g2, ia: 32, start: s2Start, root: BigInt(s2.root), ps: 48, oa52: false, ias: f.oasBits };
-        const s1cfg: RefCfg = { stage: 1, shift: g1, ia: 39, start: s1Start(39, g1), root: BigInt(s1.root), ps: 48, oa52: false, ias: f.oasBits };
+        const s1cfg: RefCfg = { stage: 1, shift: g1, ia: 39, start: startLevel(39, g1), root: BigInt(s1.root), ps: 48, oa52: false, ias: f.oasBits };
         const ref = (va: bigint, write: boolean): NestedRef => {
           // CD fetch through stage 2 (CLASS CD)
           const c = refWalk(read, s2cfg, BigInt(cd), false);
