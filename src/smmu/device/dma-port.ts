@@ -12,6 +12,17 @@ import { newRequest, newResult, setAddress, type TranslationRequest, type Transl
 export interface PortTranslator {
   /** Translates `req` into `res`; on failure returns the DmaFault reason ('abort', event name...). */
   translateAccess(req: TranslationRequest, res: TranslationResult): string | null;
+  /** SMMU_CR0.SMMUEN: translation on (off: GBPA applies, through {@link translateAccess}). */
+  smmuEnabled(): boolean;
+  /** The translation engine's IOTLB-hit shortcut for untagged data accesses. */
+  readonly translator: DataLookup;
+}
+
+/** See Translator.lookupData. */
+export interface DataLookup {
+  /** log2 of the page or block size on a permitted IOTLB hit (its PA in `dataPa`), else -1 with nothing changed. Pass the address halves as int32 values (`x | 0`): V8 boxes larger numbers passed to a call. */
+  lookupData(sid: number, lo: number, hi: number, write: boolean): number;
+  readonly dataPa: number;
 }
 
 // Buffer.prototype.copy works on any Uint8Array and copies a sub-range of it (Node.js 20 creates a
@@ -27,6 +38,8 @@ class Fault implements DmaFault {
 }
 
 const TWO32 = 0x1_0000_0000;
+const P2: number[] = [];
+for (let i = 0; i <= 64; i++) P2.push(2 ** i);
 /** Chunks a vectored transfer translates before it copies them. */
 const VEC_BATCH = 32;
 
@@ -40,6 +53,8 @@ export class SmmuDmaPort implements DmaPort {
   private ramBytes: Uint8Array | null = null;
   private ramBase = 0;
   private ramEnd = 0;
+  /** Untagged traffic (no SubstreamID) may take the IOTLB-hit shortcut. */
+  private readonly untagged: boolean;
 
   // Vectored transfers translate a batch of chunks ahead of copying them (see {@link writev}).
   private readonly aheadPa = new Float64Array(VEC_BATCH);
@@ -56,6 +71,7 @@ export class SmmuDmaPort implements DmaPort {
     this.req.sid = sid;
     this.req.ssid = ssid === null ? -1 : ssid;
     this.guest = mem instanceof GuestMemory ? mem : null;
+    this.untagged = ssid === null;
   }
 
   read(iova: number, dst: Uint8Array): DmaFault | null {
@@ -108,6 +124,10 @@ export class SmmuDmaPort implements DmaPort {
     const lens = this.aheadLen;
     const segOf = this.aheadSeg;
     const offOf = this.aheadOff;
+    const fast = this.smmu.translator;
+    const sid = this.sid;
+    // The IOTLB-hit shortcut (see access()); SMMUEN is read once per call.
+    const fastOk = this.untagged && this.smmu.smmuEnabled();
     let seg = 0; // next segment to translate, and the offset in it
     let segDone = 0;
     let done = 0;
@@ -130,18 +150,27 @@ export class SmmuDmaPort implements DmaPort {
           lo -= TWO32;
           hi = (hi + 1) >>> 0;
         }
-        req.addrLo = lo;
-        req.addrHi = hi;
-        reason = this.smmu.translateAccess(req, res);
-        if (reason !== null) {
-          faultLo = lo;
-          faultHi = hi;
-          break;
+        const shift = fastOk ? fast.lookupData(sid, lo | 0, hi | 0, write) : -1;
+        let pa: number;
+        let size: number;
+        if (shift >= 0) {
+          pa = fast.dataPa;
+          size = P2[shift]!;
+        } else {
+          req.addrLo = lo;
+          req.addrHi = hi;
+          reason = this.smmu.translateAccess(req, res);
+          if (reason !== null) {
+            faultLo = lo;
+            faultHi = hi;
+            break;
+          }
+          pa = res.pa;
+          size = res.size;
         }
-        const size = res.size;
         const off = size <= 0x8000_0000 ? lo & (size - 1) : (hi % (size / TWO32)) * TWO32 + lo;
         const chunk = size - off < segLen - segDone ? size - off : segLen - segDone;
-        pas[k] = res.pa;
+        pas[k] = pa;
         lens[k] = chunk;
         segOf[k] = seg;
         offOf[k] = segDone;
@@ -162,7 +191,7 @@ export class SmmuDmaPort implements DmaPort {
             else copyBytes.call(buf, ram, at, from, from + len);
           } else copyBytes.call(ram, buf, from, at, at + len);
         } else {
-          res.pa = pa;
+          this.slowPa = pa;
           if (!this.copySlow(buf, from, len, write)) {
             return new Fault((segs.hi[segOf[i]!]! >>> 0) * TWO32 + (segs.lo[segOf[i]!]! >>> 0) + from, 'external-abort', done);
           }
@@ -185,18 +214,31 @@ export class SmmuDmaPort implements DmaPort {
     req.priv = false;
     const n = buf.length;
     // The address advances as 32-bit halves: no division and no boxed double per chunk.
+    const smmu = this.smmu;
+    const fast = smmu.translator;
+    const sid = this.sid;
     let done = 0;
     while (done < n) {
-      req.addrLo = lo;
-      req.addrHi = hi;
-      const reason = this.smmu.translateAccess(req, res);
-      if (reason !== null) return new Fault(hi * TWO32 + lo, reason, done);
+      // An untagged IOTLB hit takes the short way; anything else (miss, fault, substream, SMMU
+      // disabled) the full translation with its event recording.
+      const shift = this.untagged && smmu.smmuEnabled() ? fast.lookupData(sid, lo | 0, hi | 0, write) : -1;
+      let pa: number;
+      let size: number;
+      if (shift >= 0) {
+        pa = fast.dataPa;
+        size = P2[shift]!;
+      } else {
+        req.addrLo = lo;
+        req.addrHi = hi;
+        const reason = smmu.translateAccess(req, res);
+        if (reason !== null) return new Fault(hi * TWO32 + lo, reason, done);
+        pa = res.pa;
+        size = res.size;
+      }
       // Bytes left in this translation (page or block; its size is a power of two).
-      const size = res.size;
       const off = size <= 0x8000_0000 ? lo & (size - 1) : (hi % (size / TWO32)) * TWO32 + lo;
       const left = n - done;
       const chunk = left < size - off ? left : size - off;
-      const pa = res.pa;
       if (pa >= this.ramBase && pa + chunk <= this.ramEnd) {
         const ram = this.ramBytes!;
         const at = pa - this.ramBase;
@@ -204,7 +246,10 @@ export class SmmuDmaPort implements DmaPort {
           if (chunk === n) ram.set(buf, at);
           else copyBytes.call(buf, ram, at, done, done + chunk);
         } else copyBytes.call(ram, buf, done, at, at + chunk);
-      } else if (!this.copySlow(buf, done, chunk, write)) return new Fault(hi * TWO32 + lo, 'external-abort', done);
+      } else {
+        this.slowPa = pa;
+        if (!this.copySlow(buf, done, chunk, write)) return new Fault(hi * TWO32 + lo, 'external-abort', done);
+      }
       done += chunk;
       lo += chunk;
       if (lo >= TWO32) {
@@ -215,9 +260,12 @@ export class SmmuDmaPort implements DmaPort {
     return null;
   }
 
-  /** A copy outside the cached RAM region (the PA is in `res.pa`): finds the region, or uses the PhysMemory API. */
+  /** PA for {@link copySlow} (a field: V8 boxes doubles passed to calls it does not inline). */
+  private slowPa = 0;
+
+  /** A copy outside the cached RAM region (the PA is in `slowPa`): finds the region, or uses the PhysMemory API. */
   private copySlow(buf: Uint8Array, off: number, len: number, write: boolean): boolean {
-    const pa = this.res.pa;
+    const pa = this.slowPa;
     const s = this.slice;
     if (this.guest !== null && this.guest.ramSlice(pa, len, s)) {
       const ram = s.bytes!;

@@ -26,6 +26,11 @@ export function tagKey(kind: number, world: number, vmid: number, asidTag: numbe
   return ((kind * 4 + world) * 65536 + vmid) * 131072 + asidTag;
 }
 
+/** A stage-1 tag without an ASID: a global entry's (and, in the EL2 world, every entry's). */
+function isGlobalS1(tag: number): boolean {
+  return tag < 4 * 65536 * 131072 && tag % 131072 === 0;
+}
+
 /** The (kind, world, vmid) part of a tag, used to find all ASIDs of a VMID. */
 function vmKey(tag: number): number {
   return Math.floor(tag / 131072);
@@ -122,9 +127,19 @@ export class Iotlb {
   insTag = 0;
   insAddr = 0;
   insOut = 0;
+  /**
+   * Set by a caller that has just looked this address up for this tag at every page/block size
+   * present and found nothing (and that changed nothing since): the next insert skips its own
+   * search for an entry to replace. Cleared by every insert.
+   */
+  insAbsent = false;
+  /** Entries with a stage-1 global tag (ASID part 0): lookups skip the global probe while there are none. */
+  globalEntries = 0;
   /** Tag for {@link find} (a field for the same reason). */
   private findTag = 0;
   size = 0;
+  /** Searches of the table (lookups for all page sizes at once, and exact finds): the bounded-work tests count them. */
+  searches = 0;
   readonly counters: TlbCounters = { hits: 0, misses: 0, evictions: 0, invalidations: 0 };
 
   constructor(readonly capacity: number) {
@@ -168,6 +183,7 @@ export class Iotlb {
 
   /** Slot of the entry of the tag in `findTag` for (region, shift, page index), or -1. */
   private find(region: number, shift: number, page: number): number {
+    this.searches++;
     const tag = this.findTag;
     const ent = this.ent;
     const want = shift | (region << 6);
@@ -198,6 +214,7 @@ export class Iotlb {
 
   /** {@link lookupProbe} with the region key already split into `probeLo` / `probeHi`. */
   lookupHalves(region: number): number {
+    this.searches++;
     const tag = this.probeTag;
     const lo = this.probeLo;
     const hi = this.probeHi;
@@ -240,7 +257,8 @@ export class Iotlb {
     const tag = this.insTag;
     const page = Math.floor(this.insAddr / P2[shift]!);
     this.findTag = tag;
-    const prev = this.find(region, shift, page);
+    const prev = this.insAbsent ? -1 : this.find(region, shift, page);
+    this.insAbsent = false;
     if (prev >= 0) this.remove(prev, false);
     // FIFO eviction: the ring position we are about to reuse names the oldest entry.
     const old = this.ring[this.hand]!;
@@ -270,6 +288,7 @@ export class Iotlb {
     this.hand = this.hand + 1 === this.capacity ? 0 : this.hand + 1;
     this.shiftCount[shift] = this.shiftCount[shift]! + 1;
     this.shiftMask |= 1 << (shift - 12);
+    if (isGlobalS1(tag)) this.globalEntries++;
     this.size++;
     return i;
   }
@@ -318,6 +337,7 @@ export class Iotlb {
     if (n === 0) this.releaseTag(ts);
     const shift = m & 63;
     if (--this.shiftCount[shift]! === 0) this.shiftMask &= ~(1 << (shift - 12));
+    if (isGlobalS1(ent[b + TAG]!)) this.globalEntries--;
     this.size--;
     if (counted) this.counters.invalidations++;
     ent[b + META] = -1;

@@ -167,7 +167,14 @@ export class Translator {
    */
   translate(req: TranslationRequest, out: TranslationResult): boolean {
     const sid = req.sid >>> 0;
-    if (this.cachesOn && req.ssid < 0 && this.fastHit(req, out, sid)) return true;
+    // An untagged access whose stream has a hit record is first looked up through it; when that
+    // finds no IOTLB entry, the full path below skips its own (identical) lookup.
+    let probed = false;
+    if (this.cachesOn && req.ssid < 0) {
+      const h = this.fastHit(req, out, sid);
+      if (h > 0) return true;
+      probed = h < 0;
+    }
     out.ok = false;
     out.tlbHit = false;
     out.record = false;
@@ -233,30 +240,22 @@ export class Translator {
         ce = u;
       }
     }
-    return this.stage1(req, out, priv, instr, se, ce);
+    return this.stage1(req, out, priv, instr, se, ce, probed);
   }
 
   /**
    * The untagged stage-1 IOTLB hit through the stream's hit record (config-cache.ts): the same
    * outcome and counters as the full path below (STE hit, CD 0 hit, IOTLB hit), touching one
-   * cache line of per-stream state. False, having changed nothing, when the record is absent or
-   * the access is not a permitted in-range IOTLB hit: the full path then handles it.
+   * cache line of per-stream state. 1 on a hit. Otherwise nothing is changed and the full path
+   * handles the access: -1 when the record applies and the IOTLB holds no entry for the address
+   * (the full path then need not look again), 0 in every other case (no record, out of range, or
+   * an entry that does not permit the access).
    */
-  private fastHit(req: TranslationRequest, out: TranslationResult, sid: number): boolean {
-    const f = this.cfgCache.fast[sid >>> 12];
-    if (f === undefined) return false;
-    const b = (sid & 4095) * FR_STRIDE;
-    const flags = f[b + FR_FLAGS]!;
-    if (flags === 0) return false;
-    const hiIn = req.addrHi >>> 0;
-    const region = (hiIn >>> 23) & 1; // VA[55] selects TTB0 / TTB1
-    if (((flags >>> (8 + region)) & 1) === 0) return false;
-    const mi = ((flags >>> (14 + 7 * region)) & 127) * 2 + ((flags >>> (10 + region)) & 1);
-    const hiMask = FR_MASK_HI[mi]!;
-    const loMask = FR_MASK_LO[mi]!;
-    const hiTop = (hiIn & hiMask) >>> 0;
-    const loTop = (req.addrLo & loMask) >>> 0;
-    if (region === 1 ? !(hiTop === hiMask && loTop === loMask) : !(hiTop === 0 && loTop === 0)) return false;
+  private fastHit(req: TranslationRequest, out: TranslationResult, sid: number): number {
+    const e = this.recordProbe(sid, req.addrLo | 0, req.addrHi | 0);
+    if (e < 0) return e === -1 ? -1 : 0;
+    const flags = this.recFlags;
+    const ids = this.recIds;
     const write = req.write;
     let priv = req.priv;
     let instr = req.instr && !write;
@@ -264,21 +263,7 @@ export class Translator {
     const instCfg = (flags >>> 6) & 3;
     if (privCfg >= 2) priv = privCfg === 3;
     if (!write && instCfg >= 2) instr = instCfg === 3;
-    const ids = f[b + FR_IDS]!;
-    const vmid = ids & 0xffff;
-    const el2 = ((flags >>> 12) & 3) === WORLD.EL2;
-    const asid = el2 ? -1 : ids >>> 16;
-    const tlb = this.tlb;
-    const tagG = tagKey(KIND_S1, (flags >>> 12) & 3, vmid, 0);
-    tlb.probeLo = req.addrLo >>> 0;
-    tlb.probeHi = hiIn & 0xfffff;
-    tlb.probeTag = el2 ? tagG : tagG + asid + 1;
-    let e = tlb.lookupHalves(region);
-    if (e < 0 && !el2) {
-      tlb.probeTag = tagG;
-      e = tlb.lookupHalves(region);
-    }
-    if (e < 0 || !permits(metaPerms(tlb.ent[e * STRIDE + META]!, priv), write, instr)) return false;
+    if (!permits(metaPerms(this.tlb.ent[e * STRIDE + META]!, priv), write, instr)) return 0;
     // Counted once here; stats() adds them to the STE, CD and IOTLB hit counts.
     this.fastHits++;
     out.kind = (flags >>> 1) & 7;
@@ -286,8 +271,83 @@ export class Translator {
     out.stall = false;
     out.razWi = false;
     out.event.type = 0;
-    this.hitKey = (hiIn & 0xfffff) * TWO32 + (req.addrLo >>> 0);
-    return this.hit(out, e, priv, asid, vmid);
+    this.hitKey = ((req.addrHi >>> 0) & 0xfffff) * TWO32 + (req.addrLo >>> 0);
+    this.hit(out, e, priv, ((flags >>> 12) & 3) === WORLD.EL2 ? -1 : ids >>> 16, ids & 0xffff);
+    return 1;
+  }
+
+  /** The hit record's flags and IDs words of the last {@link recordProbe} that found one. */
+  private recFlags = 0;
+  private recIds = 0;
+
+  /**
+   * The IOTLB lookup of an untagged access through its stream's hit record (config-cache.ts), for
+   * the address whose 32-bit halves are `lo` / `hi` (int32 values: larger numbers passed to a call
+   * are boxed): the entry's slot; -1 when the record applies but the IOTLB holds no entry for the
+   * address; -2 when no record applies (none, region disabled by EPDx, address out of range).
+   * Touches one cache line of per-stream state.
+   */
+  private recordProbe(sid: number, lo: number, hi: number): number {
+    const f = this.cfgCache.fast[sid >>> 12];
+    if (f === undefined) return -2;
+    const b = (sid & 4095) * FR_STRIDE;
+    const flags = f[b + FR_FLAGS]!;
+    const hiIn = hi >>> 0;
+    const region = (hiIn >>> 23) & 1; // VA[55] selects TTB0 / TTB1
+    if (((flags >>> (8 + region)) & (flags & 1)) === 0) return -2;
+    // Range check (§3.4.1), with the masks the CD entry holds (see FR_MASK_HI).
+    const mi = ((flags >>> (14 + 7 * region)) & 127) * 2 + ((flags >>> (10 + region)) & 1);
+    const hiMask = FR_MASK_HI[mi]!;
+    const loMask = FR_MASK_LO[mi]!;
+    const hiTop = (hiIn & hiMask) >>> 0;
+    const loTop = (lo & loMask) >>> 0;
+    if (region === 1 ? !(hiTop === hiMask && loTop === loMask) : (hiTop | loTop) !== 0) return -2;
+    const ids = f[b + FR_IDS]!;
+    this.recFlags = flags;
+    this.recIds = ids;
+    const world = (flags >>> 12) & 3;
+    const el2 = world === WORLD.EL2;
+    const tlb = this.tlb;
+    const tagG = tagKey(KIND_S1, world, ids & 0xffff, 0);
+    tlb.probeLo = lo >>> 0;
+    tlb.probeHi = hiIn & 0xfffff;
+    tlb.probeTag = el2 ? tagG : tagG + (ids >>> 16) + 1;
+    let e = tlb.lookupHalves(region);
+    if (e < 0 && !el2 && tlb.globalEntries > 0) {
+      tlb.probeTag = tagG;
+      e = tlb.lookupHalves(region);
+    }
+    return e;
+  }
+
+  /** Output address of the last successful {@link lookupData} (a field: a returned double would be boxed). */
+  dataPa = 0;
+
+  /**
+   * The DMA fast path: an untagged data access by stream `sid` at the address whose 32-bit halves
+   * are `lo` / `hi` (int32 values), when it is a permitted IOTLB hit found through the stream's hit
+   * record, gives the log2 size of its page or block and leaves its PA in {@link dataPa}; otherwise
+   * -1, having changed nothing (then {@link translate} gives the outcome). The access is
+   * unprivileged unless STE.PRIVCFG says otherwise (PCIe untagged traffic, §13.7). Counts as one
+   * STE, CD and IOTLB hit, as translate() would.
+   */
+  lookupData(sid: number, lo: number, hi: number, write: boolean): number {
+    if (!this.cachesOn) return -1;
+    const e = this.recordProbe(sid, lo, hi);
+    if (e < 0) return -1;
+    const flags = this.recFlags;
+    // The permission bit the access needs, and where the entry keeps the privileged / unprivileged set.
+    const need = write ? PERM_W : ((flags >>> 6) & 3) === 3 ? PERM_X : PERM_R;
+    const permShift = ((flags >>> 4) & 3) === 3 ? 7 : 10;
+    const ent = this.tlb.ent;
+    const m = ent[e * STRIDE + META]!;
+    if (((m >>> permShift) & need) === 0) return -1;
+    this.fastHits++;
+    const shift = m & 63;
+    const hiIn = hi >>> 0;
+    const off = shift < 32 ? (lo & (-1 >>> (32 - shift))) >>> 0 : ((hiIn & (0xffff_ffff >>> (64 - shift))) >>> 0) * TWO32 + (lo >>> 0);
+    this.dataPa = ent[e * STRIDE + OUT]! + off;
+    return shift;
   }
 
   /** Fast-path hits (each one STE hit, one CD hit and one IOTLB hit). */
@@ -352,7 +412,8 @@ export class Translator {
     return this.fill(out, shift, s2p, s2u, priv, -1, w.s2MemAttr, w.s2Sh, true, -1, s2.vmid);
   }
 
-  private stage1(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, se: SteCacheEntry, ce: CdCacheEntry): boolean {
+  /** `probed`: the hit record's lookup already found no IOTLB entry for this access. */
+  private stage1(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, se: SteCacheEntry, ce: CdCacheEntry, probed: boolean): boolean {
     const hiIn = req.addrHi >>> 0;
     const region = (hiIn >>> 23) & 1; // VA[55] selects TTB0 / TTB1
     if (!(region === 1 ? ce.en1 : ce.en0)) return transFault(out, req, EVT.F_TRANSLATION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, ce.cd, null);
@@ -366,28 +427,36 @@ export class Translator {
     // Region key: VA[51:0] (the TLB key; TLBI addresses reduce the same way).
     const key = (hiIn & 0xfffff) * TWO32 + (req.addrLo >>> 0);
     const write = req.write;
+    // Whether the IOTLB is known to hold no entry for this access (so a refill need not look for one to replace).
+    let absent = probed;
     if (this.cachesOn) {
       const tlb = this.tlb;
-      tlb.probe = key;
-      tlb.probeTag = ce.tagNg;
-      let e = tlb.lookupProbe(region);
-      if (e < 0 && ce.tagNg !== ce.tagG) {
-        tlb.probeTag = ce.tagG;
-        e = tlb.lookupProbe(region);
-      }
-      if (e >= 0 && permits(metaPerms(tlb.ent[e * STRIDE + META]!, priv), write, instr)) {
-        tlb.counters.hits++;
-        this.hitKey = key;
-        return this.hit(out, e, priv, ce.asid, se.vmid);
+      if (!probed) {
+        tlb.probe = key;
+        tlb.probeTag = ce.tagNg;
+        let e = tlb.lookupProbe(region);
+        if (e < 0 && ce.tagNg !== ce.tagG && tlb.globalEntries > 0) {
+          tlb.probeTag = ce.tagG;
+          e = tlb.lookupProbe(region);
+        }
+        if (e >= 0 && permits(metaPerms(tlb.ent[e * STRIDE + META]!, priv), write, instr)) {
+          tlb.counters.hits++;
+          this.hitKey = key;
+          return this.hit(out, e, priv, ce.asid, se.vmid);
+        }
+        absent = e < 0;
       }
       tlb.counters.misses++;
     }
     this.hitKey = key;
-    return this.stage1Walk(req, out, priv, instr, se.ste, ce, region);
+    return this.stage1Walk(req, out, priv, instr, se.ste, ce, region, absent);
   }
 
-  /** IOTLB miss: stage-1 walk (and stage 2 when nested), then insert. The input address is in `hitKey`. */
-  private stage1Walk(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig, ce: CdCacheEntry, region: number): boolean {
+  /**
+   * IOTLB miss: stage-1 walk (and stage 2 when nested), then insert. The input address is in
+   * `hitKey`; `absent`: the lookup found no entry for it, so the refill adds one without looking.
+   */
+  private stage1Walk(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig, ce: CdCacheEntry, region: number, absent: boolean): boolean {
     const cd = ce.cd;
     const key = this.hitKey;
     const tt = region === 1 ? cd.tt[1] : cd.tt[0];
@@ -431,6 +500,7 @@ export class Translator {
       tlb.insTag = global ? tagG : tagNg;
       tlb.insAddr = key;
       tlb.insOut = outBase;
+      tlb.insAbsent = absent;
       const e = tlb.insert(region, shift, packMeta(shift, region, permsPriv, permsUnpriv, global, sh, attr, s2Attr));
       this.hitKey = key;
       return this.hit(out, e, priv, el2 ? -1 : cd.asid, ste.vmid, false);

@@ -1,0 +1,206 @@
+// The translation engine's shortcuts against its plain path: the hit-record lookup and the refill
+// that skips its search (translate with caches on), and the DMA lookup (lookupData), compared
+// with the same engine walking every access with caches disabled. Random mapping changes, each
+// followed by the TLBI a driver issues, random accesses (reads and writes, privileged or not,
+// instruction fetches, out-of-range addresses), nG and global pages, 4 KiB pages and 2 MiB
+// blocks, read-only pages, small IOTLBs (eviction) and ASIDs shared by two streams.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { DEFAULT_FEATURES } from '../features.js';
+import { encodeS1Leaf } from '../../spec/smmuv3/pagetable.js';
+import { Translator } from './translator.js';
+import { makeRequest, newResult, type TranslationResult } from './types.js';
+import { Arena, PageTables, tlbiOp } from '../../../test/support/smmu-structures.js';
+
+const PAGES = 4; // page slots per table; VA = base + slot * 4 KiB
+const BLOCKS = 2; // 2 MiB block slots per table, above the pages
+const BLOCK_BASE = 0x4000_0000;
+const RAM_PA = 0x4100_0000;
+
+interface Access { op: 'access'; sid: number; slot: number; off: number; block: boolean; write: boolean; priv: boolean; instr: boolean; wild: boolean }
+type Op =
+  | { op: 'map'; table: number; slot: number; frame: number; ng: boolean; ap: number; block: boolean }
+  | { op: 'unmap'; table: number; slot: number; block: boolean }
+  | Access
+  | { op: 'again'; off: number }
+  | { op: 'tlbi-all' };
+
+/** True one time in five. */
+const sometimes = fc.constantFrom(false, false, false, false, true);
+/** Uniform choices (fast-check's integers favour small values). */
+const slotArb = fc.constantFrom(...Array.from({ length: PAGES }, (_, i) => i));
+const tableArb = fc.constantFrom(0, 1);
+/** AP[2:1]: mostly EL0 read-write (what a DMA mapping is), sometimes read-only or privileged only. */
+const apArb = fc.constantFrom(1, 1, 3, 0, 2);
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('map' as const), table: tableArb, slot: slotArb, frame: fc.nat(63), ng: fc.boolean(), ap: apArb, block: sometimes }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('unmap' as const), table: tableArb, slot: slotArb, block: sometimes }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      op: fc.constant('access' as const), sid: fc.constantFrom(0, 1, 2, 3), slot: slotArb, off: fc.nat(0xfff), block: sometimes,
+      write: fc.boolean(), priv: sometimes, instr: sometimes, wild: sometimes,
+    }),
+  },
+  // The last access again, at another offset in the page (a device streaming through a buffer).
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('again' as const), off: fc.nat(0xfff) }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'tlbi-all' as const }) },
+);
+
+/** Two engines over one memory: SIDs 0, 1 share table 0 (ASIDs 1 and 2), SIDs 2, 3 share table 1 (ASID 3 for both). */
+function setup(tlbSize: number): { arena: Arena; fast: Translator; plain: Translator; pts: PageTables[] } {
+  const arena = new Arena();
+  const fast = new Translator(arena.mem, DEFAULT_FEATURES, { tlbSize, configCacheSize: 16 });
+  const plain = new Translator(arena.mem, DEFAULT_FEATURES, { cachesEnabled: false });
+  const strtab = arena.alloc(64 * 16, 1024);
+  for (const t of [fast, plain]) t.setStreamTable({ base: strtab, log2Size: 4, fmt: 0, split: 0 });
+  const pts = [new PageTables(arena, 12, 48, 0), new PageTables(arena, 12, 48, 0)];
+  const asids = [1, 2, 3, 3];
+  for (let sid = 0; sid < 4; sid++) {
+    const cd = arena.alloc(64, 64);
+    const root = pts[sid >> 1]!.root;
+    arena.writeWords(cd, arena.cd({ T0SZ: 16, TG0: 0, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: asids[sid]!, TTB0: BigInt(root) >> 4n }));
+    arena.writeWords(strtab + sid * 64, arena.ste({ V: 1, CONFIG: 5, S1_CONTEXT_PTR: BigInt(cd) >> 6n }));
+  }
+  return { arena, fast, plain, pts };
+}
+
+/**
+ * Table t's VAs: pages from t * 2^39, blocks from t * 2^39 + 1 GiB. Disjoint per table, so that
+ * a global entry one table installs never answers for a VA the other table maps differently.
+ */
+function vaOf(table: number, slot: number, block: boolean): number {
+  return table * 2 ** 39 + (block ? BLOCK_BASE + (slot % BLOCKS) * 0x20_0000 : slot * 0x1000);
+}
+
+function same(a: TranslationResult, b: TranslationResult, what: string): void {
+  assert.equal(a.ok, b.ok, `${what}: ok`);
+  if (a.ok) {
+    assert.equal(a.pa, b.pa, `${what}: pa`);
+    assert.equal(a.size, b.size, `${what}: size`);
+    assert.equal(a.perms, b.perms, `${what}: perms`);
+    assert.equal(a.global, b.global, `${what}: global`);
+    assert.equal(a.asid, b.asid, `${what}: asid`);
+  } else {
+    assert.deepEqual({ ...a.event }, { ...b.event }, `${what}: event`);
+    assert.equal(a.record, b.record, `${what}: record`);
+  }
+}
+
+test('the hit-record lookup, the refill without search and lookupData agree with walking every access', () => {
+  let hits = 0;
+  let accesses = 0;
+  fc.assert(
+    fc.property(fc.constantFrom(1024, 64, 16, 4, 1), fc.array(opArb, { minLength: 60, maxLength: 200 }), (tlbSize, ops) => {
+      const { fast, plain, pts, arena } = setup(tlbSize);
+      const ra = newResult();
+      const rb = newResult();
+      let last: Access | null = null;
+      for (const [k, op] of ops.entries()) {
+        let o: Op;
+        if (op.op === 'again') {
+          if (last === null) continue;
+          const repeat: Access = { ...last, off: op.off };
+          o = repeat;
+        } else o = op;
+        if (o.op === 'map' || o.op === 'unmap') {
+          const va = vaOf(o.table, o.slot, o.block);
+          const level = o.block ? 2 : 3;
+          if (o.op === 'map') {
+            const pa = o.block ? RAM_PA + 0x400_0000 + (o.frame % 8) * 0x20_0000 : RAM_PA + o.frame * 0x1000;
+            pts[o.table]!.map(BigInt(va), encodeS1Leaf({ oa: BigInt(pa), level3: !o.block, attrIndx: 1, ap: o.ap, sh: 3, ng: o.ng }), level);
+          } else arena.write64(pts[o.table]!.slot(BigInt(va), level), 0n);
+          // What a driver issues after changing a leaf: invalidate the VA for every ASID.
+          fast.invalidation.tlbiNhVaa(tlbiOp(0, -1, va, true, null));
+          continue;
+        }
+        if (o.op === 'tlbi-all') {
+          fast.invalidation.tlbiNhAll(0);
+          continue;
+        }
+        last = o;
+        // Out-of-range addresses (bit 48 set, or TTB1's half) must fault the same way.
+        const va: number = o.wild ? (o.slot & 1 ? 2 ** 48 : 2 ** 55) + o.off : vaOf(o.sid >> 1, o.slot, o.block) + o.off;
+        const what: string = `op ${k} sid ${o.sid} va 0x${va.toString(16)}`;
+        if (!o.priv && !o.instr) {
+          const shift = fast.lookupData(o.sid, va | 0, Math.floor(va / 2 ** 32) | 0, o.write);
+          if (shift >= 0) {
+            hits++;
+            assert.equal(plain.translate(makeRequest(o.sid, null, va, { write: o.write }), rb), true, `${what}: lookupData hit where a walk fails`);
+            assert.equal(fast.dataPa, rb.pa, `${what}: lookupData pa`);
+            assert.equal(2 ** shift, rb.size, `${what}: lookupData size`);
+          }
+        }
+        accesses++;
+        const req = makeRequest(o.sid, null, va, { write: o.write, priv: o.priv, instr: o.instr });
+        fast.translate(req, ra);
+        plain.translate(req, rb);
+        same(ra, rb, what);
+      }
+    }),
+    { numRuns: 300 },
+  );
+  // The runs must have exercised the shortcut, not only its refusals.
+  assert.ok(hits > accesses / 50, `lookupData answered ${hits} of ${accesses} accesses`);
+});
+
+test('lookupData answers a repeated access from the IOTLB and counts it as translate would', () => {
+  const { fast, pts } = setup(64);
+  pts[0]!.map(0x5000n, encodeS1Leaf({ oa: BigInt(RAM_PA), level3: true, attrIndx: 1, ap: 1, sh: 3, ng: true }), 3);
+  assert.equal(fast.lookupData(0, 0x5008, 0, false), -1, 'nothing cached yet');
+  const r = newResult();
+  assert.equal(fast.translate(makeRequest(0, null, 0x5008), r), true);
+  const before = fast.stats();
+  assert.equal(fast.lookupData(0, 0x5010, 0, false), 12);
+  assert.equal(fast.dataPa, RAM_PA + 0x10);
+  assert.equal(fast.lookupData(0, 0x5010, 0, true), 12, 'AP = 0b01: writable');
+  const after = fast.stats();
+  assert.equal(after.tlbHits - before.tlbHits, 2);
+  assert.equal(after.configHits - before.configHits, 4, 'one STE and one CD hit each');
+  assert.equal(after.walks, before.walks);
+  // Another stream with another ASID has no entry of its own for the page.
+  assert.equal(fast.lookupData(1, 0x5010, 0, false), -1);
+  // Read-only page: a write is not answered (the full path reports the permission fault).
+  pts[0]!.map(0x6000n, encodeS1Leaf({ oa: BigInt(RAM_PA), level3: true, attrIndx: 1, ap: 3, sh: 3, ng: true }), 3);
+  assert.equal(fast.translate(makeRequest(0, null, 0x6000), r), true);
+  assert.equal(fast.lookupData(0, 0x6000, 0, false), 12);
+  assert.equal(fast.lookupData(0, 0x6000, 0, true), -1);
+  // Caches off: never answers.
+  fast.setCachesEnabled(false);
+  assert.equal(fast.lookupData(0, 0x5010, 0, false), -1);
+});
+
+test('bounded work, counted: a miss searches the IOTLB once and refills without another search; a hit searches once', () => {
+  const { fast, pts } = setup(64);
+  const tlb = (fast as unknown as { tlb: { searches: number } }).tlb;
+  const leaf = (pa: number, ng: boolean): bigint => encodeS1Leaf({ oa: BigInt(pa), level3: true, attrIndx: 1, ap: 1, sh: 3, ng });
+  for (let p = 0; p < 4; p++) pts[0]!.map(BigInt(0x10_0000 + p * 0x1000), leaf(RAM_PA + p * 0x1000, true), 3);
+  pts[0]!.map(0x20_0000n, leaf(RAM_PA, false), 3);
+  const r = newResult();
+  const searches = (f: () => void): number => {
+    const before = tlb.searches;
+    f();
+    return tlb.searches - before;
+  };
+  // First access of the stream: no hit record yet, the full path looks once and refills.
+  assert.equal(searches(() => fast.translate(makeRequest(0, null, 0x10_0000), r)), 1);
+  // With the record: its lookup misses, the full path does not look again, the refill does not search.
+  assert.equal(searches(() => fast.translate(makeRequest(0, null, 0x10_1000), r)), 1);
+  assert.equal(r.ok && !r.tlbHit, true);
+  assert.equal(searches(() => fast.translate(makeRequest(0, null, 0x10_1008), r)), 1);
+  assert.equal(r.tlbHit, true);
+  assert.equal(searches(() => fast.lookupData(0, 0x10_1010, 0, true)), 1);
+  // A global entry in the IOTLB: a miss also looks for a global entry (two searches), still no refill search.
+  assert.equal(searches(() => fast.translate(makeRequest(0, null, 0x20_0000), r)), 1);
+  assert.equal(r.global, true);
+  assert.equal(searches(() => fast.translate(makeRequest(0, null, 0x10_2000), r)), 2);
+  // An entry that does not permit the access: the record's lookup and the full path's find it (one
+  // search each), then the walk reports the permission fault and nothing is refilled.
+  pts[0]!.map(0x10_3000n, encodeS1Leaf({ oa: BigInt(RAM_PA), level3: true, attrIndx: 1, ap: 3, sh: 3, ng: true }), 3);
+  assert.equal(searches(() => fast.translate(makeRequest(0, null, 0x10_3000), r)), 2);
+  assert.equal(r.ok, true);
+  assert.equal(searches(() => fast.translate(makeRequest(0, null, 0x10_3000, { write: true }), r)), 2);
+  assert.equal(r.ok, false);
+});
