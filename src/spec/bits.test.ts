@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { bitsInPlace, field, fromBigWords, getBig, rd, setBig, toBigWords, wr } from './bits.js';
+import { bitsInPlace, field, fromBigWords, get32, get64, getBig, rd, setBig, toBigWords, wr } from './bits.js';
 
 test('rd agrees with getBig for every field position and width <= 53', () => {
   fc.assert(
@@ -45,4 +45,18 @@ test('bitsInPlace keeps an address field in place', () => {
   );
   // Linux page descriptor PA|0xF47: output address [47:12]
   assert.equal(bitsInPlace(0x4020_0f47, 0x0000_0012, 47, 12), 0x12_4020_0000);
+});
+
+test('get64 and get32 agree with getBig for every field position and width (within one half, across both)', () => {
+  fc.assert(
+    fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.integer({ min: 0, max: 63 }), fc.integer({ min: 1, max: 53 }), (v, lsb, width) => {
+      fc.pre(lsb + width <= 64);
+      const f = field('f', 0, lsb + width - 1, lsb);
+      const lo = Number(v & 0xffff_ffffn);
+      const hi = Number(v >> 32n);
+      assert.equal(get64(lo, hi, f), Number(getBig([v], f)));
+      if (lsb + width <= 32) assert.equal(get32(lo, f), Number(getBig([v], f)));
+    }),
+    { numRuns: 3000 },
+  );
 });

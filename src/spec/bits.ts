@@ -19,12 +19,22 @@ export interface Field {
   readonly lsb: number;
   /** Width in bits, 1..64 (fast accessors support up to 53). */
   readonly width: number;
+  /**
+   * Derived once, for the fast accessors: which 32-bit half holds the field (0 = bits 31:0, 1 =
+   * bits 63:32, 2 = it spans both), its shift within that half, and its value mask (a field within
+   * one half is then read with one shift and one AND).
+   */
+  readonly half: 0 | 1 | 2;
+  readonly shift: number;
+  readonly mask: number;
 }
 
 /** A field given as `[msb:lsb]` of doubleword `dw`, the way the specifications write it. */
 export function field(name: string, dw: number, msb: number, lsb: number): Field {
   if (msb < lsb || msb > 63 || lsb < 0) throw new RangeError(`bad field ${name} [${msb}:${lsb}]`);
-  return Object.freeze({ name, dw, lsb, width: msb - lsb + 1 });
+  const width = msb - lsb + 1;
+  const half = lsb >= 32 ? 1 : msb <= 31 ? 0 : 2;
+  return Object.freeze({ name, dw, lsb, width, half, shift: lsb & 31, mask: half === 2 ? 0 : mask32(width) | 0 });
 }
 
 /** A single-bit field. */
@@ -108,9 +118,9 @@ export function decodeFields<K extends string>(fields: Readonly<Record<K, Field>
 /** Reads a field (width <= 53) from lo/hi halves. No allocation, no BigInt. */
 export function rd(w: Uint32Array, f: Field): number {
   const base = f.dw << 1;
-  const lo = w[base]!;
-  const hi = w[base + 1]!;
-  return rdLoHi(lo, hi, f.lsb, f.width);
+  const h = f.half;
+  if (h !== 2) return ((w[base + h]! >>> f.shift) & f.mask) >>> 0;
+  return rdLoHi(w[base]!, w[base + 1]!, f.lsb, f.width);
 }
 
 /** Reads bits [lsb+width-1:lsb] of the 64-bit value hi:lo as a number (width <= 53). */
@@ -141,7 +151,7 @@ export function bitsInPlace(lo: number, hi: number, msb: number, lsb: number): n
 
 /** Field `f` (doubleword 0, width <= 32, not crossing bit 32) of a 32-bit register value. */
 export function get32(value: number, f: Field): number {
-  return f.width >= 32 ? value >>> 0 : ((value >>> f.lsb) & mask32(f.width)) >>> 0;
+  return ((value >>> f.shift) & f.mask) >>> 0;
 }
 
 /** `value` with field `f` (doubleword 0, within bits 31:0) replaced by `v`, truncated to the field width. */
@@ -157,6 +167,9 @@ export function fieldMask32(f: Field): number {
 
 /** Field `f` (width <= 53) of the 64-bit value hi:lo, ignoring `f.dw` (a register or one doubleword). */
 export function get64(lo: number, hi: number, f: Field): number {
+  const h = f.half;
+  if (h === 0) return ((lo >>> f.shift) & f.mask) >>> 0;
+  if (h === 1) return ((hi >>> f.shift) & f.mask) >>> 0;
   return rdLoHi(lo, hi, f.lsb, f.width);
 }
 
