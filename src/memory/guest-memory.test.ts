@@ -56,3 +56,18 @@ test('file-backed regions read on demand and reject writes', () => {
   assert.equal(m.read8(0x4000_0000 + 300_000), -1);
   assert.equal(m.write8(0x4000_0000, 1), false);
 });
+
+test('readWords32: little-endian words of RAM held in memory; false across a region edge, outside RAM or in a backing', () => {
+  const mem = new GuestMemory();
+  const ram = mem.addRam(0x1000, 0x100);
+  mem.addRam(0x1100, 0x100);
+  ram.forEach((_, i) => (ram[i] = i));
+  const w = new Uint32Array(4);
+  assert.equal(mem.readWords32(0x1004, 3, w), true);
+  assert.deepEqual([...w.subarray(0, 3)], [0x07060504, 0x0b0a0908, 0x0f0e0d0c]);
+  assert.equal(mem.readWords32(0x10f8, 4, w), false, 'spans two regions');
+  assert.equal(mem.readWords32(0x0ff8, 4, w), false, 'starts outside RAM');
+  const img = new Uint8Array(0x100);
+  mem.addBacking(0x9000, { size: img.length, readAt: (off: number, dst: Uint8Array) => dst.set(img.subarray(off, off + dst.length)) });
+  assert.equal(mem.readWords32(0x9000, 2, w), false, 'backing regions answer piecewise only');
+});

@@ -202,6 +202,16 @@ export class GuestMemory implements PhysMemory {
     return this.slowWrite(r, addr, 8);
   }
 
+  /** Bulk read of `n` little-endian words from RAM held in memory (see PhysMemory.readWords32). */
+  readWords32(addr: number, n: number, dst: Uint32Array): boolean {
+    const r = this.span(addr, 4 * n);
+    if (r === null || r.view === null) return false;
+    const v = r.view;
+    const o = addr - r.base;
+    for (let i = 0; i < n; i++) dst[i] = v.getUint32(o + 4 * i, true);
+    return true;
+  }
+
   readBytes(addr: number, dst: Uint8Array): boolean {
     let done = 0;
     const n = dst.length;

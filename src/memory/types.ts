@@ -35,6 +35,12 @@ export interface PhysMemory {
   write64(addr: number, lo: number, hi: number): boolean;
   /** Fills `dst` from `addr`; false (and `dst` unspecified) on external abort. */
   readBytes(addr: number, dst: Uint8Array): boolean;
+  /**
+   * Optional bulk read for structure fetches: `n` little-endian 32-bit words from `addr` into
+   * `dst[0..n)`, without allocating. False (and `dst` unspecified) when the memory cannot answer
+   * the whole range at once; the caller then reads it piecewise with {@link read64}.
+   */
+  readWords32?(addr: number, n: number, dst: Uint32Array): boolean;
   writeBytes(addr: number, src: Uint8Array): boolean;
 }
 

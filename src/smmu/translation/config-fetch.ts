@@ -141,11 +141,11 @@ export class ConfigFetcher {
     const twoLevel = f.stLevel2 && st.fmt === 1;
     if (!twoLevel) {
       const align = P2[Math.min(literal + 6, 52)]!;
-      return st.base - (st.base % align) + sid * 64;
+      return Math.floor(st.base / align) * align + sid * 64;
     }
     const split = st.split === 8 || st.split === 10 ? st.split : 6;
     const align = P2[Math.min(Math.max(6, literal - split + 3), 52)]!;
-    const l1 = st.base - (st.base % align) + Math.floor(sid / P2[split]!) * 8;
+    const l1 = Math.floor(st.base / align) * align + Math.floor(sid / P2[split]!) * 8;
     const t = this.tmp;
     const ok = this.reader.read64(l1, false, t);
     if (this.reader.trace !== null) this.reader.step('l1std', 0, -1, st.base, Math.floor(sid / P2[split]!), l1, t.lo, t.hi, ok);
@@ -155,16 +155,16 @@ export class ConfigFetcher {
     }
     const span = rd(wordsOf(t), L1STD.SPAN);
     if (span === 0 || span > L1STD_SPAN_MAX || span > split + 1) return this.badSid(req, out);
-    const low = sid % P2[split]!;
+    const low = (sid & ((1 << split) - 1)) >>> 0;
     if (low >= P2[span - 1]!) return this.badSid(req, out);
     const l2 = addrOf(t.lo, t.hi, L1STD.L2PTR);
     if (l2 < 0) {
       // L2Ptr beyond any PA (bits above 52): the STE fetch is out of range (§3.4.3); FetchAddr keeps bits [52:0].
       const low52 = addrOf(t.lo, t.hi & 0x001f_ffff, L1STD.L2PTR);
-      if (req !== null && out !== null) fetchFault(out, req, EVT.F_STE_FETCH, low52 - (low52 % P2[span + 5]!) + low * 64);
+      if (req !== null && out !== null) fetchFault(out, req, EVT.F_STE_FETCH, Math.floor(low52 / P2[span + 5]!) * P2[span + 5]! + low * 64);
       return -1;
     }
-    return l2 - (l2 % P2[span + 5]!) + low * 64;
+    return Math.floor(l2 / P2[span + 5]!) * P2[span + 5]! + low * 64;
   }
 
   private badSid(req: TranslationRequest | null, out: TranslationResult | null): number {
@@ -219,7 +219,7 @@ export class ConfigFetcher {
     let ipa: number;
     if (ste.s1CdMax === 0 || ste.s1Fmt === STE_S1FMT.LINEAR) {
       const align = P2[ste.s1CdMax + 6]!;
-      ipa = base - (base % align) + index * 64;
+      ipa = Math.floor(base / align) * align + index * 64;
     } else {
       const leafBits = ste.s1Fmt === STE_S1FMT.L2_4K ? 6 : 10;
       const l1Index = ste.s1CdMax > leafBits ? Math.floor(index / P2[leafBits]!) : 0;
@@ -235,12 +235,12 @@ export class ConfigFetcher {
       }
       const ptr = addrOf(t.lo, t.hi, L1CD.L2PTR);
       // 64 KiB leaves: L2Ptr[15:12] are RES0 and taken as zero (§5.2 S1Fmt).
-      const l2 = ptr - (ptr % P2[leafBits + 6]!);
+      const l2 = Math.floor(ptr / P2[leafBits + 6]!) * P2[leafBits + 6]!;
       if (rd(wordsOf(t), L1CD.V) === 0 || ptr < 0 || l2 >= this.oasLimit) {
         cfgFault(o, r, EVT.C_BAD_SUBSTREAMID, priv, instr);
         return -1;
       }
-      ipa = l2 + (index % P2[leafBits]!) * 64;
+      ipa = l2 + (index & ((1 << leafBits) - 1)) * 64;
     }
     return this.cdIpaToPa(ste, ipa, r, o, priv, instr);
   }

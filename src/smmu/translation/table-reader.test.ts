@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { GuestMemory } from '../../memory/guest-memory.js';
+import type { PhysMemory } from '../../memory/types.js';
 import { TableReader } from './table-reader.js';
 
 test('reads equal guest memory over two RAM regions, a backing region, holes and the OAS limit', () => {
@@ -35,4 +36,47 @@ test('reads equal guest memory over two RAM regions, a backing region, holes and
     }),
     { numRuns: 300 },
   );
+});
+
+test('a 64-byte structure read at once (bulk) equals one read doubleword by doubleword, aborts and read counts included', () => {
+  const mem = new GuestMemory();
+  const a = mem.addRam(0x4000_0000, 0x2000, 'a');
+  const b = mem.addRam(0x4000_2000, 0x1000, 'b');
+  const img = new Uint8Array(0x1000).map((_, i) => (i * 11 + 7) & 0xff);
+  mem.addBacking(0x9000_0000, { size: img.length, readAt: (off: number, dst: Uint8Array) => dst.set(img.subarray(off, off + dst.length)) });
+  for (let i = 0; i < a.length; i++) a[i] = (i * 13 + 1) & 0xff;
+  for (let i = 0; i < b.length; i++) b[i] = (i * 29 + 5) & 0xff;
+  // The same memory without the bulk read: the reader falls back to doubleword reads.
+  const piecewise: PhysMemory = {
+    read8: (x) => mem.read8(x), read16: (x) => mem.read16(x), read32: (x) => mem.read32(x), read64: (x, o) => mem.read64(x, o),
+    write8: (x, v) => mem.write8(x, v), write16: (x, v) => mem.write16(x, v), write32: (x, v) => mem.write32(x, v), write64: (x, l, h) => mem.write64(x, l, h),
+    readBytes: (x, d) => mem.readBytes(x, d), writeBytes: (x, s) => mem.writeBytes(x, s),
+  };
+  const bulk = new TableReader(mem, 32);
+  const slow = new TableReader(piecewise, 32);
+  const addr = fc.oneof(
+    fc.integer({ min: 0x4000_0000 - 72, max: 0x4000_3000 + 8 }).map((x) => x - (x % 8)),
+    fc.integer({ min: 0x9000_0000 - 72, max: 0x9000_1000 }).map((x) => x - (x % 8)),
+    fc.integer({ min: 0xffff_ff80, max: 0x1_0000_0010 }).map((x) => x - (x % 8)),
+  );
+  let whole = 0;
+  fc.assert(
+    fc.property(addr, (at) => {
+      const wb = new Uint32Array(16);
+      const ws = new Uint32Array(16);
+      const rb = bulk.reads;
+      const rs = slow.reads;
+      const okB = bulk.readWords(at, 8, wb, { lo: 0, hi: 0 });
+      const okS = slow.readWords(at, 8, ws, { lo: 0, hi: 0 });
+      assert.equal(okB, okS, `0x${at.toString(16)}`);
+      if (okB) {
+        whole++;
+        assert.deepEqual(wb, ws, `0x${at.toString(16)}`);
+        assert.equal(bulk.reads - rb, 8);
+        assert.equal(slow.reads - rs, 8);
+      }
+    }),
+    { numRuns: 1000 },
+  );
+  assert.ok(whole > 100, `${whole} whole structures read`);
 });

@@ -22,7 +22,11 @@ export class TableReader {
     oasBits: number,
   ) {
     this.limit = 2 ** oasBits;
+    this.bulk = typeof mem.readWords32 === 'function';
   }
+
+  /** Whether `mem` has a bulk read (PhysMemory.readWords32). */
+  private readonly bulk: boolean;
 
   /** Reads a 64-bit value; big-endian when `be`. False on external abort or out-of-range address. */
   read64(addr: number, be: boolean, out: U64): boolean {
@@ -43,8 +47,16 @@ export class TableReader {
     return be ? this.mem.write64(addr, bswap32(hi), bswap32(lo)) : this.mem.write64(addr, lo, hi);
   }
 
-  /** Reads `n` doublewords (a 64-byte STE/CD: n = 8) little-endian into lo/hi halves. */
+  /**
+   * Reads `n` doublewords (a 64-byte STE/CD: n = 8) little-endian into lo/hi halves: at once when
+   * the memory offers a bulk read of the whole range, else doubleword by doubleword (so that an
+   * abort part-way is reported as those reads report it).
+   */
   readWords(addr: number, n: number, dst: Uint32Array, tmp: U64): boolean {
+    if (this.bulk && addr >= 0 && addr + 8 * n <= this.limit && this.mem.readWords32!(addr, 2 * n, dst)) {
+      this.reads += n;
+      return true;
+    }
     for (let i = 0; i < n; i++) {
       if (!this.read64(addr + 8 * i, false, tmp)) return false;
       dst[2 * i] = tmp.lo;

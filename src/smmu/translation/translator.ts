@@ -398,7 +398,7 @@ export class Translator {
     const shift = w.s2Shift;
     const s2p = s2Effective(w.s2Perms);
     const s2u = s2Effective(w.s2PermsUnpriv);
-    const outBase = w.s2Pa - (ipa % P2[shift]!);
+    const outBase = w.s2Pa - (ipa - Math.floor(ipa / P2[shift]!) * P2[shift]!);
     if (this.cachesOn) {
       const tlb = this.tlb;
       tlb.insTag = tag;
@@ -408,7 +408,7 @@ export class Translator {
       this.hitKey = ipa;
       return this.hit(out, e, priv, -1, s2.vmid, false);
     }
-    this.fillPa = outBase + (ipa % P2[shift]!);
+    this.fillPa = outBase + (ipa - Math.floor(ipa / P2[shift]!) * P2[shift]!);
     return this.fill(out, shift, s2p, s2u, priv, -1, w.s2MemAttr, w.s2Sh, true, -1, s2.vmid);
   }
 
@@ -468,7 +468,7 @@ export class Translator {
     const tagG = ce.tagG;
     this.walks++;
     const w = this.walker;
-    const va = key % P2[ia]!;
+    const va = key - Math.floor(key / P2[ia]!) * P2[ia]!;
     w.s1Va = va;
     if (!w.s1(cd, tt, region === 1 ? cd.ps[1] : cd.ps[0], write, priv, el2, s2)) return walkFault(this.walker, out, req, priv, instr, cd, s2);
     const pp = w.s1PermsPriv;
@@ -494,7 +494,7 @@ export class Translator {
       s2Attr = w.s2MemAttr;
       sh = w.s2Sh > sh ? w.s2Sh : sh;
     }
-    const outBase = pa - (key % P2[shift]!);
+    const outBase = pa - (key - Math.floor(key / P2[shift]!) * P2[shift]!);
     if (this.cachesOn) {
       const tlb = this.tlb;
       tlb.insTag = global ? tagG : tagNg;

@@ -157,7 +157,7 @@ export class Walker {
         if (r.trace !== null) r.step('httu', 2, level, table, idx, addr, lo, hi, wok);
         if (!wok) return this.fault(EVT.F_WALK_EABT, true, cls, ipaPage, addr, ttrnw);
       }
-      this.s2Pa = out + (ipa % P2[lsb]!);
+      this.s2Pa = out + (ipa - Math.floor(ipa / P2[lsb]!) * P2[lsb]!);
       this.s2Shift = lsb;
       this.s2Perms = perms;
       this.s2PermsUnpriv = permsUnpriv;
@@ -266,7 +266,7 @@ export class Walker {
         if (r.trace !== null) r.step('httu', 1, level, table, idx, waddr, lo, hi, wok);
         if (!wok) return this.fault(EVT.F_WALK_EABT, false, EVT_CLASS.TT, 0, waddr, false);
       }
-      this.s1Oa = out + (va % P2[lsb]!);
+      this.s1Oa = out + (va - Math.floor(va / P2[lsb]!) * P2[lsb]!);
       this.s1Shift = lsb;
       // int32 halves: a MAIR word >= 2^31 passed as a number would be boxed (allocated) at the call.
       this.s1Attr = mairByte(cd.mairLo | 0, cd.mairHi | 0, get64(lo, hi, S1_LEAF.ATTR_INDX));
