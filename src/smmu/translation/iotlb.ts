@@ -26,11 +26,6 @@ export function tagKey(kind: number, world: number, vmid: number, asidTag: numbe
   return ((kind * 4 + world) * 65536 + vmid) * 131072 + asidTag;
 }
 
-/** A stage-1 tag without an ASID: a global entry's (and, in the EL2 world, every entry's). */
-function isGlobalS1(tag: number): boolean {
-  return tag < 4 * 65536 * 131072 && tag % 131072 === 0;
-}
-
 /** The (kind, world, vmid) part of a tag, used to find all ASIDs of a VMID. */
 function vmKey(tag: number): number {
   return Math.floor(tag / 131072);
@@ -133,7 +128,10 @@ export class Iotlb {
    * search for an entry to replace. Cleared by every insert.
    */
   insAbsent = false;
-  /** Entries with a stage-1 global tag (ASID part 0): lookups skip the global probe while there are none. */
+  /**
+   * Entries marked global (nG = 0 at stage 1, and every EL2 and stage-2-only entry): lookups skip
+   * the probe for a global stage-1 entry while there are none.
+   */
   globalEntries = 0;
   /** Tag for {@link find} (a field for the same reason). */
   private findTag = 0;
@@ -288,7 +286,7 @@ export class Iotlb {
     this.hand = this.hand + 1 === this.capacity ? 0 : this.hand + 1;
     this.shiftCount[shift] = this.shiftCount[shift]! + 1;
     this.shiftMask |= 1 << (shift - 12);
-    if (isGlobalS1(tag)) this.globalEntries++;
+    if (metaGlobal(meta)) this.globalEntries++;
     this.size++;
     return i;
   }
@@ -337,7 +335,7 @@ export class Iotlb {
     if (n === 0) this.releaseTag(ts);
     const shift = m & 63;
     if (--this.shiftCount[shift]! === 0) this.shiftMask &= ~(1 << (shift - 12));
-    if (isGlobalS1(ent[b + TAG]!)) this.globalEntries--;
+    if (metaGlobal(m)) this.globalEntries--;
     this.size--;
     if (counted) this.counters.invalidations++;
     ent[b + META] = -1;
