@@ -54,11 +54,13 @@ const TAG = 1;
 export const OUT = 2;
 export const META = 3; // -1 when the slot is free
 // Slot layout of `link` (Int32Array).
-const LSTRIDE = 4;
+const LSTRIDE = 5;
 const TNEXT = 0;
 const TPREV = 1;
 const RING = 2;
 const TSLOT = 3;
+/** The entry's home slot (its hash), kept so that deletion need not hash the entries it shifts. */
+const HOME = 4;
 
 /** Packed attributes: shift[5:0] region[6] permsPriv[9:7] permsUnpriv[12:10] global[13] sh[15:14] mairAttr+1[24:16] s2MemAttr+1[29:25]. */
 export function metaShift(m: number): number {
@@ -172,13 +174,6 @@ export class Iotlb {
     return h >>> this.hashShift;
   }
 
-  private homeOfSlot(i: number): number {
-    const b = i * STRIDE;
-    const page = this.ent[b + PAGE]!;
-    const m = this.ent[b + META]!;
-    return this.home(tagMix(this.ent[b + TAG]!), (m >>> 6) & 1, m & 63, page >>> 0, Math.floor(page / TWO32));
-  }
-
   /** Slot of the entry of the tag in `findTag` for (region, shift, page index), or -1. */
   private find(region: number, shift: number, page: number): number {
     this.searches++;
@@ -265,7 +260,8 @@ export class Iotlb {
       this.counters.evictions++;
     }
     const ent = this.ent;
-    let i = this.home(tagMix(tag), region, shift, page >>> 0, Math.floor(page / TWO32));
+    const home = this.home(tagMix(tag), region, shift, page >>> 0, Math.floor(page / TWO32));
+    let i = home;
     while (ent[i * STRIDE + META]! >= 0) i = (i + 1) & this.mask;
     const b = i * STRIDE;
     ent[b + PAGE] = page;
@@ -278,6 +274,7 @@ export class Iotlb {
     this.link[l + TNEXT] = head;
     this.link[l + TPREV] = -1;
     this.link[l + TSLOT] = ts;
+    this.link[l + HOME] = home;
     if (head >= 0) this.link[head * LSTRIDE + TPREV] = i;
     this.tagHeadOf[ts] = i;
     this.tagCountOf[ts] = this.tagCountOf[ts]! + 1;
@@ -366,7 +363,7 @@ export class Iotlb {
     for (;;) {
       j = (j + 1) & mask;
       if (ent[j * STRIDE + META]! < 0) return;
-      const k = this.homeOfSlot(j);
+      const k = this.link[j * LSTRIDE + HOME]!;
       // The entry at j may stay when its home lies cyclically in (gap, j].
       const stays = gap <= j ? gap < k && k <= j : gap < k || k <= j;
       if (stays) continue;
@@ -394,6 +391,7 @@ export class Iotlb {
     link[tl + TPREV] = tp;
     link[tl + TSLOT] = ts;
     link[tl + RING] = link[fl + RING]!;
+    link[tl + HOME] = link[fl + HOME]!;
     if (tp >= 0) link[tp * LSTRIDE + TNEXT] = to;
     else this.tagHeadOf[ts] = to;
     if (tn >= 0) link[tn * LSTRIDE + TPREV] = to;
