@@ -7,6 +7,8 @@
 // IOVAs in a 1 TiB range, each on a random page frame, Linux io-pgtable leaf descriptors, one
 // stream with a stage-1 CD; lookups at random pages and random offsets in the page.
 //   iotlb-hit     warm IOTLB                           baseline: one probe in a typed-array hash
+//   iotlb-hit-dma the same hits through the DMA shortcut (Translator.lookupData: PA only)
+//                                                       baseline: one probe in a typed-array hash
 //   iotlb-miss    IOTLB of 16 entries: every lookup walks 4 levels and refills
 //                                                       baseline: minimal 4-level walk over the same RAM
 //   walk          caches disabled (configuration re-read and re-used when unchanged, 4-level walk)
@@ -156,6 +158,33 @@ function walkAndHit(label: string, pages: number, streams: number, layout: 'spar
   }
 }
 
+/** IOTLB hits through Translator.lookupData (what the DMA port asks first), on the iotlb-hit workload. */
+function hitDma(label: string, streams: number): void {
+  if (!wanted(label)) return;
+  const f = buildFixture({ pages: 65536, streams, layout: 'sparse', cachesEnabled: true });
+  const { addrs, sids, pages: pg } = lookups(f, streams, 7);
+  check(f, addrs, sids, pg);
+  visitAll(f, 65536, streams);
+  const t = f.smmu.translator;
+  const los = new Int32Array(SEQ);
+  const his = new Int32Array(SEQ);
+  for (let i = 0; i < SEQ; i++) {
+    los[i] = addrs[i]! | 0;
+    his[i] = Math.floor(addrs[i]! / 2 ** 32);
+  }
+  const res = newResult();
+  for (let k = 0; k < 256; k++) {
+    t.translateAddress(sids[k]!, null, addrs[k]!, false, res);
+    if (t.lookupData(sids[k]!, los[k]!, his[k]!, false) !== 12 || t.dataPa !== res.pa) throw new Error(`bench fixture: lookupData ${k} differs from translate`);
+  }
+  report(
+    label,
+    { ctx: { sink: 0, t, los, his, sids, mask: MASK }, body: `const k = i & ctx.mask; if (ctx.t.lookupData(ctx.sids[k], ctx.los[k], ctx.his[k], false) >= 0) ctx.sink += ctx.t.dataPa;` },
+    'typed-array hash probe',
+    hitBaseline(f, addrs),
+  );
+}
+
 function dma(label: string, cachesEnabled: boolean): void {
   if (!wanted(label)) return;
   const f = buildFixture({ pages: 65536, streams: 1, layout: 'sparse', cachesEnabled });
@@ -223,9 +252,11 @@ const WORKLOADS: [string, () => void][] = [];
 for (const kind of ['walk', 'iotlb-miss', 'iotlb-hit'] as const) {
   WORKLOADS.push([kind, () => walkAndHit('%', 65536, 1, 'sparse', 'all')]);
 }
+WORKLOADS.push(['iotlb-hit-dma', () => hitDma('iotlb-hit-dma', 1)]);
 WORKLOADS.push(['dma-4k', () => dma('dma-4k', true)], ['dma-4k-walk', () => dma('dma-4k-walk', false)], ['dma-sg-64k', () => dmaSg('dma-sg-64k')]);
 for (const s of [1, 256, 65536]) {
   for (const kind of ['walk', 'iotlb-miss', 'iotlb-hit']) WORKLOADS.push([`scale/${kind}/streams=${s}`, () => walkAndHit(`scale/%/streams=${s}`, 65536, s, 'sparse', 'all')]);
+  WORKLOADS.push([`scale/iotlb-hit-dma/streams=${s}`, () => hitDma(`scale/iotlb-hit-dma/streams=${s}`, s)]);
 }
 for (const n of [1024, 32768, 1048576]) WORKLOADS.push([`scale/iotlb-hit/pages=${n}`, () => walkAndHit(`scale/%/pages=${n}`, n, 1, 'dense', 'hit')]);
 
