@@ -57,17 +57,26 @@ test('file-backed regions read on demand and reject writes', () => {
   assert.equal(m.write8(0x4000_0000, 1), false);
 });
 
-test('readWords32: little-endian words of RAM held in memory; false across a region edge, outside RAM or in a backing', () => {
+test('ramWords: the 32-bit words of RAM held in memory, valid for later reads and writes; false across a region edge, outside RAM or in a backing', () => {
   const mem = new GuestMemory();
   const ram = mem.addRam(0x1000, 0x100);
   mem.addRam(0x1100, 0x100);
   ram.forEach((_, i) => (ram[i] = i));
-  const w = new Uint32Array(4);
-  assert.equal(mem.readWords32(0x1004, 3, w), true);
-  assert.deepEqual([...w.subarray(0, 3)], [0x07060504, 0x0b0a0908, 0x0f0e0d0c]);
-  assert.equal(mem.readWords32(0x10f8, 4, w), false, 'spans two regions');
-  assert.equal(mem.readWords32(0x0ff8, 4, w), false, 'starts outside RAM');
+  const out = { words: null as Uint32Array | null, base: 0, end: 0 };
+  assert.equal(mem.ramWords(0x1004, 12, out), true);
+  assert.deepEqual([out.base, out.end], [0x1000, 0x1100]);
+  assert.deepEqual([...out.words!.subarray(1, 4)], [0x07060504, 0x0b0a0908, 0x0f0e0d0c]);
+  assert.equal(mem.write32(0x1008, 0xdeadbeef), true);
+  assert.equal(out.words![2], 0xdeadbeef, 'the view sees later writes');
+  const stale = { words: null as Uint32Array | null, base: 7, end: 9 };
+  assert.equal(mem.ramWords(0x10f8, 16, stale), false, 'spans two regions');
+  assert.equal(mem.ramWords(0x0ff8, 16, stale), false, 'starts outside RAM');
   const img = new Uint8Array(0x100);
   mem.addBacking(0x9000, { size: img.length, readAt: (off: number, dst: Uint8Array) => dst.set(img.subarray(off, off + dst.length)) });
-  assert.equal(mem.readWords32(0x9000, 2, w), false, 'backing regions answer piecewise only');
+  assert.equal(mem.ramWords(0x9000, 8, stale), false, 'backing regions have no word view');
+  assert.deepEqual([stale.words, stale.base, stale.end], [null, 7, 9], 'untouched when false');
+  // A region whose bytes do not start 4-byte aligned in their buffer has no word view either.
+  const odd = new Uint8Array(new ArrayBuffer(0x101), 1);
+  mem.addRam(0x2000, odd);
+  assert.equal(mem.ramWords(0x2000, 8, stale), false);
 });

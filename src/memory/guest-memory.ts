@@ -6,7 +6,11 @@
  * callers turn into the architected external abort. An access must lie within one region for
  * scalars; byte-range accesses may span adjacent regions.
  */
-import type { PhysMemory, U64 } from './types.js';
+import { endianness } from 'node:os';
+import type { PhysMemory, RamWords, U64 } from './types.js';
+
+/** Word views of RAM (ramWords) read host byte order: offered on little-endian hosts only. */
+const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 
 /** On-demand storage for a region (not on the DMA fast path). */
 export interface RegionBacking {
@@ -21,6 +25,8 @@ interface Region {
   readonly end: number; // exclusive
   readonly bytes: Uint8Array | null;
   readonly view: DataView | null;
+  /** The bytes as 32-bit words, when they start 4-byte aligned in their buffer on a little-endian host. */
+  readonly words: Uint32Array | null;
   readonly backing: RegionBacking | null;
   readonly name: string;
 }
@@ -51,6 +57,7 @@ export class GuestMemory implements PhysMemory {
       end: base + bytes.length,
       bytes,
       view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      words: LITTLE_ENDIAN_HOST && bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2) : null,
       backing: null,
       name,
     });
@@ -59,7 +66,7 @@ export class GuestMemory implements PhysMemory {
 
   /** Adds a region served by an on-demand backing (slower; for tools such as `inspect`). */
   addBacking(base: number, backing: RegionBacking, name = 'image'): void {
-    this.insert({ base, end: base + backing.size, bytes: null, view: null, backing, name });
+    this.insert({ base, end: base + backing.size, bytes: null, view: null, words: null, backing, name });
   }
 
   get ramRegions(): RamRegionInfo[] {
@@ -202,13 +209,13 @@ export class GuestMemory implements PhysMemory {
     return this.slowWrite(r, addr, 8);
   }
 
-  /** Bulk read of `n` little-endian words from RAM held in memory (see PhysMemory.readWords32). */
-  readWords32(addr: number, n: number, dst: Uint32Array): boolean {
-    const r = this.span(addr, 4 * n);
-    if (r === null || r.view === null) return false;
-    const v = r.view;
-    const o = addr - r.base;
-    for (let i = 0; i < n; i++) dst[i] = v.getUint32(o + 4 * i, true);
+  /** See PhysMemory.ramWords: the word view of the RAM region holding [addr, addr+len). */
+  ramWords(addr: number, len: number, out: RamWords): boolean {
+    const r = this.span(addr, len);
+    if (r === null || r.words === null) return false;
+    out.words = r.words;
+    out.base = r.base;
+    out.end = r.base + r.words.length * 4;
     return true;
   }
 

@@ -23,6 +23,13 @@ export function u64(): U64 {
  * unsigned value) and everything else returns false, which the caller turns into the architected
  * external-abort outcome.
  */
+/** A RAM region as 32-bit words (see PhysMemory.ramWords). */
+export interface RamWords {
+  words: Uint32Array | null;
+  base: number;
+  end: number;
+}
+
 export interface PhysMemory {
   read8(addr: number): number;
   read16(addr: number): number;
@@ -36,11 +43,12 @@ export interface PhysMemory {
   /** Fills `dst` from `addr`; false (and `dst` unspecified) on external abort. */
   readBytes(addr: number, dst: Uint8Array): boolean;
   /**
-   * Optional bulk read for structure fetches: `n` little-endian 32-bit words from `addr` into
-   * `dst[0..n)`, without allocating. False (and `dst` unspecified) when the memory cannot answer
-   * the whole range at once; the caller then reads it piecewise with {@link read64}.
+   * Optional direct view for table walks and structure fetches: when [addr, addr+len) lies in one
+   * region of RAM held in memory, fills `out` with that region's 32-bit words (words[i] holds the
+   * little-endian word at out.base + 4 * i, up to out.end) and returns true; the view stays valid
+   * as long as the memory (regions are never moved). False otherwise: use the accessors above.
    */
-  readWords32?(addr: number, n: number, dst: Uint32Array): boolean;
+  ramWords?(addr: number, len: number, out: RamWords): boolean;
   writeBytes(addr: number, src: Uint8Array): boolean;
 }
 

@@ -1,7 +1,7 @@
 // Memory access for the SMMU's own table walks (stream table, CDs, translation tables):
 // little- or big-endian 64-bit descriptors (CD.ENDI / STE.S2ENDI, §5.2/§5.4), external aborts
 // as `false`, OAS range checks (§3.4.3), read counting and an optional trace for the inspector.
-import type { PhysMemory, U64 } from '../../memory/types.js';
+import type { PhysMemory, RamWords, U64 } from '../../memory/types.js';
 import type { WalkStep } from './types.js';
 
 function bswap32(v: number): number {
@@ -22,22 +22,43 @@ export class TableReader {
     oasBits: number,
   ) {
     this.limit = 2 ** oasBits;
-    this.bulk = typeof mem.readWords32 === 'function';
+    this.direct = typeof mem.ramWords === 'function';
   }
 
-  /** Whether `mem` has a bulk read (PhysMemory.readWords32). */
-  private readonly bulk: boolean;
+  /** Whether `mem` offers word views of its RAM (PhysMemory.ramWords). */
+  private readonly direct: boolean;
+  /** The RAM region last read through its word view (end -1: none yet). */
+  private readonly ram: RamWords = { words: null, base: 0, end: -1 };
 
   /** Reads a 64-bit value; big-endian when `be`. False on external abort or out-of-range address. */
   read64(addr: number, be: boolean, out: U64): boolean {
     this.reads++;
-    if (!(addr >= 0 && addr + 8 <= this.limit) || !this.mem.read64(addr, out)) return false;
+    if (!(addr >= 0 && addr + 8 <= this.limit)) return false;
+    if (this.inWords(addr, 8)) {
+      const k = (addr - this.ram.base) / 4;
+      const w = this.ram.words!;
+      out.lo = w[k]!;
+      out.hi = w[k + 1]!;
+    } else if (!this.mem.read64(addr, out)) return false;
     if (be) {
       const lo = out.lo;
       out.lo = bswap32(out.hi);
       out.hi = bswap32(lo);
     }
     return true;
+  }
+
+  /**
+   * Whether [addr, addr+len) can be read from the word view of the last RAM region (looked up
+   * again when it is elsewhere): RAM held in memory, 4-byte aligned. Regions never move, so the
+   * view stays valid; writes through the memory are seen by it.
+   */
+  private inWords(addr: number, len: number): boolean {
+    const r = this.ram;
+    if (!(addr >= r.base && addr + len <= r.end)) {
+      if (!this.direct || !this.mem.ramWords!(addr, len, r)) return false;
+    }
+    return ((addr - r.base) & 3) === 0;
   }
 
   /** Writes a 64-bit value (hardware table update); false on abort. */
@@ -48,12 +69,15 @@ export class TableReader {
   }
 
   /**
-   * Reads `n` doublewords (a 64-byte STE/CD: n = 8) little-endian into lo/hi halves: at once when
-   * the memory offers a bulk read of the whole range, else doubleword by doubleword (so that an
-   * abort part-way is reported as those reads report it).
+   * Reads `n` doublewords (a 64-byte STE/CD: n = 8) little-endian into lo/hi halves: at once from
+   * the word view of RAM when the range lies in one region, else doubleword by doubleword (so that
+   * an abort part-way is reported as those reads report it).
    */
   readWords(addr: number, n: number, dst: Uint32Array, tmp: U64): boolean {
-    if (this.bulk && addr >= 0 && addr + 8 * n <= this.limit && this.mem.readWords32!(addr, 2 * n, dst)) {
+    if (addr >= 0 && addr + 8 * n <= this.limit && this.inWords(addr, 8 * n)) {
+      const w = this.ram.words!;
+      const k = (addr - this.ram.base) / 4;
+      for (let i = 0; i < 2 * n; i++) dst[i] = w[k + i]!;
       this.reads += n;
       return true;
     }
