@@ -116,7 +116,6 @@ export class SmmuDmaPort implements DmaPort {
 
   private vectored(segs: DmaSegments, write: boolean): DmaFault | null {
     const req = this.req;
-    const res = this.res;
     req.write = write;
     req.instr = false;
     req.priv = false;
@@ -124,9 +123,7 @@ export class SmmuDmaPort implements DmaPort {
     const lens = this.aheadLen;
     const segOf = this.aheadSeg;
     const offOf = this.aheadOff;
-    const fast = this.smmu.translator;
-    const sid = this.sid;
-    // The IOTLB-hit shortcut (see access()); SMMUEN is read once per call.
+    // The IOTLB-hit shortcut (see translateChunk); SMMUEN is read once per call.
     const fastOk = this.untagged && this.smmu.smmuEnabled();
     let seg = 0; // next segment to translate, and the offset in it
     let segDone = 0;
@@ -150,24 +147,14 @@ export class SmmuDmaPort implements DmaPort {
           lo -= TWO32;
           hi = (hi + 1) >>> 0;
         }
-        const shift = fastOk ? fast.lookupData(sid, lo | 0, hi | 0, write) : -1;
-        let pa: number;
-        let size: number;
-        if (shift >= 0) {
-          pa = fast.dataPa;
-          size = P2[shift]!;
-        } else {
-          req.addrLo = lo;
-          req.addrHi = hi;
-          reason = this.smmu.translateAccess(req, res);
-          if (reason !== null) {
-            faultLo = lo;
-            faultHi = hi;
-            break;
-          }
-          pa = res.pa;
-          size = res.size;
+        reason = this.translateChunk(lo | 0, hi | 0, fastOk);
+        if (reason !== null) {
+          faultLo = lo;
+          faultHi = hi;
+          break;
         }
+        const pa = this.chunkPa;
+        const size = this.chunkSize;
         const off = size <= 0x8000_0000 ? lo & (size - 1) : (hi % (size / TWO32)) * TWO32 + lo;
         const chunk = size - off < segLen - segDone ? size - off : segLen - segDone;
         pas[k] = pa;
@@ -208,33 +195,17 @@ export class SmmuDmaPort implements DmaPort {
     let lo = loIn >>> 0;
     let hi = hiIn >>> 0;
     const req = this.req;
-    const res = this.res;
     req.write = write;
     req.instr = false;
     req.priv = false;
     const n = buf.length;
     // The address advances as 32-bit halves: no division and no boxed double per chunk.
-    const smmu = this.smmu;
-    const fast = smmu.translator;
-    const sid = this.sid;
     let done = 0;
     while (done < n) {
-      // An untagged IOTLB hit takes the short way; anything else (miss, fault, substream, SMMU
-      // disabled) the full translation with its event recording.
-      const shift = this.untagged && smmu.smmuEnabled() ? fast.lookupData(sid, lo | 0, hi | 0, write) : -1;
-      let pa: number;
-      let size: number;
-      if (shift >= 0) {
-        pa = fast.dataPa;
-        size = P2[shift]!;
-      } else {
-        req.addrLo = lo;
-        req.addrHi = hi;
-        const reason = smmu.translateAccess(req, res);
-        if (reason !== null) return new Fault(hi * TWO32 + lo, reason, done);
-        pa = res.pa;
-        size = res.size;
-      }
+      const reason = this.translateChunk(lo | 0, hi | 0, this.untagged && this.smmu.smmuEnabled());
+      if (reason !== null) return new Fault(hi * TWO32 + lo, reason, done);
+      const pa = this.chunkPa;
+      const size = this.chunkSize;
       // Bytes left in this translation (page or block; its size is a power of two).
       const off = size <= 0x8000_0000 ? lo & (size - 1) : (hi % (size / TWO32)) * TWO32 + lo;
       const left = n - done;
@@ -257,6 +228,35 @@ export class SmmuDmaPort implements DmaPort {
         hi++;
       }
     }
+    return null;
+  }
+
+  /** PA and size (page or block bytes) of the chunk {@link translateChunk} translated (fields: returned doubles would be boxed). */
+  private chunkPa = 0;
+  private chunkSize = 0;
+
+  /**
+   * Translates the chunk at the IOVA whose int32 halves are `lo` / `hi` (the request already holds
+   * the access kind) into chunkPa / chunkSize; null, or the fault reason. An untagged IOTLB hit
+   * takes the translator's shortcut when `fast` (SMMU enabled); anything else (miss, fault,
+   * substream, SMMU disabled) the full translation with its event recording.
+   */
+  private translateChunk(lo: number, hi: number, fast: boolean): string | null {
+    const req = this.req;
+    const t = this.smmu.translator;
+    const shift = fast ? t.lookupData(this.sid, lo, hi, req.write) : -1;
+    if (shift >= 0) {
+      this.chunkPa = t.dataPa;
+      this.chunkSize = P2[shift]!;
+      return null;
+    }
+    req.addrLo = lo >>> 0;
+    req.addrHi = hi >>> 0;
+    const res = this.res;
+    const reason = this.smmu.translateAccess(req, res);
+    if (reason !== null) return reason;
+    this.chunkPa = res.pa;
+    this.chunkSize = res.size;
     return null;
   }
 
