@@ -17,12 +17,6 @@ export function u64(): U64 {
   return { lo: 0, hi: 0 };
 }
 
-/**
- * Little-endian physical memory as seen by a bus master (an SMMU's table walker, an ITS, a device
- * without an IOMMU). Accesses outside RAM do not throw: scalar reads return -1 (never a valid
- * unsigned value) and everything else returns false, which the caller turns into the architected
- * external-abort outcome.
- */
 /** A RAM region as 32-bit words (see PhysMemory.ramWords). */
 export interface RamWords {
   words: Uint32Array | null;
@@ -30,6 +24,12 @@ export interface RamWords {
   end: number;
 }
 
+/**
+ * Little-endian physical memory as seen by a bus master (an SMMU's table walker, an ITS, a device
+ * without an IOMMU). Accesses outside RAM do not throw: scalar reads return -1 (never a valid
+ * unsigned value) and everything else returns false, which the caller turns into the architected
+ * external-abort outcome.
+ */
 export interface PhysMemory {
   read8(addr: number): number;
   read16(addr: number): number;
@@ -42,6 +42,7 @@ export interface PhysMemory {
   write64(addr: number, lo: number, hi: number): boolean;
   /** Fills `dst` from `addr`; false (and `dst` unspecified) on external abort. */
   readBytes(addr: number, dst: Uint8Array): boolean;
+  writeBytes(addr: number, src: Uint8Array): boolean;
   /**
    * Optional direct view for table walks and structure fetches: when [addr, addr+len) lies in one
    * region of RAM held in memory, fills `out` with that region's 32-bit words (words[i] holds the
@@ -49,7 +50,6 @@ export interface PhysMemory {
    * as long as the memory (regions are never moved). False otherwise: use the accessors above.
    */
   ramWords?(addr: number, len: number, out: RamWords): boolean;
-  writeBytes(addr: number, src: Uint8Array): boolean;
 }
 
 export type AccessSize = 1 | 2 | 4 | 8;
