@@ -26,6 +26,8 @@ import {
 
 const P2: number[] = [];
 for (let i = 0; i <= 64; i++) P2.push(2 ** i);
+// Offsets in and alignments to power-of-two blocks are written x - floor(x / p) * p and
+// floor(x / p) * p: exact for p = 2^n, where `%` on a double is a library call in V8.
 const TWO32 = 0x1_0000_0000;
 /** Size reported for a bypass translation (identity, any alignment works). */
 const BYPASS_SHIFT = 30;
@@ -336,12 +338,12 @@ export class Translator {
     const e = this.recordProbe(sid, lo, hi);
     if (e < 0) return -1;
     const flags = this.recFlags;
-    // The permission bit the access needs, and where the entry keeps the privileged / unprivileged set.
-    const need = write ? PERM_W : ((flags >>> 6) & 3) === 3 ? PERM_X : PERM_R;
-    const permShift = ((flags >>> 4) & 3) === 3 ? 7 : 10;
+    // STE.PRIVCFG / INSTCFG = 0b11 make the access privileged / an instruction fetch (§13.1.2).
+    const priv = ((flags >>> 4) & 3) === 3;
+    const instr = !write && ((flags >>> 6) & 3) === 3;
     const ent = this.tlb.ent;
     const m = ent[e * STRIDE + META]!;
-    if (((m >>> permShift) & need) === 0) return -1;
+    if (!permits(metaPerms(m, priv), write, instr)) return -1;
     this.fastHits++;
     const shift = m & 63;
     const hiIn = hi >>> 0;
