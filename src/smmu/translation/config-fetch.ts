@@ -21,6 +21,8 @@ import { XLATE_KIND, newResult, type StreamTableConfig, type TranslationRequest,
 
 const P2: number[] = [];
 for (let i = 0; i <= 64; i++) P2.push(2 ** i);
+// Offsets in and alignments to power-of-two blocks are written x - floor(x / p) * p and
+// floor(x / p) * p: exact for p = 2^n, where `%` on a double is a library call in V8.
 
 export class ConfigFetcher {
   /** SMMU_STRTAB_BASE / SMMU_STRTAB_BASE_CFG as last pushed. */

@@ -15,6 +15,8 @@ import { PERM_R, PERM_W, PERM_X } from './types.js';
 
 const P2: number[] = [];
 for (let i = 0; i <= 64; i++) P2.push(2 ** i);
+// Offsets in and alignments to power-of-two blocks are written x - floor(x / p) * p and
+// floor(x / p) * p: exact for p = 2^n, where `%` on a double is a library call in V8.
 
 /** Output address of a descriptor at `level` (page/block base or next-level table). */
 function descAddr(lo: number, hi: number, lsb: number, shift: number, oa52: boolean): number {
