@@ -98,18 +98,23 @@ type Slot = SteCacheEntry | CdCacheEntry;
 /**
  * Hit records: per StreamID, two 32-bit words holding what an untagged stage-1 IOTLB hit needs from
  * the cached STE and its CD 0, so that a hit with many active streams touches one small, dense
- * record per stream (8 bytes: 512 KiB for 65536 streams) instead of two entry objects spread over
+ * record per stream (16 bytes: 1 MiB for 65536 streams) instead of two entry objects spread over
  * the heap. A record is valid (flags != 0) exactly while the STE entry is cached, its CD 0 is
  * cached, and the STE selects CD 0 for transactions without a SubstreamID (stage 1 or nested;
  * S1CDMax = 0 or S1DSS = SSID0). It is a derived view: the entries stay authoritative, every drop
  * of either clears the record, and a record is only written when the values derived from it (range
  * masks, IOTLB tags, ASID) equal the CD entry's.
  */
-export const FR_STRIDE = 2;
+export const FR_STRIDE = 4;
 /** Word 0: valid[0] kind[3:1] privCfg[5:4] instCfg[7:6] en0[8] en1[9] tbi0[10] tbi1[11] world[13:12] ia0[20:14] ia1[27:21]. */
 export const FR_FLAGS = 0;
 /** Word 1: VMID[15:0] ASID[31:16]. */
 export const FR_IDS = 1;
+/**
+ * Word 2: the IOTLB's index for the record's non-global tag when the translator last looked it up
+ * (see Iotlb.tagValueOf): a hint the translator writes and checks on every use, never trusted.
+ */
+export const FR_TAG_HINT = 2;
 
 /** Range-check masks by (ia * 2 + tbi), as CdCacheEntry computes them for an enabled region. */
 export const FR_MASK_HI = new Uint32Array(130);

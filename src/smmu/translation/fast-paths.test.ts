@@ -204,3 +204,26 @@ test('bounded work, counted: a miss searches the IOTLB once and refills without 
   assert.equal(searches(() => fast.translate(makeRequest(0, null, 0x10_3000, { write: true }), r)), 2);
   assert.equal(r.ok, false);
 });
+
+test('a hit record does not use an IOTLB tag index that has since passed to another ASID', () => {
+  // SIDs 0 and 1 share page table 0 with ASIDs 1 and 2. With one IOTLB entry, the index ASID 1's
+  // tag had (and SID 0's record remembers) is given to ASID 2 once ASID 1's entry is gone.
+  const { fast, pts } = setup(1);
+  const leaf = (pa: number): bigint => encodeS1Leaf({ oa: BigInt(pa), level3: true, attrIndx: 1, ap: 1, sh: 3, ng: true });
+  pts[0]!.map(0x7000n, leaf(RAM_PA), 3);
+  const r = newResult();
+  assert.equal(fast.translate(makeRequest(0, null, 0x7000), r), true);
+  assert.equal(fast.lookupData(0, 0x7008, 0, false), 12, 'SID 0 hits through its record');
+  fast.invalidation.tlbiNhAsid(0, 1);
+  // ASID 2's view of the page changes (a new mapping is only seen by a walk after the TLBI for the VA).
+  pts[0]!.map(0x7000n, leaf(RAM_PA + 0x5000), 3);
+  fast.invalidation.tlbiNhVaa(tlbiOp(0, -1, 0x7000, true, null));
+  assert.equal(fast.translate(makeRequest(1, null, 0x7000), r), true);
+  assert.equal(r.pa, RAM_PA + 0x5000);
+  // SID 0 (ASID 1) has no entry: its stale index must not find ASID 2's.
+  assert.equal(fast.lookupData(0, 0x7008, 0, false), -1);
+  assert.equal(fast.translate(makeRequest(0, null, 0x7008), r), true);
+  assert.equal(r.tlbHit, false, 'walked, not hit through ASID 2');
+  assert.equal(r.pa, RAM_PA + 0x5008);
+  assert.equal(r.asid, 1);
+});

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Iotlb, KIND_S1, KIND_S2, META, OUT, STRIDE, packMeta, tagKey } from './iotlb.js';
+import { Iotlb, KIND_S1, KIND_S2, SLOT, packMeta, tagKey } from './iotlb.js';
 
 interface RefEntry {
   tag: number;
@@ -106,7 +106,7 @@ for (const [minCap, maxCap, runs] of [[1, 8, 400], [1, 40, 300]] as const) test(
             tlb.insAddr = addr;
             tlb.insOut = o.out * 4096;
             const slot = tlb.insert(o.region, o.shift, meta);
-            assert.equal(tlb.ent[slot * STRIDE + META], meta);
+            assert.equal(tlb.metas[slot], meta);
             ref.insert(tag, o.region, addr, o.shift, o.out * 4096, meta);
             break;
           }
@@ -118,8 +118,8 @@ for (const [minCap, maxCap, runs] of [[1, 8, 400], [1, 40, 300]] as const) test(
             if (want === null) assert.equal(slot, -1);
             else {
               assert.ok(slot >= 0, 'the reference has the entry');
-              assert.equal(tlb.ent[slot * STRIDE + OUT], want.out);
-              assert.equal(tlb.ent[slot * STRIDE + META], want.meta);
+              assert.equal(tlb.outBase(slot), want.out);
+              assert.equal(tlb.metas[slot], want.meta);
             }
             break;
           }
@@ -174,8 +174,9 @@ for (const [minCap, maxCap, runs] of [[1, 8, 400], [1, 40, 300]] as const) test(
 
 test('IOTLB storage is sized by the capacity, never by what is inserted', () => {
   const tlb = new Iotlb(1000);
-  // 2048 slots (the first power of two >= 2 x capacity), 4 doubles each.
-  assert.equal(tlb.ent.length, 2048 * STRIDE);
+  // 2048 slots (the first power of two >= 2 x capacity), 4 words each.
+  assert.equal(tlb.slots.length, 2048 * SLOT);
+  assert.equal(tlb.metas.length, 2048);
   for (let i = 0; i < 10_000; i++) {
     tlb.insTag = tagKey(KIND_S1, 0, 0, 1 + (i % 50));
     tlb.insAddr = i * 4096;
@@ -184,7 +185,7 @@ test('IOTLB storage is sized by the capacity, never by what is inserted', () => 
   }
   assert.equal(tlb.size, 1000);
   assert.equal(tlb.counters.evictions, 9000);
-  assert.equal(tlb.ent.length, 2048 * STRIDE);
+  assert.equal(tlb.slots.length, 2048 * SLOT);
 });
 
 test('IOTLB deletion keeps entries findable when a cluster wraps around the end of the table', () => {
@@ -218,7 +219,33 @@ test('IOTLB deletion keeps entries findable when a cluster wraps around the end 
   t.probe = first * 4096 + 8;
   const slot = t.lookupProbe(0);
   assert.equal(slot, 0, 'the entry whose home is slot 0 stays there');
-  assert.equal(t.ent[slot * STRIDE + OUT], 0x2000);
+  assert.equal(t.outBase(slot), 0x2000);
   t.probe = last * 4096;
   assert.equal(t.lookupProbe(0), -1);
+});
+
+test('IOTLB entries of tags whose indexes differ only above the slot key word bits stay apart', () => {
+  // More than 2^17 tags at once: indexes i and i + 2^17 share the key word's tag bits.
+  const n = (1 << 17) + 300;
+  const tlb = new Iotlb(n);
+  const tagOf = (i: number): number => tagKey(KIND_S1, 0, i >>> 16, (i & 0xffff) + 1);
+  for (let i = 0; i < n; i++) {
+    tlb.insTag = tagOf(i);
+    tlb.insAddr = 0x1000;
+    tlb.insOut = (i + 1) * 4096;
+    tlb.insert(0, 12, packMeta(12, 0, 3, 1, false, 0, 0, -1));
+  }
+  assert.equal(tlb.size, n);
+  for (let i = 0; i < n; i++) {
+    tlb.probeTag = tagOf(i);
+    tlb.probe = 0x1008;
+    const slot = tlb.lookupProbe(0);
+    if (slot < 0 || tlb.outBase(slot) !== (i + 1) * 4096) assert.fail(`tag ${i}: slot ${slot} is not its own entry`);
+  }
+  // An index above 2^17 keeps its high bits in the slot: removing the low tags leaves the high ones.
+  tlb.invalidateVm(KIND_S1, 0, 0);
+  assert.equal(tlb.size, n - 65536);
+  tlb.probeTag = tagOf(1 << 17);
+  tlb.probe = 0x1000;
+  assert.equal(tlb.outBase(tlb.lookupProbe(0)), ((1 << 17) + 1) * 4096);
 });

@@ -1,14 +1,19 @@
 // The IOTLB: cached leaf translations tagged by stage kind, StreamWorld, VMID and ASID (or
 // global), with the invalidation scopes of the TLBI commands (IHI 0070 §4.4) and FIFO eviction at
 // a fixed capacity. Storage is sized once from the capacity (a host option, never a guest value):
-//  - `ent`, an open-addressing hash table with linear probing, 4 doubles a slot (page index, tag,
-//    output base, packed attributes): a hit computes the home slot and compares keys in place, one
-//    dependent memory access, no allocation and no boxing of 64-bit keys;
+//  - `slots`, an open-addressing hash table with linear probing, four 32-bit words (16 bytes, four
+//    slots a cache line) a slot: page index, key word (page index high bits, size, region, tag
+//    index), output frame, and the output frame's high bits with the permissions. A hit computes
+//    the home slot and compares two words in place: one dependent memory access to a table half
+//    the size of one holding doubles, no allocation and no boxing of 64-bit keys;
+//  - `metas`, per slot the packed attributes a hit reports (read after the slot matched);
 //  - `link`, per slot the tag's entry list (for ASID/VMID invalidation in proportion to the
 //    entries of that tag) and the slot's place in the FIFO ring;
 //  - per tag (a small index assigned while the tag has entries): list head and entry count, and
 //    its place in its VMID's list of tags; tags and VMIDs found through typed-array indexes
 //    (int-index.ts), so a refill that brings a new tag in and an old one out allocates nothing.
+//    Slots hold the tag's index, not its value (a 36-bit number), and a lookup finds the index
+//    first: a tag without an index has no entries.
 // Deletion shifts the following cluster back (no tombstones), so a probe stops at the first free
 // slot and probe lengths stay those of a table at most half full.
 // Input addresses are "region keys": VA/IPA bits [51:0] plus the TTB1 region bit (VA[55]).
@@ -35,11 +40,6 @@ function worldOf(tag: number): number {
   return Math.floor(tag / (65536 * 131072)) % 4;
 }
 
-/** Mixes a tag into a 32-bit value for the slot hash (computed once per lookup). */
-export function tagMix(tag: number): number {
-  return Math.imul((tag >>> 0) ^ (tag < TWO32 ? 0 : (tag / TWO32) | 0), 0xc2b2_ae3d);
-}
-
 export interface TlbCounters {
   hits: number;
   misses: number;
@@ -47,12 +47,21 @@ export interface TlbCounters {
   invalidations: number;
 }
 
-/** Slot layout of `ent`: 4 doubles (32 bytes, two slots a cache line). */
-export const STRIDE = 4;
-export const PAGE = 0;
-const TAG = 1;
-export const OUT = 2;
-export const META = 3; // -1 when the slot is free
+/** Words a slot of `slots` (Int32Array). */
+export const SLOT = 4;
+/** Page index (input address / block size) bits [31:0]. */
+export const W_PAGE = 0;
+/**
+ * 0 while the slot is free; else bit 0 set, page index bits [39:32] in [8:1], log2 block size - 12
+ * in [13:9], region (TTB1) in [14], tag index bits [16:0] in [31:15]. Region keys have 52 bits,
+ * so a page index has at most 40.
+ */
+export const W_KEY = 1;
+/** Output frame (output base / 4 KiB) bits [31:0]. Output bases are 4 KiB aligned and below 2^52. */
+export const W_OUT = 2;
+/** Output frame bits [39:32] in [7:0], privileged permissions in [10:8], unprivileged in [13:11], tag index bits above 16 in [31:14]. */
+export const W_OUTHI = 3;
+const TAG_LO_BITS = 17;
 // Slot layout of `link` (Int32Array).
 const LSTRIDE = 5;
 const TNEXT = 0;
@@ -81,6 +90,21 @@ export function metaMair(m: number): number {
 export function metaS2Attr(m: number): number {
   return ((m >>> 25) & 31) - 1;
 }
+/** log2 of the page or block size of a slot, from its W_KEY word. */
+export function slotShift(key: number): number {
+  return ((key >>> 9) & 31) + 12;
+}
+
+/** Permissions (PERM_* bits) of a slot for the access's privilege, from its W_OUTHI word. */
+export function slotPerms(outHi: number, priv: boolean): number {
+  return (outHi >>> (priv ? 8 : 11)) & 7;
+}
+
+/** The W_KEY word of an entry. */
+function keyWord(ts: number, region: number, shift: number, pageHi: number): number {
+  return 1 | (pageHi << 1) | ((shift - 12) << 9) | (region << 14) | ((ts & 0x1ffff) << 15);
+}
+
 export function packMeta(shift: number, region: number, permsPriv: number, permsUnpriv: number, global: boolean, sh: number, mairAttr: number, s2MemAttr: number): number {
   return (
     shift | (region << 6) | ((permsPriv & 7) << 7) | ((permsUnpriv & 7) << 10) | ((global ? 1 : 0) << 13) | ((sh & 3) << 14) |
@@ -89,8 +113,10 @@ export function packMeta(shift: number, region: number, permsPriv: number, perms
 }
 
 export class Iotlb {
-  /** Slot storage (see STRIDE); the translator reads a hit's slot directly. */
-  readonly ent: Float64Array;
+  /** Slot storage (see SLOT); the translator reads a hit's slot directly. */
+  readonly slots: Int32Array;
+  /** Per slot the packed attributes (packMeta) of its entry. */
+  readonly metas: Int32Array;
   private readonly link: Int32Array;
   /** FIFO of slots in insertion order (-1: that entry is gone). */
   private readonly ring: Int32Array;
@@ -101,7 +127,11 @@ export class Iotlb {
   private readonly tagHeadOf: Int32Array;
   /** Entries of the tag; 0 while the tag index is free. */
   private readonly tagCountOf: Int32Array;
-  private readonly tagValueOf: Float64Array;
+  /**
+   * Tag value by tag index; -1 while the index is free. A caller that remembers a tag's index
+   * checks it here before use (an index is reused for another tag once its entries are gone).
+   */
+  readonly tagValueOf: Float64Array;
   private readonly freeTagSlots: Int32Array;
   private freeTags: number;
   // ---- (kind, world, vmid) keys with tags: key -> VM index; per VM index the list of its tag indexes
@@ -135,8 +165,6 @@ export class Iotlb {
    * the probe for a global stage-1 entry while there are none.
    */
   globalEntries = 0;
-  /** Tag for {@link find} (a field for the same reason). */
-  private findTag = 0;
   size = 0;
   /** Searches of the table (lookups for all page sizes at once, and exact finds): the bounded-work tests count them. */
   searches = 0;
@@ -149,13 +177,13 @@ export class Iotlb {
     const slots = 2 ** bits;
     this.mask = slots - 1;
     this.hashShift = 32 - bits;
-    this.ent = new Float64Array(slots * STRIDE);
-    for (let i = 0; i < slots; i++) this.ent[i * STRIDE + META] = -1;
+    this.slots = new Int32Array(slots * SLOT);
+    this.metas = new Int32Array(slots);
     this.link = new Int32Array(slots * LSTRIDE);
     this.ring = new Int32Array(capacity).fill(-1);
     this.tagHeadOf = new Int32Array(capacity);
     this.tagCountOf = new Int32Array(capacity);
-    this.tagValueOf = new Float64Array(capacity);
+    this.tagValueOf = new Float64Array(capacity).fill(-1);
     this.freeTagSlots = new Int32Array(capacity).map((_, i) => capacity - 1 - i);
     this.freeTags = capacity;
     this.tagIndex = new IntIndex(capacity);
@@ -168,24 +196,26 @@ export class Iotlb {
     this.freeVms = capacity;
   }
 
-  /** Home slot of (tag, region, shift, page); `pageLo`/`pageHi` are the page index's 32-bit halves. */
-  private home(tmix: number, region: number, shift: number, pageLo: number, pageHi: number): number {
-    const h = Math.imul(pageLo ^ Math.imul(pageHi ^ (shift << 8) ^ (region << 7), 0x85eb_ca77) ^ tmix, 0x9e37_79b1);
+  /** Home slot of (tag index, region, shift, page); `pageLo`/`pageHi` are the page index's 32-bit halves. */
+  private home(ts: number, region: number, shift: number, pageLo: number, pageHi: number): number {
+    const h = Math.imul(pageLo ^ Math.imul(pageHi ^ (shift << 8) ^ (region << 14) ^ Math.imul(ts, 0xc2b2_ae3d), 0x85eb_ca77), 0x9e37_79b1);
     return h >>> this.hashShift;
   }
 
-  /** Slot of the entry of the tag in `findTag` for (region, shift, page index), or -1. */
-  private find(region: number, shift: number, page: number): number {
+  /** Slot of the entry of tag index `ts` for (region, shift, page index), or -1. */
+  private find(ts: number, region: number, shift: number, page: number): number {
     this.searches++;
-    const tag = this.findTag;
-    const ent = this.ent;
-    const want = shift | (region << 6);
-    let i = this.home(tagMix(tag), region, shift, page >>> 0, Math.floor(page / TWO32));
+    const slots = this.slots;
+    const pageLo = page | 0;
+    const pageHi = Math.floor(page / TWO32);
+    const want = keyWord(ts, region, shift, pageHi);
+    const tsHi = ts >>> TAG_LO_BITS;
+    let i = this.home(ts, region, shift, pageLo, pageHi);
     for (;;) {
-      const b = i * STRIDE;
-      const m = ent[b + META]!;
-      if (m < 0) return -1;
-      if (ent[b + PAGE] === page && ent[b + TAG] === tag && (m & 127) === want) return i;
+      const b = i * SLOT;
+      const k = slots[b + W_KEY]!;
+      if (k === 0) return -1;
+      if (k === want && slots[b + W_PAGE] === pageLo && slots[b + W_OUTHI]! >>> 14 === tsHi) return i;
       i = (i + 1) & this.mask;
     }
   }
@@ -208,12 +238,43 @@ export class Iotlb {
   /** {@link lookupProbe} with the region key already split into `probeLo` / `probeHi`. */
   lookupHalves(region: number): number {
     this.searches++;
-    const tag = this.probeTag;
-    const lo = this.probeLo;
-    const hi = this.probeHi;
-    const ent = this.ent;
+    const ts = this.tagIndex.get(this.probeTag);
+    return ts < 0 ? -1 : this.scan(ts, region, this.probeLo | 0, this.probeHi);
+  }
+
+  /**
+   * {@link lookupHalves} for the stage-1 tag (kind, world, vmid, asidTag) given by its parts, and
+   * the region key as `lo` (bits [31:0], int32) and `hi` (bits [51:32]): small integers only, so
+   * that nothing is boxed when V8 does not inline the call (a tag value can exceed 2^31).
+   */
+  lookupTag(world: number, vmid: number, asidTag: number, region: number, lo: number, hi: number): number {
+    this.searches++;
+    const ts = this.tagIndex.get(tagKey(KIND_S1, world, vmid, asidTag));
+    return ts < 0 ? -1 : this.scan(ts, region, lo, hi);
+  }
+
+  /**
+   * The index of stage-1 tag (world, vmid, asidTag) (see {@link lookupTag}), or -1 when the tag
+   * has no entries.
+   */
+  tagIndexOf(world: number, vmid: number, asidTag: number): number {
+    return this.tagIndex.get(tagKey(KIND_S1, world, vmid, asidTag));
+  }
+
+  /**
+   * {@link lookupTag} for a tag whose index the caller holds (and has checked against
+   * `tagValueOf`): one search of the table.
+   */
+  lookupIndex(ts: number, region: number, lo: number, hi: number): number {
+    this.searches++;
+    return this.scan(ts, region, lo, hi);
+  }
+
+  /** Slot of the entry of tag index `ts` containing the region key `lo` / `hi` (see {@link lookupTag}), or -1. */
+  private scan(ts: number, region: number, lo: number, hi: number): number {
+    const slots = this.slots;
     const mask = this.mask;
-    const tmix = tagMix(tag);
+    const tsHi = ts >>> TAG_LO_BITS;
     let m = this.shiftMask;
     while (m !== 0) {
       const low = m & -m;
@@ -222,35 +283,47 @@ export class Iotlb {
       let pageLo: number;
       let pageHi: number;
       if (shift < 32) {
-        pageLo = ((lo >>> shift) | (hi << (32 - shift))) >>> 0;
+        pageLo = (lo >>> shift) | (hi << (32 - shift));
         pageHi = hi >>> shift;
       } else {
         pageLo = hi >>> (shift - 32);
         pageHi = 0;
       }
-      const page = pageHi * TWO32 + pageLo;
-      const want = shift | (region << 6);
-      let i = this.home(tmix, region, shift, pageLo, pageHi);
+      const want = keyWord(ts, region, shift, pageHi);
+      let i = this.home(ts, region, shift, pageLo, pageHi);
       for (;;) {
-        const b = i * STRIDE;
-        const mm = ent[b + META]!;
-        if (mm < 0) break;
-        if (ent[b + PAGE] === page && ent[b + TAG] === tag && (mm & 127) === want) return i;
+        const b = i * SLOT;
+        const k = slots[b + W_KEY]!;
+        if (k === want && slots[b + W_PAGE] === pageLo && slots[b + W_OUTHI]! >>> 14 === tsHi) return i;
+        if (k === 0) break;
         i = (i + 1) & mask;
       }
     }
     return -1;
   }
 
+  /** Output base (the output address of the block's first byte) of the entry in slot `i`. */
+  outBase(i: number): number {
+    const b = i * SLOT;
+    return ((this.slots[b + W_OUTHI]! & 0xff) * TWO32 + (this.slots[b + W_OUT]! >>> 0)) * 4096;
+  }
+
+  /** Page index (input address / block size) of the entry in slot `i`. */
+  pageOf(i: number): number {
+    const b = i * SLOT;
+    return ((this.slots[b + W_KEY]! >>> 1) & 0xff) * TWO32 + (this.slots[b + W_PAGE]! >>> 0);
+  }
+
   /**
    * Inserts (or replaces) the translation for tag `insTag` of the region key in `insAddr` with
-   * output base `insOut` (the output address of the block's first byte); returns its slot.
+   * output base `insOut` (the output address of the block's first byte: 4 KiB aligned, below
+   * 2^52); returns its slot.
    */
   insert(region: number, shift: number, meta: number): number {
     const tag = this.insTag;
     const page = Math.floor(this.insAddr / P2[shift]!);
-    this.findTag = tag;
-    const prev = this.insAbsent ? -1 : this.find(region, shift, page);
+    const known = this.tagIndex.get(tag);
+    const prev = this.insAbsent || known < 0 ? -1 : this.find(known, region, shift, page);
     this.insAbsent = false;
     if (prev >= 0) this.remove(prev, false);
     // FIFO eviction: the ring position we are about to reuse names the oldest entry.
@@ -259,17 +332,23 @@ export class Iotlb {
       this.remove(old, false);
       this.counters.evictions++;
     }
-    const ent = this.ent;
-    const home = this.home(tagMix(tag), region, shift, page >>> 0, Math.floor(page / TWO32));
-    let i = home;
-    while (ent[i * STRIDE + META]! >= 0) i = (i + 1) & this.mask;
-    const b = i * STRIDE;
-    ent[b + PAGE] = page;
-    ent[b + TAG] = tag;
-    ent[b + OUT] = this.insOut;
-    ent[b + META] = meta;
-    const l = i * LSTRIDE;
+    // The tag's index after the removals (they may have released it).
     const ts = this.tagSlot(tag);
+    const slots = this.slots;
+    const pageLo = page | 0;
+    const pageHi = Math.floor(page / TWO32);
+    const home = this.home(ts, region, shift, pageLo, pageHi);
+    let i = home;
+    while (slots[i * SLOT + W_KEY]! !== 0) i = (i + 1) & this.mask;
+    const b = i * SLOT;
+    const frame = this.insOut / 4096;
+    const frameHi = Math.floor(frame / TWO32);
+    slots[b + W_PAGE] = pageLo;
+    slots[b + W_KEY] = keyWord(ts, region, shift, pageHi);
+    slots[b + W_OUT] = frame | 0;
+    slots[b + W_OUTHI] = (frameHi & 0xff) | (metaPerms(meta, true) << 8) | (metaPerms(meta, false) << 11) | ((ts >>> TAG_LO_BITS) << 14);
+    this.metas[i] = meta;
+    const l = i * LSTRIDE;
     const head = this.tagHeadOf[ts]!;
     this.link[l + TNEXT] = head;
     this.link[l + TPREV] = -1;
@@ -314,11 +393,9 @@ export class Iotlb {
   }
 
   private remove(i: number, counted: boolean): void {
-    const ent = this.ent;
     const link = this.link;
-    const b = i * STRIDE;
-    const m = ent[b + META]!;
-    if (m < 0) return;
+    if (this.slots[i * SLOT + W_KEY] === 0) return;
+    const m = this.metas[i]!;
     const l = i * LSTRIDE;
     const ts = link[l + TSLOT]!;
     const tn = link[l + TNEXT]!;
@@ -335,12 +412,13 @@ export class Iotlb {
     if (metaGlobal(m)) this.globalEntries--;
     this.size--;
     if (counted) this.counters.invalidations++;
-    ent[b + META] = -1;
+    this.slots[i * SLOT + W_KEY] = 0;
     this.closeGap(i);
   }
 
   private releaseTag(ts: number): void {
     const tag = this.tagValueOf[ts]!;
+    this.tagValueOf[ts] = -1;
     this.tagIndex.delete(tag);
     this.freeTagSlots[this.freeTags++] = ts;
     const vs = this.tagVmOf[ts]!;
@@ -357,12 +435,12 @@ export class Iotlb {
 
   /** Backward-shift deletion: moves later members of the cluster into the freed slot `gap`. */
   private closeGap(gap: number): void {
-    const ent = this.ent;
+    const slots = this.slots;
     const mask = this.mask;
     let j = gap;
     for (;;) {
       j = (j + 1) & mask;
-      if (ent[j * STRIDE + META]! < 0) return;
+      if (slots[j * SLOT + W_KEY]! === 0) return;
       const k = this.link[j * LSTRIDE + HOME]!;
       // The entry at j may stay when its home lies cyclically in (gap, j].
       const stays = gap <= j ? gap < k && k <= j : gap < k || k <= j;
@@ -373,15 +451,16 @@ export class Iotlb {
   }
 
   private move(from: number, to: number): void {
-    const ent = this.ent;
+    const slots = this.slots;
     const link = this.link;
-    const fb = from * STRIDE;
-    const tb = to * STRIDE;
-    ent[tb + PAGE] = ent[fb + PAGE]!;
-    ent[tb + TAG] = ent[fb + TAG]!;
-    ent[tb + OUT] = ent[fb + OUT]!;
-    ent[tb + META] = ent[fb + META]!;
-    ent[fb + META] = -1;
+    const fb = from * SLOT;
+    const tb = to * SLOT;
+    slots[tb + W_PAGE] = slots[fb + W_PAGE]!;
+    slots[tb + W_KEY] = slots[fb + W_KEY]!;
+    slots[tb + W_OUT] = slots[fb + W_OUT]!;
+    slots[tb + W_OUTHI] = slots[fb + W_OUTHI]!;
+    this.metas[to] = this.metas[from]!;
+    slots[fb + W_KEY] = 0;
     const fl = from * LSTRIDE;
     const tl = to * LSTRIDE;
     const tn = link[fl + TNEXT]!;
@@ -419,8 +498,7 @@ export class Iotlb {
         if (this.shiftCount[s]! === 0) continue;
         const last = Math.floor((hi - 1) / P2[s]!);
         for (let p = Math.floor(lo / P2[s]!); p <= last; p++) {
-          this.findTag = tag;
-          const i = this.find(region, s, p);
+          const i = this.find(ts, region, s, p);
           if (i >= 0) this.remove(i, true);
         }
       }
@@ -430,17 +508,17 @@ export class Iotlb {
     const doomed: number[] = [];
     let i = this.tagHeadOf[ts]!;
     while (i >= 0) {
-      const b = i * STRIDE;
-      const m = this.ent[b + META]!;
+      const m = this.metas[i]!;
       const size = P2[m & 63]!;
-      const inBase = this.ent[b + PAGE]! * size;
-      if (((m >>> 6) & 1) === region && inBase < hi && inBase + size > lo) doomed.push(this.ent[b + PAGE]!, m);
+      const page = this.pageOf(i);
+      const inBase = page * size;
+      if (((m >>> 6) & 1) === region && inBase < hi && inBase + size > lo) doomed.push(page, m);
       i = this.link[i * LSTRIDE + TNEXT]!;
     }
-    for (let k = 0; k < doomed.length; k += 2) {
+    // The tag keeps its index while it has entries; once the last one goes, nothing is left to find.
+    for (let k = 0; k < doomed.length && this.tagIndex.get(tag) === ts; k += 2) {
       const m = doomed[k + 1]!;
-      this.findTag = tag;
-      const slot = this.find((m >>> 6) & 1, m & 63, doomed[k]!);
+      const slot = this.find(ts, (m >>> 6) & 1, m & 63, doomed[k]!);
       if (slot >= 0) this.remove(slot, true);
     }
   }

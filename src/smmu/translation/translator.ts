@@ -17,8 +17,8 @@ import { Invalidation } from './invalidation.js';
 import { cfgFault, transFault, walkFault } from './faults.js';
 import { WORLD, type SteConfig } from './ste-config.js';
 import { Walker, permits } from './walker.js';
-import { Iotlb, KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr, STRIDE, PAGE, OUT, META } from './iotlb.js';
-import { ConfigCache, SteCacheEntry, CdCacheEntry, FR_STRIDE, FR_FLAGS, FR_IDS, FR_MASK_HI, FR_MASK_LO } from './config-cache.js';
+import { Iotlb, KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr, slotPerms, slotShift, SLOT, W_PAGE, W_KEY, W_OUT, W_OUTHI } from './iotlb.js';
+import { ConfigCache, SteCacheEntry, CdCacheEntry, FR_STRIDE, FR_FLAGS, FR_IDS, FR_TAG_HINT, FR_MASK_HI, FR_MASK_LO } from './config-cache.js';
 import {
   PERM_R, PERM_W, PERM_X, XLATE_KIND,
   type StreamTableConfig, type TranslationRequest, type TranslationResult, type TranslatorOptions, type TranslatorStats,
@@ -265,7 +265,7 @@ export class Translator {
     const instCfg = (flags >>> 6) & 3;
     if (privCfg >= 2) priv = privCfg === 3;
     if (!write && instCfg >= 2) instr = instCfg === 3;
-    if (!permits(metaPerms(this.tlb.ent[e * STRIDE + META]!, priv), write, instr)) return 0;
+    if (!permits(slotPerms(this.tlb.slots[e * SLOT + W_OUTHI]!, priv), write, instr)) return 0;
     // Counted once here; stats() adds them to the STE, CD and IOTLB hit counts.
     this.fastHits++;
     out.kind = (flags >>> 1) & 7;
@@ -310,15 +310,21 @@ export class Translator {
     const world = (flags >>> 12) & 3;
     const el2 = world === WORLD.EL2;
     const tlb = this.tlb;
-    const tagG = tagKey(KIND_S1, world, ids & 0xffff, 0);
-    tlb.probeLo = lo >>> 0;
-    tlb.probeHi = hiIn & 0xfffff;
-    tlb.probeTag = el2 ? tagG : tagG + (ids >>> 16) + 1;
-    let e = tlb.lookupHalves(region);
-    if (e < 0 && !el2 && tlb.globalEntries > 0) {
-      tlb.probeTag = tagG;
-      e = tlb.lookupHalves(region);
+    const vmid = ids & 0xffff;
+    const asidTag = el2 ? 0 : (ids >>> 16) + 1;
+    const keyHi = hiIn & 0xfffff;
+    // The tag's IOTLB index: the record's hint when it still names this tag, else looked up.
+    let ts = f[b + FR_TAG_HINT]!;
+    let e = -1;
+    if (tlb.tagValueOf[ts] === tagKey(KIND_S1, world, vmid, asidTag)) e = tlb.lookupIndex(ts, region, lo, keyHi);
+    else {
+      ts = tlb.tagIndexOf(world, vmid, asidTag);
+      if (ts >= 0) {
+        f[b + FR_TAG_HINT] = ts;
+        e = tlb.lookupIndex(ts, region, lo, keyHi);
+      } else tlb.searches++;
     }
+    if (e < 0 && !el2 && tlb.globalEntries > 0) e = tlb.lookupTag(world, vmid, 0, region, lo, keyHi);
     return e;
   }
 
@@ -341,14 +347,16 @@ export class Translator {
     // STE.PRIVCFG / INSTCFG = 0b11 make the access privileged / an instruction fetch (§13.1.2).
     const priv = ((flags >>> 4) & 3) === 3;
     const instr = !write && ((flags >>> 6) & 3) === 3;
-    const ent = this.tlb.ent;
-    const m = ent[e * STRIDE + META]!;
-    if (!permits(metaPerms(m, priv), write, instr)) return -1;
+    const tlb = this.tlb;
+    if (!permits(slotPerms(tlb.slots[e * SLOT + W_OUTHI]!, priv), write, instr)) return -1;
     this.fastHits++;
-    const shift = m & 63;
+    const shift = slotShift(tlb.slots[e * SLOT + W_KEY]!);
     const hiIn = hi >>> 0;
     const off = shift < 32 ? (lo & (-1 >>> (32 - shift))) >>> 0 : ((hiIn & (0xffff_ffff >>> (64 - shift))) >>> 0) * TWO32 + (lo >>> 0);
-    this.dataPa = ent[e * STRIDE + OUT]! + off;
+    // The output frame from the slot's words, here rather than through Iotlb.outBase: a double
+    // returned by a call V8 does not inline is boxed.
+    const b = e * SLOT;
+    this.dataPa = ((tlb.slots[b + W_OUTHI]! & 0xff) * TWO32 + (tlb.slots[b + W_OUT]! >>> 0)) * 4096 + off;
     return shift;
   }
 
@@ -387,7 +395,7 @@ export class Translator {
       this.tlb.probe = ipa;
       this.tlb.probeTag = tag;
       const e = this.tlb.lookupProbe(0);
-      if (e >= 0 && permits(metaPerms(this.tlb.ent[e * STRIDE + META]!, priv), write, instr)) {
+      if (e >= 0 && permits(slotPerms(this.tlb.slots[e * SLOT + W_OUTHI]!, priv), write, instr)) {
         this.tlb.counters.hits++;
         this.hitKey = ipa;
         return this.hit(out, e, priv, -1, s2.vmid);
@@ -441,7 +449,7 @@ export class Translator {
           tlb.probeTag = ce.tagG;
           e = tlb.lookupProbe(region);
         }
-        if (e >= 0 && permits(metaPerms(tlb.ent[e * STRIDE + META]!, priv), write, instr)) {
+        if (e >= 0 && permits(slotPerms(tlb.slots[e * SLOT + W_OUTHI]!, priv), write, instr)) {
           tlb.counters.hits++;
           this.hitKey = key;
           return this.hit(out, e, priv, ce.asid, se.vmid);
@@ -516,9 +524,8 @@ export class Translator {
 
   /** Fills `out` from IOTLB slot `e` for the input address in `hitKey`. No allocation. */
   private hit(out: TranslationResult, e: number, priv: boolean, asid: number, vmid: number, fromTlb = true): boolean {
-    const ent = this.tlb.ent;
-    const b = e * STRIDE;
-    const m = ent[b + META]!;
+    const tlb = this.tlb;
+    const m = tlb.metas[e]!;
     const shift = metaShift(m);
     const pp = metaPerms(m, true);
     const pu = metaPerms(m, false);
@@ -526,7 +533,12 @@ export class Translator {
     out.ok = true;
     out.tlbHit = fromTlb;
     const size = P2[shift]!;
-    out.pa = ent[b + OUT]! + (this.hitKey - ent[b + PAGE]! * size);
+    const slots = tlb.slots;
+    const b = e * SLOT;
+    // Output base and page index from the slot's words (see lookupData: no call returns a double).
+    const outBase = ((slots[b + W_OUTHI]! & 0xff) * TWO32 + (slots[b + W_OUT]! >>> 0)) * 4096;
+    const page = ((slots[b + W_KEY]! >>> 1) & 0xff) * TWO32 + (slots[b + W_PAGE]! >>> 0);
+    out.pa = outBase + (this.hitKey - page * size);
     out.size = size;
     out.permsPriv = pp;
     out.permsUnpriv = pu;
