@@ -322,8 +322,11 @@ export class Iotlb {
   insert(region: number, shift: number, meta: number): number {
     const tag = this.insTag;
     const page = Math.floor(this.insAddr / P2[shift]!);
-    const known = this.tagIndex.get(tag);
-    const prev = this.insAbsent || known < 0 ? -1 : this.find(known, region, shift, page);
+    let prev = -1;
+    if (!this.insAbsent) {
+      const known = this.tagIndex.get(tag);
+      if (known >= 0) prev = this.find(known, region, shift, page);
+    }
     this.insAbsent = false;
     if (prev >= 0) this.remove(prev, false);
     // FIFO eviction: the ring position we are about to reuse names the oldest entry.
