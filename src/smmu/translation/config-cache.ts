@@ -96,10 +96,10 @@ function loMask(tt: TtConfig): number {
 type Slot = SteCacheEntry | CdCacheEntry;
 
 /**
- * Hit records: per StreamID, two 32-bit words holding what an untagged stage-1 IOTLB hit needs from
- * the cached STE and its CD 0, so that a hit with many active streams touches one small, dense
- * record per stream (16 bytes: 1 MiB for 65536 streams) instead of two entry objects spread over
- * the heap. A record is valid (flags != 0) exactly while the STE entry is cached, its CD 0 is
+ * Hit records: per StreamID, four 32-bit words (the fourth unused: a record never straddles a cache
+ * line) holding what an untagged stage-1 IOTLB hit needs from the cached STE and its CD 0, so that
+ * a hit with many active streams touches one small, dense record per stream (16 bytes: 1 MiB for
+ * 65536 streams) instead of two entry objects spread over the heap. A record is valid (flags != 0) exactly while the STE entry is cached, its CD 0 is
  * cached, and the STE selects CD 0 for transactions without a SubstreamID (stage 1 or nested;
  * S1CDMax = 0 or S1DSS = SSID0). It is a derived view: the entries stay authoritative, every drop
  * of either clears the record, and a record is only written when the values derived from it (range
