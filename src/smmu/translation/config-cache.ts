@@ -111,10 +111,16 @@ export const FR_FLAGS = 0;
 /** Word 1: VMID[15:0] ASID[31:16]. */
 export const FR_IDS = 1;
 /**
- * Word 2: the IOTLB's index for the record's non-global tag when the translator last looked it up
- * (see Iotlb.tagValueOf): a hint the translator writes and checks on every use, never trusted.
+ * Word 2: the IOTLB's index of the record's non-global tag, pinned (Iotlb.pinTag) while the record
+ * is valid, so that a hit looks entries up by it with no tag lookup.
  */
-export const FR_TAG_HINT = 2;
+export const FR_TAG = 2;
+
+/** The IOTLB's tag pins, as the configuration cache uses them for its hit records. */
+export interface TagPins {
+  pinTag(world: number, vmid: number, asidTag: number): number;
+  unpinTag(ts: number): void;
+}
 
 /** Range-check masks by (ia * 2 + tbi), as CdCacheEntry computes them for an enabled region. */
 export const FR_MASK_HI = new Uint32Array(130);
@@ -147,7 +153,11 @@ export class ConfigCache {
   size = 0;
   readonly counters: ConfigCounters = { hits: 0, misses: 0, evictions: 0, invalidations: 0 };
 
-  constructor(readonly capacity: number) {
+  /** `pins`: the IOTLB whose tag each hit record pins (one pin per valid record: at most `capacity`). */
+  constructor(
+    readonly capacity: number,
+    private readonly pins: TagPins,
+  ) {
     if (!(Number.isSafeInteger(capacity) && capacity >= 2)) throw new RangeError(`bad config cache capacity ${capacity}`);
     this.ring = new Array<Slot | null>(capacity).fill(null);
   }
@@ -188,7 +198,11 @@ export class ConfigCache {
 
   private clearFast(sid: number): void {
     const f = this.fast[sid >>> 12];
-    if (f !== undefined) f[(sid & 4095) * FR_STRIDE + FR_FLAGS] = 0;
+    if (f === undefined) return;
+    const b = (sid & 4095) * FR_STRIDE;
+    if (f[b + FR_FLAGS] === 0) return;
+    f[b + FR_FLAGS] = 0;
+    this.pins.unpinTag(f[b + FR_TAG]!);
   }
 
   /** Writes the hit record of `ce`'s stream when its owner is the cached STE and selects CD 0 for untagged traffic. */
@@ -214,7 +228,9 @@ export class ConfigCache {
     if (el2 ? asid !== -1 : !(asid >= 0 && asid <= 0xffff)) return;
     const tagG = tagKey(KIND_S1, world, vmid, 0);
     if (ce.tagG !== tagG || ce.tagNg !== (el2 ? tagG : tagG + asid + 1)) return;
+    this.clearFast(se.sid);
     const b = (se.sid & 4095) * FR_STRIDE;
+    f[b + FR_TAG] = this.pins.pinTag(world, vmid, el2 ? 0 : asid + 1);
     f[b + FR_IDS] = vmid | ((el2 ? 0 : asid) << 16);
     f[b + FR_FLAGS] =
       1 | (se.kind << 1) | ((se.privCfg & 3) << 4) | ((se.instCfg & 3) << 6) | ((ce.en0 ? 1 : 0) << 8) | ((ce.en1 ? 1 : 0) << 9) |

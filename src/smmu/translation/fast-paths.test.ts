@@ -139,6 +139,9 @@ test('the hit-record lookup, the refill without search and lookupData agree with
         plain.translate(req, rb);
         same(ra, rb, what);
       }
+      // Every hit record's tag pin is dropped with the record: emptied caches leave no tag in use.
+      fast.setCachesEnabled(false);
+      assert.equal((fast as unknown as { tlb: { tagsInUse: number } }).tlb.tagsInUse, 0, 'tags still pinned or holding entries');
     }),
     { numRuns: 300 },
   );
@@ -205,9 +208,9 @@ test('bounded work, counted: a miss searches the IOTLB once and refills without 
   assert.equal(r.ok, false);
 });
 
-test('a hit record does not use an IOTLB tag index that has since passed to another ASID', () => {
-  // SIDs 0 and 1 share page table 0 with ASIDs 1 and 2. With one IOTLB entry, the index ASID 1's
-  // tag had (and SID 0's record remembers) is given to ASID 2 once ASID 1's entry is gone.
+test('a hit record finds only its own ASID\'s entries after that ASID\'s entries are gone and another\'s arrived', () => {
+  // SIDs 0 and 1 share page table 0 with ASIDs 1 and 2, and the IOTLB holds one entry. SID 0's
+  // record keeps the IOTLB index of ASID 1's tag (pinned); ASID 2's tag must not get it.
   const { fast, pts } = setup(1);
   const leaf = (pa: number): bigint => encodeS1Leaf({ oa: BigInt(pa), level3: true, attrIndx: 1, ap: 1, sh: 3, ng: true });
   pts[0]!.map(0x7000n, leaf(RAM_PA), 3);

@@ -13,7 +13,9 @@
 //    its place in its VMID's list of tags; tags and VMIDs found through typed-array indexes
 //    (int-index.ts), so a refill that brings a new tag in and an old one out allocates nothing.
 //    Slots hold the tag's index, not its value (a 36-bit number), and a lookup finds the index
-//    first: a tag without an index has no entries.
+//    first: a tag without an index has no entries. A tag can also be pinned (the configuration
+//    cache pins the tag of each stream's hit record): it keeps its index while pinned, entries or
+//    not, so that the record can hold the index and a hit needs no tag lookup at all.
 // Deletion shifts the following cluster back (no tombstones), so a probe stops at the first free
 // slot and probe lengths stay those of a table at most half full.
 // Input addresses are "region keys": VA/IPA bits [51:0] plus the TTB1 region bit (VA[55]).
@@ -127,11 +129,9 @@ export class Iotlb {
   private readonly tagHeadOf: Int32Array;
   /** Entries of the tag; 0 while the tag index is free. */
   private readonly tagCountOf: Int32Array;
-  /**
-   * Tag value by tag index; -1 while the index is free. A caller that remembers a tag's index
-   * checks it here before use (an index is reused for another tag once its entries are gone).
-   */
-  readonly tagValueOf: Float64Array;
+  /** Pins of the tag ({@link pinTag}); a tag index is freed when it has neither entries nor pins. */
+  private readonly pinCountOf: Int32Array;
+  private readonly tagValueOf: Float64Array;
   private readonly freeTagSlots: Int32Array;
   private freeTags: number;
   // ---- (kind, world, vmid) keys with tags: key -> VM index; per VM index the list of its tag indexes
@@ -170,8 +170,14 @@ export class Iotlb {
   searches = 0;
   readonly counters: TlbCounters = { hits: 0, misses: 0, evictions: 0, invalidations: 0 };
 
-  constructor(readonly capacity: number) {
+  /**
+   * `capacity` entries; `pinCapacity` the most tags pinned at once (the configuration cache's
+   * capacity: one pin per hit record). Tags with entries or pins never outnumber their sum.
+   */
+  constructor(readonly capacity: number, readonly pinCapacity = 0) {
     if (!(Number.isSafeInteger(capacity) && capacity >= 1 && capacity <= 1 << 26)) throw new RangeError(`bad IOTLB capacity ${capacity}`);
+    if (!(Number.isSafeInteger(pinCapacity) && pinCapacity >= 0 && pinCapacity <= 1 << 26)) throw new RangeError(`bad IOTLB pin capacity ${pinCapacity}`);
+    const tags = capacity + pinCapacity;
     let bits = 4;
     while (2 ** bits < 2 * capacity) bits++;
     const slots = 2 ** bits;
@@ -181,19 +187,20 @@ export class Iotlb {
     this.metas = new Int32Array(slots);
     this.link = new Int32Array(slots * LSTRIDE);
     this.ring = new Int32Array(capacity).fill(-1);
-    this.tagHeadOf = new Int32Array(capacity);
-    this.tagCountOf = new Int32Array(capacity);
-    this.tagValueOf = new Float64Array(capacity).fill(-1);
-    this.freeTagSlots = new Int32Array(capacity).map((_, i) => capacity - 1 - i);
-    this.freeTags = capacity;
-    this.tagIndex = new IntIndex(capacity);
-    this.vmIndex = new IntIndex(capacity);
-    this.vmHeadOf = new Int32Array(capacity);
-    this.tagVmOf = new Int32Array(capacity);
-    this.tagVmNext = new Int32Array(capacity);
-    this.tagVmPrev = new Int32Array(capacity);
-    this.freeVmSlots = new Int32Array(capacity).map((_, i) => capacity - 1 - i);
-    this.freeVms = capacity;
+    this.tagHeadOf = new Int32Array(tags);
+    this.tagCountOf = new Int32Array(tags);
+    this.pinCountOf = new Int32Array(tags);
+    this.tagValueOf = new Float64Array(tags);
+    this.freeTagSlots = new Int32Array(tags).map((_, i) => tags - 1 - i);
+    this.freeTags = tags;
+    this.tagIndex = new IntIndex(tags);
+    this.vmIndex = new IntIndex(tags);
+    this.vmHeadOf = new Int32Array(tags);
+    this.tagVmOf = new Int32Array(tags);
+    this.tagVmNext = new Int32Array(tags);
+    this.tagVmPrev = new Int32Array(tags);
+    this.freeVmSlots = new Int32Array(tags).map((_, i) => tags - 1 - i);
+    this.freeVms = tags;
   }
 
   /** Home slot of (tag index, region, shift, page); `pageLo`/`pageHi` are the page index's 32-bit halves. */
@@ -254,17 +261,29 @@ export class Iotlb {
   }
 
   /**
-   * The index of stage-1 tag (world, vmid, asidTag) (see {@link lookupTag}), or -1 when the tag
-   * has no entries.
+   * Pins stage-1 tag (world, vmid, asidTag) (see {@link lookupTag}) and returns its index, which
+   * stays the tag's until {@link unpinTag}: a caller that holds it looks entries up with
+   * {@link lookupIndex}, with no tag lookup. The caller never holds more than `pinCapacity` pins.
    */
-  tagIndexOf(world: number, vmid: number, asidTag: number): number {
-    return this.tagIndex.get(tagKey(KIND_S1, world, vmid, asidTag));
+  pinTag(world: number, vmid: number, asidTag: number): number {
+    const ts = this.tagSlot(tagKey(KIND_S1, world, vmid, asidTag));
+    this.pinCountOf[ts] = this.pinCountOf[ts]! + 1;
+    return ts;
   }
 
-  /**
-   * {@link lookupTag} for a tag whose index the caller holds (and has checked against
-   * `tagValueOf`): one search of the table.
-   */
+  /** Drops one pin of tag index `ts` (from {@link pinTag}). */
+  unpinTag(ts: number): void {
+    const n = this.pinCountOf[ts]! - 1;
+    this.pinCountOf[ts] = n;
+    if (n === 0 && this.tagCountOf[ts] === 0) this.releaseTag(ts);
+  }
+
+  /** Tags holding an index (with entries or pinned): the pin tests count them. */
+  get tagsInUse(): number {
+    return this.capacity + this.pinCapacity - this.freeTags;
+  }
+
+  /** {@link lookupTag} for a pinned tag, by the index {@link pinTag} gave: one search of the table. */
   lookupIndex(ts: number, region: number, lo: number, hi: number): number {
     this.searches++;
     return this.scan(ts, region, lo, hi);
@@ -370,7 +389,7 @@ export class Iotlb {
     return i;
   }
 
-  /** The tag's index, assigned when it gets its first entry (there are never more tags than entries). */
+  /** The tag's index, assigned when it gets its first entry or pin (tags never outnumber entries plus pins). */
   private tagSlot(tag: number): number {
     const known = this.tagIndex.get(tag);
     if (known >= 0) return known;
@@ -409,7 +428,7 @@ export class Iotlb {
     this.ring[link[l + RING]!] = -1;
     const n = this.tagCountOf[ts]! - 1;
     this.tagCountOf[ts] = n;
-    if (n === 0) this.releaseTag(ts);
+    if (n === 0 && this.pinCountOf[ts] === 0) this.releaseTag(ts);
     const shift = m & 63;
     if (--this.shiftCount[shift]! === 0) this.shiftMask &= ~(1 << (shift - 12));
     if (metaGlobal(m)) this.globalEntries--;
@@ -421,7 +440,6 @@ export class Iotlb {
 
   private releaseTag(ts: number): void {
     const tag = this.tagValueOf[ts]!;
-    this.tagValueOf[ts] = -1;
     this.tagIndex.delete(tag);
     this.freeTagSlots[this.freeTags++] = ts;
     const vs = this.tagVmOf[ts]!;
@@ -537,7 +555,7 @@ export class Iotlb {
   /** Every tag with entries (invalidation scans only). */
   private allTags(): number[] {
     const out: number[] = [];
-    for (let ts = 0; ts < this.capacity; ts++) if (this.tagCountOf[ts]! > 0) out.push(this.tagValueOf[ts]!);
+    for (let ts = 0; ts < this.tagCountOf.length; ts++) if (this.tagCountOf[ts]! > 0) out.push(this.tagValueOf[ts]!);
     return out;
   }
 

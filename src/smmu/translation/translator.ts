@@ -18,7 +18,7 @@ import { cfgFault, transFault, walkFault } from './faults.js';
 import { WORLD, type SteConfig } from './ste-config.js';
 import { Walker, permits } from './walker.js';
 import { Iotlb, KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr, slotPerms, slotShift, SLOT, W_PAGE, W_KEY, W_OUT, W_OUTHI } from './iotlb.js';
-import { ConfigCache, SteCacheEntry, CdCacheEntry, FR_STRIDE, FR_FLAGS, FR_IDS, FR_TAG_HINT, FR_MASK_HI, FR_MASK_LO } from './config-cache.js';
+import { ConfigCache, SteCacheEntry, CdCacheEntry, FR_STRIDE, FR_FLAGS, FR_IDS, FR_TAG, FR_MASK_HI, FR_MASK_LO } from './config-cache.js';
 import {
   PERM_R, PERM_W, PERM_X, XLATE_KIND,
   type StreamTableConfig, type TranslationRequest, type TranslationResult, type TranslatorOptions, type TranslatorStats,
@@ -62,8 +62,10 @@ export class Translator {
     this.reader = new TableReader(mem, features.oasBits);
     this.walker = new Walker(this.reader, features);
     this.fetcher = new ConfigFetcher(this.reader, this.walker, features);
-    this.cfgCache = new ConfigCache(options.configCacheSize ?? 4096);
-    this.tlb = new Iotlb(options.tlbSize ?? 16384);
+    const configCacheSize = options.configCacheSize ?? 4096;
+    // Each hit record of the configuration cache pins its IOTLB tag (at most one per cache entry).
+    this.tlb = new Iotlb(options.tlbSize ?? 16384, configCacheSize);
+    this.cfgCache = new ConfigCache(configCacheSize, this.tlb);
     this.cachesOn = options.cachesEnabled ?? true;
     this.invalidation = new Invalidation(this.cfgCache, this.tlb, features);
     this.oasLimit = 2 ** features.oasBits;
@@ -310,21 +312,10 @@ export class Translator {
     const world = (flags >>> 12) & 3;
     const el2 = world === WORLD.EL2;
     const tlb = this.tlb;
-    const vmid = ids & 0xffff;
-    const asidTag = el2 ? 0 : (ids >>> 16) + 1;
     const keyHi = hiIn & 0xfffff;
-    // The tag's IOTLB index: the record's hint when it still names this tag, else looked up.
-    let ts = f[b + FR_TAG_HINT]!;
-    let e = -1;
-    if (tlb.tagValueOf[ts] === tagKey(KIND_S1, world, vmid, asidTag)) e = tlb.lookupIndex(ts, region, lo, keyHi);
-    else {
-      ts = tlb.tagIndexOf(world, vmid, asidTag);
-      if (ts >= 0) {
-        f[b + FR_TAG_HINT] = ts;
-        e = tlb.lookupIndex(ts, region, lo, keyHi);
-      } else tlb.searches++;
-    }
-    if (e < 0 && !el2 && tlb.globalEntries > 0) e = tlb.lookupTag(world, vmid, 0, region, lo, keyHi);
+    // The record pins its tag's IOTLB index (config-cache.ts): no tag lookup.
+    let e = tlb.lookupIndex(f[b + FR_TAG]!, region, lo, keyHi);
+    if (e < 0 && !el2 && tlb.globalEntries > 0) e = tlb.lookupTag(world, ids & 0xffff, 0, region, lo, keyHi);
     return e;
   }
 
