@@ -20,6 +20,9 @@
 //                 and with 1K / 32K / 1M pages (dense layout: random pages within 4x their count)
 // Each workload runs in a process of its own (this script re-runs itself with `--child NAME`), so
 // that no workload's objects shape the optimised code another workload is measured with.
+// `--runs N` runs each workload's process N times and reports the run with the median ratio, with
+// the smallest and largest ratio of the N (on a shared machine the ratio moves between processes
+// more than within one).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MinimalTlb, minimalWalk } from './baselines.js';
@@ -36,6 +39,10 @@ interface Result {
   baselineNsPerOp: number;
   ratio: number;
   bytesPerOp: number;
+  /** Processes the workload ran in (`--runs`), and the smallest and largest ratio among them. */
+  runs: number;
+  ratioMin: number;
+  ratioMax: number;
 }
 
 const JSON_OUT = process.argv.includes('--json');
@@ -48,6 +55,12 @@ function argAfter(flag: string): string | null {
 const ONLY = argAfter('--only') ?? '';
 /** `--child NAME`: run exactly that workload here and print its result as one JSON line. */
 const CHILD = argAfter('--child');
+const RUNS_ARG = argAfter('--runs');
+const RUNS = RUNS_ARG === null ? 1 : Number(RUNS_ARG);
+if (!(Number.isSafeInteger(RUNS) && RUNS >= 1 && RUNS <= 99)) {
+  process.stderr.write(`bench: --runs wants a whole number from 1 to 99, not ${JSON.stringify(RUNS_ARG)}\n`);
+  process.exit(2);
+}
 const wanted = (name: string): boolean => (CHILD === null ? name.includes(ONLY) : name === CHILD);
 const SEQ = 1 << 20;
 const MASK = SEQ - 1;
@@ -64,14 +77,19 @@ function report(name: string, w: Workload, baseline: string, b: Workload): void 
     baselineNsPerOp: +mb.nsPerOp.toFixed(1),
     ratio: +(m.nsPerOp / mb.nsPerOp).toFixed(2),
     bytesPerOp: +bytes.toFixed(2),
+    runs: 1,
+    ratioMin: 0,
+    ratioMax: 0,
   };
+  r.ratioMin = r.ratioMax = r.ratio;
   results.push(r);
 }
 
 function print(r: Result): void {
   process.stdout.write(
     `${r.name.padEnd(30)} ${r.nsPerOp.toFixed(1).padStart(8)} ns/op ${(Number.isFinite(r.bytesPerOp) ? r.bytesPerOp.toFixed(1) : '?').padStart(6)} B/op | ` +
-      `${r.baseline.padEnd(22)} ${r.baselineNsPerOp.toFixed(1).padStart(8)} ns/op | x${r.ratio}\n`,
+      `${r.baseline.padEnd(22)} ${r.baselineNsPerOp.toFixed(1).padStart(8)} ns/op | x${r.ratio}` +
+      (r.runs > 1 ? ` (x${r.ratioMin}-x${r.ratioMax} in ${r.runs} runs)` : '') + '\n',
   );
 }
 
@@ -269,12 +287,17 @@ if (CHILD !== null) {
   const self = fileURLToPath(import.meta.url);
   for (const [name] of WORKLOADS) {
     if (!wanted(name)) continue;
-    const out = execFileSync(process.execPath, [...process.execArgv, self, '--child', name, ...(QUICK ? ['--quick'] : [])], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      maxBuffer: 1 << 20,
-    });
-    const r = JSON.parse(out.trim().split('\n').at(-1)!) as Result;
+    const runs: Result[] = [];
+    for (let k = 0; k < RUNS; k++) {
+      const out = execFileSync(process.execPath, [...process.execArgv, self, '--child', name, ...(QUICK ? ['--quick'] : [])], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 1 << 20,
+      });
+      runs.push(JSON.parse(out.trim().split('\n').at(-1)!) as Result);
+    }
+    runs.sort((x, y) => x.ratio - y.ratio);
+    const r = { ...runs[(runs.length - 1) >> 1]!, runs: RUNS, ratioMin: runs[0]!.ratio, ratioMax: runs.at(-1)!.ratio };
     results.push(r);
     if (!JSON_OUT) print(r);
   }
