@@ -67,19 +67,24 @@ async function assertNoAllocation(ops: number, loop: () => void): Promise<void> 
 
 const PAGES = 4096;
 
+/** The fixture's IOVAs in the 1 TiB range (most are >= 2^32) at 8-byte offsets in their pages, as int32 halves. */
+function addressHalves(iovas: Float64Array): { los: Int32Array; his: Int32Array } {
+  const los = new Int32Array(PAGES);
+  const his = new Int32Array(PAGES);
+  for (let i = 0; i < PAGES; i++) {
+    const a = iovas[i]! + (i % 512) * 8;
+    los[i] = a | 0;
+    his[i] = Math.floor(a / 2 ** 32);
+  }
+  return { los, his };
+}
+
 function translation(cachesEnabled: boolean, tlbSize?: number, streams = 1): { run: (n: number) => void; check: () => void } {
   const f = buildFixture({ pages: PAGES, streams, layout: 'sparse', cachesEnabled, ...(tlbSize === undefined ? {} : { tlbSize }), seed: 5 });
   const t = f.smmu.translator;
   const req = newRequest();
   const res = newResult();
-  // IOVAs in the 1 TiB range (most are >= 2^32) at 8-byte offsets in their pages.
-  const los = new Int32Array(PAGES);
-  const his = new Int32Array(PAGES);
-  for (let i = 0; i < PAGES; i++) {
-    const a = f.iovas[i]! + (i % 512) * 8;
-    los[i] = a | 0;
-    his[i] = Math.floor(a / 2 ** 32);
-  }
+  const { los, his } = addressHalves(f.iovas);
   let wrong = 0;
   const run = (n: number): void => {
     for (let i = 0; i < n; i++) {
@@ -103,13 +108,7 @@ test('an IOTLB hit allocates nothing (1,000,000 hits)', async () => {
 test('an IOTLB hit through the DMA lookup (lookupData) allocates nothing (1,000,000 hits)', async () => {
   const f = buildFixture({ pages: PAGES, streams: 1, layout: 'sparse', cachesEnabled: true, seed: 9 });
   const t = f.smmu.translator;
-  const los = new Int32Array(PAGES);
-  const his = new Int32Array(PAGES);
-  for (let i = 0; i < PAGES; i++) {
-    const a = f.iovas[i]! + (i % 512) * 8;
-    los[i] = a | 0;
-    his[i] = Math.floor(a / 2 ** 32);
-  }
+  const { los, his } = addressHalves(f.iovas);
   const res = newResult();
   for (let i = 0; i < PAGES; i++) t.translateAddress(0, null, f.iovas[i]!, false, res);
   const acc = { misses: 0, pa: 0 };
