@@ -74,7 +74,7 @@ const TAGS = [
   tagKey(KIND_S1, 0, 0, 1), tagKey(KIND_S1, 0, 0, 2), tagKey(KIND_S1, 0, 0, 0), tagKey(KIND_S1, 0, 3, 1),
   tagKey(KIND_S1, 2, 0, 0), tagKey(KIND_S2, 0, 7, 0), tagKey(KIND_S1, 0, 65535, 65536),
 ];
-const SHIFTS = [12, 16, 21, 30];
+const SHIFTS = [12, 16, 21, 30, 42];
 // Addresses in a small window (so entries collide and overlap) and a few far away (2^47, 2^51).
 const addrArb = fc.oneof(
   fc.integer({ min: 0, max: 0x7f_ffff }),
