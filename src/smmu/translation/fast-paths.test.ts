@@ -230,3 +230,19 @@ test('a hit record finds only its own ASID\'s entries after that ASID\'s entries
   assert.equal(r.pa, RAM_PA + 0x5008);
   assert.equal(r.asid, 1);
 });
+
+test('touchData reads the slot lookupData would probe first, and changes and counts nothing', () => {
+  const { fast, pts } = setup(64);
+  pts[0]!.map(0x5000n, encodeS1Leaf({ oa: BigInt(RAM_PA), level3: true, attrIndx: 1, ap: 1, sh: 3, ng: true }), 3);
+  assert.equal(fast.touchData(0, 0x5008, 0), 0, 'no hit record yet: nothing to touch');
+  const r = newResult();
+  assert.equal(fast.translate(makeRequest(0, null, 0x5008), r), true);
+  const tlb = (fast as unknown as { tlb: { searches: number } }).tlb;
+  const before = { stats: fast.stats(), searches: tlb.searches };
+  // The entry was inserted alone into an empty table, so it sits in its home slot: the touch reads its key word.
+  assert.notEqual(fast.touchData(0, 0x5010, 0), 0);
+  assert.deepEqual(fast.stats(), before.stats);
+  assert.equal(tlb.searches, before.searches);
+  assert.equal(fast.lookupData(0, 0x5010, 0, false), 12);
+  assert.equal(fast.dataPa, RAM_PA + 0x10);
+});

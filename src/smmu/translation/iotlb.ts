@@ -289,6 +289,22 @@ export class Iotlb {
     return this.scan(ts, region, lo, hi);
   }
 
+  /**
+   * Reads the key word of the home slot that a lookup of tag index `ts` for the region key
+   * `lo` / `hi` probes first, at the smallest page/block size present, and returns it. Changes
+   * nothing and counts nothing: a caller about to look several addresses up touches their slots
+   * first, so that their cache misses overlap instead of following one another (the caller must
+   * use the value, or the compiler drops the read).
+   */
+  touch(ts: number, region: number, lo: number, hi: number): number {
+    const m = this.shiftMask;
+    if (m === 0) return 0;
+    const shift = 43 - Math.clz32(m & -m);
+    const pageLo = shift < 32 ? (lo >>> shift) | (hi << (32 - shift)) : hi >>> (shift - 32);
+    const pageHi = shift < 32 ? hi >>> shift : 0;
+    return this.slots[this.home(ts, region, shift, pageLo, pageHi) * SLOT + W_KEY]!;
+  }
+
   /** Slot of the entry of tag index `ts` containing the region key `lo` / `hi` (see {@link lookupTag}), or -1. */
   private scan(ts: number, region: number, lo: number, hi: number): number {
     const slots = this.slots;

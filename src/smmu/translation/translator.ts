@@ -351,6 +351,20 @@ export class Translator {
     return shift;
   }
 
+  /**
+   * Touches the IOTLB slot {@link lookupData} would read first for this access (through the
+   * stream's hit record), and returns what it read; changes and counts nothing. A caller with
+   * several accesses to look up touches them all first: their cache misses then overlap.
+   */
+  touchData(sid: number, lo: number, hi: number): number {
+    const f = this.cfgCache.fast[sid >>> 12];
+    if (f === undefined) return 0;
+    const b = (sid & 4095) * FR_STRIDE;
+    if (f[b + FR_FLAGS] === 0) return 0;
+    const hiIn = hi >>> 0;
+    return this.tlb.touch(f[b + FR_TAG]!, (hiIn >>> 23) & 1, lo, hiIn & 0xfffff);
+  }
+
   /** Fast-path hits (each one STE hit, one CD hit and one IOTLB hit). */
   private fastHits = 0;
 
