@@ -17,7 +17,7 @@ import { Invalidation } from './invalidation.js';
 import { cfgFault, transFault, walkFault } from './faults.js';
 import { WORLD, type SteConfig } from './ste-config.js';
 import { Walker, permits } from './walker.js';
-import { Iotlb, KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr, slotPerms, slotShift, SLOT, W_PAGE, W_KEY, W_OUT, W_OUTHI } from './iotlb.js';
+import { Iotlb, KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr, slotPerms, slotShift, SLOT, W_KEY, W_OUTHI } from './iotlb.js';
 import { ConfigCache, SteCacheEntry, CdCacheEntry, FR_STRIDE, FR_FLAGS, FR_IDS, FR_TAG, FR_MASK_HI, FR_MASK_LO } from './config-cache.js';
 import {
   PERM_R, PERM_W, PERM_X, XLATE_KIND,
@@ -344,10 +344,7 @@ export class Translator {
     const shift = slotShift(tlb.slots[e * SLOT + W_KEY]!);
     const hiIn = hi >>> 0;
     const off = shift < 32 ? (lo & (-1 >>> (32 - shift))) >>> 0 : ((hiIn & (0xffff_ffff >>> (64 - shift))) >>> 0) * TWO32 + (lo >>> 0);
-    // The output frame from the slot's words, here rather than through Iotlb.outBase: a double
-    // returned by a call V8 does not inline is boxed.
-    const b = e * SLOT;
-    this.dataPa = ((tlb.slots[b + W_OUTHI]! & 0xff) * TWO32 + (tlb.slots[b + W_OUT]! >>> 0)) * 4096 + off;
+    this.dataPa = tlb.outBase(e) + off;
     return shift;
   }
 
@@ -538,12 +535,7 @@ export class Translator {
     out.ok = true;
     out.tlbHit = fromTlb;
     const size = P2[shift]!;
-    const slots = tlb.slots;
-    const b = e * SLOT;
-    // Output base and page index from the slot's words (see lookupData: no call returns a double).
-    const outBase = ((slots[b + W_OUTHI]! & 0xff) * TWO32 + (slots[b + W_OUT]! >>> 0)) * 4096;
-    const page = ((slots[b + W_KEY]! >>> 1) & 0xff) * TWO32 + (slots[b + W_PAGE]! >>> 0);
-    out.pa = outBase + (this.hitKey - page * size);
+    out.pa = tlb.outBase(e) + (this.hitKey - tlb.pageOf(e) * size);
     out.size = size;
     out.permsPriv = pp;
     out.permsUnpriv = pu;
