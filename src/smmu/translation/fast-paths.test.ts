@@ -246,3 +246,51 @@ test('touchData reads the slot lookupData would probe first, and changes and cou
   assert.equal(fast.lookupData(0, 0x5010, 0, false), 12);
   assert.equal(fast.dataPa, RAM_PA + 0x10);
 });
+
+test('STE.PRIVCFG / INSTCFG act the same on a hit through the hit record, through lookupData and on a walk', () => {
+  const features = { ...DEFAULT_FEATURES, attrPermsOvr: true };
+  // Pages: privileged read-write only (AP 0b00), EL0 read-write with PXN, EL0 read-write with UXN.
+  const pages = [{ ap: 0 }, { ap: 1, pxn: true }, { ap: 1, uxn: true }];
+  let compared = 0;
+  for (const privCfg of [0, 2, 3]) {
+    for (const instCfg of [0, 2, 3]) {
+      const arena = new Arena();
+      const fast = new Translator(arena.mem, features, { tlbSize: 64, configCacheSize: 16 });
+      const plain = new Translator(arena.mem, features, { cachesEnabled: false });
+      const strtab = arena.alloc(64 * 16, 1024);
+      for (const t of [fast, plain]) t.setStreamTable({ base: strtab, log2Size: 4, fmt: 0, split: 0 });
+      const pt = new PageTables(arena, 12, 48, 0);
+      const cd = arena.alloc(64, 64);
+      arena.writeWords(cd, arena.cd({ T0SZ: 16, TG0: 0, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 1, TTB0: BigInt(pt.root) >> 4n }));
+      arena.writeWords(strtab, arena.ste({ V: 1, CONFIG: 5, S1_CONTEXT_PTR: BigInt(cd) >> 6n, PRIVCFG: privCfg, INSTCFG: instCfg }));
+      pages.forEach((p, i) => pt.map(BigInt(0x1000 * (i + 1)), encodeS1Leaf({ oa: BigInt(RAM_PA + i * 0x1000), level3: true, attrIndx: 1, sh: 3, ng: true, ...p }), 3));
+      const ra = newResult();
+      const rb = newResult();
+      for (let i = 0; i < pages.length; i++) {
+        const va = 0x1000 * (i + 1) + 8;
+        for (const write of [false, true]) {
+          for (const priv of [false, true]) {
+            for (const instr of [false, true]) {
+              const what = `PRIVCFG ${privCfg} INSTCFG ${instCfg} page ${i} write ${write} priv ${priv} instr ${instr}`;
+              const req = makeRequest(0, null, va, { write, priv, instr });
+              plain.translate(req, rb);
+              // First a walk and refill (or a fault), then the same access as a hit through the record.
+              fast.translate(req, ra);
+              same(ra, rb, `${what} (first)`);
+              fast.translate(req, ra);
+              same(ra, rb, `${what} (again)`);
+              compared++;
+              // lookupData is an untagged data access: unprivileged, not an instruction, before the overrides.
+              if (!priv && !instr) {
+                const shift = fast.lookupData(0, va, 0, write);
+                if (shift >= 0) assert.equal(fast.dataPa, rb.pa, `${what}: lookupData pa`);
+                else assert.equal(rb.ok && ra.tlbHit, false, `${what}: lookupData refused an access the IOTLB answers`);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  assert.equal(compared, 9 * 3 * 8);
+});

@@ -200,12 +200,9 @@ export class Translator {
         se = u;
       }
     }
-    // ---- attribute overrides (STE.PRIVCFG / INSTCFG, §13.1.2); writes are always data.
     const write = req.write;
-    let priv = req.priv;
-    let instr = req.instr && !write;
-    if (se.privCfg >= 2) priv = se.privCfg === 3;
-    if (!write && se.instCfg >= 2) instr = se.instCfg === 3;
+    const priv = effectivePriv(se.privCfg, req.priv);
+    const instr = effectiveInstr(se.instCfg, write, req.instr);
     const kind = se.kind;
     out.kind = kind;
     if (kind === XLATE_KIND.NONE) return false; // Config abort: terminated, no event (§5.2 Config)
@@ -261,12 +258,8 @@ export class Translator {
     const flags = this.recFlags;
     const ids = this.recIds;
     const write = req.write;
-    let priv = req.priv;
-    let instr = req.instr && !write;
-    const privCfg = (flags >>> 4) & 3;
-    const instCfg = (flags >>> 6) & 3;
-    if (privCfg >= 2) priv = privCfg === 3;
-    if (!write && instCfg >= 2) instr = instCfg === 3;
+    const priv = effectivePriv((flags >>> 4) & 3, req.priv);
+    const instr = effectiveInstr((flags >>> 6) & 3, write, req.instr);
     if (!permits(slotPerms(this.tlb.slots[e * SLOT + W_OUTHI]!, priv), write, instr)) return 0;
     // Counted once here; stats() adds them to the STE, CD and IOTLB hit counts.
     this.fastHits++;
@@ -335,9 +328,8 @@ export class Translator {
     const e = this.recordProbe(sid, lo, hi);
     if (e < 0) return -1;
     const flags = this.recFlags;
-    // STE.PRIVCFG / INSTCFG = 0b11 make the access privileged / an instruction fetch (§13.1.2).
-    const priv = ((flags >>> 4) & 3) === 3;
-    const instr = !write && ((flags >>> 6) & 3) === 3;
+    const priv = effectivePriv((flags >>> 4) & 3, false);
+    const instr = effectiveInstr((flags >>> 6) & 3, write, false);
     const tlb = this.tlb;
     if (!permits(slotPerms(tlb.slots[e * SLOT + W_OUTHI]!, priv), write, instr)) return -1;
     this.fastHits++;
@@ -584,6 +576,16 @@ export class Translator {
       this.cachesOn = saved;
     }
   }
+}
+
+/** The access's privilege after STE.PRIVCFG (§13.1.2): 0b10 unprivileged, 0b11 privileged, else as requested. */
+function effectivePriv(privCfg: number, priv: boolean): boolean {
+  return privCfg >= 2 ? privCfg === 3 : priv;
+}
+
+/** Whether the access is an instruction fetch after STE.INSTCFG (§13.1.2): writes are always data; 0b10 data, 0b11 instruction, else as requested. */
+function effectiveInstr(instCfg: number, write: boolean, instr: boolean): boolean {
+  return !write && (instCfg >= 2 ? instCfg === 3 : instr);
 }
 
 /**
