@@ -210,10 +210,12 @@ export class SmmuDmaPort implements DmaPort {
     req.instr = false;
     req.priv = false;
     const n = buf.length;
+    // The IOTLB-hit shortcut (see translateChunk); SMMUEN is read once per call, as in vectored().
+    const fastOk = this.untagged && this.smmu.smmuEnabled();
     // The address advances as 32-bit halves: no division and no boxed double per chunk.
     let done = 0;
     while (done < n) {
-      const reason = this.translateChunk(lo | 0, hi | 0, this.untagged && this.smmu.smmuEnabled());
+      const reason = this.translateChunk(lo | 0, hi | 0, fastOk);
       if (reason !== null) return new Fault(hi * TWO32 + lo, reason, done);
       const pa = this.chunkPa;
       const size = this.chunkSize;
