@@ -49,11 +49,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: 'tlbi-all' as const }) },
 );
 
-/** Two engines over one memory: SIDs 0, 1 share table 0 (ASIDs 1 and 2), SIDs 2, 3 share table 1 (ASID 3 for both). */
-function setup(tlbSize: number): { arena: Arena; fast: Translator; plain: Translator; pts: PageTables[] } {
+/**
+ * Two engines over one memory: SIDs 0, 1 share table 0 (ASIDs 1 and 2), SIDs 2, 3 share table 1
+ * (ASID 3 for both). `ste`: further STE fields for every stream.
+ */
+function setup(tlbSize: number, features = DEFAULT_FEATURES, ste: Record<string, number> = {}): { arena: Arena; fast: Translator; plain: Translator; pts: PageTables[] } {
   const arena = new Arena();
-  const fast = new Translator(arena.mem, DEFAULT_FEATURES, { tlbSize, configCacheSize: 16 });
-  const plain = new Translator(arena.mem, DEFAULT_FEATURES, { cachesEnabled: false });
+  const fast = new Translator(arena.mem, features, { tlbSize, configCacheSize: 16 });
+  const plain = new Translator(arena.mem, features, { cachesEnabled: false });
   const strtab = arena.alloc(64 * 16, 1024);
   for (const t of [fast, plain]) t.setStreamTable({ base: strtab, log2Size: 4, fmt: 0, split: 0 });
   const pts = [new PageTables(arena, 12, 48, 0), new PageTables(arena, 12, 48, 0)];
@@ -62,7 +65,7 @@ function setup(tlbSize: number): { arena: Arena; fast: Translator; plain: Transl
     const cd = arena.alloc(64, 64);
     const root = pts[sid >> 1]!.root;
     arena.writeWords(cd, arena.cd({ T0SZ: 16, TG0: 0, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: asids[sid]!, TTB0: BigInt(root) >> 4n }));
-    arena.writeWords(strtab + sid * 64, arena.ste({ V: 1, CONFIG: 5, S1_CONTEXT_PTR: BigInt(cd) >> 6n }));
+    arena.writeWords(strtab + sid * 64, arena.ste({ V: 1, CONFIG: 5, S1_CONTEXT_PTR: BigInt(cd) >> 6n, ...ste }));
   }
   return { arena, fast, plain, pts };
 }
@@ -254,15 +257,8 @@ test('STE.PRIVCFG / INSTCFG act the same on a hit through the hit record, throug
   let compared = 0;
   for (const privCfg of [0, 2, 3]) {
     for (const instCfg of [0, 2, 3]) {
-      const arena = new Arena();
-      const fast = new Translator(arena.mem, features, { tlbSize: 64, configCacheSize: 16 });
-      const plain = new Translator(arena.mem, features, { cachesEnabled: false });
-      const strtab = arena.alloc(64 * 16, 1024);
-      for (const t of [fast, plain]) t.setStreamTable({ base: strtab, log2Size: 4, fmt: 0, split: 0 });
-      const pt = new PageTables(arena, 12, 48, 0);
-      const cd = arena.alloc(64, 64);
-      arena.writeWords(cd, arena.cd({ T0SZ: 16, TG0: 0, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 1, TTB0: BigInt(pt.root) >> 4n }));
-      arena.writeWords(strtab, arena.ste({ V: 1, CONFIG: 5, S1_CONTEXT_PTR: BigInt(cd) >> 6n, PRIVCFG: privCfg, INSTCFG: instCfg }));
+      const { fast, plain, pts } = setup(64, features, { PRIVCFG: privCfg, INSTCFG: instCfg });
+      const pt = pts[0]!;
       pages.forEach((p, i) => pt.map(BigInt(0x1000 * (i + 1)), encodeS1Leaf({ oa: BigInt(RAM_PA + i * 0x1000), level3: true, attrIndx: 1, sh: 3, ng: true, ...p }), 3));
       const ra = newResult();
       const rb = newResult();
