@@ -69,19 +69,19 @@ const results: Result[] = [];
 function report(name: string, w: Workload, baseline: string, b: Workload): void {
   const [m, mb] = pair(w, b, QUICK ? { reps: 3, repNs: 10_000_000 } : {});
   const bytes = bytesPerOp(w);
+  const ratio = +(m.nsPerOp / mb.nsPerOp).toFixed(2);
   const r: Result = {
     name,
     opsPerSec: Math.round(1e9 / m.nsPerOp),
     nsPerOp: +m.nsPerOp.toFixed(1),
     baseline,
     baselineNsPerOp: +mb.nsPerOp.toFixed(1),
-    ratio: +(m.nsPerOp / mb.nsPerOp).toFixed(2),
+    ratio,
     bytesPerOp: +bytes.toFixed(2),
     runs: 1,
-    ratioMin: 0,
-    ratioMax: 0,
+    ratioMin: ratio,
+    ratioMax: ratio,
   };
-  r.ratioMin = r.ratioMax = r.ratio;
   results.push(r);
 }
 
