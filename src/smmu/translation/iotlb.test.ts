@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Iotlb, KIND_S1, KIND_S2, SLOT, packMeta, tagKey } from './iotlb.js';
+import { Iotlb, KIND_S1, KIND_S2, SLOT, SLOTS_PER_ENTRY, packMeta, tagKey } from './iotlb.js';
 
 interface RefEntry {
   tag: number;
@@ -174,9 +174,10 @@ for (const [minCap, maxCap, runs] of [[1, 8, 400], [1, 40, 300]] as const) test(
 
 test('IOTLB storage is sized by the capacity, never by what is inserted', () => {
   const tlb = new Iotlb(1000);
-  // 2048 slots (the first power of two >= 2 x capacity), 4 words each.
-  assert.equal(tlb.slots.length, 2048 * SLOT);
-  assert.equal(tlb.metas.length, 2048);
+  // 4096 slots (the first power of two >= SLOTS_PER_ENTRY x capacity), 4 words each.
+  assert.equal(SLOTS_PER_ENTRY, 4);
+  assert.equal(tlb.slots.length, 4096 * SLOT);
+  assert.equal(tlb.metas.length, 4096);
   for (let i = 0; i < 10_000; i++) {
     tlb.insTag = tagKey(KIND_S1, 0, 0, 1 + (i % 50));
     tlb.insAddr = i * 4096;
@@ -185,13 +186,14 @@ test('IOTLB storage is sized by the capacity, never by what is inserted', () => 
   }
   assert.equal(tlb.size, 1000);
   assert.equal(tlb.counters.evictions, 9000);
-  assert.equal(tlb.slots.length, 2048 * SLOT);
+  assert.equal(tlb.slots.length, 4096 * SLOT);
 });
 
 test('IOTLB deletion keeps entries findable when a cluster wraps around the end of the table', () => {
   const tag = tagKey(KIND_S1, 0, 0, 1);
   const meta = packMeta(12, 0, 3, 3, false, 0, 0, -1);
-  // Home slot of a page: where it lands when inserted alone into an empty table of capacity 8 (16 slots).
+  // Home slot of a page: where it lands when inserted alone into an empty table of capacity 8.
+  const lastSlot = new Iotlb(8).slots.length / SLOT - 1;
   const homeOf = (page: number): number => {
     const t = new Iotlb(8);
     t.insTag = tag;
@@ -203,7 +205,7 @@ test('IOTLB deletion keeps entries findable when a cluster wraps around the end 
   let first = -1;
   for (let p = 0; (last < 0 || first < 0) && p < 100_000; p++) {
     const h = homeOf(p);
-    if (h === 15 && last < 0) last = p;
+    if (h === lastSlot && last < 0) last = p;
     if (h === 0 && first < 0) first = p;
   }
   assert.ok(last >= 0 && first >= 0);

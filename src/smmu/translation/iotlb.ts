@@ -17,7 +17,8 @@
 //    cache pins the tag of each stream's hit record): it keeps its index while pinned, entries or
 //    not, so that the record can hold the index and a hit needs no tag lookup at all.
 // Deletion shifts the following cluster back (no tombstones), so a probe stops at the first free
-// slot and probe lengths stay those of a table at most half full.
+// slot and probe lengths stay those of a table at most a quarter full (SLOTS_PER_ENTRY): at half
+// full, the longer clusters' unpredictable probe and shift loops cost a refill about twice as much.
 // Input addresses are "region keys": VA/IPA bits [51:0] plus the TTB1 region bit (VA[55]).
 import { IntIndex } from './int-index.js';
 
@@ -49,6 +50,8 @@ export interface TlbCounters {
   invalidations: number;
 }
 
+/** The hash table has at least this many slots per entry of capacity (a power of two). */
+export const SLOTS_PER_ENTRY = 4;
 /** Words a slot of `slots` (Int32Array). */
 export const SLOT = 4;
 /** Page index (input address / block size) bits [31:0]. */
@@ -179,7 +182,7 @@ export class Iotlb {
     if (!(Number.isSafeInteger(pinCapacity) && pinCapacity >= 0 && pinCapacity <= 1 << 26)) throw new RangeError(`bad IOTLB pin capacity ${pinCapacity}`);
     const tags = capacity + pinCapacity;
     let bits = 4;
-    while (2 ** bits < 2 * capacity) bits++;
+    while (2 ** bits < SLOTS_PER_ENTRY * capacity) bits++;
     const slots = 2 ** bits;
     this.mask = slots - 1;
     this.hashShift = 32 - bits;

@@ -8,6 +8,11 @@ function bswap32(v: number): number {
   return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
 }
 
+/** The 32-bit word index of 4-byte aligned byte offset `off` (a shift below 4 GiB: no division on the walk's critical path). */
+function wordIndex(off: number): number {
+  return off < 0x1_0000_0000 ? off >>> 2 : off / 4;
+}
+
 export class TableReader {
   /** Descriptor/structure reads performed (for stats and the fuzz tests' bound). */
   reads = 0;
@@ -35,7 +40,7 @@ export class TableReader {
     this.reads++;
     if (!(addr >= 0 && addr + 8 <= this.limit)) return false;
     if (this.inWords(addr, 8)) {
-      const k = (addr - this.ram.base) / 4;
+      const k = wordIndex(addr - this.ram.base);
       const w = this.ram.words!;
       out.lo = w[k]!;
       out.hi = w[k + 1]!;
@@ -76,7 +81,7 @@ export class TableReader {
   readWords(addr: number, n: number, dst: Uint32Array, tmp: U64): boolean {
     if (addr >= 0 && addr + 8 * n <= this.limit && this.inWords(addr, 8 * n)) {
       const w = this.ram.words!;
-      const k = (addr - this.ram.base) / 4;
+      const k = wordIndex(addr - this.ram.base);
       for (let i = 0; i < 2 * n; i++) dst[i] = w[k + i]!;
       this.reads += n;
       return true;

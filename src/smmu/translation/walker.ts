@@ -4,7 +4,7 @@
 // IHI 0070 §3.4 (address sizes), §3.13 (HTTU), §7.3 (fault classes); Arm ARM D8 (VMSAv8-64).
 // Every walk is bounded by its level count (at most 4 descriptor reads per stage).
 import type { U64 } from '../../memory/types.js';
-import { bitsInPlace, get64 } from '../../spec/bits.js';
+import { bitsInPlace, get64, rdLoHi, type Field } from '../../spec/bits.js';
 import { S1_LEAF, S2_LEAF, S1_TABLE, GRANULES, DESC_OA_MSB, mairByte } from '../../spec/smmuv3/pagetable.js';
 import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
 import type { SmmuFeatures } from '../features.js';
@@ -15,17 +15,63 @@ import { PERM_R, PERM_W, PERM_X } from './types.js';
 
 const P2: number[] = [];
 for (let i = 0; i <= 64; i++) P2.push(2 ** i);
+
+// The descriptor fields a walk tests, as in-place masks and shifts within the 32-bit half
+// that holds them (derived once from the spec layer's fields, so that a walk reads a bit with one
+// AND and calls nothing). A field moved to the other half fails here, at load time.
+function bitIn(f: Field, half: 0 | 1): number {
+  if (f.width !== 1 || f.half !== half) throw new Error(`walker: ${f.name} is not a bit of word ${half}`);
+  return 1 << f.shift;
+}
+function shiftIn(f: Field, half: 0 | 1): number {
+  if (f.half !== half) throw new Error(`walker: ${f.name} is not within word ${half}`);
+  return f.shift;
+}
+const LO_AF = bitIn(S1_LEAF.AF, 0);
+const LO_AP1 = bitIn(S1_LEAF.AP1, 0);
+const LO_AP2 = bitIn(S1_LEAF.AP2, 0);
+const LO_NG = bitIn(S1_LEAF.NG, 0);
+const HI_DBM = bitIn(S1_LEAF.DBM, 1);
+const HI_PXN = bitIn(S1_LEAF.PXN, 1);
+const HI_UXN = bitIn(S1_LEAF.UXN, 1);
+const SH_SHIFT = shiftIn(S1_LEAF.SH, 0);
+const SH_MASK = S1_LEAF.SH.mask;
+const ATTR_SHIFT = shiftIn(S1_LEAF.ATTR_INDX, 0);
+const ATTR_MASK = S1_LEAF.ATTR_INDX.mask;
+const HI_PXN_TABLE = bitIn(S1_TABLE.PXN_TABLE, 1);
+const HI_XN_TABLE = bitIn(S1_TABLE.XN_TABLE, 1);
+const AP_TABLE_SHIFT = shiftIn(S1_TABLE.AP_TABLE, 1);
+const AP_TABLE_MASK = S1_TABLE.AP_TABLE.mask;
+const LO_S2_AF = bitIn(S2_LEAF.AF, 0);
+const LO_S2AP_R = bitIn(S2_LEAF.S2AP_R, 0);
+const LO_S2AP_W = bitIn(S2_LEAF.S2AP_W, 0);
+const HI_S2_DBM = bitIn(S2_LEAF.DBM, 1);
+const XN_SHIFT = shiftIn(S2_LEAF.XN, 1);
+const XN_MASK = S2_LEAF.XN.mask;
+const MEM_ATTR_SHIFT = shiftIn(S2_LEAF.MEM_ATTR, 0);
+const MEM_ATTR_MASK = S2_LEAF.MEM_ATTR.mask;
+const S2_SH_SHIFT = shiftIn(S2_LEAF.SH, 0);
+const S2_SH_MASK = S2_LEAF.SH.mask;
+
 // Offsets in and alignments to power-of-two blocks are written x - floor(x / p) * p and
 // floor(x / p) * p: exact for p = 2^n, where `%` on a double is a library call in V8.
 
 /** Output address of a descriptor at `level` (page/block base or next-level table). */
 function descAddr(lo: number, hi: number, lsb: number, shift: number, oa52: boolean): number {
-  let a = bitsInPlace(lo, hi, DESC_OA_MSB, lsb);
+  // Bits [47:lsb] in place; lsb < 32 for every table and for blocks up to 1 GiB (4 KiB granule).
+  let a = lsb < 32 ? (hi & OA_HI_WORD) * TWO32 + ((lo & (-1 << lsb)) >>> 0) : bitsInPlace(lo, hi, DESC_OA_MSB, lsb);
   if (shift === 16 && oa52) a += get64(lo, hi, S1_LEAF.OA_HI_64K) * P2[DESC_OA_MSB + 1]!;
   return a;
 }
 
 const TWO32 = 2 ** 32;
+/** Descriptor address bits [47:32] in the upper word. */
+const OA_HI_WORD = 2 ** (DESC_OA_MSB - 31) - 1;
+
+/** Whether a block descriptor is legal at `level` for the granule (64 KiB level-1 blocks need 52-bit output). */
+function blockLegal(shift: number, level: number, oa52: boolean): boolean {
+  return GRANULES[shift as 12 | 14 | 16].blockLevels.includes(level) && (level !== 1 || shift !== 16 || oa52);
+}
 
 /** Bits [lsb, lsb + bits) of the address whose 32-bit halves are `lo`, `hi`: a table index (integer math; lsb >= 1). */
 export function indexBits(lo: number, hi: number, lsb: number, bits: number): number {
@@ -98,7 +144,6 @@ export class Walker {
     if (!(ipa < P2[c.ia]!)) return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw);
     const shift = c.shift;
     const stride = shift - 3;
-    const g = GRANULES[shift as 12 | 14 | 16];
     const limit = P2[c.ps]!;
     const r = this.reader;
     const t = this.tmp;
@@ -114,7 +159,7 @@ export class Walker {
       if (r.trace !== null) r.step('s2', 2, level, table, idx, addr, t.lo, t.hi, ok);
       if (!ok) return this.fault(EVT.F_WALK_EABT, true, cls, ipaPage, addr, ttrnw);
       let lo = t.lo;
-      let hi = t.hi;
+      const hi = t.hi;
       if ((lo & 1) === 0) return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw);
       const isTable = (lo & 2) !== 0;
       if (level < 3 && isTable) {
@@ -123,25 +168,24 @@ export class Walker {
         table = next;
         continue;
       }
-      if (level === 3 ? !isTable : !(g.blockLevels.includes(level) && (level !== 1 || shift !== 16 || this.oa52))) {
+      if (level === 3 ? !isTable : !blockLegal(shift, level, this.oa52)) {
         return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw);
       }
       const out = descAddr(lo, hi, lsb, shift, this.oa52);
       if (out + P2[lsb]! > limit) return this.fault(EVT.F_ADDR_SIZE, true, cls, ipaPage, 0, ttrnw);
       const origLo = lo;
-      const origHi = hi;
-      if (get64(lo, hi, S2_LEAF.AF) === 0) {
-        if (c.ha) lo |= 1 << S2_LEAF.AF.lsb;
+      if ((lo & LO_S2_AF) === 0) {
+        if (c.ha) lo |= LO_S2_AF;
         else if (!c.affd) return this.fault(EVT.F_ACCESS, true, cls, ipaPage, 0, ttrnw);
       }
-      let perms = (get64(lo, hi, S2_LEAF.S2AP_R) ? PERM_R : 0) | (get64(lo, hi, S2_LEAF.S2AP_W) ? PERM_W : 0);
+      let perms = ((lo & LO_S2AP_R) !== 0 ? PERM_R : 0) | ((lo & LO_S2AP_W) !== 0 ? PERM_W : 0);
       // Execute permission: XN[1] (bit 54) alone, or with FEAT_XNX (IDR3.XNX) XN[1:0]:
       // 0b00 both, 0b01 unprivileged only, 0b10 neither, 0b11 privileged only (Arm ARM D8.5).
-      const xn = get64(lo, hi, S2_LEAF.XN);
+      const xn = (hi >>> XN_SHIFT) & XN_MASK;
       let permsUnpriv = perms;
       if (this.f.xnx ? xn === 0 || xn === 3 : (xn & 2) === 0) perms |= PERM_X;
       if (this.f.xnx ? xn <= 1 : (xn & 2) === 0) permsUnpriv |= PERM_X;
-      const dbmClean = get64(lo, hi, S2_LEAF.DBM) === 1 && (perms & PERM_W) === 0 && c.hd;
+      const dbmClean = (hi & HI_S2_DBM) !== 0 && (perms & PERM_W) === 0 && c.hd;
       // Instruction fetches need only execute permission at stage 2: S2AP and XN are independent,
       // so S2AP = 0b00 with XN = 0 is an execute-only page (Arm ARM stage-2 permissions; IHI 0070
       // §5.2 S2AA64 note, §13.7 "Stage 2 'XO' permission").
@@ -149,22 +193,22 @@ export class Walker {
       const allowed = write ? (own & PERM_W) !== 0 || dbmClean : instr ? (own & PERM_X) !== 0 : (own & PERM_R) !== 0;
       if (!allowed) return this.fault(EVT.F_PERMISSION, true, cls, ipaPage, 0, ttrnw);
       if (write && dbmClean) {
-        lo |= 1 << S2_LEAF.S2AP_W.lsb;
+        lo |= LO_S2AP_W;
         perms |= PERM_W;
         permsUnpriv |= PERM_W;
       }
-      if (lo !== origLo || hi !== origHi) {
+      if (lo !== origLo) {
         // Hardware update (§3.13): read-modify-write of the descriptor, atomic in this model.
         const wok = this.noUpdate || r.write64(addr, c.be, lo, hi);
         if (r.trace !== null) r.step('httu', 2, level, table, idx, addr, lo, hi, wok);
         if (!wok) return this.fault(EVT.F_WALK_EABT, true, cls, ipaPage, addr, ttrnw);
       }
-      this.s2Pa = out + (ipa - Math.floor(ipa / P2[lsb]!) * P2[lsb]!);
+      this.s2Pa = out + rdLoHi(ipaLo, ipaHi, 0, lsb);
       this.s2Shift = lsb;
       this.s2Perms = perms;
       this.s2PermsUnpriv = permsUnpriv;
-      this.s2MemAttr = get64(lo, hi, S2_LEAF.MEM_ATTR);
-      this.s2Sh = get64(lo, hi, S2_LEAF.SH);
+      this.s2MemAttr = (lo >>> MEM_ATTR_SHIFT) & MEM_ATTR_MASK;
+      this.s2Sh = (lo >>> S2_SH_SHIFT) & S2_SH_MASK;
       return true;
     }
     return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw); // unreachable: level bound
@@ -194,86 +238,86 @@ export class Walker {
     const va = this.s1Va;
     const shift = tt.shift;
     const stride = shift - 3;
-    const g = GRANULES[shift as 12 | 14 | 16];
     const limit = P2[ps]!;
     const r = this.reader;
     const t = this.tmp;
+    const be = cd.be;
+    const start = tt.startLevel;
     let table = tt.ttb;
-    let apTable = 0;
-    let xnTable = false;
-    let pxnTable = false;
+    // The upper words of the table descriptors passed, ORed: their hierarchical attributes
+    // (APTable, XNTable, PXNTable) accumulate by OR down the walk, and are decoded at the leaf.
+    let tableHi = 0;
     const vaHi = Math.floor(va / TWO32);
     const vaLo = va - vaHi * TWO32;
-    for (let level = tt.startLevel; level <= 3; level++) {
+    for (let level = start; level <= 3; level++) {
       const lsb = shift + stride * (3 - level);
-      const bits = level === tt.startLevel ? tt.ia - lsb : stride;
-      const idx = indexBits(vaLo, vaHi, lsb, bits);
+      const idx = indexBits(vaLo, vaHi, lsb, level === start ? tt.ia - lsb : stride);
       const ipaAddr = table + idx * 8;
       let addr = ipaAddr;
       if (s2 !== null) {
         addr = this.s2ForWalk(s2, ipaAddr, false);
         if (addr < 0) return false;
       }
-      const ok = r.read64(addr, cd.be, t);
+      const ok = r.read64(addr, be, t);
       if (r.trace !== null) r.step('s1', 1, level, table, idx, addr, t.lo, t.hi, ok);
       if (!ok) return this.fault(EVT.F_WALK_EABT, false, EVT_CLASS.TT, 0, addr, true);
       let lo = t.lo;
-      let hi = t.hi;
+      const hi = t.hi;
       if ((lo & 1) === 0) return this.fault(EVT.F_TRANSLATION, false, EVT_CLASS.IN, 0, 0, true);
       const isTable = (lo & 2) !== 0;
       if (level < 3 && isTable) {
         const next = descAddr(lo, hi, shift, shift, this.oa52);
         if (next >= limit) return this.fault(EVT.F_ADDR_SIZE, false, EVT_CLASS.IN, 0, 0, true);
-        if (!tt.had) {
-          apTable |= get64(lo, hi, S1_TABLE.AP_TABLE);
-          if (get64(lo, hi, S1_TABLE.XN_TABLE)) xnTable = true;
-          if (get64(lo, hi, S1_TABLE.PXN_TABLE)) pxnTable = true;
-        }
+        tableHi |= hi;
         table = next;
         continue;
       }
-      if (level === 3 ? !isTable : !(g.blockLevels.includes(level) && (level !== 1 || shift !== 16 || this.oa52))) {
+      if (level === 3 ? !isTable : !blockLegal(shift, level, this.oa52)) {
         return this.fault(EVT.F_TRANSLATION, false, EVT_CLASS.IN, 0, 0, true);
       }
       const out = descAddr(lo, hi, lsb, shift, this.oa52);
       if (out + P2[lsb]! > limit) return this.fault(EVT.F_ADDR_SIZE, false, EVT_CLASS.IN, 0, 0, true);
       const origLo = lo;
-      const origHi = hi;
-      if (get64(lo, hi, S1_LEAF.AF) === 0) {
-        if (cd.ha) lo |= 1 << S1_LEAF.AF.lsb;
+      if ((lo & LO_AF) === 0) {
+        if (cd.ha) lo |= LO_AF;
         else if (!cd.affd) return this.fault(EVT.F_ACCESS, false, EVT_CLASS.IN, 0, 0, true);
       }
+      // With CD.HAD the table attributes are ignored (§5.4 HAD0/HAD1).
+      if (tt.had) tableHi = 0;
+      const apTable = (tableHi >>> AP_TABLE_SHIFT) & AP_TABLE_MASK;
+      const xnTable = (tableHi & HI_XN_TABLE) !== 0;
+      const pxnTable = (tableHi & HI_PXN_TABLE) !== 0;
       this.computeS1Perms(cd, lo, hi, apTable, xnTable, pxnTable, el2);
       // Dirty state (§3.13.3): DBM with AP[2] = 1 and CD.HD: a permitted write clears AP[2].
-      const dbmClean = cd.hd && get64(lo, hi, S1_LEAF.DBM) === 1 && get64(lo, hi, S1_LEAF.AP2) === 1 && (apTable & 2) === 0;
+      const dbmClean = cd.hd && (hi & HI_DBM) !== 0 && (lo & LO_AP2) !== 0 && (apTable & 2) === 0;
       if (write && dbmClean) {
         const pp = this.s1PermsPriv;
         const pu = this.s1PermsUnpriv;
-        this.computeS1Perms(cd, lo & ~(1 << S1_LEAF.AP2.lsb), hi, apTable, xnTable, pxnTable, el2);
+        this.computeS1Perms(cd, lo & ~LO_AP2, hi, apTable, xnTable, pxnTable, el2);
         if (permits(priv ? this.s1PermsPriv : this.s1PermsUnpriv, true, false)) {
-          lo &= ~(1 << S1_LEAF.AP2.lsb);
+          lo &= ~LO_AP2;
         } else {
           this.s1PermsPriv = pp;
           this.s1PermsUnpriv = pu;
         }
       }
-      if (lo !== origLo || hi !== origHi) {
+      if (lo !== origLo) {
         let waddr = addr;
         if (s2 !== null) {
           // The update is a write at stage 2 (TTRnW = 0 on a fault).
           waddr = this.s2ForWalk(s2, ipaAddr, true);
           if (waddr < 0) return false;
         }
-        const wok = this.noUpdate || r.write64(waddr, cd.be, lo, hi);
+        const wok = this.noUpdate || r.write64(waddr, be, lo, hi);
         if (r.trace !== null) r.step('httu', 1, level, table, idx, waddr, lo, hi, wok);
         if (!wok) return this.fault(EVT.F_WALK_EABT, false, EVT_CLASS.TT, 0, waddr, false);
       }
-      this.s1Oa = out + (va - Math.floor(va / P2[lsb]!) * P2[lsb]!);
+      this.s1Oa = out + rdLoHi(vaLo, vaHi, 0, lsb);
       this.s1Shift = lsb;
       // int32 halves: a MAIR word >= 2^31 passed as a number would be boxed (allocated) at the call.
-      this.s1Attr = mairByte(cd.mairLo | 0, cd.mairHi | 0, get64(lo, hi, S1_LEAF.ATTR_INDX));
-      this.s1Sh = get64(lo, hi, S1_LEAF.SH);
-      this.s1Global = el2 || get64(lo, hi, S1_LEAF.NG) === 0;
+      this.s1Attr = mairByte(cd.mairLo | 0, cd.mairHi | 0, (lo >>> ATTR_SHIFT) & ATTR_MASK);
+      this.s1Sh = (lo >>> SH_SHIFT) & SH_MASK;
+      this.s1Global = el2 || (lo & LO_NG) === 0;
       return true;
     }
     return this.fault(EVT.F_TRANSLATION, false, EVT_CLASS.IN, 0, 0, true);
@@ -281,31 +325,31 @@ export class Walker {
 
   /** Stage-1 permissions for privileged and unprivileged accesses (Arm ARM D8.4, §13.7). */
   computeS1Perms(cd: CdConfig, lo: number, hi: number, apTable: number, xnTable: boolean, pxnTable: boolean, el2: boolean): void {
-    let ap1 = get64(lo, hi, S1_LEAF.AP1);
-    let ap2 = get64(lo, hi, S1_LEAF.AP2);
+    let ap1 = (lo & LO_AP1) !== 0;
+    let ap2 = (lo & LO_AP2) !== 0;
     // For execute permission (WXN, implicit PXN) a writable-clean descriptor (DBM = 1 with CD.HD)
     // counts as writable (IHI 0070 §3.13.3 note, as Armv8-A); not when APTable removes write.
-    let ap2x = ap2 === 1 && !(cd.hd && get64(lo, hi, S1_LEAF.DBM) === 1) ? 1 : 0;
-    if ((apTable & 2) !== 0) ap2 = ap2x = 1;
-    const uxn = get64(lo, hi, S1_LEAF.UXN) === 1 || xnTable;
+    let ap2x = ap2 && !(cd.hd && (hi & HI_DBM) !== 0);
+    if ((apTable & 2) !== 0) ap2 = ap2x = true;
+    const uxn = (hi & HI_UXN) !== 0 || xnTable;
     if (el2) {
       // EL2 (no E2H): one privilege level, AP[1] and PXN are ignored, XN = bit 54.
       let p = PERM_R | (ap2 ? 0 : PERM_W);
-      if (!uxn && !(cd.wxn && ap2x === 0)) p |= PERM_X;
+      if (!uxn && !(cd.wxn && !ap2x)) p |= PERM_X;
       this.s1PermsPriv = p;
       this.s1PermsUnpriv = p;
       return;
     }
-    if ((apTable & 1) !== 0) ap1 = 0;
-    const pxn = get64(lo, hi, S1_LEAF.PXN) === 1 || pxnTable;
-    const unprivW = ap1 === 1 && ap2 === 0;
+    if ((apTable & 1) !== 0) ap1 = false;
+    const pxn = (hi & HI_PXN) !== 0 || pxnTable;
+    const unprivW = ap1 && !ap2;
     // PAN: privileged data accesses to EL0-accessible pages fault.
-    let priv = cd.pan && ap1 === 1 ? 0 : PERM_R | (ap2 ? 0 : PERM_W);
+    let priv = cd.pan && ap1 ? 0 : PERM_R | (ap2 ? 0 : PERM_W);
     let unpriv = (ap1 ? PERM_R : 0) | (unprivW ? PERM_W : 0);
     // Writable at EL0 (including writable-clean) implies privileged execute-never.
-    if (!pxn && !(ap1 === 1 && ap2x === 0)) priv |= PERM_X;
+    if (!pxn && !(ap1 && !ap2x)) priv |= PERM_X;
     if (!uxn) unpriv |= PERM_X;
-    if (cd.wxn && ap2x === 0) {
+    if (cd.wxn && !ap2x) {
       priv &= ~PERM_X;
       unpriv &= ~PERM_X;
     }
