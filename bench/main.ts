@@ -27,7 +27,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MinimalTlb, minimalWalk } from './baselines.js';
 import { buildFixture, RAM_BASE, rng, type Fixture } from './fixture.js';
-import { bytesPerOp, pair, type Workload } from './measure.js';
+import { pair, type Workload } from './measure.js';
 import { newRequest, newResult } from '../src/smmu/translation/types.js';
 import { DmaSegments } from '../src/memory/dma-segments.js';
 
@@ -67,8 +67,8 @@ const MASK = SEQ - 1;
 const results: Result[] = [];
 
 function report(name: string, w: Workload, baseline: string, b: Workload): void {
-  const [m, mb] = pair(w, b, QUICK ? { reps: 3, repNs: 10_000_000 } : {});
-  const bytes = bytesPerOp(w);
+  const [m, mb] = pair(w, b, QUICK ? { reps: 3, repNs: 10_000_000, warmNs: 30_000_000 } : {});
+  const bytes = m.bytesPerOp;
   const ratio = +(m.nsPerOp / mb.nsPerOp).toFixed(2);
   const r: Result = {
     name,
@@ -115,7 +115,7 @@ function translateWorkload(f: Fixture, addrs: Float64Array, sids: Uint32Array): 
     ctx,
     body: `const k = i & ctx.mask; const r = ctx.req; const a = ctx.addrs[k];
       r.sid = ctx.sids[k]; r.addrLo = a >>> 0; r.addrHi = (a / 4294967296) >>> 0;
-      ctx.t.translate(r, ctx.res); ctx.sink += ctx.res.pa;`,
+      ctx.t.translate(r, ctx.res); sink += ctx.res.pa;`,
   };
 }
 
@@ -134,11 +134,11 @@ function check(f: Fixture, addrs: Float64Array, sids: Uint32Array, pages: Uint32
 
 function walkBaseline(f: Fixture, addrs: Float64Array): Workload {
   const words = new Uint32Array(f.ram.buffer, f.ram.byteOffset, f.ram.byteLength >>> 2);
-  return { ctx: { sink: 0, walk: minimalWalk, words, base: RAM_BASE, pgd: f.pgd, addrs, mask: MASK }, body: `ctx.sink += ctx.walk(ctx.words, ctx.base, ctx.pgd, ctx.addrs[i & ctx.mask]);` };
+  return { ctx: { sink: 0, walk: minimalWalk, words, base: RAM_BASE, pgd: f.pgd, addrs, mask: MASK }, body: `sink += ctx.walk(ctx.words, ctx.base, ctx.pgd, ctx.addrs[i & ctx.mask]);` };
 }
 
 function hitBaseline(f: Fixture, addrs: Float64Array): Workload {
-  return { ctx: { sink: 0, tlb: new MinimalTlb(f.iovas, f.pas), addrs, mask: MASK }, body: `ctx.sink += ctx.tlb.lookup(ctx.addrs[i & ctx.mask]);` };
+  return { ctx: { sink: 0, tlb: new MinimalTlb(f.iovas, f.pas), addrs, mask: MASK }, body: `sink += ctx.tlb.lookup(ctx.addrs[i & ctx.mask]);` };
 }
 
 /** Translates every page once through its stream, so that every stream's configuration is warm (the first use of a stream is not what is measured). */
@@ -197,7 +197,7 @@ function hitDma(label: string, streams: number): void {
   }
   report(
     label,
-    { ctx: { sink: 0, t, los, his, sids, mask: MASK }, body: `const k = i & ctx.mask; if (ctx.t.lookupData(ctx.sids[k], ctx.los[k], ctx.his[k], false) >= 0) ctx.sink += ctx.t.dataPa;` },
+    { ctx: { sink: 0, t, los, his, sids, mask: MASK }, body: `const k = i & ctx.mask; if (ctx.t.lookupData(ctx.sids[k], ctx.los[k], ctx.his[k], false) >= 0) sink += ctx.t.dataPa;` },
     'typed-array hash probe',
     hitBaseline(f, addrs),
   );
@@ -223,7 +223,7 @@ function dma(label: string, cachesEnabled: boolean): void {
   if (!f.ram.subarray(offs[5]!, offs[5]! + 4096).every((b, i) => b === (i & 0xff))) throw new Error('bench fixture: DMA landed elsewhere');
   report(
     label,
-    { ctx: { sink: 0, port, buf, los, his, mask: MASK }, body: `const k = i & ctx.mask; if (ctx.port.writeAt(ctx.los[k], ctx.his[k], ctx.buf) !== null) ctx.sink++;` },
+    { ctx: { sink: 0, port, buf, los, his, mask: MASK }, body: `const k = i & ctx.mask; if (ctx.port.writeAt(ctx.los[k], ctx.his[k], ctx.buf) !== null) sink++;` },
     'raw 4 KiB copy',
     { ctx: { sink: 0, ram: f.ram, buf, offs, mask: MASK }, body: `ctx.ram.set(ctx.buf, ctx.offs[i & ctx.mask]);` },
   );
@@ -259,7 +259,7 @@ function dmaSg(label: string): void {
   if (!f.ram.subarray(o3, o3 + 4096).every((b, i) => b === src[5 * 4096 + i])) throw new Error('bench fixture: vectored DMA landed elsewhere');
   report(
     label,
-    { ctx: { sink: 0, port, lists }, body: `if (ctx.port.writev(ctx.lists[i & 4095]) !== null) ctx.sink++;` },
+    { ctx: { sink: 0, port, lists }, body: `if (ctx.port.writev(ctx.lists[i & 4095]) !== null) sink++;` },
     '16 raw 4 KiB copies',
     { ctx: { sink: 0, ram: f.ram, views, offs }, body: `const o = ctx.offs[i & 4095]; for (let s = 0; s < 16; s++) ctx.ram.set(ctx.views[s], o[s]);` },
   );

@@ -3,8 +3,9 @@
 // operation from the V8 heap counters. Every workload is compiled into its own loop function from
 // its own source text, so each has its own call sites and type feedback: a loop shared by all
 // workloads would see every workload's objects and measure megamorphic calls instead.
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { youngBytes } from './young-heap.js';
 
 // A full collection before each allocation count, so that a try starts with an empty young
 // generation and only a real allocation can make the heap grow or trigger a scavenge.
@@ -12,8 +13,11 @@ setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as () => void;
 
 /**
- * One benchmarked operation: `body` is a statement run for i = 0, 1, 2, ... with `ctx` in scope
- * (e.g. `ctx.sink += ctx.tlb.lookup(ctx.iovas[ctx.seq[i & ctx.mask]])`).
+ * One benchmarked operation: `body` is a statement run for i = 0, 1, 2, ... with `ctx` and `sink`
+ * in scope (e.g. `sink += ctx.tlb.lookup(ctx.iovas[ctx.seq[i & ctx.mask]])`). `sink` is a local
+ * of the loop that the body adds each result to, so that no operation can be optimised away; it
+ * is added to `ctx.sink` once per batch. (Adding to the `ctx.sink` field in the body would box a
+ * double on every store: 12 bytes allocated per operation, on the workload and baseline alike.)
  */
 export interface Workload {
   readonly ctx: Ctx;
@@ -32,7 +36,7 @@ let loopSerial = 0;
 function compile(w: Workload): (from: number, n: number) => void {
   loopSerial++;
   // The serial makes each function's source, and so its compiled code and feedback, distinct.
-  const loop = new Function('ctx', 'from', 'n', `/* workload ${loopSerial} */ for (let i = from; i < from + n; i++) { ${w.body} }`) as Loop;
+  const loop = new Function('ctx', 'from', 'n', `/* workload ${loopSerial} */ let sink = 0; for (let i = from; i < from + n; i++) { ${w.body} } ctx.sink += sink;`) as Loop;
   return (from, n) => loop(w.ctx, from, n);
 }
 
@@ -45,6 +49,8 @@ export interface Measured {
   /** Median CPU ns per operation over the repetitions. */
   readonly nsPerOp: number;
   readonly reps: number;
+  /** Bytes allocated on the V8 heap per operation by the same (by then optimised) loop: see {@link bytesPerOp}. */
+  readonly bytesPerOp: number;
 }
 
 export interface PairOptions {
@@ -52,6 +58,8 @@ export interface PairOptions {
   readonly repNs?: number;
   /** Interleaved repetitions (odd, so the median is a sample). */
   readonly reps?: number;
+  /** CPU time each side runs before it is calibrated and measured (ns). */
+  readonly warmNs?: number;
 }
 
 function median(xs: number[]): number {
@@ -59,10 +67,17 @@ function median(xs: number[]): number {
   return s[(s.length - 1) >> 1]!;
 }
 
-/** How many calls of `op` take about `targetNs` of CPU time (after warming it up). */
-function calibrate(loop: (from: number, n: number) => void, targetNs: number): number {
+/**
+ * How many calls of `op` take about `targetNs` of CPU time, after running it for `warmNs` of CPU
+ * time: V8 optimises a hot function on a background thread while the loop goes on in slower code,
+ * and those threads' CPU time counts in the process's; a loop measured before that has settled
+ * reads up to 30 times slower in its first repetitions, and its median varies from run to run.
+ */
+function calibrate(loop: (from: number, n: number) => void, targetNs: number, warmNs: number): number {
   let n = 256;
   loop(0, n);
+  const w0 = cpuNs();
+  for (let k = n; cpuNs() - w0 < warmNs; k *= 2) loop(0, k);
   for (;;) {
     const t0 = cpuNs();
     loop(0, n);
@@ -83,8 +98,9 @@ export function pair(a: Workload, b: Workload, o: PairOptions = {}): [Measured, 
   const reps = o.reps ?? 7;
   const la = compile(a);
   const lb = compile(b);
-  const na = calibrate(la, repNs);
-  const nb = calibrate(lb, repNs);
+  const warmNs = o.warmNs ?? 300_000_000;
+  const na = calibrate(la, repNs, warmNs);
+  const nb = calibrate(lb, repNs, warmNs);
   const ta: number[] = [];
   const tb: number[] = [];
   let ia = 0;
@@ -99,29 +115,35 @@ export function pair(a: Workload, b: Workload, o: PairOptions = {}): [Measured, 
     tb.push((cpuNs() - t0) / nb);
     ib += nb;
   }
+  // Allocation is counted on the loops just timed (optimised by now, as in the timed runs, where a
+  // fresh loop would run unoptimised code that boxes every double it computes), continuing their
+  // sequences, in batches small enough that even 100 bytes per operation fit the young generation.
   return [
-    { nsPerOp: median(ta), reps },
-    { nsPerOp: median(tb), reps },
+    { nsPerOp: median(ta), reps, bytesPerOp: bytesPerOp(la, ia, Math.min(na, 20_000)) },
+    { nsPerOp: median(tb), reps, bytesPerOp: bytesPerOp(lb, ib, Math.min(nb, 20_000)) },
   ];
 }
 
 /**
- * Bytes allocated on the V8 heap per call of `op` (warm): the growth of the used heap over `n`
- * calls, as the median of a few tries (a try during which a garbage collection shrank the heap
- * counts as 0 and is retried). Small batches keep a try inside one young-generation cycle.
+ * Bytes allocated per call of `loop` (warm), from index `start` on, in batches of `n`: the growth of
+ * the young generation over a batch (young-heap.ts), less that of an empty batch (the reading's
+ * own), as the median of a few tries; a try during which a collection ran (the young generation
+ * shrank) is retried.
  */
-export function bytesPerOp(w: Workload, n = 20_000, tries = 5): number {
-  const loop = compile(w);
-  loop(0, n);
-  const xs: number[] = [];
-  let start = n;
-  for (let t = 0; t < tries * 3 && xs.length < tries; t++) {
+function bytesPerOp(loop: (from: number, n: number) => void, start: number, n: number, tries = 5): number {
+  const grown = (k: number): number => {
     collect();
-    const before = getHeapStatistics().used_heap_size;
-    loop(start, n);
-    const after = getHeapStatistics().used_heap_size;
-    start += n;
-    if (after >= before) xs.push((after - before) / n);
+    const before = youngBytes();
+    loop(start, k);
+    const after = youngBytes();
+    start += k;
+    return after - before;
+  };
+  const xs: number[] = [];
+  for (let t = 0; t < tries * 3 && xs.length < tries; t++) {
+    const idle = grown(0);
+    const g = grown(n);
+    if (g >= 0 && idle >= 0) xs.push(Math.max(0, g - idle) / n);
   }
   return xs.length === 0 ? NaN : median(xs);
 }

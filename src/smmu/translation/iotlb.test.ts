@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Iotlb, KIND_S1, KIND_S2, SLOT, SLOTS_PER_ENTRY, packMeta, tagKey } from './iotlb.js';
+import { Iotlb, KIND_S1, KIND_S2, SLOT, packMeta, slotCount, tagKey } from './iotlb.js';
 
 interface RefEntry {
   tag: number;
@@ -173,11 +173,11 @@ for (const [minCap, maxCap, runs] of [[1, 8, 400], [1, 40, 300]] as const) test(
 });
 
 test('IOTLB storage is sized by the capacity, never by what is inserted', () => {
+  // A power of two, at least 2x the capacity, up to 8x while within 2^16 slots.
+  assert.deepEqual([1, 16, 1000, 16384, 65536, 100_000].map(slotCount), [16, 128, 8192, 65536, 131072, 262144]);
   const tlb = new Iotlb(1000);
-  // 4096 slots (the first power of two >= SLOTS_PER_ENTRY x capacity), 4 words each.
-  assert.equal(SLOTS_PER_ENTRY, 4);
-  assert.equal(tlb.slots.length, 4096 * SLOT);
-  assert.equal(tlb.metas.length, 4096);
+  assert.equal(tlb.slots.length, 8192 * SLOT);
+  assert.equal(tlb.metas.length, 8192);
   for (let i = 0; i < 10_000; i++) {
     tlb.insTag = tagKey(KIND_S1, 0, 0, 1 + (i % 50));
     tlb.insAddr = i * 4096;
@@ -186,7 +186,7 @@ test('IOTLB storage is sized by the capacity, never by what is inserted', () => 
   }
   assert.equal(tlb.size, 1000);
   assert.equal(tlb.counters.evictions, 9000);
-  assert.equal(tlb.slots.length, 4096 * SLOT);
+  assert.equal(tlb.slots.length, 8192 * SLOT);
 });
 
 test('IOTLB deletion keeps entries findable when a cluster wraps around the end of the table', () => {

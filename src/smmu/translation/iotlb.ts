@@ -17,8 +17,7 @@
 //    cache pins the tag of each stream's hit record): it keeps its index while pinned, entries or
 //    not, so that the record can hold the index and a hit needs no tag lookup at all.
 // Deletion shifts the following cluster back (no tombstones), so a probe stops at the first free
-// slot and probe lengths stay those of a table at most a quarter full (SLOTS_PER_ENTRY): at half
-// full, the longer clusters' unpredictable probe and shift loops cost a refill about twice as much.
+// slot and probe lengths stay those of a table at most half full, or sparser when small (slotCount).
 // Input addresses are "region keys": VA/IPA bits [51:0] plus the TTB1 region bit (VA[55]).
 import { IntIndex } from './int-index.js';
 
@@ -50,8 +49,20 @@ export interface TlbCounters {
   invalidations: number;
 }
 
-/** The hash table has at least this many slots per entry of capacity (a power of two). */
-export const SLOTS_PER_ENTRY = 4;
+/**
+ * Slots of the hash table for `capacity` entries: the smallest power of two at least twice the
+ * capacity (at most half full), or up to eight times it while that stays within 2^16 slots (1 MiB).
+ * A sparser table has shorter clusters, so that a refill's probe and deletion loops and a miss's
+ * probes end sooner (a quarter full or less halves the cost of a refill); for large tables the
+ * memory a hit's probe touches matters more, and they stay at half full.
+ */
+export function slotCount(capacity: number): number {
+  let n = 16;
+  while (n < 2 * capacity) n *= 2;
+  while (n < 8 * capacity && n < SMALL_TABLE_SLOTS) n *= 2;
+  return n;
+}
+const SMALL_TABLE_SLOTS = 1 << 16;
 /** Words a slot of `slots` (Int32Array). */
 export const SLOT = 4;
 /** Page index (input address / block size) bits [31:0]. */
@@ -181,11 +192,9 @@ export class Iotlb {
     if (!(Number.isSafeInteger(capacity) && capacity >= 1 && capacity <= 1 << 26)) throw new RangeError(`bad IOTLB capacity ${capacity}`);
     if (!(Number.isSafeInteger(pinCapacity) && pinCapacity >= 0 && pinCapacity <= 1 << 26)) throw new RangeError(`bad IOTLB pin capacity ${pinCapacity}`);
     const tags = capacity + pinCapacity;
-    let bits = 4;
-    while (2 ** bits < SLOTS_PER_ENTRY * capacity) bits++;
-    const slots = 2 ** bits;
+    const slots = slotCount(capacity);
     this.mask = slots - 1;
-    this.hashShift = 32 - bits;
+    this.hashShift = 32 - Math.log2(slots);
     this.slots = new Int32Array(slots * SLOT);
     this.metas = new Int32Array(slots);
     this.link = new Int32Array(slots * LSTRIDE);
