@@ -64,19 +64,19 @@ export function slotCount(capacity: number): number {
 }
 const SMALL_TABLE_SLOTS = 1 << 16;
 /** Words a slot of `slots` (Int32Array). */
-export const SLOT = 4;
+const SLOT = 4;
 /** Page index (input address / block size) bits [31:0]. */
-export const W_PAGE = 0;
+const W_PAGE = 0;
 /**
  * 0 while the slot is free; else bit 0 set, page index bits [39:32] in [8:1], log2 block size - 12
  * in [13:9], region (TTB1) in [14], tag index bits [16:0] in [31:15]. Region keys have 52 bits,
  * so a page index has at most 40.
  */
-export const W_KEY = 1;
+const W_KEY = 1;
 /** Output frame (output base / 4 KiB) bits [31:0]. Output bases are 4 KiB aligned and below 2^52. */
-export const W_OUT = 2;
+const W_OUT = 2;
 /** Output frame bits [39:32] in [7:0], privileged permissions in [10:8], unprivileged in [13:11], tag index bits above 16 in [31:14]. */
-export const W_OUTHI = 3;
+const W_OUTHI = 3;
 const TAG_LO_BITS = 17;
 // Slot layout of `link` (Int32Array).
 const LSTRIDE = 5;
@@ -107,12 +107,12 @@ export function metaS2Attr(m: number): number {
   return ((m >>> 25) & 31) - 1;
 }
 /** log2 of the page or block size of a slot, from its W_KEY word. */
-export function slotShift(key: number): number {
+function slotShift(key: number): number {
   return ((key >>> 9) & 31) + 12;
 }
 
 /** Permissions (PERM_* bits) of a slot for the access's privilege, from its W_OUTHI word. */
-export function slotPerms(outHi: number, priv: boolean): number {
+function slotPerms(outHi: number, priv: boolean): number {
   return (outHi >>> (priv ? 8 : 11)) & 7;
 }
 
@@ -347,6 +347,16 @@ export class Iotlb {
       }
     }
     return -1;
+  }
+
+  /** Permissions (PERM_* bits) of the entry in slot `i` for an access of the given privilege. */
+  permsOf(i: number, priv: boolean): number {
+    return slotPerms(this.slots[i * SLOT + W_OUTHI]!, priv);
+  }
+
+  /** log2 of the page or block size of the entry in slot `i`. */
+  shiftOf(i: number): number {
+    return slotShift(this.slots[i * SLOT + W_KEY]!);
   }
 
   /** Output base (the output address of the block's first byte) of the entry in slot `i`. */

@@ -17,12 +17,11 @@ import { Invalidation } from './invalidation.js';
 import { cfgFault, transFault, walkFault } from './faults.js';
 import { WORLD, type SteConfig } from './ste-config.js';
 import { Walker, permits } from './walker.js';
-import { Iotlb, KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr, slotPerms, slotShift, SLOT, W_KEY, W_OUTHI } from './iotlb.js';
-import { ConfigCache, SteCacheEntry, CdCacheEntry, FR_STRIDE, FR_FLAGS, FR_IDS, FR_TAG, FR_MASK_HI, FR_MASK_LO } from './config-cache.js';
-import {
-  PERM_R, PERM_W, PERM_X, XLATE_KIND,
-  type StreamTableConfig, type TranslationRequest, type TranslationResult, type TranslatorOptions, type TranslatorStats,
-} from './types.js';
+import { Iotlb, KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr } from './iotlb.js';
+import { ConfigCache, SteCacheEntry, CdCacheEntry } from './config-cache.js';
+import * as configCache from './config-cache.js';
+import * as types from './types.js';
+import type { StreamTableConfig, TranslationRequest, TranslationResult, TranslatorOptions, TranslatorStats } from './types.js';
 
 const P2: number[] = [];
 for (let i = 0; i <= 64; i++) P2.push(2 ** i);
@@ -31,7 +30,13 @@ for (let i = 0; i <= 64; i++) P2.push(2 ** i);
 const TWO32 = 0x1_0000_0000;
 /** Size reported for a bypass translation (identity, any alignment works). */
 const BYPASS_SHIFT = 30;
+// Constants the per-access paths read are bound here, module-local: V8 (Node 20) folds a module's
+// own unexported constants into optimised code, but reads an imported (or exported) binding
+// through its cell, with a hole check, at every use.
+const { PERM_R, PERM_W, PERM_X, XLATE_KIND } = types;
 const PERM_ALL = PERM_R | PERM_W | PERM_X;
+const { FR_STRIDE, FR_FLAGS, FR_IDS, FR_TAG, FR_MASK_HI, FR_MASK_LO } = configCache;
+const WORLD_EL2 = WORLD.EL2;
 
 /** The saved configuration (the caches are not saved: they restart empty, which is always legal). */
 export interface TranslatorState {
@@ -260,7 +265,7 @@ export class Translator {
     const write = req.write;
     const priv = effectivePriv((flags >>> 4) & 3, req.priv);
     const instr = effectiveInstr((flags >>> 6) & 3, write, req.instr);
-    if (!permits(slotPerms(this.tlb.slots[e * SLOT + W_OUTHI]!, priv), write, instr)) return 0;
+    if (!permits(this.tlb.permsOf(e, priv), write, instr)) return 0;
     // Counted once here; stats() adds them to the STE, CD and IOTLB hit counts.
     this.fastHits++;
     out.kind = (flags >>> 1) & 7;
@@ -269,7 +274,7 @@ export class Translator {
     out.razWi = false;
     out.event.type = 0;
     this.hitKey = ((req.addrHi >>> 0) & 0xfffff) * TWO32 + (req.addrLo >>> 0);
-    this.hit(out, e, priv, ((flags >>> 12) & 3) === WORLD.EL2 ? -1 : ids >>> 16, ids & 0xffff);
+    this.hit(out, e, priv, ((flags >>> 12) & 3) === WORLD_EL2 ? -1 : ids >>> 16, ids & 0xffff);
     return 1;
   }
 
@@ -303,7 +308,7 @@ export class Translator {
     this.recFlags = flags;
     this.recIds = ids;
     const world = (flags >>> 12) & 3;
-    const el2 = world === WORLD.EL2;
+    const el2 = world === WORLD_EL2;
     const tlb = this.tlb;
     const keyHi = hiIn & 0xfffff;
     // The record pins its tag's IOTLB index (config-cache.ts): no tag lookup.
@@ -331,9 +336,9 @@ export class Translator {
     const priv = effectivePriv((flags >>> 4) & 3, false);
     const instr = effectiveInstr((flags >>> 6) & 3, write, false);
     const tlb = this.tlb;
-    if (!permits(slotPerms(tlb.slots[e * SLOT + W_OUTHI]!, priv), write, instr)) return -1;
+    if (!permits(tlb.permsOf(e, priv), write, instr)) return -1;
     this.fastHits++;
-    const shift = slotShift(tlb.slots[e * SLOT + W_KEY]!);
+    const shift = tlb.shiftOf(e);
     const hiIn = hi >>> 0;
     const off = shift < 32 ? (lo & (-1 >>> (32 - shift))) >>> 0 : ((hiIn & (0xffff_ffff >>> (64 - shift))) >>> 0) * TWO32 + (lo >>> 0);
     this.dataPa = tlb.outBase(e) + off;
@@ -389,7 +394,7 @@ export class Translator {
       this.tlb.probe = ipa;
       this.tlb.probeTag = tag;
       const e = this.tlb.lookupProbe(0);
-      if (e >= 0 && permits(slotPerms(this.tlb.slots[e * SLOT + W_OUTHI]!, priv), write, instr)) {
+      if (e >= 0 && permits(this.tlb.permsOf(e, priv), write, instr)) {
         this.tlb.counters.hits++;
         this.hitKey = ipa;
         return this.hit(out, e, priv, -1, s2.vmid);
@@ -443,7 +448,7 @@ export class Translator {
           tlb.probeTag = ce.tagG;
           e = tlb.lookupProbe(region);
         }
-        if (e >= 0 && permits(slotPerms(tlb.slots[e * SLOT + W_OUTHI]!, priv), write, instr)) {
+        if (e >= 0 && permits(tlb.permsOf(e, priv), write, instr)) {
           tlb.counters.hits++;
           this.hitKey = key;
           return this.hit(out, e, priv, ce.asid, se.vmid);
@@ -465,7 +470,7 @@ export class Translator {
     const key = this.hitKey;
     const tt = region === 1 ? cd.tt[1] : cd.tt[0];
     const ia = tt.ia;
-    const el2 = ste.world === WORLD.EL2;
+    const el2 = ste.world === WORLD_EL2;
     const s2 = ste.kind === XLATE_KIND.NESTED ? ste.s2 : null;
     const write = req.write;
     const tagNg = ce.tagNg;

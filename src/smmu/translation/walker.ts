@@ -11,10 +11,13 @@ import type { SmmuFeatures } from '../features.js';
 import type { S2Config } from './ste-config.js';
 import type { CdConfig, TtConfig } from './cd-config.js';
 import { TableReader } from './table-reader.js';
-import { PERM_R, PERM_W, PERM_X } from './types.js';
+import * as types from './types.js';
 
 const P2: number[] = [];
 for (let i = 0; i <= 64; i++) P2.push(2 ** i);
+// Module-local, as every constant a walk reads: V8 (Node 20) folds a module's own unexported
+// constants into optimised code, but reads an imported binding through its cell at every use.
+const { PERM_R, PERM_W, PERM_X } = types;
 
 // The descriptor fields a walk tests, as in-place masks and shifts within the 32-bit half
 // that holds them (derived once from the spec layer's fields, so that a walk reads a bit with one
