@@ -16,8 +16,10 @@ import { ConfigFetcher } from './config-fetch.js';
 import { Invalidation } from './invalidation.js';
 import { cfgFault, transFault, walkFault } from './faults.js';
 import { WORLD, type SteConfig } from './ste-config.js';
-import { Walker, permits } from './walker.js';
-import { Iotlb, KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr } from './iotlb.js';
+import { Walker } from './walker.js';
+import * as walker from './walker.js';
+import { Iotlb } from './iotlb.js';
+import * as iotlb from './iotlb.js';
 import { ConfigCache, SteCacheEntry, CdCacheEntry } from './config-cache.js';
 import * as configCache from './config-cache.js';
 import * as types from './types.js';
@@ -30,13 +32,15 @@ for (let i = 0; i <= 64; i++) P2.push(2 ** i);
 const TWO32 = 0x1_0000_0000;
 /** Size reported for a bypass translation (identity, any alignment works). */
 const BYPASS_SHIFT = 30;
-// Constants the per-access paths read are bound here, module-local: V8 (Node 20) folds a module's
-// own unexported constants into optimised code, but reads an imported (or exported) binding
-// through its cell, with a hole check, at every use.
+// Constants and helpers the per-access paths use are bound here, module-local: V8 (Node 20) folds
+// a module's own unexported constants into optimised code, but reads an imported (or exported)
+// binding through its cell, with a hole check, at every use.
 const { PERM_R, PERM_W, PERM_X, XLATE_KIND } = types;
 const PERM_ALL = PERM_R | PERM_W | PERM_X;
 const { FR_STRIDE, FR_FLAGS, FR_IDS, FR_TAG, FR_MASK_HI, FR_MASK_LO } = configCache;
 const WORLD_EL2 = WORLD.EL2;
+const { KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr } = iotlb;
+const { permits } = walker;
 
 /** The saved configuration (the caches are not saved: they restart empty, which is always legal). */
 export interface TranslatorState {
