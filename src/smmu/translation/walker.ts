@@ -4,8 +4,9 @@
 // IHI 0070 §3.4 (address sizes), §3.13 (HTTU), §7.3 (fault classes); Arm ARM D8 (VMSAv8-64).
 // Every walk is bounded by its level count (at most 4 descriptor reads per stage).
 import type { U64 } from '../../memory/types.js';
-import { bitsInPlace, get64, rdLoHi, type Field } from '../../spec/bits.js';
-import { S1_LEAF, S2_LEAF, S1_TABLE, GRANULES, DESC_OA_MSB, mairByte } from '../../spec/smmuv3/pagetable.js';
+import * as bits from '../../spec/bits.js';
+import type { Field } from '../../spec/bits.js';
+import * as pagetable from '../../spec/smmuv3/pagetable.js';
 import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
 import type { SmmuFeatures } from '../features.js';
 import type { S2Config } from './ste-config.js';
@@ -15,9 +16,12 @@ import * as types from './types.js';
 
 const P2: number[] = [];
 for (let i = 0; i <= 64; i++) P2.push(2 ** i);
-// Module-local, as every constant a walk reads: V8 (Node 20) folds a module's own unexported
-// constants into optimised code, but reads an imported binding through its cell at every use.
+// Module-local, as every constant and helper a walk uses: V8 (Node 20) folds a module's own
+// unexported constants into optimised code, but reads an imported binding through its cell at
+// every use.
 const { PERM_R, PERM_W, PERM_X } = types;
+const { bitsInPlace, get64, rdLoHi } = bits;
+const { S1_LEAF, S2_LEAF, S1_TABLE, GRANULES, DESC_OA_MSB, mairByte } = pagetable;
 
 // The descriptor fields a walk tests, as in-place masks and shifts within the 32-bit half
 // that holds them (derived once from the spec layer's fields, so that a walk reads a bit with one
