@@ -127,8 +127,10 @@ export function pair(a: Workload, b: Workload, o: PairOptions = {}): [Measured, 
 /**
  * Bytes allocated per call of `loop` (warm), from index `start` on, in batches of `n`: the growth of
  * the young generation over a batch (young-heap.ts), less that of an empty batch (the reading's
- * own), as the median of a few tries; a try during which a collection ran (the young generation
- * shrank) is retried.
+ * own), as the smallest of a few tries; a try during which a collection ran (the young generation
+ * shrank) is retried. An operation's own allocation shows in every try; the smallest leaves out a
+ * try in which the loop ran unoptimised for a while (the full collection before a try can drop
+ * the loop's on-stack-replacement code, which V8 holds weakly: up to 64 bytes per operation then).
  */
 function bytesPerOp(loop: (from: number, n: number) => void, start: number, n: number, tries = 5): number {
   const grown = (k: number): number => {
@@ -145,5 +147,5 @@ function bytesPerOp(loop: (from: number, n: number) => void, start: number, n: n
     const g = grown(n);
     if (g >= 0 && idle >= 0) xs.push(Math.max(0, g - idle) / n);
   }
-  return xs.length === 0 ? NaN : median(xs);
+  return xs.length === 0 ? NaN : Math.min(...xs);
 }
