@@ -1,6 +1,6 @@
 // Measurement for `npm run bench`: CPU time (process.cpuUsage, user + system) of batches of calls,
-// a workload and its baseline interleaved A B A B ..., the median of each; and allocated bytes per
-// operation from the V8 heap counters. Every workload is compiled into its own loop function from
+// a workload and its baseline interleaved A B A B ..., the median of each, after a warm-up; and
+// allocated bytes per operation from the V8 young-generation counters. Every workload is compiled into its own loop function from
 // its own source text, so each has its own call sites and type feedback: a loop shared by all
 // workloads would see every workload's objects and measure megamorphic calls instead.
 import { setFlagsFromString } from 'node:v8';
