@@ -78,6 +78,14 @@ const W_OUT = 2;
 /** Output frame bits [39:32] in [7:0], privileged permissions in [10:8], unprivileged in [13:11], tag index bits above 16 in [31:14]. */
 const W_OUTHI = 3;
 const TAG_LO_BITS = 17;
+// Layout of `tagInfo` (Int32Array): per tag index, its entry list head, entry count (0 while the
+// index is free), pins ({@link Iotlb.pinTag}; an index is freed with neither entries nor pins) and
+// VM index.
+const TAG_STRIDE = 4;
+const T_HEAD = 0;
+const T_COUNT = 1;
+const T_PINS = 2;
+const T_VM = 3;
 // Slot layout of `link` (Int32Array).
 const LSTRIDE = 5;
 const TNEXT = 0;
@@ -140,18 +148,14 @@ export class Iotlb {
   private readonly hashShift: number;
   // ---- tags with entries: index -> head slot, entry count, tag value; tag -> index
   private readonly tagIndex: IntIndex;
-  private readonly tagHeadOf: Int32Array;
-  /** Entries of the tag; 0 while the tag index is free. */
-  private readonly tagCountOf: Int32Array;
-  /** Pins of the tag ({@link pinTag}); a tag index is freed when it has neither entries nor pins. */
-  private readonly pinCountOf: Int32Array;
+  /** Per tag index, TAG_STRIDE words (see T_HEAD): the fields a refill and an eviction touch, in one cache line. */
+  private readonly tagInfo: Int32Array;
   private readonly tagValueOf: Float64Array;
   private readonly freeTagSlots: Int32Array;
   private freeTags: number;
   // ---- (kind, world, vmid) keys with tags: key -> VM index; per VM index the list of its tag indexes
   private readonly vmIndex: IntIndex;
   private readonly vmHeadOf: Int32Array;
-  private readonly tagVmOf: Int32Array;
   private readonly tagVmNext: Int32Array;
   private readonly tagVmPrev: Int32Array;
   private readonly freeVmSlots: Int32Array;
@@ -199,16 +203,13 @@ export class Iotlb {
     this.metas = new Int32Array(slots);
     this.link = new Int32Array(slots * LSTRIDE);
     this.ring = new Int32Array(capacity).fill(-1);
-    this.tagHeadOf = new Int32Array(tags);
-    this.tagCountOf = new Int32Array(tags);
-    this.pinCountOf = new Int32Array(tags);
+    this.tagInfo = new Int32Array(tags * TAG_STRIDE);
     this.tagValueOf = new Float64Array(tags);
     this.freeTagSlots = new Int32Array(tags).map((_, i) => tags - 1 - i);
     this.freeTags = tags;
     this.tagIndex = new IntIndex(tags);
     this.vmIndex = new IntIndex(tags);
     this.vmHeadOf = new Int32Array(tags);
-    this.tagVmOf = new Int32Array(tags);
     this.tagVmNext = new Int32Array(tags);
     this.tagVmPrev = new Int32Array(tags);
     this.freeVmSlots = new Int32Array(tags).map((_, i) => tags - 1 - i);
@@ -279,15 +280,15 @@ export class Iotlb {
    */
   pinTag(world: number, vmid: number, asidTag: number): number {
     const ts = this.tagSlot(tagKey(KIND_S1, world, vmid, asidTag));
-    this.pinCountOf[ts] = this.pinCountOf[ts]! + 1;
+    this.tagInfo[ts * TAG_STRIDE + T_PINS] = this.tagInfo[ts * TAG_STRIDE + T_PINS]! + 1;
     return ts;
   }
 
   /** Drops one pin of tag index `ts` (from {@link pinTag}). */
   unpinTag(ts: number): void {
-    const n = this.pinCountOf[ts]! - 1;
-    this.pinCountOf[ts] = n;
-    if (n === 0 && this.tagCountOf[ts] === 0) this.releaseTag(ts);
+    const n = this.tagInfo[ts * TAG_STRIDE + T_PINS]! - 1;
+    this.tagInfo[ts * TAG_STRIDE + T_PINS] = n;
+    if (n === 0 && this.tagInfo[ts * TAG_STRIDE + T_COUNT] === 0) this.releaseTag(ts);
   }
 
   /** Tags holding an index (with entries or pinned): the pin tests count them. */
@@ -409,14 +410,14 @@ export class Iotlb {
     slots[b + W_OUTHI] = (frameHi & 0xff) | (metaPerms(meta, true) << 8) | (metaPerms(meta, false) << 11) | ((ts >>> TAG_LO_BITS) << 14);
     this.metas[i] = meta;
     const l = i * LSTRIDE;
-    const head = this.tagHeadOf[ts]!;
+    const head = this.tagInfo[ts * TAG_STRIDE + T_HEAD]!;
     this.link[l + TNEXT] = head;
     this.link[l + TPREV] = -1;
     this.link[l + TSLOT] = ts;
     this.link[l + HOME] = home;
     if (head >= 0) this.link[head * LSTRIDE + TPREV] = i;
-    this.tagHeadOf[ts] = i;
-    this.tagCountOf[ts] = this.tagCountOf[ts]! + 1;
+    this.tagInfo[ts * TAG_STRIDE + T_HEAD] = i;
+    this.tagInfo[ts * TAG_STRIDE + T_COUNT] = this.tagInfo[ts * TAG_STRIDE + T_COUNT]! + 1;
     this.link[l + RING] = this.hand;
     this.ring[this.hand] = i;
     this.hand = this.hand + 1 === this.capacity ? 0 : this.hand + 1;
@@ -433,8 +434,8 @@ export class Iotlb {
     if (known >= 0) return known;
     const ts = this.freeTagSlots[--this.freeTags]!;
     this.tagIndex.set(tag, ts);
-    this.tagHeadOf[ts] = -1;
-    this.tagCountOf[ts] = 0;
+    this.tagInfo[ts * TAG_STRIDE + T_HEAD] = -1;
+    this.tagInfo[ts * TAG_STRIDE + T_COUNT] = 0;
     this.tagValueOf[ts] = tag;
     const vk = vmKey(tag);
     let vs = this.vmIndex.get(vk);
@@ -444,7 +445,7 @@ export class Iotlb {
       this.vmHeadOf[vs] = -1;
     }
     const head = this.vmHeadOf[vs]!;
-    this.tagVmOf[ts] = vs;
+    this.tagInfo[ts * TAG_STRIDE + T_VM] = vs;
     this.tagVmNext[ts] = head;
     this.tagVmPrev[ts] = -1;
     if (head >= 0) this.tagVmPrev[head] = ts;
@@ -461,12 +462,12 @@ export class Iotlb {
     const tn = link[l + TNEXT]!;
     const tp = link[l + TPREV]!;
     if (tp >= 0) link[tp * LSTRIDE + TNEXT] = tn;
-    else this.tagHeadOf[ts] = tn;
+    else this.tagInfo[ts * TAG_STRIDE + T_HEAD] = tn;
     if (tn >= 0) link[tn * LSTRIDE + TPREV] = tp;
     this.ring[link[l + RING]!] = -1;
-    const n = this.tagCountOf[ts]! - 1;
-    this.tagCountOf[ts] = n;
-    if (n === 0 && this.pinCountOf[ts] === 0) this.releaseTag(ts);
+    const n = this.tagInfo[ts * TAG_STRIDE + T_COUNT]! - 1;
+    this.tagInfo[ts * TAG_STRIDE + T_COUNT] = n;
+    if (n === 0 && this.tagInfo[ts * TAG_STRIDE + T_PINS] === 0) this.releaseTag(ts);
     const shift = m & 63;
     if (--this.shiftCount[shift]! === 0) this.shiftMask &= ~(1 << (shift - 12));
     if (metaGlobal(m)) this.globalEntries--;
@@ -480,7 +481,7 @@ export class Iotlb {
     const tag = this.tagValueOf[ts]!;
     this.tagIndex.delete(tag);
     this.freeTagSlots[this.freeTags++] = ts;
-    const vs = this.tagVmOf[ts]!;
+    const vs = this.tagInfo[ts * TAG_STRIDE + T_VM]!;
     const next = this.tagVmNext[ts]!;
     const prev = this.tagVmPrev[ts]!;
     if (prev >= 0) this.tagVmNext[prev] = next;
@@ -531,7 +532,7 @@ export class Iotlb {
     link[tl + RING] = link[fl + RING]!;
     link[tl + HOME] = link[fl + HOME]!;
     if (tp >= 0) link[tp * LSTRIDE + TNEXT] = to;
-    else this.tagHeadOf[ts] = to;
+    else this.tagInfo[ts * TAG_STRIDE + T_HEAD] = to;
     if (tn >= 0) link[tn * LSTRIDE + TPREV] = to;
     this.ring[link[tl + RING]!] = to;
   }
@@ -541,14 +542,14 @@ export class Iotlb {
     if (ts < 0) return;
     // Removing an entry can move another entry of the same tag (cluster shift): restart from the
     // head each time. Each removal is one entry of the tag, so this is bounded by its count.
-    while (this.tagIndex.get(tag) === ts && this.tagHeadOf[ts]! >= 0) this.remove(this.tagHeadOf[ts]!, true);
+    while (this.tagIndex.get(tag) === ts && this.tagInfo[ts * TAG_STRIDE + T_HEAD]! >= 0) this.remove(this.tagInfo[ts * TAG_STRIDE + T_HEAD]!, true);
   }
 
   /** Removes every entry of `tag` whose range intersects [lo, hi) in `region`. */
   private invalidateRange(tag: number, region: number, lo: number, hi: number): void {
     const ts = this.tagIndex.get(tag);
     if (ts < 0) return;
-    const count = this.tagCountOf[ts]!;
+    const count = this.tagInfo[ts * TAG_STRIDE + T_COUNT]!;
     // Probe page by page when cheaper than scanning the tag's entries (bounded by the entry count).
     let probes = 0;
     for (let s = 12; s < 44; s++) if (this.shiftCount[s]! > 0) probes += Math.ceil((hi - lo) / P2[s]!) + 1;
@@ -565,7 +566,7 @@ export class Iotlb {
     }
     // Scan the tag's list: collect the doomed slots first (removal moves entries around).
     const doomed: number[] = [];
-    let i = this.tagHeadOf[ts]!;
+    let i = this.tagInfo[ts * TAG_STRIDE + T_HEAD]!;
     while (i >= 0) {
       const m = this.metas[i]!;
       const size = P2[m & 63]!;
@@ -593,7 +594,7 @@ export class Iotlb {
   /** Every tag with entries (invalidation scans only). */
   private allTags(): number[] {
     const out: number[] = [];
-    for (let ts = 0; ts < this.tagCountOf.length; ts++) if (this.tagCountOf[ts]! > 0) out.push(this.tagValueOf[ts]!);
+    for (let ts = 0; ts < this.tagValueOf.length; ts++) if (this.tagInfo[ts * TAG_STRIDE + T_COUNT]! > 0) out.push(this.tagValueOf[ts]!);
     return out;
   }
 
