@@ -234,6 +234,27 @@ test('a hit record finds only its own ASID\'s entries after that ASID\'s entries
   assert.equal(r.asid, 1);
 });
 
+test('a refill after a probe through the hit record files a global leaf under the global tag, not the record\'s pinned one', () => {
+  // SID 0's record pins ASID 1's (non-global) tag, and the refill uses that index without a tag
+  // lookup; a global leaf (nG = 0) must still go under the global tag, so that TLBI by ASID 1 leaves it.
+  const { fast, pts } = setup(4);
+  const leaf = (pa: number, ng: boolean): bigint => encodeS1Leaf({ oa: BigInt(pa), level3: true, attrIndx: 1, ap: 1, sh: 3, ng });
+  pts[0]!.map(0x7000n, leaf(RAM_PA, true), 3);
+  pts[0]!.map(0x9000n, leaf(RAM_PA + 0x2000, false), 3);
+  const r = newResult();
+  assert.equal(fast.translate(makeRequest(0, null, 0x7000), r), true); // caches the STE, CD 0 and the record
+  assert.equal(fast.translate(makeRequest(0, null, 0x9000), r), true); // misses through the record: the refill
+  assert.equal(r.global, true);
+  fast.invalidation.tlbiNhAsid(0, 1);
+  // The table changes without a TLBI for the VA: the cached global entry still answers (stale, as allowed).
+  pts[0]!.map(0x9000n, leaf(RAM_PA + 0x4000, false), 3);
+  assert.equal(fast.translate(makeRequest(0, null, 0x9008), r), true);
+  assert.equal(r.tlbHit, true, 'the global entry survived TLBI by ASID');
+  assert.equal(r.pa, RAM_PA + 0x2008);
+  // The non-global entry of ASID 1 did not survive it.
+  assert.equal(fast.lookupData(0, 0x7008, 0, false), -1);
+});
+
 test('touchData reads the slot lookupData would probe first, and changes and counts nothing', () => {
   const { fast, pts } = setup(64);
   pts[0]!.map(0x5000n, encodeS1Leaf({ oa: BigInt(RAM_PA), level3: true, attrIndx: 1, ap: 1, sh: 3, ng: true }), 3);

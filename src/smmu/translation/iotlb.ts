@@ -179,6 +179,11 @@ export class Iotlb {
    */
   insAbsent = false;
   /**
+   * Set by a caller that holds a pin on `insTag` ({@link pinTag}): the tag's index, so that the next
+   * insert looks no tag up. -1 otherwise; cleared by every insert.
+   */
+  insPinned = -1;
+  /**
    * Entries marked global (nG = 0 at stage 1, and every EL2 and stage-2-only entry): lookups skip
    * the probe for a global stage-1 entry while there are none.
    */
@@ -380,9 +385,11 @@ export class Iotlb {
   insert(region: number, shift: number, meta: number): number {
     const tag = this.insTag;
     const page = Math.floor(this.insAddr / P2[shift]!);
+    const pinned = this.insPinned;
+    this.insPinned = -1;
     let prev = -1;
     if (!this.insAbsent) {
-      const known = this.tagIndex.get(tag);
+      const known = pinned >= 0 ? pinned : this.tagIndex.get(tag);
       if (known >= 0) prev = this.find(known, region, shift, page);
     }
     this.insAbsent = false;
@@ -393,8 +400,8 @@ export class Iotlb {
       this.remove(old, false);
       this.counters.evictions++;
     }
-    // The tag's index after the removals (they may have released it).
-    const ts = this.tagSlot(tag);
+    // The tag's index after the removals (they may have released it, unless it is pinned).
+    const ts = pinned >= 0 ? pinned : this.tagSlot(tag);
     const slots = this.slots;
     const pageLo = page | 0;
     const pageHi = Math.floor(page / TWO32);

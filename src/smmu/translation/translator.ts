@@ -282,9 +282,10 @@ export class Translator {
     return 1;
   }
 
-  /** The hit record's flags and IDs words of the last {@link recordProbe} that found one. */
+  /** The hit record's flags and IDs words, and its pinned tag index, of the last {@link recordProbe} that found one. */
   private recFlags = 0;
   private recIds = 0;
+  private recTag = 0;
 
   /**
    * The IOTLB lookup of an untagged access through its stream's hit record (config-cache.ts), for
@@ -309,14 +310,16 @@ export class Translator {
     const loTop = (lo & loMask) >>> 0;
     if (region === 1 ? !(hiTop === hiMask && loTop === loMask) : (hiTop | loTop) !== 0) return -2;
     const ids = f[b + FR_IDS]!;
+    const ts = f[b + FR_TAG]!;
     this.recFlags = flags;
     this.recIds = ids;
+    this.recTag = ts;
     const world = (flags >>> 12) & 3;
     const el2 = world === WORLD_EL2;
     const tlb = this.tlb;
     const keyHi = hiIn & 0xfffff;
     // The record pins its tag's IOTLB index (config-cache.ts): no tag lookup.
-    let e = tlb.lookupIndex(f[b + FR_TAG]!, region, lo, keyHi);
+    let e = tlb.lookupIndex(ts, region, lo, keyHi);
     if (e < 0 && !el2 && tlb.globalEntries > 0) e = tlb.lookupTag(world, ids & 0xffff, 0, region, lo, keyHi);
     return e;
   }
@@ -462,14 +465,21 @@ export class Translator {
       tlb.counters.misses++;
     }
     this.hitKey = key;
-    return this.stage1Walk(req, out, priv, instr, se.ste, ce, region, absent);
+    // After a probe through the stream's hit record, the record's pinned tag index is CD 0's
+    // non-global tag's (config-cache.ts checks that before it writes the record): the refill
+    // needs no tag lookup for it.
+    return this.stage1Walk(req, out, priv, instr, se.ste, ce, region, absent, probed ? this.recTag : -1);
   }
 
   /**
    * IOTLB miss: stage-1 walk (and stage 2 when nested), then insert. The input address is in
-   * `hitKey`; `absent`: the lookup found no entry for it, so the refill adds one without looking.
+   * `hitKey`; `absent`: the lookup found no entry for it, so the refill adds one without looking;
+   * `pinnedNg`: the IOTLB index of the CD's non-global tag when the caller holds it pinned, else -1.
    */
-  private stage1Walk(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig, ce: CdCacheEntry, region: number, absent: boolean): boolean {
+  private stage1Walk(
+    req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig, ce: CdCacheEntry, region: number, absent: boolean,
+    pinnedNg: number,
+  ): boolean {
     const cd = ce.cd;
     const key = this.hitKey;
     const tt = region === 1 ? cd.tt[1] : cd.tt[0];
@@ -510,10 +520,12 @@ export class Translator {
     const outBase = pa - (key - Math.floor(key / P2[shift]!) * P2[shift]!);
     if (this.cachesOn) {
       const tlb = this.tlb;
-      tlb.insTag = global ? tagG : tagNg;
+      const tag = global ? tagG : tagNg;
+      tlb.insTag = tag;
       tlb.insAddr = key;
       tlb.insOut = outBase;
       tlb.insAbsent = absent;
+      tlb.insPinned = tag === tagNg ? pinnedNg : -1;
       const e = tlb.insert(region, shift, packMeta(shift, region, permsPriv, permsUnpriv, global, sh, attr, s2Attr));
       this.hitKey = key;
       return this.hit(out, e, priv, el2 ? -1 : cd.asid, ste.vmid, false);
