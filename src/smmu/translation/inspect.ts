@@ -4,12 +4,13 @@
 // addresses) within a fixed descriptor budget. None of them consults or fills the caches.
 // IHI 0070 §5.2, §5.4; Arm ARM D8 (VMSAv8-64 walks). Nothing here writes guest memory.
 import type { U64 } from '../../memory/types.js';
-import { bitsInPlace, decodeFields, get64, toBigWords } from '../../spec/bits.js';
+import { decodeFields, get64, toBigWords } from '../../spec/bits.js';
 import { STE, STE_S1DSS } from '../../spec/smmuv3/ste.js';
 import { CD } from '../../spec/smmuv3/cd.js';
-import { S1_LEAF, S1_TABLE, S2_LEAF, GRANULES, DESC_OA_MSB, mairByte } from '../../spec/smmuv3/pagetable.js';
+import { S1_LEAF, S1_TABLE, S2_LEAF, mairByte } from '../../spec/smmuv3/pagetable.js';
 import { EVT, EVT_CLASS, copyEvent, emptyEvent, type SmmuEvent } from '../../spec/smmuv3/events.js';
 import type { Translator } from './translator.js';
+import { blockDescriptorLegal, descriptorAddress } from './walker.js';
 import { WORLD, type SteConfig, type S2Config } from './ste-config.js';
 import type { CdConfig, TtConfig } from './cd-config.js';
 import {
@@ -125,15 +126,9 @@ function enumStage(
   from: number, to: number, tableToPa: (a: number) => number, budget: Budget, visit: (l: Leaf) => boolean,
 ): void {
   const stride = shift - 3;
-  const g = GRANULES[shift as 12 | 14 | 16];
   const oa52 = host.features.oasBits === 52;
   const t: U64 = { lo: 0, hi: 0 };
   const limit = 2 ** ps;
-  const addrOf = (lo: number, hi: number, lsb: number): number => {
-    let a = bitsInPlace(lo, hi, DESC_OA_MSB, lsb);
-    if (shift === 16 && oa52) a += get64(lo, hi, S1_LEAF.OA_HI_64K) * 2 ** (DESC_OA_MSB + 1);
-    return a;
-  };
   const rec = (table: number, level: number, base: number, apT: number, xnT: boolean, pxnT: boolean): boolean => {
     const lsb = shift + stride * (3 - level);
     const bits = level === startLevel ? ia - lsb : stride;
@@ -150,15 +145,15 @@ function enumStage(
       if ((lo & 1) === 0) continue;
       const inBase = base + i * size;
       if (level < 3 && (lo & 2) !== 0) {
-        const next = addrOf(lo, hi, shift);
+        const next = descriptorAddress(lo, hi, shift, shift, oa52);
         if (next >= limit) continue;
         const ap = apT | get64(lo, hi, S1_TABLE.AP_TABLE);
         if (!rec(next, level + 1, inBase, ap, xnT || get64(lo, hi, S1_TABLE.XN_TABLE) === 1, pxnT || get64(lo, hi, S1_TABLE.PXN_TABLE) === 1)) return false;
         continue;
       }
-      const legal = level === 3 ? (lo & 2) !== 0 : g.blockLevels.includes(level) && (level !== 1 || shift !== 16 || oa52);
+      const legal = level === 3 ? (lo & 2) !== 0 : blockDescriptorLegal(shift, level, oa52);
       if (!legal) continue;
-      const out = addrOf(lo, hi, lsb);
+      const out = descriptorAddress(lo, hi, lsb, shift, oa52);
       if (out + size > limit) continue;
       if (!visit({ inBase, size, out, lo, hi, apTable: apT, xnTable: xnT, pxnTable: pxnT })) return false;
     }

@@ -80,6 +80,11 @@ function blockLegal(shift: number, level: number, oa52: boolean): boolean {
   return GRANULES[shift as 12 | 14 | 16].blockLevels.includes(level) && (level !== 1 || shift !== 16 || oa52);
 }
 
+// For the inspector's table enumeration. Separate bindings: exporting `descAddr` or `blockLegal`
+// themselves would make the walk read them through a module cell (see the note at the top).
+export const descriptorAddress = descAddr;
+export const blockDescriptorLegal = blockLegal;
+
 /** Bits [lsb, lsb + bits) of the address whose 32-bit halves are `lo`, `hi`: a table index (integer math; lsb >= 1). */
 export function indexBits(lo: number, hi: number, lsb: number, bits: number): number {
   if (!(bits >= 1 && bits <= 30 && lsb >= 1 && lsb < 64)) return Math.floor((hi * TWO32 + lo) / P2[lsb]!) % P2[bits]!;
