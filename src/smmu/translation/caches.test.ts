@@ -8,7 +8,7 @@ import { EVT } from '../../spec/smmuv3/events.js';
 import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
 import { Translator } from './translator.js';
 import { makeRequest, newResult, type TranslationResult } from './types.js';
-import { Arena, PageTables, tlbiOp } from '../../../test/support/smmu-structures.js';
+import { Arena, PageTables, RAM_BASE, tlbiOp } from '../../../test/support/smmu-structures.js';
 
 const NO_RANGE = { tg: 0, num: 0, scale: 0, ttl: 0 };
 
@@ -277,4 +277,51 @@ test('without stage 2 the command VMID is ignored; 8-bit ASIDs/VMIDs ignore the 
   primeThenRemap(c, 0, 0x3000, 0x4100_0000, 0x4100_1000);
   c.t.invalidation.tlbiNhAsid(0x55, 0x301); // VMID ignored, ASID[15:8] ignored -> ASID 1
   assert.equal(xl(c, 0, 0x3000).pa, 0x4100_1000);
+});
+
+test('caches disabled: each access uses the STE and CD in memory, across StreamIDs that share a decode memo slot and CDs that alternate', () => {
+  // SIDs 3 and 3 + 65,536 share a memo slot; SID 3 has a linear table of 4 CDs (S1CDMax 2),
+  // SID 65,539 one CD. Each CD maps VA 0x1000 to its own page.
+  const arena = new Arena(RAM_BASE, 16 << 20);
+  const t = new Translator(arena.mem, { ...DEFAULT_FEATURES, sidBits: 17 }, { cachesEnabled: false });
+  const strtab = arena.alloc(64 << 17, 64 << 17);
+  t.setStreamTable({ base: strtab, log2Size: 17, fmt: 0, split: 0 });
+  const pas = [0x4100_0000, 0x4100_1000, 0x4100_2000, 0x4100_3000, 0x4100_4000];
+  const roots = pas.map((pa) => {
+    const p = new PageTables(arena, 12, 48, 0);
+    p.map(0x1000n, page(pa), 3);
+    return p.root;
+  });
+  const cdOf = (root: number, asid: number): bigint[] =>
+    arena.cd({ T0SZ: 16, TG0: 0, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: asid, TTB0: BigInt(root) >> 4n });
+  const table = arena.alloc(4 * 64, 256);
+  for (let i = 0; i < 4; i++) arena.writeWords(table + 64 * i, cdOf(roots[i]!, 1 + i));
+  const single = arena.alloc(64, 64);
+  arena.writeWords(single, cdOf(roots[4]!, 9));
+  arena.writeWords(strtab + 3 * 64, arena.ste({ V: 1, CONFIG: 5, S1CDMAX: 2, S1DSS: 2, S1_CONTEXT_PTR: BigInt(table) >> 6n }));
+  const far = 3 + 65536;
+  arena.writeWords(strtab + far * 64, arena.ste({ V: 1, CONFIG: 5, S1_CONTEXT_PTR: BigInt(single) >> 6n }));
+  const pa = (sid: number, ssid: number | null): number | string => {
+    const r = newResult();
+    return t.translate(makeRequest(sid, ssid, 0x1234, {}), r) ? r.pa : `fault 0x${r.event.type.toString(16)}`;
+  };
+  // Alternating streams and substreams: each answer is the one its own STE and CD give.
+  for (let round = 0; round < 3; round++) {
+    assert.equal(pa(3, null), pas[0]! + 0x234, `round ${round}: SID 3, no SubstreamID (CD 0)`);
+    assert.equal(pa(far, null), pas[4]! + 0x234, `round ${round}: SID ${far}`);
+    assert.equal(pa(3, 2), pas[2]! + 0x234, `round ${round}: SID 3 SSID 2`);
+    assert.equal(pa(3, 1), pas[1]! + 0x234, `round ${round}: SID 3 SSID 1`);
+    assert.equal(pa(far, null), pas[4]! + 0x234, `round ${round}: SID ${far} again`);
+  }
+  // Changes made without any invalidation are used by the next access: a CD's TTB0, then the
+  // STE's context pointer, then a CD made invalid.
+  arena.writeWords(table + 64, cdOf(roots[3]!, 2));
+  assert.equal(pa(3, 1), pas[3]! + 0x234);
+  arena.writeWords(strtab + far * 64, arena.ste({ V: 1, CONFIG: 5, S1_CONTEXT_PTR: BigInt(table + 128) >> 6n }));
+  assert.equal(pa(far, null), pas[2]! + 0x234);
+  arena.writeWords(table + 128, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
+  assert.equal(pa(far, null), `fault 0x${EVT.C_BAD_CD.toString(16)}`);
+  assert.equal(pa(3, 2), `fault 0x${EVT.C_BAD_CD.toString(16)}`);
+  assert.equal(pa(3, null), pas[0]! + 0x234);
+  assert.equal(pa(3, 0), `fault 0x${EVT.F_STREAM_DISABLED.toString(16)}`);
 });

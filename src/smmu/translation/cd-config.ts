@@ -7,7 +7,10 @@ import { TG0_SHIFT } from '../../spec/smmuv3/pagetable.js';
 import type { SmmuFeatures } from '../features.js';
 import { WORLD, granuleSupported, effectivePs, type SteConfig } from './ste-config.js';
 
-/** One TTBx translation configuration of a CD. */
+/**
+ * One TTBx translation configuration of a CD: everything a stage-1 walk through TTBx reads, the
+ * CD-wide walk controls included, so that a walk touches this one object.
+ */
 export interface TtConfig {
   /** false when EPDx == 1 (a walk through it gives F_TRANSLATION). */
   readonly enabled: boolean;
@@ -20,6 +23,17 @@ export interface TtConfig {
   readonly tbi: boolean;
   /** Hierarchical attributes disabled (HADx, only when IDR3.HAD). */
   readonly had: boolean;
+  /** Stage-1 effective output size (IPS capped by OAS, and by 48 unless 64K). */
+  readonly ps: number;
+  /** The CD's walk controls: ENDI, AFFD, HA, HD, WXN, PAN and MAIR. */
+  readonly be: boolean;
+  readonly affd: boolean;
+  readonly ha: boolean;
+  readonly hd: boolean;
+  readonly wxn: boolean;
+  readonly pan: boolean;
+  readonly mairLo: number;
+  readonly mairHi: number;
 }
 
 export interface CdConfig {
@@ -28,19 +42,9 @@ export interface CdConfig {
   readonly tt: readonly [TtConfig, TtConfig];
   /** Effective IPA size (bits): MIN(IPS, OAS), per granule cap applied per walk. */
   readonly ipsEnc: number;
-  readonly be: boolean;
-  readonly affd: boolean;
-  readonly wxn: boolean;
-  readonly pan: boolean;
-  readonly ha: boolean;
-  readonly hd: boolean;
   readonly s: boolean;
   readonly r: boolean;
   readonly a: boolean;
-  readonly mairLo: number;
-  readonly mairHi: number;
-  /** Stage-1 effective output size per TTBx (IPS capped by OAS, and by 48 unless 64K). */
-  readonly ps: readonly [number, number];
 }
 
 /** Start level of a stage-1 walk: enough levels to resolve `ia` bits with this granule. */
@@ -49,7 +53,10 @@ export function s1StartLevel(ia: number, shift: number): number {
   return 4 - Math.ceil((ia - shift) / stride);
 }
 
-const DISABLED_TT: TtConfig = Object.freeze({ enabled: false, tsz: 0, ia: 0, shift: 12, startLevel: 0, ttb: 0, tbi: false, had: false });
+const DISABLED_TT: TtConfig = Object.freeze({
+  enabled: false, tsz: 0, ia: 0, shift: 12, startLevel: 0, ttb: 0, tbi: false, had: false,
+  ps: 0, be: false, affd: false, ha: false, hd: false, wxn: false, pan: false, mairLo: 0, mairHi: 0,
+});
 
 /** Decodes a fetched CD for the given STE; null when V == 0 or ILLEGAL (C_BAD_CD). */
 export function decodeCd(words: Uint32Array, ste: SteConfig, f: SmmuFeatures): CdConfig | null {
@@ -75,13 +82,14 @@ export function decodeCd(words: Uint32Array, ste: SteConfig, f: SmmuFeatures): C
   const asid = rd(w, CD.ASID);
   if (ste.world !== WORLD.EL2 && !f.asid16 && asid > 0xff) return null;
   const ipsEnc = rd(w, CD.IPS);
+  const affd = rd(w, CD.AFFD) === 1;
+  const wxn = rd(w, CD.WXN) === 1;
+  const pan = rd(w, CD.PAN) === 1;
   const tt: TtConfig[] = [];
-  const ps: number[] = [];
   for (let i = 0; i < 2; i++) {
     const disabled = i === 0 ? epd0 : epd1;
     if (disabled) {
       tt.push(DISABLED_TT);
-      ps.push(0);
       continue;
     }
     const tsz = rd(w, i === 0 ? CD.T0SZ : CD.T1SZ);
@@ -105,12 +113,10 @@ export function decodeCd(words: Uint32Array, ste: SteConfig, f: SmmuFeatures): C
       ttb: ttbRaw - (ttbRaw % (p === 52 ? Math.max(tableBytes, 64) : tableBytes)),
       tbi: rd(w, i === 0 ? CD.TBI0 : CD.TBI1) === 1,
       had: f.had && rd(w, i === 0 ? CD.HAD0 : CD.HAD1) === 1,
+      ps: p, be, affd, ha, hd, wxn, pan, mairLo: w[6]!, mairHi: w[7]!,
     });
-    ps.push(p);
   }
   return {
-    words: w, asid: ste.world === WORLD.EL2 ? 0 : asid, tt: [tt[0]!, tt[1]!], ipsEnc, be,
-    affd: rd(w, CD.AFFD) === 1, wxn: rd(w, CD.WXN) === 1, pan: rd(w, CD.PAN) === 1, ha, hd, s, r: rd(w, CD.R) === 1, a,
-    mairLo: w[6]!, mairHi: w[7]!, ps: [ps[0]!, ps[1]!],
+    words: w, asid: ste.world === WORLD.EL2 ? 0 : asid, tt: [tt[0]!, tt[1]!], ipsEnc, s, r: rd(w, CD.R) === 1, a,
   };
 }

@@ -1,7 +1,7 @@
 // The configuration cache: decoded valid STEs keyed by StreamID, and decoded valid CDs keyed by
 // (StreamID, CD index), with the CFGI_* invalidation scopes (IHI 0070 §4.3). Invalid or ILLEGAL
 // STEs/CDs and L1 descriptors (L1STD, L1CD) are never cached. FIFO eviction at a fixed capacity.
-import { WORLD, type SteConfig } from './ste-config.js';
+import { WORLD, linearCdBase, type S2Config, type SteConfig } from './ste-config.js';
 import { STE_S1DSS } from '../../spec/smmuv3/ste.js';
 import { XLATE_KIND } from './types.js';
 import type { CdConfig, TtConfig } from './cd-config.js';
@@ -23,6 +23,13 @@ export class SteCacheEntry {
   cd0: CdCacheEntry | null = null;
   /** CDs with index > 0. */
   readonly cds = new Map<number, CdCacheEntry>();
+  /** PA of CD 0 when locating a CD needs no read (stage 1 only, linear CD table), else -1. */
+  readonly cdBase: number;
+  readonly world: number;
+  /** Stage-2 configuration of a nested STE, else null. */
+  readonly s2: S2Config | null;
+  /** Caches disabled (config-fetch.ts): CR2.E2H when this entry was decoded. */
+  memoE2h = false;
   constructor(
     readonly sid: number,
     readonly ste: SteConfig,
@@ -33,6 +40,9 @@ export class SteCacheEntry {
     this.s1CdMax = ste.s1CdMax;
     this.s1Dss = ste.s1Dss;
     this.vmid = ste.vmid;
+    this.world = ste.world;
+    this.s2 = ste.kind === XLATE_KIND.NESTED ? ste.s2 : null;
+    this.cdBase = ste.kind === XLATE_KIND.S1 ? linearCdBase(ste) : -1;
   }
 }
 
@@ -52,6 +62,9 @@ export class CdCacheEntry {
   readonly loMask1: number;
   readonly ia0: number;
   readonly ia1: number;
+  /** The TTB0 / TTB1 walk configurations (cd.tt). */
+  readonly tt0: TtConfig;
+  readonly tt1: TtConfig;
   /** IOTLB tags for non-global and global entries (equal when there is no ASID: EL2). */
   readonly tagNg: number;
   readonly tagG: number;
@@ -70,6 +83,8 @@ export class CdCacheEntry {
     this.loMask1 = loMask(cd.tt[1]);
     this.ia0 = cd.tt[0].ia;
     this.ia1 = cd.tt[1].ia;
+    this.tt0 = cd.tt[0];
+    this.tt1 = cd.tt[1];
     const ste = owner.ste;
     const el2 = ste.world === WORLD.EL2;
     this.asid = el2 ? -1 : cd.asid;

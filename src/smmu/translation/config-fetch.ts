@@ -13,7 +13,7 @@ import { STE_S1FMT } from '../../spec/smmuv3/ste.js';
 import type { SmmuFeatures } from '../features.js';
 import type { TableReader } from './table-reader.js';
 import type { Walker } from './walker.js';
-import { decodeSte, type SteConfig } from './ste-config.js';
+import { decodeSte, linearCdBase, type SteConfig } from './ste-config.js';
 import { decodeCd, type CdConfig } from './cd-config.js';
 import { SteCacheEntry, CdCacheEntry } from './config-cache.js';
 import { cfgFault, fetchFault, walkFault } from './faults.js';
@@ -79,44 +79,51 @@ export class ConfigFetcher {
    * stream or many. Null with the event filled on failure.
    */
   fetchSteMemo(sid: number, req: TranslationRequest, out: TranslationResult): SteCacheEntry | null {
-    if (!this.readSte(sid, req, out)) return null;
-    const words = this.words;
     const slot = sid & (MEMO_SLOTS - 1);
     const page = this.memo[slot >>> MEMO_PAGE_BITS] ?? this.memoPage(slot);
     const i = slot & (MEMO_PAGE - 1);
-    const e2h = this.e2h ? 1 : 0;
-    const m = page.ste[i]!;
-    if (m !== null && m.sid === sid && page.steE2h[i] === e2h && sameWordsAt(words, page.steWords, i * 16)) return m;
+    // The memo's loads are made before the STE read: with many streams each is a cache miss, and
+    // none depends on another, so they overlap.
+    const m = page.steEntries[i]!;
+    this.memoCd = page.cdEntries[i]!;
+    if (!this.readSte(sid, req, out)) return null;
+    const words = this.words;
+    if (m !== null && m.sid === sid && m.memoE2h === this.e2h && sameWordsAt(words, page.words, i * MEMO_STRIDE)) return m;
     const d = decodeSte(words, this.features, this.e2h);
     if (!d.ok) {
       cfgFault(out, req, EVT.C_BAD_STE, req.priv, req.instr);
       return null;
     }
     const e = new SteCacheEntry(sid, d.ste);
-    page.ste[i] = e;
-    page.steE2h[i] = e2h;
-    page.steWords.set(words, i * 16);
-    page.cd[i] = null;
+    e.memoE2h = this.e2h;
+    page.steEntries[i] = e;
+    page.cdEntries[i] = null;
+    this.memoCd = null;
+    page.words.set(words, i * MEMO_STRIDE);
     return e;
   }
 
   /** Caches disabled: like {@link fetchSteMemo} for CD `index` of the (memoised) STE entry `se`; one CD memoised per stream. */
   fetchCdMemo(se: SteCacheEntry, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): CdCacheEntry | null {
-    if (!this.readCd(se.ste, index, req, out, priv, instr)) return null;
+    // A linear CD table without stage 2 needs no read to locate the CD (se.cdBase): the STE's own
+    // decode is then not touched again.
+    const addr = se.cdBase >= 0 ? se.cdBase + index * 64 : this.cdAddress(se.ste, index, req, out, priv, instr);
+    if (!this.readCdAt(addr, index, req, out)) return null;
     const words = this.words;
     const slot = se.sid & (MEMO_SLOTS - 1);
     const page = this.memo[slot >>> MEMO_PAGE_BITS] ?? this.memoPage(slot);
     const i = slot & (MEMO_PAGE - 1);
-    const m = page.cd[i]!;
-    if (m !== null && m.owner === se && m.index === index && sameWordsAt(words, page.cdWords, i * 16)) return m;
+    const at = i * MEMO_STRIDE + 16;
+    const m = this.memoCd;
+    if (m !== null && m.owner === se && m.index === index && sameWordsAt(words, page.words, at)) return m;
     const cd = decodeCd(words, se.ste, this.features);
     if (cd === null) {
       cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
       return null;
     }
     const e = new CdCacheEntry(se, index, cd);
-    page.cd[i] = e;
-    page.cdWords.set(words, i * 16);
+    page.cdEntries[i] = e;
+    page.words.set(words, at);
     return e;
   }
 
@@ -126,6 +133,8 @@ export class ConfigFetcher {
    * allocated on first use: bounded by MEMO_SLOTS streams whatever StreamIDs the guest uses.
    */
   private readonly memo: (MemoPage | undefined)[] = [];
+  /** The slot's CD entry as {@link fetchSteMemo} found it, for the fetchCdMemo that follows it. */
+  private memoCd: CdCacheEntry | null = null;
 
   private memoPage(slot: number): MemoPage {
     const p = new MemoPage();
@@ -190,7 +199,11 @@ export class ConfigFetcher {
 
   /** Locates and reads CD `index` into `words`; false with the event filled on failure. */
   private readCd(ste: SteConfig, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): boolean {
-    const addr = this.cdAddress(ste, index, req, out, priv, instr);
+    return this.readCdAt(this.cdAddress(ste, index, req, out, priv, instr), index, req, out);
+  }
+
+  /** Reads CD `index` at `addr` (-1: locating it failed, the event is filled) into `words`; false with the event filled on failure. */
+  private readCdAt(addr: number, index: number, req: TranslationRequest, out: TranslationResult): boolean {
     this.lastStructAddr = addr;
     if (addr < 0) return false;
     if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
@@ -219,9 +232,9 @@ export class ConfigFetcher {
     const r = req ?? this.scratchReq;
     const o = out ?? this.scratchOut;
     let ipa: number;
-    if (ste.s1CdMax === 0 || ste.s1Fmt === STE_S1FMT.LINEAR) {
-      const align = P2[ste.s1CdMax + 6]!;
-      ipa = Math.floor(base / align) * align + index * 64;
+    const linear = linearCdBase(ste);
+    if (linear >= 0) {
+      ipa = linear + index * 64;
     } else {
       const leafBits = ste.s1Fmt === STE_S1FMT.L2_4K ? 6 : 10;
       const l1Index = ste.s1CdMax > leafBits ? Math.floor(index / P2[leafBits]!) : 0;
@@ -260,14 +273,15 @@ function sameWordsAt(a: Uint32Array, b: Uint32Array, at: number): boolean {
 const MEMO_SLOTS = 65536;
 const MEMO_PAGE_BITS = 10;
 const MEMO_PAGE = 1 << MEMO_PAGE_BITS;
+/** Words per stream in a memo page: the STE's 16, then the last CD's 16 (two adjacent cache lines). */
+const MEMO_STRIDE = 32;
 
 class MemoPage {
-  readonly ste: (SteCacheEntry | null)[] = new Array<SteCacheEntry | null>(MEMO_PAGE).fill(null);
-  readonly steE2h = new Uint8Array(MEMO_PAGE);
-  readonly steWords = new Uint32Array(MEMO_PAGE * 16);
-  /** The CD last decoded through the slot's stream (any index). */
-  readonly cd: (CdCacheEntry | null)[] = new Array<CdCacheEntry | null>(MEMO_PAGE).fill(null);
-  readonly cdWords = new Uint32Array(MEMO_PAGE * 16);
+  /** The slot's STE entry, and the CD last decoded through it (any index). */
+  readonly steEntries: (SteCacheEntry | null)[] = new Array<SteCacheEntry | null>(MEMO_PAGE).fill(null);
+  readonly cdEntries: (CdCacheEntry | null)[] = new Array<CdCacheEntry | null>(MEMO_PAGE).fill(null);
+  /** The words each was decoded from. */
+  readonly words = new Uint32Array(MEMO_PAGE * MEMO_STRIDE);
 }
 
 const w2 = new Uint32Array(2);

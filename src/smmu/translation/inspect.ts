@@ -268,13 +268,13 @@ export function forEachMapping(host: Translator, sid: number, ssid: number | nul
     const span = 2 ** tt.ia;
     const toIova = (va: number): bigint => (region === 1 ? (1n << 64n) - BigInt(span) + BigInt(va) : BigInt(va));
     let more = true;
-    enumStage(host, tt.shift, tt.ia, tt.startLevel, tt.ttb, cd.be, cd.ps[region as 0 | 1], 0, span, tableToPa, budget, (l) => {
-      if (get64(l.lo, l.hi, S1_LEAF.AF) === 0 && !cd.ha && !cd.affd) return true;
+    enumStage(host, tt.shift, tt.ia, tt.startLevel, tt.ttb, tt.be, tt.ps, 0, span, tableToPa, budget, (l) => {
+      if (get64(l.lo, l.hi, S1_LEAF.AF) === 0 && !tt.ha && !tt.affd) return true;
       const apT = tt.had ? 0 : l.apTable;
-      walker.computeS1Perms(cd, l.lo, l.hi, apT, !tt.had && l.xnTable, !tt.had && l.pxnTable, el2);
+      walker.computeS1Perms(tt, l.lo, l.hi, apT, !tt.had && l.xnTable, !tt.had && l.pxnTable, el2);
       const pp = walker.s1PermsPriv;
       const pu = walker.s1PermsUnpriv;
-      const attr = mairByte(cd.mairLo, cd.mairHi, get64(l.lo, l.hi, S1_LEAF.ATTR_INDX));
+      const attr = mairByte(tt.mairLo, tt.mairHi, get64(l.lo, l.hi, S1_LEAF.ATTR_INDX));
       const global = el2 || get64(l.lo, l.hi, S1_LEAF.NG) === 0;
       if (nested === null) return (more = push(toIova(l.inBase), l.size, l.out, pp, pu, attr, -1, global));
       walkS2(nested, l.out, l.out + l.size, (ipa, size, pa, p, a) => {

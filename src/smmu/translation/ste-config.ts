@@ -2,7 +2,7 @@
 // IHI 0070 §5.2 (STE fields), §5.2.2 / SteIllegal() pseudocode (every ILLEGAL combination that
 // applies to a Non-secure SMMU with VMSAv8-64 tables only), §5.5 (fault configuration).
 import { rd, rdAddr } from '../../spec/bits.js';
-import { STE, STE_CONFIG } from '../../spec/smmuv3/ste.js';
+import { STE, STE_CONFIG, STE_S1FMT } from '../../spec/smmuv3/ste.js';
 import { TG0_SHIFT } from '../../spec/smmuv3/pagetable.js';
 import { PS_BITS } from '../../spec/smmuv3/cd.js';
 import type { SmmuFeatures } from '../features.js';
@@ -48,6 +48,17 @@ export interface SteConfig {
   readonly privCfg: number;
   readonly instCfg: number;
   readonly s2: S2Config | null;
+}
+
+/**
+ * Address of CD 0 of a linear CD table (one CD, or S1Fmt linear: §5.2 S1Fmt, S1ContextPtr aligned
+ * to the table's size), the CD of index i being 64 * i further on; -1 for a 2-level table. An
+ * IPA when the STE is nested.
+ */
+export function linearCdBase(ste: SteConfig): number {
+  if (ste.s1CdMax !== 0 && ste.s1Fmt !== STE_S1FMT.LINEAR) return -1;
+  const align = 2 ** (ste.s1CdMax + 6);
+  return Math.floor(ste.s1ContextPtr / align) * align;
 }
 
 /** Start level of a stage-2 walk from S2SL0 and the granule (VTCR_EL2.SL0 encoding); -1 = Reserved. */

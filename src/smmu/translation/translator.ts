@@ -468,7 +468,7 @@ export class Translator {
     // After a probe through the stream's hit record, the record's pinned tag index is CD 0's
     // non-global tag's (config-cache.ts checks that before it writes the record): the refill
     // needs no tag lookup for it.
-    return this.stage1Walk(req, out, priv, instr, se.ste, ce, region, absent, probed ? this.recTag : -1);
+    return this.stage1Walk(req, out, priv, instr, se, ce, region, absent, probed ? this.recTag : -1);
   }
 
   /**
@@ -477,15 +477,14 @@ export class Translator {
    * `pinnedNg`: the IOTLB index of the CD's non-global tag when the caller holds it pinned, else -1.
    */
   private stage1Walk(
-    req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig, ce: CdCacheEntry, region: number, absent: boolean,
+    req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, se: SteCacheEntry, ce: CdCacheEntry, region: number, absent: boolean,
     pinnedNg: number,
   ): boolean {
-    const cd = ce.cd;
     const key = this.hitKey;
-    const tt = region === 1 ? cd.tt[1] : cd.tt[0];
+    const tt = region === 1 ? ce.tt1 : ce.tt0;
     const ia = tt.ia;
-    const el2 = ste.world === WORLD_EL2;
-    const s2 = ste.kind === XLATE_KIND.NESTED ? ste.s2 : null;
+    const el2 = se.world === WORLD_EL2;
+    const s2 = se.s2;
     const write = req.write;
     const tagNg = ce.tagNg;
     const tagG = ce.tagG;
@@ -493,11 +492,11 @@ export class Translator {
     const w = this.walker;
     const va = key - Math.floor(key / P2[ia]!) * P2[ia]!;
     w.s1Va = va;
-    if (!w.s1(cd, tt, region === 1 ? cd.ps[1] : cd.ps[0], write, priv, el2, s2)) return walkFault(this.walker, out, req, priv, instr, cd, s2);
+    if (!w.s1(tt, write, priv, el2, s2)) return walkFault(this.walker, out, req, priv, instr, ce.cd, s2);
     const pp = w.s1PermsPriv;
     const pu = w.s1PermsUnpriv;
     if (!permits(priv ? pp : pu, write, instr)) {
-      return transFault(out, req, EVT.F_PERMISSION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, cd, null);
+      return transFault(out, req, EVT.F_PERMISSION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, ce.cd, null);
     }
     let shift = w.s1Shift;
     let pa = w.s1Oa;
@@ -509,7 +508,7 @@ export class Translator {
     const global = w.s1Global;
     if (s2 !== null) {
       const ipa = w.s1Oa;
-      if (!w.s2(s2, ipa, write, instr, EVT_CLASS.IN, priv)) return walkFault(this.walker, out, req, priv, instr, cd, s2);
+      if (!w.s2(s2, ipa, write, instr, EVT_CLASS.IN, priv)) return walkFault(this.walker, out, req, priv, instr, ce.cd, s2);
       pa = w.s2Pa;
       if (w.s2Shift < shift) shift = w.s2Shift;
       permsPriv &= s2Effective(w.s2Perms);
@@ -528,10 +527,10 @@ export class Translator {
       tlb.insPinned = tag === tagNg ? pinnedNg : -1;
       const e = tlb.insert(region, shift, packMeta(shift, region, permsPriv, permsUnpriv, global, sh, attr, s2Attr));
       this.hitKey = key;
-      return this.hit(out, e, priv, el2 ? -1 : cd.asid, ste.vmid, false);
+      return this.hit(out, e, priv, ce.asid, se.vmid, false);
     }
     this.fillPa = pa;
-    return this.fill(out, shift, permsPriv, permsUnpriv, priv, attr, s2Attr, sh, global, el2 ? -1 : cd.asid, ste.vmid);
+    return this.fill(out, shift, permsPriv, permsUnpriv, priv, attr, s2Attr, sh, global, ce.asid, se.vmid);
   }
 
   /** Input address (region key) of the current IOTLB hit: a field, so that no double is passed as an argument (V8 boxes those). */

@@ -10,7 +10,7 @@ import * as pagetable from '../../spec/smmuv3/pagetable.js';
 import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
 import type { SmmuFeatures } from '../features.js';
 import type { S2Config } from './ste-config.js';
-import type { CdConfig, TtConfig } from './cd-config.js';
+import type { TtConfig } from './cd-config.js';
 import { TableReader } from './table-reader.js';
 import * as types from './types.js';
 
@@ -246,14 +246,14 @@ export class Walker {
    * s1Perms*, s1Attr (MAIR byte), s1Global. Permission checking of the access is the caller's,
    * except that HTTU dirty/access updates happen here (`write` with DBM, AF with HA).
    */
-  s1(cd: CdConfig, tt: TtConfig, ps: number, write: boolean, priv: boolean, el2: boolean, s2: S2Config | null): boolean {
+  s1(tt: TtConfig, write: boolean, priv: boolean, el2: boolean, s2: S2Config | null): boolean {
     const va = this.s1Va;
     const shift = tt.shift;
     const stride = shift - 3;
-    const limit = P2[ps]!;
+    const limit = P2[tt.ps]!;
     const r = this.reader;
     const t = this.tmp;
-    const be = cd.be;
+    const be = tt.be;
     const start = tt.startLevel;
     let table = tt.ttb;
     // The upper words of the table descriptors passed, ORed: their hierarchical attributes
@@ -291,21 +291,21 @@ export class Walker {
       if (out + P2[lsb]! > limit) return this.fault(EVT.F_ADDR_SIZE, false, EVT_CLASS.IN, 0, 0, true);
       const origLo = lo;
       if ((lo & LO_AF) === 0) {
-        if (cd.ha) lo |= LO_AF;
-        else if (!cd.affd) return this.fault(EVT.F_ACCESS, false, EVT_CLASS.IN, 0, 0, true);
+        if (tt.ha) lo |= LO_AF;
+        else if (!tt.affd) return this.fault(EVT.F_ACCESS, false, EVT_CLASS.IN, 0, 0, true);
       }
       // With CD.HAD the table attributes are ignored (§5.4 HAD0/HAD1).
       if (tt.had) tableHi = 0;
       const apTable = (tableHi >>> AP_TABLE_SHIFT) & AP_TABLE_MASK;
       const xnTable = (tableHi & HI_XN_TABLE) !== 0;
       const pxnTable = (tableHi & HI_PXN_TABLE) !== 0;
-      this.computeS1Perms(cd, lo, hi, apTable, xnTable, pxnTable, el2);
+      this.computeS1Perms(tt, lo, hi, apTable, xnTable, pxnTable, el2);
       // Dirty state (§3.13.3): DBM with AP[2] = 1 and CD.HD: a permitted write clears AP[2].
-      const dbmClean = cd.hd && (hi & HI_DBM) !== 0 && (lo & LO_AP2) !== 0 && (apTable & 2) === 0;
+      const dbmClean = tt.hd && (hi & HI_DBM) !== 0 && (lo & LO_AP2) !== 0 && (apTable & 2) === 0;
       if (write && dbmClean) {
         const pp = this.s1PermsPriv;
         const pu = this.s1PermsUnpriv;
-        this.computeS1Perms(cd, lo & ~LO_AP2, hi, apTable, xnTable, pxnTable, el2);
+        this.computeS1Perms(tt, lo & ~LO_AP2, hi, apTable, xnTable, pxnTable, el2);
         if (permits(priv ? this.s1PermsPriv : this.s1PermsUnpriv, true, false)) {
           lo &= ~LO_AP2;
         } else {
@@ -327,7 +327,7 @@ export class Walker {
       this.s1Oa = out + rdLoHi(vaLo, vaHi, 0, lsb);
       this.s1Shift = lsb;
       // int32 halves: a MAIR word >= 2^31 passed as a number would be boxed (allocated) at the call.
-      this.s1Attr = mairByte(cd.mairLo | 0, cd.mairHi | 0, (lo >>> ATTR_SHIFT) & ATTR_MASK);
+      this.s1Attr = mairByte(tt.mairLo | 0, tt.mairHi | 0, (lo >>> ATTR_SHIFT) & ATTR_MASK);
       this.s1Sh = (lo >>> SH_SHIFT) & SH_MASK;
       this.s1Global = el2 || (lo & LO_NG) === 0;
       return true;
@@ -336,18 +336,18 @@ export class Walker {
   }
 
   /** Stage-1 permissions for privileged and unprivileged accesses (Arm ARM D8.4, §13.7). */
-  computeS1Perms(cd: CdConfig, lo: number, hi: number, apTable: number, xnTable: boolean, pxnTable: boolean, el2: boolean): void {
+  computeS1Perms(tt: TtConfig, lo: number, hi: number, apTable: number, xnTable: boolean, pxnTable: boolean, el2: boolean): void {
     let ap1 = (lo & LO_AP1) !== 0;
     let ap2 = (lo & LO_AP2) !== 0;
     // For execute permission (WXN, implicit PXN) a writable-clean descriptor (DBM = 1 with CD.HD)
     // counts as writable (IHI 0070 §3.13.3 note, as Armv8-A); not when APTable removes write.
-    let ap2x = ap2 && !(cd.hd && (hi & HI_DBM) !== 0);
+    let ap2x = ap2 && !(tt.hd && (hi & HI_DBM) !== 0);
     if ((apTable & 2) !== 0) ap2 = ap2x = true;
     const uxn = (hi & HI_UXN) !== 0 || xnTable;
     if (el2) {
       // EL2 (no E2H): one privilege level, AP[1] and PXN are ignored, XN = bit 54.
       let p = PERM_R | (ap2 ? 0 : PERM_W);
-      if (!uxn && !(cd.wxn && !ap2x)) p |= PERM_X;
+      if (!uxn && !(tt.wxn && !ap2x)) p |= PERM_X;
       this.s1PermsPriv = p;
       this.s1PermsUnpriv = p;
       return;
@@ -356,12 +356,12 @@ export class Walker {
     const pxn = (hi & HI_PXN) !== 0 || pxnTable;
     const unprivW = ap1 && !ap2;
     // PAN: privileged data accesses to EL0-accessible pages fault.
-    let priv = cd.pan && ap1 ? 0 : PERM_R | (ap2 ? 0 : PERM_W);
+    let priv = tt.pan && ap1 ? 0 : PERM_R | (ap2 ? 0 : PERM_W);
     let unpriv = (ap1 ? PERM_R : 0) | (unprivW ? PERM_W : 0);
     // Writable at EL0 (including writable-clean) implies privileged execute-never.
     if (!pxn && !(ap1 && !ap2x)) priv |= PERM_X;
     if (!uxn) unpriv |= PERM_X;
-    if (cd.wxn && !ap2x) {
+    if (tt.wxn && !ap2x) {
       priv &= ~PERM_X;
       unpriv &= ~PERM_X;
     }
