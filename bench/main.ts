@@ -18,6 +18,8 @@
 //   dma-sg-64k    vectored writes of 16 random pages (64 KiB) per call   baseline: 16 raw 4 KiB copies
 //   scale/*       iotlb-hit and walk with 1 / 256 / 65,536 streams (page p used by stream p % streams)
 //                 and with 1K / 32K / 1M pages (dense layout: random pages within 4x their count)
+//   flat/*        iotlb-hit, iotlb-hit-dma and walk (caches disabled) with 65,536 streams
+//                                                       baseline: the same workload with 1 stream
 // Each workload runs in a process of its own (this script re-runs itself with `--child NAME`), so
 // that no workload's objects shape the optimised code another workload is measured with.
 // `--runs N` runs each workload's process N times and reports the run with the median ratio, with
@@ -179,6 +181,12 @@ function walkAndHit(label: string, pages: number, streams: number, layout: 'spar
 /** IOTLB hits through Translator.lookupData (what the DMA port asks first), on the iotlb-hit workload. */
 function hitDma(label: string, streams: number): void {
   if (!wanted(label)) return;
+  const d = dataLookups(streams);
+  report(label, d.w, 'typed-array hash probe', hitBaseline(d.f, d.addrs));
+}
+
+/** The iotlb-hit-dma workload with `streams` streams (warm IOTLB, lookupData at the lookups' addresses), with its fixture and addresses. */
+function dataLookups(streams: number): { w: Workload; f: Fixture; addrs: Float64Array } {
   const f = buildFixture({ pages: 65536, streams, layout: 'sparse', cachesEnabled: true });
   const { addrs, sids, pages: pg } = lookups(f, streams, 7);
   check(f, addrs, sids, pg);
@@ -195,12 +203,29 @@ function hitDma(label: string, streams: number): void {
     t.translateAddress(sids[k]!, null, addrs[k]!, false, res);
     if (t.lookupData(sids[k]!, los[k]!, his[k]!, false) !== 12 || t.dataPa !== res.pa) throw new Error(`bench fixture: lookupData ${k} differs from translate`);
   }
-  report(
-    label,
-    { ctx: { sink: 0, t, los, his, sids, mask: MASK }, body: `const k = i & ctx.mask; if (ctx.t.lookupData(ctx.sids[k], ctx.los[k], ctx.his[k], false) >= 0) sink += ctx.t.dataPa;` },
-    'typed-array hash probe',
-    hitBaseline(f, addrs),
-  );
+  return {
+    w: { ctx: { sink: 0, t, los, his, sids, mask: MASK }, body: `const k = i & ctx.mask; if (ctx.t.lookupData(ctx.sids[k], ctx.los[k], ctx.his[k], false) >= 0) sink += ctx.t.dataPa;` },
+    f,
+    addrs,
+  };
+}
+
+/** The iotlb-hit (caches on, warm) or walk (caches off) workload through translate with `streams` streams. */
+function translateWith(streams: number, cachesEnabled: boolean): Workload {
+  const f = buildFixture({ pages: 65536, streams, layout: 'sparse', cachesEnabled });
+  const { addrs, sids, pages: pg } = lookups(f, streams, 7);
+  check(f, addrs, sids, pg);
+  visitAll(f, 65536, streams);
+  return translateWorkload(f, addrs, sids);
+}
+
+/**
+ * Flatness: a workload with 65,536 streams against the same workload with one stream, measured
+ * interleaved in one process (each page belongs to one stream, so only the per-stream state grows).
+ */
+function flat(label: string, make: (streams: number) => Workload): void {
+  if (!wanted(label)) return;
+  report(label, make(65536), 'the same, 1 stream', make(1));
 }
 
 function dma(label: string, cachesEnabled: boolean): void {
@@ -277,6 +302,11 @@ for (const s of [1, 256, 65536]) {
   WORKLOADS.push([`scale/iotlb-hit-dma/streams=${s}`, () => hitDma(`scale/iotlb-hit-dma/streams=${s}`, s)]);
 }
 for (const n of [1024, 32768, 1048576]) WORKLOADS.push([`scale/iotlb-hit/pages=${n}`, () => walkAndHit(`scale/%/pages=${n}`, n, 1, 'dense', 'hit')]);
+WORKLOADS.push(
+  ['flat/iotlb-hit/streams=65536', () => flat('flat/iotlb-hit/streams=65536', (s) => translateWith(s, true))],
+  ['flat/iotlb-hit-dma/streams=65536', () => flat('flat/iotlb-hit-dma/streams=65536', (s) => dataLookups(s).w)],
+  ['flat/walk/streams=65536', () => flat('flat/walk/streams=65536', (s) => translateWith(s, false))],
+);
 
 if (CHILD !== null) {
   const w = WORKLOADS.find(([name]) => name === CHILD);
