@@ -5,8 +5,9 @@
 // show that a change to the engine (caching, fast paths) does not change what it answers: run it
 // with the engine of another revision (`npm run fuzz:translator -- --base REV`) or, in the unit
 // test, with a deliberately altered engine to show that it finds a difference.
-// Both engines run with caches on and the same small cache sizes, so that stale entries (used until
-// the right invalidation) and evictions must match as well.
+// Both engines run with the same small cache sizes, so that stale entries (used until the right
+// invalidation) and evictions must match as well; one seed in four runs both with caches disabled
+// (every access reads the STE, CD and tables, through the engine's decode memo).
 import { DEFAULT_FEATURES, type SmmuFeatures } from '../../src/smmu/features.js';
 import { encodeS1Leaf, encodeS2Leaf } from '../../src/spec/smmuv3/pagetable.js';
 import type { PhysMemory } from '../../src/memory/types.js';
@@ -22,7 +23,7 @@ export interface Engine {
   readonly invalidation: Invalidator;
 }
 
-export type EngineFactory = (mem: PhysMemory, features: SmmuFeatures, options: { tlbSize: number; configCacheSize: number }) => Engine;
+export type EngineFactory = (mem: PhysMemory, features: SmmuFeatures, options: { tlbSize: number; configCacheSize: number; cachesEnabled: boolean }) => Engine;
 
 export interface DiffFinding {
   seed: number;
@@ -75,7 +76,8 @@ export function runTranslatorDiff(makeA: EngineFactory, makeB: EngineFactory, se
   const pick = (n: number): number => rng.int(n);
   const chance = (p: number): boolean => rng.bool(p);
   const arena = new Arena();
-  const sizes = { tlbSize: [1, 4, 16, 256][pick(4)]!, configCacheSize: [2, 4, 64][pick(3)]! };
+  // Caches on or off by the seed, not by a draw: the other seeds keep their runs.
+  const sizes = { tlbSize: [1, 4, 16, 256][pick(4)]!, configCacheSize: [2, 4, 64][pick(3)]!, cachesEnabled: seed % 4 !== 0 };
   const engines = [makeA(arena.mem, DEFAULT_FEATURES, sizes), makeB(arena.mem, DEFAULT_FEATURES, sizes)];
   const strtab = arena.alloc(64 * 16, 1024);
   for (const e of engines) e.setStreamTable({ base: strtab, log2Size: 4, fmt: 0, split: 0 });
@@ -84,19 +86,29 @@ export function runTranslatorDiff(makeA: EngineFactory, makeB: EngineFactory, se
   // Stage 2: IPA = PA for the arena's RAM, in 2 MiB blocks.
   for (let a = 0x4000_0000; a < 0x4400_0000; a += 0x20_0000) s2.map(BigInt(a), encodeS2Leaf({ oa: BigInt(a), level3: false }), 2);
   const s2f = { S2VMID: 7, S2T0SZ: 24, S2SL0: 1, S2TG: 0, S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: BigInt(s2.root) >> 4n };
-  const cdOf = (asid: number, table: number, ttb1: boolean): number => {
-    const cd = arena.alloc(64, 64);
+  const cdWords = (asid: number, table: number, ttb1: boolean): bigint[] => {
     const root = BigInt(s1[table]!.root) >> 4n;
-    arena.writeWords(cd, arena.cd({ T0SZ: 16, T1SZ: 16, TG0: 0, TG1: 2, EPD1: ttb1 ? 0 : 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: asid, TTB0: root, TTB1: root }));
+    return arena.cd({ T0SZ: 16, T1SZ: 16, TG0: 0, TG1: 2, EPD1: ttb1 ? 0 : 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: asid, TTB0: root, TTB1: root });
+  };
+  /** Each stream's current CD (-1: its STE has none), for in-place CD edits. */
+  const cdAt: number[] = new Array<number>(SIDS).fill(-1);
+  const cdOf = (sid: number, asid: number, table: number, ttb1: boolean): number => {
+    const cd = arena.alloc(64, 64);
+    arena.writeWords(cd, cdWords(asid, table, ttb1));
+    cdAt[sid] = cd;
     return cd;
   };
+  const noCd = (sid: number, ste: bigint[]): bigint[] => {
+    cdAt[sid] = -1;
+    return ste;
+  };
   const configs = [
-    (sid: number) => arena.ste({ V: 1, CONFIG: 5, S1_CONTEXT_PTR: BigInt(cdOf(1 + (sid % 3), sid & 1, sid === 2)) >> 6n }),
-    () => arena.ste({ V: 1, CONFIG: 4 }),
-    () => arena.ste({ V: 1, CONFIG: 6, ...s2f }),
-    (sid: number) => arena.ste({ V: 1, CONFIG: 7, S1_CONTEXT_PTR: BigInt(cdOf(1, sid & 1, false)) >> 6n, ...s2f }),
-    () => arena.ste({ V: 1, CONFIG: 0 }),
-    () => arena.ste({ V: 0 }),
+    (sid: number) => arena.ste({ V: 1, CONFIG: 5, S1_CONTEXT_PTR: BigInt(cdOf(sid, 1 + (sid % 3), sid & 1, sid === 2)) >> 6n }),
+    (sid: number) => noCd(sid, arena.ste({ V: 1, CONFIG: 4 })),
+    (sid: number) => noCd(sid, arena.ste({ V: 1, CONFIG: 6, ...s2f })),
+    (sid: number) => arena.ste({ V: 1, CONFIG: 7, S1_CONTEXT_PTR: BigInt(cdOf(sid, 1, sid & 1, false)) >> 6n, ...s2f }),
+    (sid: number) => noCd(sid, arena.ste({ V: 1, CONFIG: 0 })),
+    (sid: number) => noCd(sid, arena.ste({ V: 0 })),
   ];
   const initial = [0, 0, 0, 0, 1, 2, 3, 4];
   for (let sid = 0; sid < SIDS; sid++) arena.writeWords(strtab + sid * 64, configs[initial[sid]!]!(sid));
@@ -124,6 +136,16 @@ export function runTranslatorDiff(makeA: EngineFactory, makeB: EngineFactory, se
       const sid = pick(SIDS);
       arena.writeWords(strtab + sid * 64, configs[pick(configs.length)]!(sid));
       if (chance(0.8)) both((inv) => inv.cfgiSte(sid, true));
+    } else if (kind === 6) {
+      // Rewrite a stream's CD where it is (another ASID, table or TTB1 use, or invalid), usually
+      // followed by CFGI_CD.
+      const sid = pick(SIDS);
+      const cd = cdAt[sid]!;
+      if (cd >= 0) {
+        const words = chance(0.1) ? new Array<bigint>(8).fill(0n) : cdWords(1 + pick(3), pick(2), chance(0.3));
+        arena.writeWords(cd, words);
+        if (chance(0.7)) both((inv) => inv.cfgiCd(sid, 0, true));
+      }
     } else if (kind === 5) {
       const which = pick(4);
       const asid = 1 + pick(3); // drawn once: both engines get the same command
