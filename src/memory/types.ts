@@ -103,7 +103,10 @@ export type MsiOutcome =
 /**
  * A bus master's DMA window: the SMMU's per-stream port implements it with translation, a bare
  * port implements it as identity onto PhysMemory. Returns null on success, or a fault describing
- * why the access failed (already recorded by the SMMU as an event where architected).
+ * why the access failed (already recorded by the SMMU as an event where architected). The buffer
+ * must not overlap the guest memory the transfer reads or writes (a view of that same RAM range):
+ * the order in which overlapping bytes are copied is unspecified, as with a real memory-to-memory
+ * DMA engine.
  */
 export interface DmaPort {
   read(iova: number, dst: Uint8Array): DmaFault | null;
