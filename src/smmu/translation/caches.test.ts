@@ -325,3 +325,21 @@ test('caches disabled: each access uses the STE and CD in memory, across StreamI
   assert.equal(pa(3, null), pas[0]! + 0x234);
   assert.equal(pa(3, 0), `fault 0x${EVT.F_STREAM_DISABLED.toString(16)}`);
 });
+
+test('an IOTLB hit through a stream hit record reports the ASID and VMID the full path reports (stage 1 and nested)', () => {
+  const c = setup();
+  // SID 2: stage 1, ASID 3, VMID 0. SID 6: nested, ASID 1 (SID 0's tables), VMID 7.
+  c.pts[2]!.map(0x5000n, page(0x4100_5000), 3);
+  c.pts[0]!.map(0x6000n, page(0x4100_6000), 3);
+  for (const [sid, va, asid, vmid] of [[2, 0x5000, 3, 0], [6, 0x6000, 1, 7]] as const) {
+    const first = xl(c, sid, va);
+    assert.equal(first.ok, true, `SID ${sid}: walk`);
+    assert.equal(first.tlbHit, false);
+    const before = c.t.stats().tlbHits;
+    const hit = xl(c, sid, va + 8);
+    assert.equal(hit.tlbHit, true, `SID ${sid}: hit`);
+    assert.equal(c.t.stats().tlbHits, before + 1);
+    assert.deepEqual([hit.asid, hit.vmid], [asid, vmid], `SID ${sid}: IDs of the hit`);
+    assert.deepEqual([first.asid, first.vmid], [asid, vmid], `SID ${sid}: IDs of the walk`);
+  }
+});

@@ -111,25 +111,25 @@ function loMask(tt: TtConfig): number {
 type Slot = SteCacheEntry | CdCacheEntry;
 
 /**
- * Hit records: per StreamID, four 32-bit words (the fourth unused: a record never straddles a cache
- * line) holding what an untagged stage-1 IOTLB hit needs from the cached STE and its CD 0, so that
- * a hit with many active streams touches one small, dense record per stream (16 bytes: 1 MiB for
- * 65536 streams) instead of two entry objects spread over the heap. A record is valid (flags != 0) exactly while the STE entry is cached, its CD 0 is
- * cached, and the STE selects CD 0 for transactions without a SubstreamID (stage 1 or nested;
- * S1CDMax = 0 or S1DSS = SSID0). It is a derived view: the entries stay authoritative, every drop
- * of either clears the record, and a record is only written when the values derived from it (range
- * masks, IOTLB tags, ASID) equal the CD entry's.
+ * Hit records: per StreamID, two 32-bit words (8 bytes: 512 KiB for 65,536 streams, eight records
+ * a cache line) holding what an untagged stage-1 IOTLB hit needs from the cached STE and its CD 0,
+ * so that a hit with many active streams touches one small, dense record per stream instead of two
+ * entry objects spread over the heap. A record is valid (flags != 0) exactly while the STE entry is
+ * cached, its CD 0 is cached, and the STE selects CD 0 for transactions without a SubstreamID
+ * (stage 1 or nested; S1CDMax = 0 or S1DSS = SSID0). It is a derived view: the entries stay
+ * authoritative, every drop of either clears the record, and a record is only written when the
+ * values derived from it (range masks, IOTLB tags, and the ASID and VMID its tag carries) equal the
+ * CD entry's.
  */
-export const FR_STRIDE = 4;
+export const FR_STRIDE = 2;
 /** Word 0: valid[0] kind[3:1] privCfg[5:4] instCfg[7:6] en0[8] en1[9] tbi0[10] tbi1[11] world[13:12] ia0[20:14] ia1[27:21]. */
 export const FR_FLAGS = 0;
-/** Word 1: VMID[15:0] ASID[31:16]. */
-export const FR_IDS = 1;
 /**
- * Word 2: the IOTLB's index of the record's non-global tag, pinned (Iotlb.pinTag) while the record
- * is valid, so that a hit looks entries up by it with no tag lookup.
+ * Word 1: the IOTLB's index of the record's non-global tag, pinned (Iotlb.pinTag) while the record
+ * is valid, so that a hit looks entries up by it with no tag lookup; the IOTLB also gives the
+ * tag's ASID and VMID by that index (Iotlb.idsOf), which a hit reports.
  */
-export const FR_TAG = 2;
+export const FR_TAG = 1;
 
 /** The IOTLB's tag pins, as the configuration cache uses them for its hit records. */
 export interface TagPins {
@@ -246,7 +246,6 @@ export class ConfigCache {
     this.clearFast(se.sid);
     const b = (se.sid & 4095) * FR_STRIDE;
     f[b + FR_TAG] = this.pins.pinTag(world, vmid, el2 ? 0 : asid + 1);
-    f[b + FR_IDS] = vmid | ((el2 ? 0 : asid) << 16);
     f[b + FR_FLAGS] =
       1 | (se.kind << 1) | ((se.privCfg & 3) << 4) | ((se.instCfg & 3) << 6) | ((ce.en0 ? 1 : 0) << 8) | ((ce.en1 ? 1 : 0) << 9) |
       ((tt0.tbi ? 1 : 0) << 10) | ((tt1.tbi ? 1 : 0) << 11) | (world << 12) | (tt0.ia << 14) | (tt1.ia << 21);

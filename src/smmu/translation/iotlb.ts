@@ -151,6 +151,8 @@ export class Iotlb {
   /** Per tag index, TAG_STRIDE words (see T_HEAD): the fields a refill and an eviction touch, in one cache line. */
   private readonly tagInfo: Int32Array;
   private readonly tagValueOf: Float64Array;
+  /** Per tag index, the tag's VMID[15:0] and ASID[31:16] (0 for a tag without an ASID), as a translation reports them. */
+  private readonly tagIds: Int32Array;
   private readonly freeTagSlots: Int32Array;
   private freeTags: number;
   // ---- (kind, world, vmid) keys with tags: key -> VM index; per VM index the list of its tag indexes
@@ -210,6 +212,7 @@ export class Iotlb {
     this.ring = new Int32Array(capacity).fill(-1);
     this.tagInfo = new Int32Array(tags * TAG_STRIDE);
     this.tagValueOf = new Float64Array(tags);
+    this.tagIds = new Int32Array(tags);
     this.freeTagSlots = new Int32Array(tags).map((_, i) => tags - 1 - i);
     this.freeTags = tags;
     this.tagIndex = new IntIndex(tags);
@@ -294,6 +297,11 @@ export class Iotlb {
     const n = this.tagInfo[ts * TAG_STRIDE + T_PINS]! - 1;
     this.tagInfo[ts * TAG_STRIDE + T_PINS] = n;
     if (n === 0 && this.tagInfo[ts * TAG_STRIDE + T_COUNT] === 0) this.releaseTag(ts);
+  }
+
+  /** VMID[15:0] and ASID[31:16] of the tag of index `ts` (ASID 0 for a tag without one). */
+  idsOf(ts: number): number {
+    return this.tagIds[ts]!;
   }
 
   /** Tags holding an index (with entries or pinned): the pin tests count them. */
@@ -445,6 +453,8 @@ export class Iotlb {
     this.tagInfo[ts * TAG_STRIDE + T_COUNT] = 0;
     this.tagValueOf[ts] = tag;
     const vk = vmKey(tag);
+    const asidTag = tag - vk * 131072;
+    this.tagIds[ts] = (vk % 65536) | ((asidTag > 0 ? asidTag - 1 : 0) << 16);
     let vs = this.vmIndex.get(vk);
     if (vs < 0) {
       vs = this.freeVmSlots[--this.freeVms]!;

@@ -37,7 +37,7 @@ const BYPASS_SHIFT = 30;
 // binding through its cell, with a hole check, at every use.
 const { PERM_R, PERM_W, PERM_X, XLATE_KIND } = types;
 const PERM_ALL = PERM_R | PERM_W | PERM_X;
-const { FR_STRIDE, FR_FLAGS, FR_IDS, FR_TAG, FR_MASK_HI, FR_MASK_LO } = configCache;
+const { FR_STRIDE, FR_FLAGS, FR_TAG, FR_MASK_HI, FR_MASK_LO } = configCache;
 const WORLD_EL2 = WORLD.EL2;
 const { KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr } = iotlb;
 const { permits } = walker;
@@ -256,7 +256,7 @@ export class Translator {
   /**
    * The untagged stage-1 IOTLB hit through the stream's hit record (config-cache.ts): the same
    * outcome and counters as the full path below (STE hit, CD 0 hit, IOTLB hit), touching one
-   * cache line of per-stream state. 1 on a hit. Otherwise nothing is changed and the full path
+   * 8-byte record of per-stream state (and the IOTLB's IDs word of the record's tag). 1 on a hit. Otherwise nothing is changed and the full path
    * handles the access: -1 when the record applies and the IOTLB holds no entry for the address
    * (the full path then need not look again), 0 in every other case (no record, out of range, or
    * an entry that does not permit the access).
@@ -265,7 +265,7 @@ export class Translator {
     const e = this.recordProbe(sid, req.addrLo | 0, req.addrHi | 0);
     if (e < 0) return e === -1 ? -1 : 0;
     const flags = this.recFlags;
-    const ids = this.recIds;
+    const ids = this.tlb.idsOf(this.recTag);
     const write = req.write;
     const priv = effectivePriv((flags >>> 4) & 3, req.priv);
     const instr = effectiveInstr((flags >>> 6) & 3, write, req.instr);
@@ -282,9 +282,8 @@ export class Translator {
     return 1;
   }
 
-  /** The hit record's flags and IDs words, and its pinned tag index, of the last {@link recordProbe} that found one. */
+  /** The hit record's flags word and pinned tag index, of the last {@link recordProbe} that found one. */
   private recFlags = 0;
-  private recIds = 0;
   private recTag = 0;
 
   /**
@@ -292,7 +291,7 @@ export class Translator {
    * the address whose 32-bit halves are `lo` / `hi` (int32 values: larger numbers passed to a call
    * are boxed): the entry's slot; -1 when the record applies but the IOTLB holds no entry for the
    * address; -2 when no record applies (none, region disabled by EPDx, address out of range).
-   * Touches one cache line of per-stream state.
+   * Touches one 8-byte record of per-stream state.
    */
   private recordProbe(sid: number, lo: number, hi: number): number {
     const f = this.cfgCache.fast[sid >>> 12];
@@ -309,10 +308,8 @@ export class Translator {
     const hiTop = (hiIn & hiMask) >>> 0;
     const loTop = (lo & loMask) >>> 0;
     if (region === 1 ? !(hiTop === hiMask && loTop === loMask) : (hiTop | loTop) !== 0) return -2;
-    const ids = f[b + FR_IDS]!;
     const ts = f[b + FR_TAG]!;
     this.recFlags = flags;
-    this.recIds = ids;
     this.recTag = ts;
     const world = (flags >>> 12) & 3;
     const el2 = world === WORLD_EL2;
@@ -320,7 +317,7 @@ export class Translator {
     const keyHi = hiIn & 0xfffff;
     // The record pins its tag's IOTLB index (config-cache.ts): no tag lookup.
     let e = tlb.lookupIndex(ts, region, lo, keyHi);
-    if (e < 0 && !el2 && tlb.globalEntries > 0) e = tlb.lookupTag(world, ids & 0xffff, 0, region, lo, keyHi);
+    if (e < 0 && !el2 && tlb.globalEntries > 0) e = tlb.lookupTag(world, tlb.idsOf(ts) & 0xffff, 0, region, lo, keyHi);
     return e;
   }
 
