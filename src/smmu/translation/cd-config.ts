@@ -36,6 +36,45 @@ export interface TtConfig {
   readonly mairHi: number;
 }
 
+// A TTBx walk configuration packed in words (packWalk): the caches-disabled decode memo keeps one
+// beside the CD words, so that a walk there reads no object (Walker.useS1Packed).
+export const WC_SHIFT = 0;
+export const WC_START = 1;
+export const WC_IA = 2;
+export const WC_PS = 3;
+/** WCF_* bits. */
+export const WC_FLAGS = 4;
+export const WC_TTB_LO = 5;
+export const WC_TTB_HI = 6;
+export const WC_MAIR_LO = 7;
+export const WC_MAIR_HI = 8;
+export const WC_WORDS = 9;
+export const WCF_BE = 1;
+export const WCF_HA = 2;
+export const WCF_AFFD = 4;
+export const WCF_HAD = 8;
+export const WCF_HD = 16;
+export const WCF_WXN = 32;
+export const WCF_PAN = 64;
+
+/** The WCF_* bits of a walk configuration. */
+export function walkFlags(t: TtConfig): number {
+  return (t.be ? WCF_BE : 0) | (t.ha ? WCF_HA : 0) | (t.affd ? WCF_AFFD : 0) | (t.had ? WCF_HAD : 0) | (t.hd ? WCF_HD : 0) | (t.wxn ? WCF_WXN : 0) | (t.pan ? WCF_PAN : 0);
+}
+
+/** Writes the packed form of `t` (see WC_SHIFT) at word `at` of `w`. */
+export function packWalk(t: TtConfig, w: Uint32Array, at: number): void {
+  w[at + WC_SHIFT] = t.shift;
+  w[at + WC_START] = t.startLevel;
+  w[at + WC_IA] = t.ia;
+  w[at + WC_PS] = t.ps;
+  w[at + WC_FLAGS] = walkFlags(t);
+  w[at + WC_TTB_LO] = t.ttb % 0x1_0000_0000;
+  w[at + WC_TTB_HI] = Math.floor(t.ttb / 0x1_0000_0000);
+  w[at + WC_MAIR_LO] = t.mairLo;
+  w[at + WC_MAIR_HI] = t.mairHi;
+}
+
 export interface CdConfig {
   readonly words: Uint32Array;
   readonly asid: number;

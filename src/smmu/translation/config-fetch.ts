@@ -14,7 +14,7 @@ import type { SmmuFeatures } from '../features.js';
 import type { TableReader } from './table-reader.js';
 import type { Walker } from './walker.js';
 import { decodeSte, linearCdBase, type SteConfig } from './ste-config.js';
-import { decodeCd, type CdConfig } from './cd-config.js';
+import { decodeCd, packWalk, WC_WORDS, type CdConfig } from './cd-config.js';
 import { SteCacheEntry, CdCacheEntry } from './config-cache.js';
 import { cfgFault, fetchFault, walkFault } from './faults.js';
 import { XLATE_KIND, newResult, type StreamTableConfig, type TranslationRequest, type TranslationResult } from './types.js';
@@ -115,7 +115,11 @@ export class ConfigFetcher {
     const i = slot & (MEMO_PAGE - 1);
     const at = i * MEMO_STRIDE + 16;
     const m = this.memoCd;
-    if (m !== null && m.owner === se && m.index === index && sameWordsAt(words, page.words, at)) return m;
+    if (m !== null && m.owner === se && m.index === index && sameWordsAt(words, page.words, at)) {
+      this.memoWalk = page.words;
+      this.memoWalkAt = i * MEMO_STRIDE + MEMO_WALK;
+      return m;
+    }
     const cd = decodeCd(words, se.ste, this.features);
     if (cd === null) {
       cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
@@ -124,6 +128,10 @@ export class ConfigFetcher {
     const e = new CdCacheEntry(se, index, cd);
     page.cdEntries[i] = e;
     page.words.set(words, at);
+    packWalk(cd.tt[0], page.words, i * MEMO_STRIDE + MEMO_WALK);
+    packWalk(cd.tt[1], page.words, i * MEMO_STRIDE + MEMO_WALK + WC_WORDS);
+    this.memoWalk = page.words;
+    this.memoWalkAt = i * MEMO_STRIDE + MEMO_WALK;
     return e;
   }
 
@@ -135,6 +143,12 @@ export class ConfigFetcher {
   private readonly memo: (MemoPage | undefined)[] = [];
   /** The slot's CD entry as {@link fetchSteMemo} found it, for the fetchCdMemo that follows it. */
   private memoCd: CdCacheEntry | null = null;
+  /**
+   * Where the last fetchCdMemo's CD has its packed walk configurations (TTB0's at memoWalkAt,
+   * TTB1's WC_WORDS further): its memo page's words, beside the CD words it just compared.
+   */
+  memoWalk: Uint32Array = new Uint32Array(2 * WC_WORDS);
+  memoWalkAt = 0;
 
   private memoPage(slot: number): MemoPage {
     const p = new MemoPage();
@@ -273,8 +287,12 @@ function sameWordsAt(a: Uint32Array, b: Uint32Array, at: number): boolean {
 const MEMO_SLOTS = 65536;
 const MEMO_PAGE_BITS = 10;
 const MEMO_PAGE = 1 << MEMO_PAGE_BITS;
-/** Words per stream in a memo page: the STE's 16, then the last CD's 16 (two adjacent cache lines). */
-const MEMO_STRIDE = 32;
+/**
+ * Words per stream in a memo page: the STE's 16, the last CD's 16, then the packed walk
+ * configurations of that CD's TTB0 and TTB1 (WC_WORDS each): four adjacent cache lines.
+ */
+const MEMO_STRIDE = 64;
+const MEMO_WALK = 32;
 
 class MemoPage {
   /** The slot's STE entry, and the CD last decoded through it (any index). */

@@ -12,7 +12,7 @@ import { EVT, EVT_CLASS, copyEvent, emptyEvent, type SmmuEvent } from '../../spe
 import type { Translator } from './translator.js';
 import { blockDescriptorLegal, descriptorAddress } from './walker.js';
 import { WORLD, type SteConfig, type S2Config } from './ste-config.js';
-import type { CdConfig, TtConfig } from './cd-config.js';
+import { walkFlags, type CdConfig, type TtConfig } from './cd-config.js';
 import {
   PERM_R, PERM_W, PERM_X, XLATE_KIND, newResult,
   type CdReport, type MappedRange, type StreamReport, type TranslationRequest, type TranslationResult, type WalkStep, type WalkTrace,
@@ -271,7 +271,7 @@ export function forEachMapping(host: Translator, sid: number, ssid: number | nul
     enumStage(host, tt.shift, tt.ia, tt.startLevel, tt.ttb, tt.be, tt.ps, 0, span, tableToPa, budget, (l) => {
       if (get64(l.lo, l.hi, S1_LEAF.AF) === 0 && !tt.ha && !tt.affd) return true;
       const apT = tt.had ? 0 : l.apTable;
-      walker.computeS1Perms(tt, l.lo, l.hi, apT, !tt.had && l.xnTable, !tt.had && l.pxnTable, el2);
+      walker.computeS1Perms(walkFlags(tt), l.lo, l.hi, apT, !tt.had && l.xnTable, !tt.had && l.pxnTable, el2);
       const pp = walker.s1PermsPriv;
       const pu = walker.s1PermsUnpriv;
       const attr = mairByte(tt.mairLo, tt.mairHi, get64(l.lo, l.hi, S1_LEAF.ATTR_INDX));

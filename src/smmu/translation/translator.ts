@@ -23,6 +23,7 @@ import * as iotlb from './iotlb.js';
 import { ConfigCache, SteCacheEntry, CdCacheEntry } from './config-cache.js';
 import * as configCache from './config-cache.js';
 import * as types from './types.js';
+import * as cdConfig from './cd-config.js';
 import type { StreamTableConfig, TranslationRequest, TranslationResult, TranslatorOptions, TranslatorStats } from './types.js';
 
 const P2: number[] = [];
@@ -41,6 +42,7 @@ const { FR_STRIDE, FR_FLAGS, FR_TAG, FR_MASK_HI, FR_MASK_LO } = configCache;
 const WORLD_EL2 = WORLD.EL2;
 const { KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr } = iotlb;
 const { permits } = walker;
+const { WC_IA, WC_WORDS } = cdConfig;
 
 /** The saved configuration (the caches are not saved: they restart empty, which is always legal). */
 export interface TranslatorState {
@@ -478,18 +480,29 @@ export class Translator {
     pinnedNg: number,
   ): boolean {
     const key = this.hitKey;
-    const tt = region === 1 ? ce.tt1 : ce.tt0;
-    const ia = tt.ia;
+    const w = this.walker;
+    // The walk configuration: the CD entry's, or with caches disabled the decode memo's packed
+    // copy beside the CD words just compared (no object to reach with many streams).
+    let ia: number;
+    if (this.cachesOn) {
+      const tt = region === 1 ? ce.tt1 : ce.tt0;
+      w.useS1(tt);
+      ia = tt.ia;
+    } else {
+      const wc = this.fetcher.memoWalk;
+      const at = this.fetcher.memoWalkAt + region * WC_WORDS;
+      w.useS1Packed(wc, at);
+      ia = wc[at + WC_IA]!;
+    }
     const el2 = se.world === WORLD_EL2;
     const s2 = se.s2;
     const write = req.write;
     const tagNg = ce.tagNg;
     const tagG = ce.tagG;
     this.walks++;
-    const w = this.walker;
     const va = key - Math.floor(key / P2[ia]!) * P2[ia]!;
     w.s1Va = va;
-    if (!w.s1(tt, write, priv, el2, s2)) return walkFault(this.walker, out, req, priv, instr, ce.cd, s2);
+    if (!w.s1(write, priv, el2, s2)) return walkFault(this.walker, out, req, priv, instr, ce.cd, s2);
     const pp = w.s1PermsPriv;
     const pu = w.s1PermsUnpriv;
     if (!permits(priv ? pp : pu, write, instr)) {

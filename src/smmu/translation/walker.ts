@@ -10,7 +10,7 @@ import * as pagetable from '../../spec/smmuv3/pagetable.js';
 import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
 import type { SmmuFeatures } from '../features.js';
 import type { S2Config } from './ste-config.js';
-import type { TtConfig } from './cd-config.js';
+import * as cdConfig from './cd-config.js';
 import { TableReader } from './table-reader.js';
 import * as types from './types.js';
 
@@ -19,6 +19,7 @@ for (let i = 0; i <= 64; i++) P2.push(2 ** i);
 // Module-local, as every constant and helper a walk uses: V8 (Node 20) folds a module's own
 // unexported constants into optimised code, but reads an imported binding through its cell at
 // every use.
+const { WC_SHIFT, WC_START, WC_IA, WC_PS, WC_FLAGS, WC_TTB_LO, WC_TTB_HI, WC_MAIR_LO, WC_MAIR_HI, WCF_BE, WCF_HA, WCF_AFFD, WCF_HAD, WCF_HD, WCF_WXN, WCF_PAN, walkFlags } = cdConfig;
 const { PERM_R, PERM_W, PERM_X } = types;
 const { bitsInPlace, get64, rdLoHi } = bits;
 const { S1_LEAF, S2_LEAF, S1_TABLE, GRANULES, DESC_OA_MSB, mairByte } = pagetable;
@@ -240,22 +241,59 @@ export class Walker {
     return this.s2Pa;
   }
 
+  // The walk configuration of the next s1(), set by useS1 or useS1Packed.
+  private wShift = 12;
+  private wStart = 0;
+  private wIa = 0;
+  private wPs = 0;
+  private wFlags = 0;
+  private wTtb = 0;
+  private wMairLo = 0;
+  private wMairHi = 0;
+
+  /** The next s1() walks with this TTBx configuration. */
+  useS1(tt: cdConfig.TtConfig): void {
+    this.wShift = tt.shift;
+    this.wStart = tt.startLevel;
+    this.wIa = tt.ia;
+    this.wPs = tt.ps;
+    this.wFlags = walkFlags(tt);
+    this.wTtb = tt.ttb;
+    this.wMairLo = tt.mairLo;
+    this.wMairHi = tt.mairHi;
+  }
+
+  /** The next s1() walks with the packed configuration (cd-config.ts WC_*) at word `at` of `wc`. */
+  useS1Packed(wc: Uint32Array, at: number): void {
+    this.wShift = wc[at + WC_SHIFT]!;
+    this.wStart = wc[at + WC_START]!;
+    this.wIa = wc[at + WC_IA]!;
+    this.wPs = wc[at + WC_PS]!;
+    this.wFlags = wc[at + WC_FLAGS]!;
+    this.wTtb = wc[at + WC_TTB_HI]! * TWO32 + wc[at + WC_TTB_LO]!;
+    this.wMairLo = wc[at + WC_MAIR_LO]!;
+    this.wMairHi = wc[at + WC_MAIR_HI]!;
+  }
+
   /**
-   * Stage-1 walk of `va` = s1Va (already range-checked: 0 <= va < 2^tt.ia, the bits of the region) for
-   * an access. On success s1Oa is the output address (IPA when nested) of `va`, with s1Shift,
-   * s1Perms*, s1Attr (MAIR byte), s1Global. Permission checking of the access is the caller's,
-   * except that HTTU dirty/access updates happen here (`write` with DBM, AF with HA).
+   * Stage-1 walk of `va` = s1Va (already range-checked: 0 <= va < 2^ia, the bits of the region),
+   * with the configuration last given to useS1 / useS1Packed, for an access. On success s1Oa is
+   * the output address (IPA when nested) of `va`, with s1Shift, s1Perms*, s1Attr (MAIR byte),
+   * s1Global. Permission checking of the access is the caller's, except that HTTU dirty/access
+   * updates happen here (`write` with DBM, AF with HA).
    */
-  s1(tt: TtConfig, write: boolean, priv: boolean, el2: boolean, s2: S2Config | null): boolean {
+  s1(write: boolean, priv: boolean, el2: boolean, s2: S2Config | null): boolean {
     const va = this.s1Va;
-    const shift = tt.shift;
+    const shift = this.wShift;
     const stride = shift - 3;
-    const limit = P2[tt.ps]!;
+    const limit = P2[this.wPs]!;
     const r = this.reader;
     const t = this.tmp;
-    const be = tt.be;
-    const start = tt.startLevel;
-    let table = tt.ttb;
+    const flags = this.wFlags;
+    const be = (flags & WCF_BE) !== 0;
+    const start = this.wStart;
+    const ia = this.wIa;
+    let table = this.wTtb;
     // The upper words of the table descriptors passed, ORed: their hierarchical attributes
     // (APTable, XNTable, PXNTable) accumulate by OR down the walk, and are decoded at the leaf.
     let tableHi = 0;
@@ -263,7 +301,7 @@ export class Walker {
     const vaLo = va - vaHi * TWO32;
     for (let level = start; level <= 3; level++) {
       const lsb = shift + stride * (3 - level);
-      const idx = indexBits(vaLo, vaHi, lsb, level === start ? tt.ia - lsb : stride);
+      const idx = indexBits(vaLo, vaHi, lsb, level === start ? ia - lsb : stride);
       const ipaAddr = table + idx * 8;
       let addr = ipaAddr;
       if (s2 !== null) {
@@ -291,21 +329,21 @@ export class Walker {
       if (out + P2[lsb]! > limit) return this.fault(EVT.F_ADDR_SIZE, false, EVT_CLASS.IN, 0, 0, true);
       const origLo = lo;
       if ((lo & LO_AF) === 0) {
-        if (tt.ha) lo |= LO_AF;
-        else if (!tt.affd) return this.fault(EVT.F_ACCESS, false, EVT_CLASS.IN, 0, 0, true);
+        if ((flags & WCF_HA) !== 0) lo |= LO_AF;
+        else if ((flags & WCF_AFFD) === 0) return this.fault(EVT.F_ACCESS, false, EVT_CLASS.IN, 0, 0, true);
       }
       // With CD.HAD the table attributes are ignored (§5.4 HAD0/HAD1).
-      if (tt.had) tableHi = 0;
+      if ((flags & WCF_HAD) !== 0) tableHi = 0;
       const apTable = (tableHi >>> AP_TABLE_SHIFT) & AP_TABLE_MASK;
       const xnTable = (tableHi & HI_XN_TABLE) !== 0;
       const pxnTable = (tableHi & HI_PXN_TABLE) !== 0;
-      this.computeS1Perms(tt, lo, hi, apTable, xnTable, pxnTable, el2);
+      this.computeS1Perms(flags, lo, hi, apTable, xnTable, pxnTable, el2);
       // Dirty state (§3.13.3): DBM with AP[2] = 1 and CD.HD: a permitted write clears AP[2].
-      const dbmClean = tt.hd && (hi & HI_DBM) !== 0 && (lo & LO_AP2) !== 0 && (apTable & 2) === 0;
+      const dbmClean = (flags & WCF_HD) !== 0 && (hi & HI_DBM) !== 0 && (lo & LO_AP2) !== 0 && (apTable & 2) === 0;
       if (write && dbmClean) {
         const pp = this.s1PermsPriv;
         const pu = this.s1PermsUnpriv;
-        this.computeS1Perms(tt, lo & ~LO_AP2, hi, apTable, xnTable, pxnTable, el2);
+        this.computeS1Perms(flags, lo & ~LO_AP2, hi, apTable, xnTable, pxnTable, el2);
         if (permits(priv ? this.s1PermsPriv : this.s1PermsUnpriv, true, false)) {
           lo &= ~LO_AP2;
         } else {
@@ -327,7 +365,7 @@ export class Walker {
       this.s1Oa = out + rdLoHi(vaLo, vaHi, 0, lsb);
       this.s1Shift = lsb;
       // int32 halves: a MAIR word >= 2^31 passed as a number would be boxed (allocated) at the call.
-      this.s1Attr = mairByte(tt.mairLo | 0, tt.mairHi | 0, (lo >>> ATTR_SHIFT) & ATTR_MASK);
+      this.s1Attr = mairByte(this.wMairLo | 0, this.wMairHi | 0, (lo >>> ATTR_SHIFT) & ATTR_MASK);
       this.s1Sh = (lo >>> SH_SHIFT) & SH_MASK;
       this.s1Global = el2 || (lo & LO_NG) === 0;
       return true;
@@ -335,19 +373,19 @@ export class Walker {
     return this.fault(EVT.F_TRANSLATION, false, EVT_CLASS.IN, 0, 0, true);
   }
 
-  /** Stage-1 permissions for privileged and unprivileged accesses (Arm ARM D8.4, §13.7). */
-  computeS1Perms(tt: TtConfig, lo: number, hi: number, apTable: number, xnTable: boolean, pxnTable: boolean, el2: boolean): void {
+  /** Stage-1 permissions for privileged and unprivileged accesses (Arm ARM D8.4, §13.7); `flags`: the walk configuration's WCF_* bits. */
+  computeS1Perms(flags: number, lo: number, hi: number, apTable: number, xnTable: boolean, pxnTable: boolean, el2: boolean): void {
     let ap1 = (lo & LO_AP1) !== 0;
     let ap2 = (lo & LO_AP2) !== 0;
     // For execute permission (WXN, implicit PXN) a writable-clean descriptor (DBM = 1 with CD.HD)
     // counts as writable (IHI 0070 §3.13.3 note, as Armv8-A); not when APTable removes write.
-    let ap2x = ap2 && !(tt.hd && (hi & HI_DBM) !== 0);
+    let ap2x = ap2 && !((flags & WCF_HD) !== 0 && (hi & HI_DBM) !== 0);
     if ((apTable & 2) !== 0) ap2 = ap2x = true;
     const uxn = (hi & HI_UXN) !== 0 || xnTable;
     if (el2) {
       // EL2 (no E2H): one privilege level, AP[1] and PXN are ignored, XN = bit 54.
       let p = PERM_R | (ap2 ? 0 : PERM_W);
-      if (!uxn && !(tt.wxn && !ap2x)) p |= PERM_X;
+      if (!uxn && !((flags & WCF_WXN) !== 0 && !ap2x)) p |= PERM_X;
       this.s1PermsPriv = p;
       this.s1PermsUnpriv = p;
       return;
@@ -356,12 +394,12 @@ export class Walker {
     const pxn = (hi & HI_PXN) !== 0 || pxnTable;
     const unprivW = ap1 && !ap2;
     // PAN: privileged data accesses to EL0-accessible pages fault.
-    let priv = tt.pan && ap1 ? 0 : PERM_R | (ap2 ? 0 : PERM_W);
+    let priv = (flags & WCF_PAN) !== 0 && ap1 ? 0 : PERM_R | (ap2 ? 0 : PERM_W);
     let unpriv = (ap1 ? PERM_R : 0) | (unprivW ? PERM_W : 0);
     // Writable at EL0 (including writable-clean) implies privileged execute-never.
     if (!pxn && !(ap1 && !ap2x)) priv |= PERM_X;
     if (!uxn) unpriv |= PERM_X;
-    if (tt.wxn && !ap2x) {
+    if ((flags & WCF_WXN) !== 0 && !ap2x) {
       priv &= ~PERM_X;
       unpriv &= ~PERM_X;
     }
