@@ -60,8 +60,6 @@ export class CdCacheEntry {
   /** Bits of VA[31:0] that must equal VA[55] (0 when the input size is 32 bits or more). */
   readonly loMask0: number;
   readonly loMask1: number;
-  readonly ia0: number;
-  readonly ia1: number;
   /** The TTB0 / TTB1 walk configurations (cd.tt). */
   readonly tt0: TtConfig;
   readonly tt1: TtConfig;
@@ -81,8 +79,6 @@ export class CdCacheEntry {
     this.loMask0 = loMask(cd.tt[0]);
     this.hiMask1 = hiMask(cd.tt[1]);
     this.loMask1 = loMask(cd.tt[1]);
-    this.ia0 = cd.tt[0].ia;
-    this.ia1 = cd.tt[1].ia;
     this.tt0 = cd.tt[0];
     this.tt1 = cd.tt[1];
     const ste = owner.ste;

@@ -86,6 +86,8 @@ export class ConfigFetcher {
     // none depends on another, so they overlap.
     const m = page.steEntries[i]!;
     this.memoCd = page.cdEntries[i]!;
+    this.slotPage = page;
+    this.slotIndex = i;
     if (!this.readSte(sid, req, out)) return null;
     const words = this.words;
     if (m !== null && m.sid === sid && m.memoE2h === this.e2h && sameWordsAt(words, page.words, i * MEMO_STRIDE)) return m;
@@ -110,9 +112,8 @@ export class ConfigFetcher {
     const addr = se.cdBase >= 0 ? se.cdBase + index * 64 : this.cdAddress(se.ste, index, req, out, priv, instr);
     if (!this.readCdAt(addr, index, req, out)) return null;
     const words = this.words;
-    const slot = se.sid & (MEMO_SLOTS - 1);
-    const page = this.memo[slot >>> MEMO_PAGE_BITS] ?? this.memoPage(slot);
-    const i = slot & (MEMO_PAGE - 1);
+    const page = this.slotPage!;
+    const i = this.slotIndex;
     const at = i * MEMO_STRIDE + 16;
     const m = this.memoCd;
     if (m !== null && m.owner === se && m.index === index && sameWordsAt(words, page.words, at)) {
@@ -141,7 +142,9 @@ export class ConfigFetcher {
    * allocated on first use: bounded by MEMO_SLOTS streams whatever StreamIDs the guest uses.
    */
   private readonly memo: (MemoPage | undefined)[] = [];
-  /** The slot's CD entry as {@link fetchSteMemo} found it, for the fetchCdMemo that follows it. */
+  /** The memo slot {@link fetchSteMemo} used (its page and index) and its CD entry as found there, for the fetchCdMemo that follows it. */
+  private slotPage: MemoPage | null = null;
+  private slotIndex = 0;
   private memoCd: CdCacheEntry | null = null;
   /**
    * Where the last fetchCdMemo's CD has its packed walk configurations (TTB0's at memoWalkAt,

@@ -258,10 +258,10 @@ export class Translator {
   /**
    * The untagged stage-1 IOTLB hit through the stream's hit record (config-cache.ts): the same
    * outcome and counters as the full path below (STE hit, CD 0 hit, IOTLB hit), touching one
-   * 8-byte record of per-stream state (and the IOTLB's IDs word of the record's tag). 1 on a hit. Otherwise nothing is changed and the full path
-   * handles the access: -1 when the record applies and the IOTLB holds no entry for the address
-   * (the full path then need not look again), 0 in every other case (no record, out of range, or
-   * an entry that does not permit the access).
+   * 8-byte record of per-stream state (and the IOTLB's IDs word of the record's tag). 1 on a hit.
+   * Otherwise nothing is changed and the full path handles the access: -1 when the record applies
+   * and the IOTLB holds no entry for the address (the full path then need not look again), 0 in
+   * every other case (no record, out of range, or an entry that does not permit the access).
    */
   private fastHit(req: TranslationRequest, out: TranslationResult, sid: number): number {
     const e = this.recordProbe(sid, req.addrLo | 0, req.addrHi | 0);
