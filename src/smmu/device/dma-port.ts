@@ -64,6 +64,7 @@ for (let i = 0; i <= 64; i++) P2.push(2 ** i);
 const VEC_BATCH = 32;
 
 export class SmmuDmaPort implements DmaPort {
+  /** The full translation's request: a data access (instr and priv stay false), unprivileged unless STE.PRIVCFG says otherwise. */
   private readonly req: TranslationRequest = newRequest();
   private readonly res: TranslationResult = newResult();
   private readonly slice: { bytes: Uint8Array | null; offset: number } = { bytes: null, offset: 0 };
@@ -135,10 +136,6 @@ export class SmmuDmaPort implements DmaPort {
   }
 
   private vectored(segs: DmaSegments, write: boolean): DmaFault | null {
-    const req = this.req;
-    req.write = write;
-    req.instr = false;
-    req.priv = false;
     const pas = this.aheadPa;
     const lens = this.aheadLen;
     const segOf = this.aheadSeg;
@@ -176,7 +173,7 @@ export class SmmuDmaPort implements DmaPort {
           lo -= TWO32;
           hi = (hi + 1) >>> 0;
         }
-        reason = this.translateChunk(lo | 0, hi | 0, fastOk);
+        reason = this.translateChunk(lo | 0, hi | 0, fastOk, write);
         if (reason !== null) {
           faultLo = lo;
           faultHi = hi;
@@ -218,17 +215,13 @@ export class SmmuDmaPort implements DmaPort {
   private access(loIn: number, hiIn: number, buf: Uint8Array, write: boolean): DmaFault | null {
     let lo = loIn >>> 0;
     let hi = hiIn >>> 0;
-    const req = this.req;
-    req.write = write;
-    req.instr = false;
-    req.priv = false;
     const n = buf.length;
     // The IOTLB-hit shortcut (see translateChunk); SMMUEN is read once per call, as in vectored().
     const fastOk = this.untagged && this.smmu.smmuEnabled();
     // The address advances as 32-bit halves: no division and no boxed double per chunk.
     let done = 0;
     while (done < n) {
-      const reason = this.translateChunk(lo | 0, hi | 0, fastOk);
+      const reason = this.translateChunk(lo | 0, hi | 0, fastOk, write);
       if (reason !== null) return new Fault(hi * TWO32 + lo, reason, done);
       const pa = this.chunkPa;
       const size = this.chunkSize;
@@ -260,20 +253,21 @@ export class SmmuDmaPort implements DmaPort {
   private chunkSize = 0;
 
   /**
-   * Translates the chunk at the IOVA whose int32 halves are `lo` / `hi` (the request already holds
-   * the access kind) into chunkPa / chunkSize; null, or the fault reason. An untagged IOTLB hit
+   * Translates the chunk at the IOVA whose int32 halves are `lo` / `hi`, a write when `write`,
+   * into chunkPa / chunkSize; null, or the fault reason. An untagged IOTLB hit
    * takes the translator's shortcut when `fast` (SMMU enabled); anything else (miss, fault,
    * substream, SMMU disabled) the full translation with its event recording.
    */
-  private translateChunk(lo: number, hi: number, fast: boolean): string | null {
-    const req = this.req;
+  private translateChunk(lo: number, hi: number, fast: boolean, write: boolean): string | null {
     const t = this.smmu.translator;
-    const shift = fast ? t.lookupData(this.sid, lo, hi, req.write) : -1;
+    const shift = fast ? t.lookupData(this.sid, lo, hi, write) : -1;
     if (shift >= 0) {
       this.chunkPa = t.dataPa;
       this.chunkSize = P2[shift]!;
       return null;
     }
+    const req = this.req;
+    req.write = write;
     req.addrLo = lo >>> 0;
     req.addrHi = hi >>> 0;
     const res = this.res;

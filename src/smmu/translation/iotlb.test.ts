@@ -62,7 +62,7 @@ class RefTlb {
 const vmOf = (tag: number): number => Math.floor(tag / 131072);
 
 type Op =
-  | { op: 'insert'; t: number; region: number; addr: number; shift: number; out: number }
+  | { op: 'insert'; t: number; region: number; addr: number; shift: number; out: number; attr: number }
   | { op: 'lookup'; t: number; region: number; addr: number }
   | { op: 'all' }
   | { op: 'vm'; t: number }
@@ -82,7 +82,7 @@ const addrArb = fc.oneof(
   fc.integer({ min: 0, max: 0xff }).map((x) => 2 ** 51 + x * 4096),
 );
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('insert' as const), t: fc.nat(TAGS.length - 1), region: fc.nat(1), addr: addrArb, shift: fc.constantFrom(...SHIFTS), out: fc.nat(0xfff_ffff) }) },
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('insert' as const), t: fc.nat(TAGS.length - 1), region: fc.nat(1), addr: addrArb, shift: fc.constantFrom(...SHIFTS), out: fc.nat(0xfff_ffff), attr: fc.nat(5) }) },
   { weight: 6, arbitrary: fc.record({ op: fc.constant('lookup' as const), t: fc.nat(TAGS.length - 1), region: fc.nat(1), addr: addrArb }) },
   { weight: 1, arbitrary: fc.constant({ op: 'all' as const }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('vm' as const), t: fc.nat(TAGS.length - 1) }) },
@@ -101,12 +101,14 @@ for (const [minCap, maxCap, runs] of [[1, 8, 400], [1, 40, 300]] as const) test(
           case 'insert': {
             const tag = TAGS[o.t]!;
             const addr = o.addr - (o.addr % 2 ** o.shift);
-            const meta = packMeta(o.shift, o.region, 3, 1, tag % 131072 === 0, 2, 5, -1);
+            // A few attribute sets (shareability, MAIR attribute, stage-2 MemAttr or none).
+            const meta = packMeta(o.shift, o.region, 3, 1, tag % 131072 === 0, o.attr & 3, [0x44, 0xff, 0x04][o.attr % 3]!, o.attr < 3 ? -1 : 0xf);
             tlb.insTag = tag;
             tlb.insAddr = addr;
             tlb.insOut = o.out * 4096;
             const slot = tlb.insert(o.region, o.shift, meta);
             assert.equal(tlb.metas[slot], meta);
+            assert.equal(tlb.attrsOf(slot), meta & ~0x1fff);
             ref.insert(tag, o.region, addr, o.shift, o.out * 4096, meta);
             break;
           }
@@ -120,6 +122,7 @@ for (const [minCap, maxCap, runs] of [[1, 8, 400], [1, 40, 300]] as const) test(
               assert.ok(slot >= 0, 'the reference has the entry');
               assert.equal(tlb.outBase(slot), want.out);
               assert.equal(tlb.metas[slot], want.meta);
+              assert.equal(tlb.attrsOf(slot), want.meta & ~0x1fff);
             }
             break;
           }
@@ -164,6 +167,8 @@ for (const [minCap, maxCap, runs] of [[1, 8, 400], [1, 40, 300]] as const) test(
           }
         }
         assert.equal(tlb.size, ref.map.size);
+        // One attribute class per distinct attribute set held: classes are counted exactly.
+        assert.equal(tlb.attrClasses, new Set([...ref.map.values()].map((e) => e.meta & ~0x1fff)).size);
       }
       assert.equal(tlb.counters.evictions, ref.evictions);
       assert.equal(tlb.counters.invalidations, ref.invalidations);
@@ -188,6 +193,37 @@ test('IOTLB storage is sized by the capacity, never by what is inserted', () => 
   assert.equal(tlb.counters.evictions, 9000);
   assert.equal(tlb.metas.length, 8192);
   assert.equal(tlb.slots.length, 8192 * 4);
+});
+
+test('IOTLB attribute classes: 255 distinct attribute sets share the class table, more take the overflow class, freed classes are reused', () => {
+  const tlb = new Iotlb(600);
+  // Attribute set k: shareability k & 3, MAIR attribute (k >> 2) & 255, global for odd k.
+  const metaOf = (k: number): number => packMeta(12, 0, 3, 1, (k & 1) === 1, k & 3, (k >> 2) & 255, -1);
+  const insert = (k: number, page: number): number => {
+    tlb.insTag = tagKey(KIND_S1, 0, 0, 1 + (k % 7));
+    tlb.insAddr = page * 4096;
+    tlb.insOut = page * 8192;
+    return tlb.insert(0, 12, metaOf(k));
+  };
+  for (let k = 0; k < 300; k++) insert(k, k);
+  assert.equal(tlb.attrClasses, 255);
+  for (let k = 0; k < 300; k++) {
+    tlb.probeTag = tagKey(KIND_S1, 0, 0, 1 + (k % 7));
+    tlb.probe = k * 4096;
+    const slot = tlb.lookupProbe(0);
+    assert.ok(slot >= 0);
+    assert.equal(tlb.attrsOf(slot), metaOf(k) & ~0x1fff, `attribute set ${k}`);
+  }
+  tlb.invalidateAll();
+  assert.equal(tlb.attrClasses, 0);
+  // Every class is free again: 255 new sets get classes, and all read back.
+  for (let k = 300; k < 555; k++) insert(k, k);
+  assert.equal(tlb.attrClasses, 255);
+  for (let k = 300; k < 555; k++) {
+    tlb.probeTag = tagKey(KIND_S1, 0, 0, 1 + (k % 7));
+    tlb.probe = k * 4096;
+    assert.equal(tlb.attrsOf(tlb.lookupProbe(0)), metaOf(k) & ~0x1fff);
+  }
 });
 
 test('IOTLB deletion keeps entries findable when a cluster wraps around the end of the table', () => {

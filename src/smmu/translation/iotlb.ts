@@ -3,10 +3,16 @@
 // a fixed capacity. Storage is sized once from the capacity (a host option, never a guest value):
 //  - `slots`, an open-addressing hash table with linear probing, four 32-bit words (16 bytes, four
 //    slots a cache line) a slot: page index, key word (page index high bits, size, region, tag
-//    index), output frame, and the output frame's high bits with the permissions. A hit computes
-//    the home slot and compares two words in place: one dependent memory access to a table half
-//    the size of one holding doubles, no allocation and no boxing of 64-bit keys;
-//  - `metas`, per slot the packed attributes a hit reports (read after the slot matched);
+//    index), output frame, and the output frame's high bits with the permissions and the entry's
+//    attribute class. A hit computes the home slot and compares two words in place: one
+//    dependent memory access to a table half the size of one holding doubles, no allocation and
+//    no boxing of 64-bit keys;
+//  - attribute classes: the distinct attribute sets (global, shareability, MAIR attribute,
+//    stage-2 MemAttr) of the entries, at most 255 at a time, refcounted; a hit reads its entry's
+//    from this small table, which stays in the CPU's nearest cache, instead of from a second
+//    table as large as `slots` (a second dependent cache miss). Entries inserted while all 255
+//    are in use with other sets take the overflow class, whose attributes are read from `metas`;
+//  - `metas`, per slot the packed attributes (packMeta) of its entry;
 //  - `link`, per slot the tag's entry list (for ASID/VMID invalidation in proportion to the
 //    entries of that tag) and the slot's place in the FIFO ring;
 //  - per tag (a small index assigned while the tag has entries): list head and entry count, and
@@ -75,9 +81,16 @@ const W_PAGE = 0;
 const W_KEY = 1;
 /** Output frame (output base / 4 KiB) bits [31:0]. Output bases are 4 KiB aligned and below 2^52. */
 const W_OUT = 2;
-/** Output frame bits [39:32] in [7:0], privileged permissions in [10:8], unprivileged in [13:11], tag index bits above 16 in [31:14]. */
+/**
+ * Output frame bits [39:32] in [7:0], privileged permissions in [10:8], unprivileged in [13:11],
+ * attribute class in [21:14], tag index bits above 16 in [31:22] (tag indexes are below 2^27).
+ */
 const W_OUTHI = 3;
 const TAG_LO_BITS = 17;
+/** Bits of a packed meta (packMeta) that an attribute class holds: global, sh, mairAttr, s2MemAttr. */
+const ATTR_BITS = ~0x1fff;
+/** The attribute class of entries whose attributes are read from `metas` (every other class in use). */
+const ATTR_OVERFLOW = 255;
 // Layout of `tagInfo` (Int32Array): per tag index, its entry list head, entry count (0 while the
 // index is free), pins ({@link Iotlb.pinTag}; an index is freed with neither entries nor pins) and
 // VM index.
@@ -141,6 +154,13 @@ export class Iotlb {
   readonly slots: Int32Array;
   /** Per slot the packed attributes (packMeta) of its entry. */
   readonly metas: Int32Array;
+  // ---- attribute classes: per class its attribute bits (ATTR_BITS of a meta) and entry count;
+  // attribute bits -> class; the free classes.
+  private readonly attrOf = new Int32Array(ATTR_OVERFLOW);
+  private readonly attrUse = new Int32Array(ATTR_OVERFLOW);
+  private readonly attrIndex = new IntIndex(ATTR_OVERFLOW);
+  private readonly freeAttrs = new Int32Array(ATTR_OVERFLOW).map((_, i) => ATTR_OVERFLOW - 1 - i);
+  private freeAttrCount = ATTR_OVERFLOW;
   private readonly link: Int32Array;
   /** FIFO of slots in insertion order (-1: that entry is gone). */
   private readonly ring: Int32Array;
@@ -200,6 +220,7 @@ export class Iotlb {
    * capacity: one pin per hit record). Tags with entries or pins never outnumber their sum.
    */
   constructor(readonly capacity: number, readonly pinCapacity = 0) {
+    // Tag indexes (below capacity + pinCapacity) must fit the 27 bits a slot holds.
     if (!(Number.isSafeInteger(capacity) && capacity >= 1 && capacity <= 1 << 26)) throw new RangeError(`bad IOTLB capacity ${capacity}`);
     if (!(Number.isSafeInteger(pinCapacity) && pinCapacity >= 0 && pinCapacity <= 1 << 26)) throw new RangeError(`bad IOTLB pin capacity ${pinCapacity}`);
     const tags = capacity + pinCapacity;
@@ -243,7 +264,7 @@ export class Iotlb {
       const b = i * SLOT;
       const k = slots[b + W_KEY]!;
       if (k === 0) return -1;
-      if (k === want && slots[b + W_PAGE] === pageLo && slots[b + W_OUTHI]! >>> 14 === tsHi) return i;
+      if (k === want && slots[b + W_PAGE] === pageLo && slots[b + W_OUTHI]! >>> 22 === tsHi) return i;
       i = (i + 1) & this.mask;
     }
   }
@@ -355,7 +376,7 @@ export class Iotlb {
       for (;;) {
         const b = i * SLOT;
         const k = slots[b + W_KEY]!;
-        if (k === want && slots[b + W_PAGE] === pageLo && slots[b + W_OUTHI]! >>> 14 === tsHi) return i;
+        if (k === want && slots[b + W_PAGE] === pageLo && slots[b + W_OUTHI]! >>> 22 === tsHi) return i;
         if (k === 0) break;
         i = (i + 1) & mask;
       }
@@ -368,6 +389,18 @@ export class Iotlb {
     return slotPerms(this.slots[i * SLOT + W_OUTHI]!, priv);
   }
 
+  /**
+   * The packed attributes of the entry in slot `i`: a packMeta value with global, sh, mairAttr and
+   * s2MemAttr (its other fields zero). Reads the slot's line and the small class table only.
+   */
+  attrsOf(i: number): number {
+    const c = (this.slots[i * SLOT + W_OUTHI]! >>> 14) & 255;
+    return c !== ATTR_OVERFLOW ? this.attrOf[c]! : this.metas[i]! & ATTR_BITS;
+  }
+  /** Attribute classes in use (the class tests count them). */
+  get attrClasses(): number {
+    return ATTR_OVERFLOW - this.freeAttrCount;
+  }
   /** log2 of the page or block size of the entry in slot `i`. */
   shiftOf(i: number): number {
     return slotShift(this.slots[i * SLOT + W_KEY]!);
@@ -422,7 +455,7 @@ export class Iotlb {
     slots[b + W_PAGE] = pageLo;
     slots[b + W_KEY] = keyWord(ts, region, shift, pageHi);
     slots[b + W_OUT] = frame | 0;
-    slots[b + W_OUTHI] = (frameHi & 0xff) | (metaPerms(meta, true) << 8) | (metaPerms(meta, false) << 11) | ((ts >>> TAG_LO_BITS) << 14);
+    slots[b + W_OUTHI] = (frameHi & 0xff) | (metaPerms(meta, true) << 8) | (metaPerms(meta, false) << 11) | (this.attrClass(meta) << 14) | ((ts >>> TAG_LO_BITS) << 22);
     this.metas[i] = meta;
     const l = i * LSTRIDE;
     const head = this.tagInfo[ts * TAG_STRIDE + T_HEAD]!;
@@ -441,6 +474,20 @@ export class Iotlb {
     if (metaGlobal(meta)) this.globalEntries++;
     this.size++;
     return i;
+  }
+
+  /** The attribute class for a new entry with packed attributes `meta`, counted as one more user; ATTR_OVERFLOW when every class is in use with other attributes. */
+  private attrClass(meta: number): number {
+    const bits = meta & ATTR_BITS;
+    let c = this.attrIndex.get(bits);
+    if (c < 0) {
+      if (this.freeAttrCount === 0) return ATTR_OVERFLOW;
+      c = this.freeAttrs[--this.freeAttrCount]!;
+      this.attrIndex.set(bits, c);
+      this.attrOf[c] = bits;
+    }
+    this.attrUse[c] = this.attrUse[c]! + 1;
+    return c;
   }
 
   /** The tag's index, assigned when it gets its first entry or pin (tags never outnumber entries plus pins). */
@@ -488,6 +535,11 @@ export class Iotlb {
     const shift = m & 63;
     if (--this.shiftCount[shift]! === 0) this.shiftMask &= ~(1 << (shift - 12));
     if (metaGlobal(m)) this.globalEntries--;
+    const c = (this.slots[i * SLOT + W_OUTHI]! >>> 14) & 255;
+    if (c !== ATTR_OVERFLOW && --this.attrUse[c]! === 0) {
+      this.attrIndex.delete(this.attrOf[c]!);
+      this.freeAttrs[this.freeAttrCount++] = c;
+    }
     this.size--;
     if (counted) this.counters.invalidations++;
     this.slots[i * SLOT + W_KEY] = 0;

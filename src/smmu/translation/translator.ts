@@ -40,7 +40,7 @@ const { PERM_R, PERM_W, PERM_X, XLATE_KIND } = types;
 const PERM_ALL = PERM_R | PERM_W | PERM_X;
 const { FR_STRIDE, FR_FLAGS, FR_TAG, FR_MASK_HI, FR_MASK_LO } = configCache;
 const WORLD_EL2 = WORLD.EL2;
-const { KIND_S1, KIND_S2, tagKey, packMeta, metaShift, metaPerms, metaGlobal, metaSh, metaMair, metaS2Attr } = iotlb;
+const { KIND_S1, KIND_S2, tagKey, packMeta, metaGlobal, metaSh, metaMair, metaS2Attr } = iotlb;
 const { permits } = walker;
 const { WC_IA, WC_WORDS } = cdConfig;
 
@@ -549,10 +549,10 @@ export class Translator {
   /** Fills `out` from IOTLB slot `e` for the input address in `hitKey`. No allocation. */
   private hit(out: TranslationResult, e: number, priv: boolean, asid: number, vmid: number, fromTlb = true): boolean {
     const tlb = this.tlb;
-    const m = tlb.metas[e]!;
-    const shift = metaShift(m);
-    const pp = metaPerms(m, true);
-    const pu = metaPerms(m, false);
+    const m = tlb.attrsOf(e);
+    const shift = tlb.shiftOf(e);
+    const pp = tlb.permsOf(e, true);
+    const pu = tlb.permsOf(e, false);
     const global = metaGlobal(m);
     out.ok = true;
     out.tlbHit = fromTlb;
