@@ -22,8 +22,8 @@ export interface PortTranslator {
 export interface DataLookup {
   /** log2 of the page or block size on a permitted IOTLB hit (its PA in `dataPa`), else -1 with nothing changed. Pass the address halves as int32 values (`x | 0`): V8 boxes larger numbers passed to a call. */
   lookupData(sid: number, lo: number, hi: number, write: boolean): number;
-  /** Reads the IOTLB slot lookupData would read first, changing nothing: touching a batch first overlaps their cache misses. */
-  touchData(sid: number, lo: number, hi: number): number;
+  /** Reads the IOTLB slots lookupData would read first for the addresses lo[k] / hi[k], k in [from, to), changing nothing: touching a batch first overlaps their cache misses. */
+  touchData(sid: number, lo: Int32Array, hi: Int32Array, from: number, to: number): number;
   readonly dataPa: number;
 }
 
@@ -148,13 +148,7 @@ export class SmmuDmaPort implements DmaPort {
     while (seg < segs.count) {
       // Touch the IOTLB slots of the next segments first: their cache misses overlap, and the
       // lookups below find the lines in cache.
-      if (fastOk) {
-        const t = this.smmu.translator;
-        let touched = 0;
-        const end = seg + VEC_BATCH < segs.count ? seg + VEC_BATCH : segs.count;
-        for (let s = seg; s < end; s++) touched ^= t.touchData(this.sid, segs.lo[s]!, segs.hi[s]!);
-        this.touched = touched;
-      }
+      if (fastOk) this.touched = this.smmu.translator.touchData(this.sid, segs.lo, segs.hi, seg, seg + VEC_BATCH < segs.count ? seg + VEC_BATCH : segs.count);
       // Phase 1: translate up to VEC_BATCH chunks.
       let k = 0;
       let reason: string | null = null;

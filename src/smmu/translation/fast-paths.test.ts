@@ -255,16 +255,21 @@ test('a refill after a probe through the hit record files a global leaf under th
   assert.equal(fast.lookupData(0, 0x7008, 0, false), -1);
 });
 
-test('touchData reads the slot lookupData would probe first, and changes and counts nothing', () => {
+test('touchData reads the slots lookupData would probe first, and changes and counts nothing', () => {
   const { fast, pts } = setup(64);
   pts[0]!.map(0x5000n, encodeS1Leaf({ oa: BigInt(RAM_PA), level3: true, attrIndx: 1, ap: 1, sh: 3, ng: true }), 3);
-  assert.equal(fast.touchData(0, 0x5008, 0), 0, 'no hit record yet: nothing to touch');
+  const touch = (...los: number[]): number => fast.touchData(0, Int32Array.from(los), new Int32Array(los.length), 0, los.length);
+  assert.equal(touch(0x5008), 0, 'no hit record yet: nothing to touch');
   const r = newResult();
   assert.equal(fast.translate(makeRequest(0, null, 0x5008), r), true);
   const tlb = (fast as unknown as { tlb: { searches: number } }).tlb;
   const before = { stats: fast.stats(), searches: tlb.searches };
   // The entry was inserted alone into an empty table, so it sits in its home slot: the touch reads its key word.
-  assert.notEqual(fast.touchData(0, 0x5010, 0), 0);
+  const key = touch(0x5010);
+  assert.notEqual(key, 0);
+  // Several addresses: their key words XORed (two touches of the same slot cancel out).
+  assert.equal(touch(0x5010, 0x5ff8), 0);
+  assert.equal(touch(0x5010, 0x5ff8, 0x5020), key);
   assert.deepEqual(fast.stats(), before.stats);
   assert.equal(tlb.searches, before.searches);
   assert.equal(fast.lookupData(0, 0x5010, 0, false), 12);

@@ -337,19 +337,28 @@ export class Iotlb {
   }
 
   /**
-   * Reads the key word of the home slot that a lookup of tag index `ts` for the region key
-   * `lo` / `hi` probes first, at the smallest page/block size present, and returns it. Changes
-   * nothing and counts nothing: a caller about to look several addresses up touches their slots
-   * first, so that their cache misses overlap instead of following one another (the caller must
-   * use the value, or the compiler drops the read).
+   * Reads the key words of the home slots that lookups of tag index `ts` probe first, at the
+   * smallest page/block size present, for the input addresses whose 32-bit halves are `lo[k]` /
+   * `hi[k]` (VA[55] selecting the region), k from `from` to `to` - 1, and returns them XORed.
+   * Changes nothing and counts nothing: a caller about to look several addresses up touches their
+   * slots first, so that their cache misses overlap instead of following one another (the caller
+   * must use the value, or the compiler drops the reads).
    */
-  touch(ts: number, region: number, lo: number, hi: number): number {
+  touch(ts: number, lo: Int32Array, hi: Int32Array, from: number, to: number): number {
     const m = this.shiftMask;
     if (m === 0) return 0;
     const shift = 43 - Math.clz32(m & -m);
-    const pageLo = shift < 32 ? (lo >>> shift) | (hi << (32 - shift)) : hi >>> (shift - 32);
-    const pageHi = shift < 32 ? hi >>> shift : 0;
-    return this.slots[this.home(ts, region, shift, pageLo, pageHi) * SLOT + W_KEY]!;
+    const slots = this.slots;
+    let x = 0;
+    for (let k = from; k < to; k++) {
+      const h = hi[k]!;
+      const kh = h & 0xfffff;
+      const l = lo[k]!;
+      const pageLo = shift < 32 ? (l >>> shift) | (kh << (32 - shift)) : kh >>> (shift - 32);
+      const pageHi = shift < 32 ? kh >>> shift : 0;
+      x ^= slots[this.home(ts, (h >>> 23) & 1, shift, pageLo, pageHi) * SLOT + W_KEY]!;
+    }
+    return x;
   }
 
   /** Slot of the entry of tag index `ts` containing the region key `lo` / `hi` (see {@link lookupTag}), or -1. */

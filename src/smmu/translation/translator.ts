@@ -352,17 +352,18 @@ export class Translator {
   }
 
   /**
-   * Touches the IOTLB slot {@link lookupData} would read first for this access (through the
-   * stream's hit record), and returns what it read; changes and counts nothing. A caller with
-   * several accesses to look up touches them all first: their cache misses then overlap.
+   * Touches the IOTLB slots {@link lookupData} would read first for accesses by stream `sid` at
+   * the addresses whose 32-bit halves are `lo[k]` / `hi[k]`, for k from `from` to `to` - 1
+   * (through the stream's hit record), and returns what it read, XORed; changes and counts
+   * nothing. A caller with several accesses to look up touches them all first: their cache misses
+   * then overlap (a tight loop: the CPU has many of them in flight at once).
    */
-  touchData(sid: number, lo: number, hi: number): number {
+  touchData(sid: number, lo: Int32Array, hi: Int32Array, from: number, to: number): number {
     const f = this.cfgCache.fast[sid >>> 12];
     if (f === undefined) return 0;
     const b = (sid & 4095) * FR_STRIDE;
     if (f[b + FR_FLAGS] === 0) return 0;
-    const hiIn = hi >>> 0;
-    return this.tlb.touch(f[b + FR_TAG]!, (hiIn >>> 23) & 1, lo, hiIn & 0xfffff);
+    return this.tlb.touch(f[b + FR_TAG]!, lo, hi, from, to);
   }
 
   /** Fast-path hits (each one STE hit, one CD hit and one IOTLB hit). */
