@@ -20,6 +20,11 @@
 //                 and with 1K / 32K / 1M pages (dense layout: random pages within 4x their count)
 //   flat/*        iotlb-hit, iotlb-hit-dma and walk (caches disabled) with 65,536 streams
 //                                                       baseline: the same workload with 1 stream
+//   serial/*      walk, iotlb-miss, iotlb-hit and iotlb-hit-dma, workload and baseline alike with
+//                 each lookup's address depending on the result before it (measure.ts `serial`):
+//                 latency against latency. The other rows let the CPU overlap independent lookups,
+//                 which it does for as many as its instruction window holds: several of a baseline's
+//                 few dozen instructions, fewer of a full translation.
 // Each workload runs in a process of its own (this script re-runs itself with `--child NAME`), so
 // that no workload's objects shape the optimised code another workload is measured with.
 // `--runs N` runs each workload's process N times and reports the run with the median ratio, with
@@ -149,20 +154,25 @@ function visitAll(f: Fixture, pages: number, streams: number): void {
   for (let p = 0; p < pages; p++) f.smmu.translator.translateAddress(p % streams, null, f.iovas[p]!, false, res);
 }
 
-function walkAndHit(label: string, pages: number, streams: number, layout: 'sparse' | 'dense', which: 'all' | 'walk' | 'hit'): void {
+/** The workload with each operation depending on the one before it (Workload.serial) when `on`. */
+function serialIf(on: boolean, w: Workload): Workload {
+  return on ? { ...w, serial: true } : w;
+}
+
+function walkAndHit(label: string, pages: number, streams: number, layout: 'sparse' | 'dense', which: 'all' | 'walk' | 'hit', serial = false): void {
   if (which !== 'hit' && wanted(label.replace('%', 'walk'))) {
     const f = buildFixture({ pages, streams, layout, cachesEnabled: false });
     const { addrs, sids, pages: pg } = lookups(f, streams, 7);
     check(f, addrs, sids, pg);
     visitAll(f, pages, streams);
-    report(label.replace('%', 'walk'), translateWorkload(f, addrs, sids), 'minimal JS walk', walkBaseline(f, addrs));
+    report(label.replace('%', 'walk'), serialIf(serial, translateWorkload(f, addrs, sids)), 'minimal JS walk', serialIf(serial, walkBaseline(f, addrs)));
   }
   if (which === 'all' && wanted(label.replace('%', 'iotlb-miss'))) {
     const f = buildFixture({ pages, streams, layout, cachesEnabled: true, tlbSize: 16 });
     const { addrs, sids, pages: pg } = lookups(f, streams, 7);
     check(f, addrs, sids, pg);
     visitAll(f, pages, streams);
-    report(label.replace('%', 'iotlb-miss'), translateWorkload(f, addrs, sids), 'minimal JS walk', walkBaseline(f, addrs));
+    report(label.replace('%', 'iotlb-miss'), serialIf(serial, translateWorkload(f, addrs, sids)), 'minimal JS walk', serialIf(serial, walkBaseline(f, addrs)));
   }
   if (which !== 'walk' && wanted(label.replace('%', 'iotlb-hit'))) {
     const f = buildFixture({ pages, streams, layout, cachesEnabled: true });
@@ -171,7 +181,7 @@ function walkAndHit(label: string, pages: number, streams: number, layout: 'spar
     visitAll(f, pages, streams);
     const w = translateWorkload(f, addrs, sids);
     const before = f.smmu.translator.stats();
-    report(label.replace('%', 'iotlb-hit'), w, 'typed-array hash probe', hitBaseline(f, addrs));
+    report(label.replace('%', 'iotlb-hit'), serialIf(serial, w), 'typed-array hash probe', serialIf(serial, hitBaseline(f, addrs)));
     const after = f.smmu.translator.stats();
     const misses = after.tlbMisses - before.tlbMisses;
     if (misses > (after.tlbHits - before.tlbHits) / 100) process.stderr.write(`warning: ${label}: ${misses} IOTLB misses during the hit benchmark\n`);
@@ -179,10 +189,10 @@ function walkAndHit(label: string, pages: number, streams: number, layout: 'spar
 }
 
 /** IOTLB hits through Translator.lookupData (what the DMA port asks first), on the iotlb-hit workload. */
-function hitDma(label: string, streams: number): void {
+function hitDma(label: string, streams: number, serial = false): void {
   if (!wanted(label)) return;
   const d = dataLookups(streams);
-  report(label, d.w, 'typed-array hash probe', hitBaseline(d.f, d.addrs));
+  report(label, serialIf(serial, d.w), 'typed-array hash probe', serialIf(serial, hitBaseline(d.f, d.addrs)));
 }
 
 /** The iotlb-hit-dma workload with `streams` streams (warm IOTLB, lookupData at the lookups' addresses), with its fixture and addresses. */
@@ -302,6 +312,10 @@ for (const s of [1, 256, 65536]) {
   WORKLOADS.push([`scale/iotlb-hit-dma/streams=${s}`, () => hitDma(`scale/iotlb-hit-dma/streams=${s}`, s)]);
 }
 for (const n of [1024, 32768, 1048576]) WORKLOADS.push([`scale/iotlb-hit/pages=${n}`, () => walkAndHit(`scale/%/pages=${n}`, n, 1, 'dense', 'hit')]);
+for (const kind of ['walk', 'iotlb-miss', 'iotlb-hit'] as const) {
+  WORKLOADS.push([`serial/${kind}`, () => walkAndHit('serial/%', 65536, 1, 'sparse', 'all', true)]);
+}
+WORKLOADS.push(['serial/iotlb-hit-dma', () => hitDma('serial/iotlb-hit-dma', 1, true)]);
 WORKLOADS.push(
   ['flat/iotlb-hit/streams=65536', () => flat('flat/iotlb-hit/streams=65536', (s) => translateWith(s, true))],
   ['flat/iotlb-hit-dma/streams=65536', () => flat('flat/iotlb-hit-dma/streams=65536', (s) => dataLookups(s).w)],

@@ -22,6 +22,13 @@ const collect = runInNewContext('gc') as () => void;
 export interface Workload {
   readonly ctx: Ctx;
   readonly body: string;
+  /**
+   * Serial: each operation's index depends on the results of the ones before it (through `sink`),
+   * so that no two operations are in flight at once: their latencies add up. Otherwise the CPU
+   * runs ahead into the next operations while one waits for memory, as far as its
+   * instruction window reaches, and a short operation overlaps more of them than a long one.
+   */
+  readonly serial?: boolean;
 }
 
 export interface Ctx {
@@ -36,7 +43,9 @@ let loopSerial = 0;
 function compile(w: Workload): (from: number, n: number) => void {
   loopSerial++;
   // The serial makes each function's source, and so its compiled code and feedback, distinct.
-  const loop = new Function('ctx', 'from', 'n', `/* workload ${loopSerial} */ let sink = 0; for (let i = from; i < from + n; i++) { ${w.body} } ctx.sink += sink;`) as Loop;
+  // Serial: `sink` stays far below 1e300, so the index is unchanged, but the compiler cannot know it.
+  const head = w.serial ? 'for (let j = from; j < from + n; j++) { const i = j + ((sink / 1e300) | 0);' : 'for (let i = from; i < from + n; i++) {';
+  const loop = new Function('ctx', 'from', 'n', `/* workload ${loopSerial} */ let sink = 0; ${head} ${w.body} } ctx.sink += sink;`) as Loop;
   return (from, n) => loop(w.ctx, from, n);
 }
 
