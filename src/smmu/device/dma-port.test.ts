@@ -28,18 +28,22 @@ test('readAt/writeAt take the IOVA as 32-bit halves, signed or unsigned, like re
   assert.deepEqual(viaNumber, data);
 });
 
-test('short and page-crossing transfers copy exactly their bytes (every length 0-40, both directions)', () => {
+test('short and page-crossing transfers copy exactly their bytes (every length 0-72, both directions, RAM side aligned or not)', () => {
   // Two mapped pages that are adjacent in IOVA space, so that a transfer can run from one into the other.
   let first = -1;
   for (let i = 0; i < f.iovas.length && first < 0; i++) if (ref(f.iovas[i]! + 4096) >= 0) first = i;
   assert.ok(first >= 0, 'the fixture maps two adjacent pages');
   const base = f.iovas[first]!;
-  for (let len = 0; len <= 40; len++) {
-    for (const off of [100, 4096 - 5, 4096 - 17, 4096 - len]) {
+  for (let len = 0; len <= 72; len++) {
+    for (const off of [100, 101, 4096 - 5, 4096 - 17, 4096 - len]) {
       const iova = base + off;
       const data = new Uint8Array(len).map((_, k) => (len * 7 + off + k * 13) & 0xff);
+      // The bytes just before and after the transfer keep their values.
+      const around = [iova - 1, iova + len, iova + len + 1, iova + len + 2].filter((a) => ref(a) >= 0);
+      around.forEach((a, k) => (f.ram[ref(a)] = 0x30 + k));
       assert.equal(port.writeAt(iova | 0, Math.floor(iova / 2 ** 32) | 0, data), null);
       for (let k = 0; k < len; k++) assert.equal(f.ram[ref(iova + k)], data[k], `write len ${len} off ${off} byte ${k}`);
+      around.forEach((a, k) => assert.equal(f.ram[ref(a)], 0x30 + k, `write len ${len} off ${off}: byte at ${a - iova} changed`));
       // Read into the middle of a larger buffer through a vectored list: the bytes around stay.
       const back = new Uint8Array(len + 8).fill(0xee);
       const segs = new DmaSegments(1);

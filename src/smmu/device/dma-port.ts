@@ -3,7 +3,7 @@
 // no allocation, no BigInt) and copied to or from guest memory. A fault stops the access: the
 // event (if any) has already been recorded by the device, and a DmaFault describes it.
 // Untagged PCIe traffic is an unprivileged data access (§13.7).
-import type { DmaFault, DmaPort, PhysMemory } from '../../memory/types.js';
+import type { DmaFault, DmaPort, PhysMemory, RamWords } from '../../memory/types.js';
 import { GuestMemory } from '../../memory/guest-memory.js';
 import type { DmaSegments } from '../../memory/dma-segments.js';
 import { newRequest, newResult, setAddress, type TranslationRequest, type TranslationResult } from '../translation/types.js';
@@ -33,20 +33,50 @@ const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array
 
 /**
  * Copies up to this many bytes that would need a view (any read, a write of part of the buffer)
- * byte by byte instead: no allocation, and faster at these sizes (Node.js 20, 4K-aligned
- * cache-resident copies: 2 bytes 4 ns against 43 ns through Buffer.prototype.copy, 16 bytes 28 ns
- * against 51 ns; equal at 32 bytes).
+ * in a loop instead: no allocation, and as fast or faster at these sizes. Node.js 20,
+ * cache-resident, ns per copy through Buffer.prototype.copy / by 32-bit words (RAM side 4-byte
+ * aligned) / byte by byte: 17 bytes 80 / 16 / 18, 32 bytes 50 / 25 / 30, 64 bytes 49 / 45 / 55,
+ * 128 bytes 49 / 86 / 107.
  */
-const SHORT_COPY = 16;
+const SHORT_COPY = 64;
+/** The byte-by-byte loop (RAM side not word aligned, or no word view) stops at this length. */
+const SHORT_COPY_BYTES = 48;
 
-/** Copies `len` bytes between `ram` at `at` and `buf` at `off`, into RAM when `write`. */
-function copyChunk(ram: Uint8Array, at: number, buf: Uint8Array, off: number, len: number, write: boolean): void {
+/**
+ * Copies `len` bytes between `ram` at `at` and `buf` at `off`, into RAM when `write`. `words` is a
+ * 32-bit view of the same RAM region (little-endian host), or null.
+ */
+function copyChunk(ram: Uint8Array, words: Uint32Array | null, at: number, buf: Uint8Array, off: number, len: number, write: boolean): void {
   if (write && len === buf.length) ram.set(buf, at);
-  else if (len <= SHORT_COPY) {
+  else if (len <= SHORT_COPY && words !== null && (at & 3) === 0) copyWords(ram, words, at, buf, off, len, write);
+  else if (len <= SHORT_COPY_BYTES) {
     if (write) for (let i = 0; i < len; i++) ram[at + i] = buf[off + i]!;
     else for (let i = 0; i < len; i++) buf[off + i] = ram[at + i]!;
   } else if (write) copyBytes.call(buf, ram, at, off, off + len);
   else copyBytes.call(ram, buf, off, at, at + len);
+}
+
+/**
+ * {@link copyChunk} through the RAM region's word view from the 4-byte aligned RAM offset `at`:
+ * whole words, then the last 0-3 bytes one by one (a word store there would also rewrite RAM
+ * bytes past the chunk, which a guest CPU may be writing at the same time).
+ */
+function copyWords(ram: Uint8Array, words: Uint32Array, at: number, buf: Uint8Array, off: number, len: number, write: boolean): void {
+  let k = at >>> 2;
+  let i = 0;
+  if (write) {
+    for (; i + 4 <= len; i += 4) words[k++] = buf[off + i]! | (buf[off + i + 1]! << 8) | (buf[off + i + 2]! << 16) | (buf[off + i + 3]! << 24);
+    for (; i < len; i++) ram[at + i] = buf[off + i]!;
+  } else {
+    for (; i + 4 <= len; i += 4) {
+      const w = words[k++]!;
+      buf[off + i] = w;
+      buf[off + i + 1] = w >>> 8;
+      buf[off + i + 2] = w >>> 16;
+      buf[off + i + 3] = w >>> 24;
+    }
+    for (; i < len; i++) buf[off + i] = ram[at + i]!;
+  }
 }
 
 class Fault implements DmaFault {
@@ -72,6 +102,9 @@ export class SmmuDmaPort implements DmaPort {
   // The RAM region of the last copy (GuestMemory regions are never removed or resized, so this
   // stays valid): a copy inside it needs no region lookup and passes no address to a call.
   private ramBytes: Uint8Array | null = null;
+  /** The same region as 32-bit words (null: no word view, e.g. on a big-endian host). */
+  private ramWords: Uint32Array | null = null;
+  private readonly wordsOut: RamWords = { words: null, base: 0, end: -1 };
   private ramBase = 0;
   private ramEnd = 0;
   /** Untagged traffic (no SubstreamID) may take the IOTLB-hit shortcut. */
@@ -191,7 +224,7 @@ export class SmmuDmaPort implements DmaPort {
         const buf = segs.bufs[segOf[i]!]!;
         const from = offOf[i]!;
         if (pa >= this.ramBase && pa + len <= this.ramEnd) {
-          copyChunk(this.ramBytes!, pa - this.ramBase, buf, from, len, write);
+          copyChunk(this.ramBytes!, this.ramWords, pa - this.ramBase, buf, from, len, write);
         } else {
           this.slowPa = pa;
           if (!this.copySlow(buf, from, len, write)) {
@@ -224,7 +257,7 @@ export class SmmuDmaPort implements DmaPort {
       const left = n - done;
       const chunk = left < size - off ? left : size - off;
       if (pa >= this.ramBase && pa + chunk <= this.ramEnd) {
-        copyChunk(this.ramBytes!, pa - this.ramBase, buf, done, chunk, write);
+        copyChunk(this.ramBytes!, this.ramWords, pa - this.ramBase, buf, done, chunk, write);
       } else {
         this.slowPa = pa;
         if (!this.copySlow(buf, done, chunk, write)) return new Fault(hi * TWO32 + lo, 'external-abort', done);
@@ -284,7 +317,10 @@ export class SmmuDmaPort implements DmaPort {
       this.ramBytes = ram;
       this.ramBase = pa - s.offset;
       this.ramEnd = this.ramBase + ram.length;
-      copyChunk(ram, s.offset, buf, off, len, write);
+      // The region's word view, when it has one that starts where its bytes do.
+      const w = this.wordsOut;
+      this.ramWords = this.guest.ramWords(pa, len, w) && w.base === this.ramBase ? w.words : null;
+      copyChunk(ram, this.ramWords, s.offset, buf, off, len, write);
       return true;
     }
     const part = off === 0 && len === buf.length ? buf : buf.subarray(off, off + len);
