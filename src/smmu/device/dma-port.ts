@@ -35,8 +35,8 @@ const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array
  * Copies up to this many bytes that would need a view (any read, a write of part of the buffer)
  * in a loop instead: no allocation, and as fast or faster at these sizes. Node.js 20,
  * cache-resident, ns per copy through Buffer.prototype.copy / by 32-bit words (RAM side 4-byte
- * aligned) / byte by byte: 17 bytes 80 / 16 / 18, 32 bytes 50 / 25 / 30, 64 bytes 49 / 45 / 55,
- * 128 bytes 49 / 86 / 107.
+ * aligned) / byte by byte: 17 bytes 47 / 15 / 17, 32 bytes 46 / 24 / 29, 48 bytes 46 / 34 / 42,
+ * 64 bytes 47 / 45 / 55, 128 bytes 47 / 84 / 104.
  */
 const SHORT_COPY = 64;
 /** The byte-by-byte loop (RAM side not word aligned, or no word view) stops at this length. */
