@@ -137,6 +137,16 @@ function slotPerms(outHi: number, priv: boolean): number {
   return (outHi >>> (priv ? 8 : 11)) & 7;
 }
 
+/** Page index bits [31:0] at page/block size 2^shift of the region key whose bits [31:0] are `lo` and bits [51:32] `hi`. */
+function pageLoOf(lo: number, hi: number, shift: number): number {
+  return shift < 32 ? (lo >>> shift) | (hi << (32 - shift)) : hi >>> (shift - 32);
+}
+
+/** Page index bits [39:32] (see {@link pageLoOf}). */
+function pageHiOf(hi: number, shift: number): number {
+  return shift < 32 ? hi >>> shift : 0;
+}
+
 /** The W_KEY word of an entry. */
 function keyWord(ts: number, region: number, shift: number, pageHi: number): number {
   return 1 | (pageHi << 1) | ((shift - 12) << 9) | (region << 14) | ((ts & 0x1ffff) << 15);
@@ -354,8 +364,8 @@ export class Iotlb {
       const h = hi[k]!;
       const kh = h & 0xfffff;
       const l = lo[k]!;
-      const pageLo = shift < 32 ? (l >>> shift) | (kh << (32 - shift)) : kh >>> (shift - 32);
-      const pageHi = shift < 32 ? kh >>> shift : 0;
+      const pageLo = pageLoOf(l, kh, shift);
+      const pageHi = pageHiOf(kh, shift);
       x ^= slots[this.home(ts, (h >>> 23) & 1, shift, pageLo, pageHi) * SLOT + W_KEY]!;
     }
     return x;
@@ -371,15 +381,8 @@ export class Iotlb {
       const low = m & -m;
       m ^= low;
       const shift = 43 - Math.clz32(low);
-      let pageLo: number;
-      let pageHi: number;
-      if (shift < 32) {
-        pageLo = (lo >>> shift) | (hi << (32 - shift));
-        pageHi = hi >>> shift;
-      } else {
-        pageLo = hi >>> (shift - 32);
-        pageHi = 0;
-      }
+      const pageLo = pageLoOf(lo, hi, shift);
+      const pageHi = pageHiOf(hi, shift);
       const want = keyWord(ts, region, shift, pageHi);
       let i = this.home(ts, region, shift, pageLo, pageHi);
       for (;;) {
