@@ -114,11 +114,12 @@ export class ConfigFetcher {
     const words = this.words;
     const page = this.slotPage!;
     const i = this.slotIndex;
-    const at = i * MEMO_STRIDE + 16;
+    const at = i * MEMO_STRIDE + MEMO_CD;
+    const walkAt = i * MEMO_STRIDE + MEMO_WALK;
     const m = this.memoCd;
     if (m !== null && m.owner === se && m.index === index && sameWordsAt(words, page.words, at)) {
       this.memoWalk = page.words;
-      this.memoWalkAt = i * MEMO_STRIDE + MEMO_WALK;
+      this.memoWalkAt = walkAt;
       return m;
     }
     const cd = decodeCd(words, se.ste, this.features);
@@ -129,10 +130,10 @@ export class ConfigFetcher {
     const e = new CdCacheEntry(se, index, cd);
     page.cdEntries[i] = e;
     page.words.set(words, at);
-    packWalk(cd.tt[0], page.words, i * MEMO_STRIDE + MEMO_WALK);
-    packWalk(cd.tt[1], page.words, i * MEMO_STRIDE + MEMO_WALK + WC_WORDS);
+    packWalk(cd.tt[0], page.words, walkAt);
+    packWalk(cd.tt[1], page.words, walkAt + WC_WORDS);
     this.memoWalk = page.words;
-    this.memoWalkAt = i * MEMO_STRIDE + MEMO_WALK;
+    this.memoWalkAt = walkAt;
     return e;
   }
 
@@ -295,6 +296,7 @@ const MEMO_PAGE = 1 << MEMO_PAGE_BITS;
  * configurations of that CD's TTB0 and TTB1 (WC_WORDS each): four adjacent cache lines.
  */
 const MEMO_STRIDE = 64;
+const MEMO_CD = 16;
 const MEMO_WALK = 32;
 
 class MemoPage {
