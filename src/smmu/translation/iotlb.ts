@@ -92,7 +92,7 @@ const ATTR_BITS = ~0x1fff;
 /** The attribute class of entries whose attributes are read from `metas` (every other class in use). */
 const ATTR_OVERFLOW = 255;
 /**
- * The slot layout, for the translator's hit paths, which decode a hit's slot in place. Exported as
+ * The slot layout, for the translator's hit path, which reads a hit's permissions in place. Exported as
  * one object, not as the constants themselves: V8 keeps an exported binding in a module cell and
  * reads it through the cell at every use in this module too (the IOTLB-hit lookups measured about
  * 10% slower with the constants exported).
