@@ -272,7 +272,7 @@ export class Translator {
     const write = req.write;
     // effectivePriv, effectiveInstr, Iotlb.idsOf and permsOf, and permits, written out. V8 optimises
     // translate() (this method inlined) while most accesses still walk, and inlines only the calls
-    // it has seen often by then: calls here stayed calls, and a hit cost 20-25% more with them.
+    // it has seen often by then: calls here stayed calls, and a hit cost about 20% more with them.
     const privCfg = (flags >>> 4) & 3;
     const priv = privCfg >= 2 ? privCfg === 3 : req.priv;
     const instCfg = (flags >>> 6) & 3;
