@@ -92,10 +92,10 @@ const ATTR_BITS = ~0x1fff;
 /** The attribute class of entries whose attributes are read from `metas` (every other class in use). */
 const ATTR_OVERFLOW = 255;
 /**
- * The slot layout, for the translator's hit path, which reads a hit's permissions in place. Exported as
- * one object, not as the constants themselves: V8 keeps an exported binding in a module cell and
- * reads it through the cell at every use in this module too (the IOTLB-hit lookups measured about
- * 10% slower with the constants exported).
+ * The slot layout, for the translator's hit path, which reads a hit's permissions in place.
+ * Exported as one object, not as the constants themselves: V8 keeps an exported binding in a
+ * module cell and reads it through the cell at every use in this module too (the IOTLB-hit
+ * lookups measured about 10% slower with the constants exported).
  */
 export const SLOT_LAYOUT = { SLOT, W_PAGE, W_KEY, W_OUT, W_OUTHI } as const;
 // Layout of `tagInfo` (Int32Array): per tag index, its entry list head, entry count (0 while the
