@@ -123,7 +123,7 @@ export const FR_FLAGS = 0;
 /**
  * Word 1: the IOTLB's index of the record's non-global tag, pinned (Iotlb.pinTag) while the record
  * is valid, so that a hit looks entries up by it with no tag lookup; the IOTLB also gives the
- * tag's ASID and VMID by that index (Iotlb.idsOf), which a hit reports.
+ * tag's ASID and VMID by that index (Iotlb.tagIds), which a hit reports.
  */
 export const FR_TAG = 1;
 

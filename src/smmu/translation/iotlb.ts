@@ -188,10 +188,7 @@ export class Iotlb {
   /** Per tag index, TAG_STRIDE words (see T_HEAD): the fields a refill and an eviction touch, in one cache line. */
   private readonly tagInfo: Int32Array;
   private readonly tagValueOf: Float64Array;
-  /**
-   * Per tag index, the tag's VMID[15:0] and ASID[31:16] (0 for a tag without an ASID), as a
-   * translation reports them ({@link idsOf}; the translator's hit path reads it directly).
-   */
+  /** Per tag index, the tag's VMID[15:0] and ASID[31:16] (0 for a tag without an ASID), as a translation reports them. */
   readonly tagIds: Int32Array;
   private readonly freeTagSlots: Int32Array;
   private freeTags: number;
@@ -338,11 +335,6 @@ export class Iotlb {
     const n = this.tagInfo[ts * TAG_STRIDE + T_PINS]! - 1;
     this.tagInfo[ts * TAG_STRIDE + T_PINS] = n;
     if (n === 0 && this.tagInfo[ts * TAG_STRIDE + T_COUNT] === 0) this.releaseTag(ts);
-  }
-
-  /** VMID[15:0] and ASID[31:16] of the tag of index `ts` (ASID 0 for a tag without one). */
-  idsOf(ts: number): number {
-    return this.tagIds[ts]!;
   }
 
   /** Tags holding an index (with entries or pinned): the pin tests count them. */

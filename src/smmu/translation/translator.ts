@@ -270,7 +270,7 @@ export class Translator {
     const flags = this.recFlags;
     const ids = this.tlb.tagIds[this.recTag]!;
     const write = req.write;
-    // effectivePriv, effectiveInstr, Iotlb.idsOf and permsOf, and permits, written out. V8 optimises
+    // effectivePriv, effectiveInstr, Iotlb.permsOf and permits, written out. V8 optimises
     // translate() (this method inlined) while most accesses still walk, and inlines only the calls
     // it has seen often by then: calls here stayed calls, and a hit cost about 20% more with them.
     const privCfg = (flags >>> 4) & 3;
@@ -326,7 +326,7 @@ export class Translator {
     const keyHi = hiIn & 0xfffff;
     // The record pins its tag's IOTLB index (config-cache.ts): no tag lookup.
     let e = tlb.lookupIndex(ts, region, lo, keyHi);
-    if (e < 0 && !el2 && tlb.globalEntries > 0) e = tlb.lookupTag(world, tlb.idsOf(ts) & 0xffff, 0, region, lo, keyHi);
+    if (e < 0 && !el2 && tlb.globalEntries > 0) e = tlb.lookupTag(world, tlb.tagIds[ts]! & 0xffff, 0, region, lo, keyHi);
     return e;
   }
 
