@@ -144,6 +144,11 @@ function slotPerms(outHi: number, priv: boolean): number {
   return (outHi >>> (priv ? 8 : 11)) & 7;
 }
 
+/** Attribute class of a slot (ATTR_OVERFLOW: its attributes are in `metas`), from its W_OUTHI word. */
+function slotClass(outHi: number): number {
+  return (outHi >>> 14) & 255;
+}
+
 /** Page index bits [31:0] at page/block size 2^shift of the region key whose bits [31:0] are `lo` and bits [51:32] `hi`. */
 function pageLoOf(lo: number, hi: number, shift: number): number {
   return shift < 32 ? (lo >>> shift) | (hi << (32 - shift)) : hi >>> (shift - 32);
@@ -408,7 +413,7 @@ export class Iotlb {
    * s2MemAttr (its other fields zero). Reads the slot's line and the small class table only.
    */
   attrsOf(i: number): number {
-    const c = (this.slots[i * SLOT + W_OUTHI]! >>> 14) & 255;
+    const c = slotClass(this.slots[i * SLOT + W_OUTHI]!);
     return c !== ATTR_OVERFLOW ? this.attrOf[c]! : this.metas[i]! & ATTR_BITS;
   }
   /** Attribute classes in use (the class tests count them). */
@@ -549,7 +554,7 @@ export class Iotlb {
     const shift = m & 63;
     if (--this.shiftCount[shift]! === 0) this.shiftMask &= ~(1 << (shift - 12));
     if (metaGlobal(m)) this.globalEntries--;
-    const c = (this.slots[i * SLOT + W_OUTHI]! >>> 14) & 255;
+    const c = slotClass(this.slots[i * SLOT + W_OUTHI]!);
     if (c !== ATTR_OVERFLOW && --this.attrUse[c]! === 0) {
       this.attrIndex.delete(this.attrOf[c]!);
       this.freeAttrs[this.freeAttrCount++] = c;
