@@ -324,6 +324,14 @@ test('caches disabled: each access uses the STE and CD in memory, across StreamI
   assert.equal(pa(3, 2), `fault 0x${EVT.C_BAD_CD.toString(16)}`);
   assert.equal(pa(3, null), pas[0]! + 0x234);
   assert.equal(pa(3, 0), `fault 0x${EVT.F_STREAM_DISABLED.toString(16)}`);
+  // A change confined to the first word of a structure: CD 0 of SID 3 with EPD0 (TTB0 walks
+  // disabled), then SID 3's STE made a bypass STE (STE.Config).
+  const cd0 = cdOf(roots[0]!, 1);
+  arena.writeWords(table, [cd0[0]! | (1n << 14n), ...cd0.slice(1)]);
+  assert.equal(pa(3, null), `fault 0x${EVT.F_TRANSLATION.toString(16)}`);
+  const ste3 = arena.ste({ V: 1, CONFIG: 5, S1CDMAX: 2, S1DSS: 2, S1_CONTEXT_PTR: BigInt(table) >> 6n });
+  arena.writeWords(strtab + 3 * 64, [(ste3[0]! & ~0xen) | (4n << 1n), ...ste3.slice(1)]);
+  assert.equal(pa(3, null), 0x1234);
 });
 
 test('an IOTLB hit through a stream hit record reports the ASID and VMID the full path reports (stage 1 and nested)', () => {

@@ -59,7 +59,11 @@ export class ConfigFetcher {
 
   /** Locates and reads the STE of `sid` into `words` (§3.3.2); false with the event filled on failure. */
   private readSte(sid: number, req: TranslationRequest, out: TranslationResult): boolean {
-    const addr = this.steAddress(sid, req, out);
+    return this.readSteAt(this.steAddress(sid, req, out), sid, req, out);
+  }
+
+  /** Reads the STE of `sid` at `addr` (-1: locating it failed, the event is filled) into `words`. */
+  private readSteAt(addr: number, sid: number, req: TranslationRequest, out: TranslationResult): boolean {
     this.lastStructAddr = addr;
     if (addr < 0) return false;
     if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
@@ -88,9 +92,17 @@ export class ConfigFetcher {
     this.memoCd = page.cdEntries[i]!;
     this.slotPage = page;
     this.slotIndex = i;
-    if (!this.readSte(sid, req, out)) return null;
+    const addr = this.steAddress(sid, req, out);
+    const mine = m !== null && m.sid === sid && m.memoE2h === this.e2h;
+    // An unchanged STE is compared where it lies, not copied out first (no trace is being kept:
+    // the inspector's trace records the words read).
+    if (mine && addr >= 0 && this.reader.trace === null && this.reader.sameWords(addr, 8, page.words, i * MEMO_STRIDE)) {
+      this.lastStructAddr = addr;
+      return m;
+    }
+    if (!this.readSteAt(addr, sid, req, out)) return null;
     const words = this.words;
-    if (m !== null && m.sid === sid && m.memoE2h === this.e2h && sameWordsAt(words, page.words, i * MEMO_STRIDE)) return m;
+    if (mine && sameWordsAt(words, page.words, i * MEMO_STRIDE)) return m;
     const d = decodeSte(words, this.features, this.e2h);
     if (!d.ok) {
       cfgFault(out, req, EVT.C_BAD_STE, req.priv, req.instr);
@@ -110,14 +122,22 @@ export class ConfigFetcher {
     // A linear CD table without stage 2 needs no read to locate the CD (se.cdBase): the STE's own
     // decode is then not touched again.
     const addr = se.cdBase >= 0 ? se.cdBase + index * 64 : this.cdAddress(se.ste, index, req, out, priv, instr);
-    if (!this.readCdAt(addr, index, req, out)) return null;
-    const words = this.words;
     const page = this.slotPage!;
     const i = this.slotIndex;
     const at = i * MEMO_STRIDE + MEMO_CD;
     const walkAt = i * MEMO_STRIDE + MEMO_WALK;
     const m = this.memoCd;
-    if (m !== null && m.owner === se && m.index === index && sameWordsAt(words, page.words, at)) {
+    const mine = m !== null && m.owner === se && m.index === index;
+    // As in fetchSteMemo: an unchanged CD is compared where it lies.
+    if (mine && addr >= 0 && this.reader.trace === null && this.reader.sameWords(addr, 8, page.words, at)) {
+      this.lastStructAddr = addr;
+      this.memoWalk = page.words;
+      this.memoWalkAt = walkAt;
+      return m;
+    }
+    if (!this.readCdAt(addr, index, req, out)) return null;
+    const words = this.words;
+    if (mine && sameWordsAt(words, page.words, at)) {
       this.memoWalk = page.words;
       this.memoWalkAt = walkAt;
       return m;

@@ -80,3 +80,38 @@ test('a 64-byte structure read at once (bulk) equals one read doubleword by doub
   );
   assert.ok(whole > 100, `${whole} whole structures read`);
 });
+
+test('sameWords: true exactly when a structure read with readWords equals the reference words (counted as its reads); false counts nothing', () => {
+  const mem = new GuestMemory();
+  const a = mem.addRam(0x4000_0000, 0x2000, 'a');
+  const b = mem.addRam(0x4000_2000, 0x1000, 'b');
+  for (let i = 0; i < a.length; i++) a[i] = (i * 13 + 1) & 0xff;
+  for (let i = 0; i < b.length; i++) b[i] = (i * 29 + 5) & 0xff;
+  const reader = new TableReader(mem, 32);
+  const reference = new TableReader(mem, 32);
+  const addr = fc.oneof(
+    fc.integer({ min: 0x4000_0000 - 72, max: 0x4000_3000 + 8 }).map((x) => x - (x % 8)),
+    fc.integer({ min: 0xffff_ff80, max: 0x1_0000_0010 }).map((x) => x - (x % 8)),
+  );
+  // The reference words: those at the address, with one word (or none: -1) changed by a nonzero XOR.
+  const change = fc.tuple(fc.integer({ min: -1, max: 15 }), fc.integer({ min: 1, max: 0xffff_ffff }), fc.integer({ min: 0, max: 8 }));
+  const counts = { same: 0, differ: 0, unreadable: 0 };
+  fc.assert(
+    fc.property(addr, change, (at, [word, xor, offset]) => {
+      const held = new Uint32Array(16);
+      const readable = reference.readWords(at, 8, held, { lo: 0, hi: 0 });
+      const ref = new Uint32Array(32);
+      ref.set(held, offset);
+      if (word >= 0) ref[offset + word] = (ref[offset + word]! ^ xor) >>> 0;
+      const before = reader.reads;
+      const same = reader.sameWords(at, 8, ref, offset);
+      // A structure straddling the two regions is not in one word view: sameWords says false, and
+      // the caller reads it with readWords.
+      assert.equal(same, readable && word < 0 && (at + 64 <= 0x4000_2000 || at >= 0x4000_2000), `0x${at.toString(16)} word ${word}`);
+      assert.equal(reader.reads - before, same ? 8 : 0);
+      counts[!readable ? 'unreadable' : same ? 'same' : 'differ']++;
+    }),
+    { numRuns: 1000 },
+  );
+  assert.ok(counts.same > 20 && counts.differ > 100 && counts.unreadable > 20, JSON.stringify(counts));
+});

@@ -74,6 +74,21 @@ export class TableReader {
   }
 
   /**
+   * Whether the `n` doublewords at `addr` are the little-endian words `ref[at]`, `ref[at + 1]`, ...
+   * (2n of them), compared where they lie in a RAM word view; then they count as `n` reads, as
+   * {@link readWords} would count them. False when they differ or cannot be read from a word view
+   * (counting nothing): the caller then reads them with {@link readWords}.
+   */
+  sameWords(addr: number, n: number, ref: Uint32Array, at: number): boolean {
+    if (!(addr >= 0 && addr + 8 * n <= this.limit && this.inWords(addr, 8 * n))) return false;
+    const w = this.ram.words!;
+    const k = wordIndex(addr - this.ram.base);
+    for (let i = 0; i < 2 * n; i++) if (w[k + i] !== ref[at + i]) return false;
+    this.reads += n;
+    return true;
+  }
+
+  /**
    * Reads `n` doublewords (a 64-byte STE/CD: n = 8) little-endian into lo/hi halves: at once from
    * the word view of RAM when the range lies in one region, else doubleword by doubleword (so that
    * an abort part-way is reported as those reads report it).
