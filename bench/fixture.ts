@@ -1,6 +1,8 @@
 // Benchmark fixture: an enabled SmmuV3 over guest RAM holding a linear stream table, one Linux
 // DMA-domain CD per stream (own ASID) and a shared 4-level stage-1 table (4K granule, T0SZ 16)
 // with leaf descriptors PA|0xF47 and table descriptors addr|0x3, as Linux's io-pgtable writes them.
+// With `stage2`, every STE is stage-2 only (VMID 1 + sid, S2T0SZ 16, start level 0) over the same
+// table, whose leaves are then Linux's stage-2 read-write pages, PA|0x7FF (no CDs).
 // Descriptors are written with plain numbers (building 1M mappings must be fast); their layout is
 // cross-checked against the spec encoders in test/smmu/bench-fixture.test.ts.
 import { GuestMemory } from '../src/memory/guest-memory.js';
@@ -24,6 +26,8 @@ export interface FixtureOptions {
   /** IOTLB capacity (default: the number of pages, at least 1024, so that every page stays cached). */
   readonly tlbSize?: number;
   readonly seed?: number;
+  /** Stage-2-only STEs over the table instead of stage-1 STEs and CDs. */
+  readonly stage2?: boolean;
 }
 
 export interface Fixture {
@@ -108,12 +112,20 @@ export function buildFixture(o: FixtureOptions): Fixture {
     }
     const pa = data + frames[i % pool]! * 4096;
     pas[i] = pa;
-    w64(table + (Math.floor(iova / 4096) % 512) * 8, pa + 0xf47); // Linux RW page
+    w64(table + (Math.floor(iova / 4096) % 512) * 8, pa + (o.stage2 === true ? 0x7ff : 0xf47)); // Linux RW page
   }
 
   // Linear stream table; per stream a CD (ASID 1 + sid % 65535) and an S1 STE.
   const strtab = alloc(64 << sidBits, 64 << sidBits);
-  for (let sid = 0; sid < o.streams; sid++) {
+  for (let sid = 0; sid < o.streams && o.stage2 === true; sid++) {
+    // STE qw0 = V | Config=S2 (0b110); qw2 = S2VMID | S2T0SZ 16 | S2SL0 2 | S2IR0/S2OR0 WBWA | S2SH0 ISH
+    // | S2TG 4K | S2PS 48 | S2AA64 | S2R; qw3 = S2TTB.
+    w64(strtab + sid * 64, 0xd);
+    w64(strtab + sid * 64 + 8, 0);
+    mem.write64(strtab + sid * 64 + 16, (1 + (sid % 65535)) >>> 0, 0x040d_3590 >>> 0);
+    w64(strtab + sid * 64 + 24, pgd);
+  }
+  for (let sid = 0; sid < o.streams && o.stage2 !== true; sid++) {
     const cd = alloc(64, 64);
     const asid = 1 + (sid % 65535);
     // CD qw0 = 0x0000E205C0003510 | ASID << 48 (T0SZ 16, 4K, WBWA ISH walks, EPD1, V, IPS 48, AA64, R, A, ASET).

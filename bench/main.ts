@@ -20,6 +20,7 @@
 //                 and with 1K / 32K / 1M pages (dense layout: random pages within 4x their count)
 //   flat/*        iotlb-hit, iotlb-hit-dma and walk (caches disabled) with 65,536 streams
 //                                                       baseline: the same workload with 1 stream
+//   stage2/*      iotlb-hit, iotlb-hit-dma and dma-4k with a stage-2-only stream (the IOTLB keyed by IPA)
 //   serial/*      walk, iotlb-miss, iotlb-hit and iotlb-hit-dma, workload and baseline alike with
 //                 each lookup's address depending on the result before it (measure.ts `serial`):
 //                 latency against latency. The other rows let the CPU overlap independent lookups,
@@ -175,29 +176,33 @@ function walkAndHit(label: string, pages: number, streams: number, layout: 'spar
     report(label.replace('%', 'iotlb-miss'), serialIf(serial, translateWorkload(f, addrs, sids)), 'minimal JS walk', serialIf(serial, walkBaseline(f, addrs)));
   }
   if (which !== 'walk' && wanted(label.replace('%', 'iotlb-hit'))) {
-    const f = buildFixture({ pages, streams, layout, cachesEnabled: true });
-    const { addrs, sids, pages: pg } = lookups(f, streams, 7);
-    check(f, addrs, sids, pg);
-    visitAll(f, pages, streams);
-    const w = translateWorkload(f, addrs, sids);
-    const before = f.smmu.translator.stats();
-    report(label.replace('%', 'iotlb-hit'), serialIf(serial, w), 'typed-array hash probe', serialIf(serial, hitBaseline(f, addrs)));
-    const after = f.smmu.translator.stats();
-    const misses = after.tlbMisses - before.tlbMisses;
-    if (misses > (after.tlbHits - before.tlbHits) / 100) process.stderr.write(`warning: ${label}: ${misses} IOTLB misses during the hit benchmark\n`);
+    hitRow(label.replace('%', 'iotlb-hit'), buildFixture({ pages, streams, layout, cachesEnabled: true }), streams, serial);
   }
 }
 
+/** IOTLB hits through translate on fixture `f` (warmed here), against one probe in a typed-array hash. */
+function hitRow(label: string, f: Fixture, streams: number, serial = false): void {
+  const { addrs, sids, pages: pg } = lookups(f, streams, 7);
+  check(f, addrs, sids, pg);
+  visitAll(f, f.iovas.length, streams);
+  const w = translateWorkload(f, addrs, sids);
+  const before = f.smmu.translator.stats();
+  report(label, serialIf(serial, w), 'typed-array hash probe', serialIf(serial, hitBaseline(f, addrs)));
+  const after = f.smmu.translator.stats();
+  const misses = after.tlbMisses - before.tlbMisses;
+  if (misses > (after.tlbHits - before.tlbHits) / 100) process.stderr.write(`warning: ${label}: ${misses} IOTLB misses during the hit benchmark\n`);
+}
+
 /** IOTLB hits through Translator.lookupData (what the DMA port asks first), on the iotlb-hit workload. */
-function hitDma(label: string, streams: number, serial = false): void {
+function hitDma(label: string, streams: number, serial = false, stage2 = false): void {
   if (!wanted(label)) return;
-  const d = dataLookups(streams);
+  const d = dataLookups(streams, stage2);
   report(label, serialIf(serial, d.w), 'typed-array hash probe', serialIf(serial, hitBaseline(d.f, d.addrs)));
 }
 
 /** The iotlb-hit-dma workload with `streams` streams (warm IOTLB, lookupData at the lookups' addresses), with its fixture and addresses. */
-function dataLookups(streams: number): { w: Workload; f: Fixture; addrs: Float64Array } {
-  const f = buildFixture({ pages: 65536, streams, layout: 'sparse', cachesEnabled: true });
+function dataLookups(streams: number, stage2 = false): { w: Workload; f: Fixture; addrs: Float64Array } {
+  const f = buildFixture({ pages: 65536, streams, layout: 'sparse', cachesEnabled: true, stage2 });
   const { addrs, sids, pages: pg } = lookups(f, streams, 7);
   check(f, addrs, sids, pg);
   visitAll(f, 65536, streams);
@@ -238,9 +243,9 @@ function flat(label: string, make: (streams: number) => Workload): void {
   report(label, make(65536), 'the same, 1 stream', make(1));
 }
 
-function dma(label: string, cachesEnabled: boolean): void {
+function dma(label: string, cachesEnabled: boolean, stage2 = false): void {
   if (!wanted(label)) return;
-  const f = buildFixture({ pages: 65536, streams: 1, layout: 'sparse', cachesEnabled });
+  const f = buildFixture({ pages: 65536, streams: 1, layout: 'sparse', cachesEnabled, stage2 });
   const { pages } = lookups(f, 1, 13);
   const port = f.smmu.dma(0, null);
   const buf = new Uint8Array(4096).map((_, i) => i & 0xff);
@@ -316,6 +321,11 @@ for (const kind of ['walk', 'iotlb-miss', 'iotlb-hit'] as const) {
   WORKLOADS.push([`serial/${kind}`, () => walkAndHit('serial/%', 65536, 1, 'sparse', 'all', true)]);
 }
 WORKLOADS.push(['serial/iotlb-hit-dma', () => hitDma('serial/iotlb-hit-dma', 1, true)]);
+WORKLOADS.push(
+  ['stage2/iotlb-hit', () => wanted('stage2/iotlb-hit') && hitRow('stage2/iotlb-hit', buildFixture({ pages: 65536, streams: 1, layout: 'sparse', cachesEnabled: true, stage2: true }), 1)],
+  ['stage2/iotlb-hit-dma', () => hitDma('stage2/iotlb-hit-dma', 1, false, true)],
+  ['stage2/dma-4k', () => dma('stage2/dma-4k', true, true)],
+);
 WORKLOADS.push(
   ['flat/iotlb-hit/streams=65536', () => flat('flat/iotlb-hit/streams=65536', (s) => translateWith(s, true))],
   ['flat/iotlb-hit-dma/streams=65536', () => flat('flat/iotlb-hit-dma/streams=65536', (s) => dataLookups(s).w)],

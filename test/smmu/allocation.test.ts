@@ -83,8 +83,8 @@ function addressHalves(iovas: Float64Array): { los: Int32Array; his: Int32Array 
   return { los, his };
 }
 
-function translation(cachesEnabled: boolean, tlbSize?: number, streams = 1): { run: (n: number) => void; check: () => void } {
-  const f = buildFixture({ pages: PAGES, streams, layout: 'sparse', cachesEnabled, ...(tlbSize === undefined ? {} : { tlbSize }), seed: 5 });
+function translation(cachesEnabled: boolean, tlbSize?: number, streams = 1, stage2 = false): { run: (n: number) => void; check: () => void } {
+  const f = buildFixture({ pages: PAGES, streams, layout: 'sparse', cachesEnabled, ...(tlbSize === undefined ? {} : { tlbSize }), seed: 5, stage2 });
   const t = f.smmu.translator;
   const req = newRequest();
   const res = newResult();
@@ -109,26 +109,35 @@ test('an IOTLB hit allocates nothing (1,000,000 hits)', async () => {
   w.check();
 });
 
-test('an IOTLB hit through the DMA lookup (lookupData) allocates nothing (1,000,000 hits)', async () => {
-  const f = buildFixture({ pages: PAGES, streams: 1, layout: 'sparse', cachesEnabled: true, seed: 9 });
-  const t = f.smmu.translator;
-  const { los, his } = addressHalves(f.iovas);
-  const res = newResult();
-  for (let i = 0; i < PAGES; i++) t.translateAddress(0, null, f.iovas[i]!, false, res);
-  const acc = { misses: 0, pa: 0 };
-  const run = (n: number): void => {
-    for (let i = 0; i < n; i++) {
-      const k = (i * 2654435761) & (PAGES - 1);
-      if (t.lookupData(0, los[k]!, his[k]!, false) < 0) acc.misses++;
-      else acc.pa = t.dataPa;
-    }
-  };
-  run(200_000);
-  await assertNoAllocation(1_000_000, () => run(1_000_000));
-  assert.equal(acc.misses, 0);
-  // PAs of the fixture's RAM lie above 2^30: outside V8's small-integer range, so a boxed double would show.
-  assert.ok(acc.pa > 2 ** 30);
+test('an IOTLB hit of a stage-2-only stream allocates nothing (1,000,000 hits)', async () => {
+  const w = translation(true, undefined, 1, true);
+  w.run(200_000);
+  await assertNoAllocation(1_000_000, () => w.run(1_000_000));
+  w.check();
 });
+
+for (const stage2 of [false, true]) {
+  test(`an IOTLB hit through the DMA lookup (lookupData) allocates nothing (1,000,000 hits${stage2 ? ', a stage-2-only stream' : ''})`, async () => {
+    const f = buildFixture({ pages: PAGES, streams: 1, layout: 'sparse', cachesEnabled: true, seed: 9, stage2 });
+    const t = f.smmu.translator;
+    const { los, his } = addressHalves(f.iovas);
+    const res = newResult();
+    for (let i = 0; i < PAGES; i++) t.translateAddress(0, null, f.iovas[i]!, false, res);
+    const acc = { misses: 0, pa: 0 };
+    const run = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        const k = (i * 2654435761) & (PAGES - 1);
+        if (t.lookupData(0, los[k]!, his[k]!, false) < 0) acc.misses++;
+        else acc.pa = t.dataPa;
+      }
+    };
+    run(200_000);
+    await assertNoAllocation(1_000_000, () => run(1_000_000));
+    assert.equal(acc.misses, 0);
+    // PAs of the fixture's RAM lie above 2^30: outside V8's small-integer range, so a boxed double would show.
+    assert.ok(acc.pa > 2 ** 30);
+  });
+}
 
 test('an IOTLB miss (walk and refill) allocates nothing (250,000 misses)', async () => {
   const w = translation(true, 16);

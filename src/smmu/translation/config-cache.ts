@@ -5,7 +5,7 @@ import { WORLD, linearCdBase, type S2Config, type SteConfig } from './ste-config
 import { STE_S1DSS } from '../../spec/smmuv3/ste.js';
 import { XLATE_KIND } from './types.js';
 import type { CdConfig, TtConfig } from './cd-config.js';
-import { KIND_S1, tagKey } from './iotlb.js';
+import { KIND_S1, KIND_S2, tagKey } from './iotlb.js';
 
 /**
  * A cached STE. The fields the translation hit path needs are copied onto the entry itself so that
@@ -108,17 +108,24 @@ type Slot = SteCacheEntry | CdCacheEntry;
 
 /**
  * Hit records: per StreamID, two 32-bit words (8 bytes: 512 KiB for 65,536 streams, eight records
- * a cache line) holding what an untagged stage-1 IOTLB hit needs from the cached STE and its CD 0,
- * so that a hit with many active streams touches one small, dense record per stream instead of two
- * entry objects spread over the heap. A record is valid (flags != 0) exactly while the STE entry is
- * cached, its CD 0 is cached, and the STE selects CD 0 for transactions without a SubstreamID
- * (stage 1 or nested; S1CDMax = 0 or S1DSS = SSID0). It is a derived view: the entries stay
- * authoritative, every drop of either clears the record, and a record is only written when the
- * values derived from it (range masks, IOTLB tags, and the ASID and VMID its tag carries) equal the
- * CD entry's.
+ * a cache line) holding what an untagged IOTLB hit needs from the cached STE and its CD 0, so that
+ * a hit with many active streams touches one small, dense record per stream instead of two entry
+ * objects spread over the heap. A stage-1 or nested stream's record is valid (flags != 0) exactly
+ * while the STE entry is cached, its CD 0 is cached, and the STE selects CD 0 for transactions
+ * without a SubstreamID (S1CDMax = 0 or S1DSS = SSID0); a stage-2-only stream's while its STE
+ * entry is cached. It is a derived view: the entries stay authoritative, every drop of either
+ * clears the record, and a record is only written when the values derived from it (range masks,
+ * IOTLB tags, and the ASID and VMID its tag carries) equal the entries'. A stage-2-only record
+ * reads as one enabled region 0 whose input size is the OAS: an IPA at or beyond 2^OAS (an address
+ * size fault) is left to the full path, as is everything else the record does not answer.
  */
 export const FR_STRIDE = 2;
-/** Word 0: valid[0] kind[3:1] privCfg[5:4] instCfg[7:6] en0[8] en1[9] tbi0[10] tbi1[11] world[13:12] ia0[20:14] ia1[27:21]. */
+/**
+ * Word 0: valid[0] kind[3:1] privCfg[5:4] instCfg[7:6] en0[8] en1[9] tbi0[10] tbi1[11] world[13:12]
+ * ia0[20:14] ia1[27:21] oneTag[28] withCd[29]. oneTag: the pinned tag is the only one a hit may
+ * use (EL2 and stage-2-only entries are all global; a stage-1 EL1 stream's global entries are under
+ * a second tag). withCd: a hit through the record is a CD hit as well as an STE hit.
+ */
 export const FR_FLAGS = 0;
 /**
  * Word 1: the IOTLB's index of the record's non-global tag, pinned (Iotlb.pinTag) while the record
@@ -129,7 +136,7 @@ export const FR_TAG = 1;
 
 /** The IOTLB's tag pins, as the configuration cache uses them for its hit records. */
 export interface TagPins {
-  pinTag(world: number, vmid: number, asidTag: number): number;
+  pinTag(kind: number, world: number, vmid: number, asidTag: number): number;
   unpinTag(ts: number): void;
 }
 
@@ -164,10 +171,14 @@ export class ConfigCache {
   size = 0;
   readonly counters: ConfigCounters = { hits: 0, misses: 0, evictions: 0, invalidations: 0 };
 
-  /** `pins`: the IOTLB whose tag each hit record pins (one pin per valid record: at most `capacity`). */
+  /**
+   * `pins`: the IOTLB whose tag each hit record pins (one pin per valid record: at most `capacity`);
+   * `oasBits`: the output address size, the input range of stage-2-only records.
+   */
   constructor(
     readonly capacity: number,
     private readonly pins: TagPins,
+    private readonly oasBits = 48,
   ) {
     if (!(Number.isSafeInteger(capacity) && capacity >= 2)) throw new RangeError(`bad config cache capacity ${capacity}`);
     this.ring = new Array<Slot | null>(capacity).fill(null);
@@ -241,10 +252,26 @@ export class ConfigCache {
     if (ce.tagG !== tagG || ce.tagNg !== (el2 ? tagG : tagG + asid + 1)) return;
     this.clearFast(se.sid);
     const b = (se.sid & 4095) * FR_STRIDE;
-    f[b + FR_TAG] = this.pins.pinTag(world, vmid, el2 ? 0 : asid + 1);
+    f[b + FR_TAG] = this.pins.pinTag(KIND_S1, world, vmid, el2 ? 0 : asid + 1);
     f[b + FR_FLAGS] =
       1 | (se.kind << 1) | ((se.privCfg & 3) << 4) | ((se.instCfg & 3) << 6) | ((ce.en0 ? 1 : 0) << 8) | ((ce.en1 ? 1 : 0) << 9) |
-      ((tt0.tbi ? 1 : 0) << 10) | ((tt1.tbi ? 1 : 0) << 11) | (world << 12) | (tt0.ia << 14) | (tt1.ia << 21);
+      ((tt0.tbi ? 1 : 0) << 10) | ((tt1.tbi ? 1 : 0) << 11) | (world << 12) | (tt0.ia << 14) | (tt1.ia << 21) | ((el2 ? 1 : 0) << 28) | (1 << 29);
+  }
+
+  /**
+   * Writes the hit record of a stage-2-only STE entry: region 0 enabled with the OAS as its input
+   * size (no TBI), tag (stage 2, EL1, S2VMID) as the translator's stage-2 path tags its entries.
+   */
+  private setFastS2(se: SteCacheEntry): void {
+    if (se.kind !== XLATE_KIND.S2 || !se.alive || this.getSte(se.sid) !== se) return;
+    const f = this.fast[se.sid >>> 12];
+    const vmid = se.ste.s2?.vmid ?? -1;
+    const ia = this.oasBits;
+    if (f === undefined || !(vmid >= 0 && vmid <= 0xffff && ia >= 32 && ia <= 52)) return;
+    this.clearFast(se.sid);
+    const b = (se.sid & 4095) * FR_STRIDE;
+    f[b + FR_TAG] = this.pins.pinTag(KIND_S2, WORLD.EL1, vmid, 0);
+    f[b + FR_FLAGS] = 1 | (se.kind << 1) | ((se.privCfg & 3) << 4) | ((se.instCfg & 3) << 6) | (1 << 8) | (WORLD.EL1 << 12) | (ia << 14) | (1 << 28);
   }
 
   /** Cached STEs as [sid, entry] pairs (invalidation scans only). */
@@ -299,6 +326,7 @@ export class ConfigCache {
     const e = new SteCacheEntry(sid, ste);
     this.setSte(sid, e);
     this.push(e);
+    this.setFastS2(e);
     return e;
   }
 

@@ -3,12 +3,14 @@
 // with the same engine walking every access with caches disabled. Random mapping changes, each
 // followed by the TLBI a driver issues, random accesses (reads and writes, privileged or not,
 // instruction fetches, out-of-range addresses), nG and global pages, 4 KiB pages and 2 MiB
-// blocks, read-only pages, small IOTLBs (eviction) and ASIDs shared by two streams.
+// blocks, read-only pages, small IOTLBs (eviction) and ASIDs shared by two streams; and the same
+// with two of the streams stage-2 only (sharing a VMID) beside two stage-1 streams.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DEFAULT_FEATURES } from '../features.js';
-import { encodeS1Leaf } from '../../spec/smmuv3/pagetable.js';
+import { encodeS1Leaf, encodeS2Leaf } from '../../spec/smmuv3/pagetable.js';
+import { EVT } from '../../spec/smmuv3/events.js';
 import { Translator } from './translator.js';
 import { makeRequest, newResult, type TranslationResult } from './types.js';
 import { Arena, PageTables, tlbiOp } from '../../../test/support/smmu-structures.js';
@@ -49,11 +51,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: 'tlbi-all' as const }) },
 );
 
+/** The VMID of the stage-2-only streams of {@link setup}'s `stage2` variant. */
+const S2_VMID = 7;
+
 /**
  * Two engines over one memory: SIDs 0, 1 share table 0 (ASIDs 1 and 2), SIDs 2, 3 share table 1
- * (ASID 3 for both). `ste`: further STE fields for every stream.
+ * (ASID 3 for both; with `stage2`, both are stage-2-only streams of VMID 7 and table 1 a stage-2
+ * table). `ste`: further STE fields for every stream.
  */
-function setup(tlbSize: number, features = DEFAULT_FEATURES, ste: Record<string, number> = {}): { arena: Arena; fast: Translator; plain: Translator; pts: PageTables[] } {
+function setup(tlbSize: number, features = DEFAULT_FEATURES, ste: Record<string, number> = {}, stage2 = false): { arena: Arena; fast: Translator; plain: Translator; pts: PageTables[] } {
   const arena = new Arena();
   const fast = new Translator(arena.mem, features, { tlbSize, configCacheSize: 16 });
   const plain = new Translator(arena.mem, features, { cachesEnabled: false });
@@ -66,6 +72,11 @@ function setup(tlbSize: number, features = DEFAULT_FEATURES, ste: Record<string,
     const root = pts[sid >> 1]!.root;
     arena.writeWords(cd, arena.cd({ T0SZ: 16, TG0: 0, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: asids[sid]!, TTB0: BigInt(root) >> 4n }));
     arena.writeWords(strtab + sid * 64, arena.ste({ V: 1, CONFIG: 5, S1_CONTEXT_PTR: BigInt(cd) >> 6n, ...ste }));
+    if (stage2 && sid >= 2) {
+      arena.writeWords(strtab + sid * 64, arena.ste({
+        V: 1, CONFIG: 6, S2VMID: S2_VMID, S2T0SZ: 16, S2SL0: 2, S2TG: 0, S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: BigInt(root) >> 4n, ...ste,
+      }));
+    }
   }
   return { arena, fast, plain, pts };
 }
@@ -92,64 +103,142 @@ function same(a: TranslationResult, b: TranslationResult, what: string): void {
   }
 }
 
-test('the hit-record lookup, the refill without search and lookupData agree with walking every access', () => {
-  let hits = 0;
-  let accesses = 0;
-  fc.assert(
-    fc.property(fc.constantFrom(1024, 64, 16, 4, 1), fc.array(opArb, { minLength: 60, maxLength: 200 }), (tlbSize, ops) => {
-      const { fast, plain, pts, arena } = setup(tlbSize);
-      const ra = newResult();
-      const rb = newResult();
-      let last: Access | null = null;
-      for (const [k, op] of ops.entries()) {
-        let o: Op;
-        if (op.op === 'again') {
-          if (last === null) continue;
-          const repeat: Access = { ...last, off: op.off };
-          o = repeat;
-        } else o = op;
-        if (o.op === 'map' || o.op === 'unmap') {
-          const va = vaOf(o.table, o.slot, o.block);
-          const level = o.block ? 2 : 3;
-          if (o.op === 'map') {
-            const pa = o.block ? RAM_PA + 0x400_0000 + (o.frame % 8) * 0x20_0000 : RAM_PA + o.frame * 0x1000;
-            pts[o.table]!.map(BigInt(va), encodeS1Leaf({ oa: BigInt(pa), level3: !o.block, attrIndx: 1, ap: o.ap, sh: 3, ng: o.ng }), level);
-          } else arena.write64(pts[o.table]!.slot(BigInt(va), level), 0n);
-          // What a driver issues after changing a leaf: invalidate the VA for every ASID.
-          fast.invalidation.tlbiNhVaa(tlbiOp(0, -1, va, true, null));
-          continue;
-        }
-        if (o.op === 'tlbi-all') {
-          fast.invalidation.tlbiNhAll(0);
-          continue;
-        }
-        last = o;
-        // Out-of-range addresses (bit 48 set, or TTB1's half) must fault the same way.
-        const va: number = o.wild ? (o.slot & 1 ? 2 ** 48 : 2 ** 55) + o.off : vaOf(o.sid >> 1, o.slot, o.block) + o.off;
-        const what: string = `op ${k} sid ${o.sid} va 0x${va.toString(16)}`;
-        if (!o.priv && !o.instr) {
-          const shift = fast.lookupData(o.sid, va | 0, Math.floor(va / 2 ** 32) | 0, o.write);
-          if (shift >= 0) {
-            hits++;
-            assert.equal(plain.translate(makeRequest(o.sid, null, va, { write: o.write }), rb), true, `${what}: lookupData hit where a walk fails`);
-            assert.equal(fast.dataPa, rb.pa, `${what}: lookupData pa`);
-            assert.equal(2 ** shift, rb.size, `${what}: lookupData size`);
+for (const stage2 of [false, true]) {
+  test(`the hit-record lookup, the refill without search and lookupData agree with walking every access${stage2 ? ' (two streams stage-2 only)' : ''}`, () => {
+    let hits = 0;
+    let s2Hits = 0;
+    let accesses = 0;
+    fc.assert(
+      fc.property(fc.constantFrom(1024, 64, 16, 4, 1), fc.array(opArb, { minLength: 60, maxLength: 200 }), (tlbSize, ops) => {
+        const { fast, plain, pts, arena } = setup(tlbSize, DEFAULT_FEATURES, {}, stage2);
+        const ra = newResult();
+        const rb = newResult();
+        let last: Access | null = null;
+        for (const [k, op] of ops.entries()) {
+          let o: Op;
+          if (op.op === 'again') {
+            if (last === null) continue;
+            const repeat: Access = { ...last, off: op.off };
+            o = repeat;
+          } else o = op;
+          if (o.op === 'map' || o.op === 'unmap') {
+            const va = vaOf(o.table, o.slot, o.block);
+            const level = o.block ? 2 : 3;
+            const s2 = stage2 && o.table === 1;
+            if (o.op === 'map') {
+              const pa = o.block ? RAM_PA + 0x400_0000 + (o.frame % 8) * 0x20_0000 : RAM_PA + o.frame * 0x1000;
+              // Stage 2 has no privilege in S2AP: AP[2] (read-only) maps to S2AP = read only.
+              const leaf = s2
+                ? encodeS2Leaf({ oa: BigInt(pa), level3: !o.block, memAttr: 0xf, s2ap: o.ap & 2 ? 1 : 3, sh: 3, af: true })
+                : encodeS1Leaf({ oa: BigInt(pa), level3: !o.block, attrIndx: 1, ap: o.ap, sh: 3, ng: o.ng });
+              pts[o.table]!.map(BigInt(va), leaf, level);
+            } else arena.write64(pts[o.table]!.slot(BigInt(va), level), 0n);
+            // What a driver issues after changing a leaf: invalidate the VA for every ASID, or the IPA.
+            if (s2) fast.invalidation.tlbiS2Ipa(tlbiOp(S2_VMID, -1, va, true, null));
+            else fast.invalidation.tlbiNhVaa(tlbiOp(0, -1, va, true, null));
+            continue;
           }
+          if (o.op === 'tlbi-all') {
+            fast.invalidation.tlbiNhAll(0);
+            if (stage2) fast.invalidation.tlbiS12Vmall(S2_VMID);
+            continue;
+          }
+          last = o;
+          // Out-of-range addresses (bit 48 set, or TTB1's half) must fault the same way.
+          const va: number = o.wild ? (o.slot & 1 ? 2 ** 48 : 2 ** 55) + o.off : vaOf(o.sid >> 1, o.slot, o.block) + o.off;
+          const what: string = `op ${k} sid ${o.sid} va 0x${va.toString(16)}`;
+          if (!o.priv && !o.instr) {
+            const shift = fast.lookupData(o.sid, va | 0, Math.floor(va / 2 ** 32) | 0, o.write);
+            if (shift >= 0) {
+              hits++;
+              if (stage2 && o.sid >= 2) s2Hits++;
+              assert.equal(plain.translate(makeRequest(o.sid, null, va, { write: o.write }), rb), true, `${what}: lookupData hit where a walk fails`);
+              assert.equal(fast.dataPa, rb.pa, `${what}: lookupData pa`);
+              assert.equal(2 ** shift, rb.size, `${what}: lookupData size`);
+            }
+          }
+          accesses++;
+          const req = makeRequest(o.sid, null, va, { write: o.write, priv: o.priv, instr: o.instr });
+          fast.translate(req, ra);
+          plain.translate(req, rb);
+          same(ra, rb, what);
         }
-        accesses++;
-        const req = makeRequest(o.sid, null, va, { write: o.write, priv: o.priv, instr: o.instr });
-        fast.translate(req, ra);
-        plain.translate(req, rb);
-        same(ra, rb, what);
-      }
-      // Every hit record's tag pin is dropped with the record: emptied caches leave no tag in use.
-      fast.setCachesEnabled(false);
-      assert.equal((fast as unknown as { tlb: { tagsInUse: number } }).tlb.tagsInUse, 0, 'tags still pinned or holding entries');
-    }),
-    { numRuns: 300 },
-  );
-  // The runs must have exercised the shortcut, not only its refusals.
-  assert.ok(hits > accesses / 50, `lookupData answered ${hits} of ${accesses} accesses`);
+        // Every hit record's tag pin is dropped with the record: emptied caches leave no tag in use.
+        fast.setCachesEnabled(false);
+        assert.equal((fast as unknown as { tlb: { tagsInUse: number } }).tlb.tagsInUse, 0, 'tags still pinned or holding entries');
+      }),
+      { numRuns: stage2 ? 150 : 300 },
+    );
+    // The runs must have exercised the shortcut, not only its refusals.
+    assert.ok(hits > accesses / 50, `lookupData answered ${hits} of ${accesses} accesses`);
+    if (stage2) assert.ok(s2Hits > accesses / 200, `lookupData answered ${s2Hits} of ${accesses} accesses for the stage-2-only streams`);
+  });
+}
+
+test('stage-2-only streams: lookupData and the hit record answer from the IOTLB, count one STE hit each, and leave IPAs at or above 2^OAS to the full path', () => {
+  const { fast, pts } = setup(64, DEFAULT_FEATURES, {}, true);
+  const leaf = encodeS2Leaf({ oa: BigInt(RAM_PA), level3: true, memAttr: 0xf, s2ap: 3, sh: 3, af: true });
+  pts[1]!.map(0x5000n, leaf, 3);
+  const r = newResult();
+  assert.equal(fast.lookupData(2, 0x5008, 0, false), -1, 'nothing cached yet');
+  assert.equal(fast.translate(makeRequest(2, null, 0x5008), r), true);
+  assert.equal(r.tlbHit, false);
+  // SID 3 has the same VMID: the same entry answers it (its first access fetches its STE).
+  assert.equal(fast.translate(makeRequest(3, null, 0x5018), r), true);
+  assert.equal(r.tlbHit, true);
+  const before = fast.stats();
+  assert.equal(fast.lookupData(2, 0x5010, 0, true), 12);
+  assert.equal(fast.dataPa, RAM_PA + 0x10);
+  assert.equal(fast.lookupData(3, 0x5020, 0, false), 12);
+  assert.equal(fast.translate(makeRequest(2, null, 0x5030), r), true);
+  assert.deepEqual([r.tlbHit, r.pa, r.vmid, r.asid, r.kind], [true, RAM_PA + 0x30, S2_VMID, -1, 3]);
+  const after = fast.stats();
+  assert.equal(after.tlbHits - before.tlbHits, 3);
+  assert.equal(after.configHits - before.configHits, 3, 'one STE hit each, no CD');
+  assert.equal(after.walks, before.walks);
+  // The IOTLB keys addresses by bits [51:0]: IPA 2^52 + 0x5000 must not hit the entry for 0x5000.
+  // It is at or above 2^OAS (48 bits): an address size fault on the full path.
+  assert.equal(fast.lookupData(2, 0x5010, 0x10_0000, false), -1);
+  assert.equal(fast.translate(makeRequest(2, null, 2 ** 52 + 0x5010), r), false);
+  assert.equal(r.event.type, EVT.F_ADDR_SIZE);
+  // Bounded work, counted: with the record, a miss searches the IOTLB once (the record's lookup)
+  // and the refill does not search again; a hit searches once.
+  const tlb = (fast as unknown as { tlb: { searches: number } }).tlb;
+  pts[1]!.map(0x7000n, encodeS2Leaf({ oa: BigInt(RAM_PA + 0x7000), level3: true, memAttr: 0xf, s2ap: 3, sh: 3, af: true }), 3);
+  let searches = tlb.searches;
+  assert.equal(fast.translate(makeRequest(2, null, 0x7000), r), true);
+  assert.deepEqual([r.tlbHit, r.pa, tlb.searches - searches], [false, RAM_PA + 0x7000, 1]);
+  searches = tlb.searches;
+  assert.equal(fast.translate(makeRequest(2, null, 0x7008), r), true);
+  assert.deepEqual([r.tlbHit, tlb.searches - searches], [true, 1]);
+  // The STE invalidated: the record goes with it.
+  fast.invalidation.cfgiSte(2, true);
+  assert.equal(fast.lookupData(2, 0x5010, 0, false), -1);
+});
+
+test('a stage-2-only stream\'s hit record never answers with a stage-1 global entry of its VMID', () => {
+  // SID 0 (stage 1, VMID 0) maps VA 0x5000 global to one page; SID 2 (stage 2 only, VMID 0) maps
+  // IPA 0x5000 to another. The stage-1 global entry is tagged (stage 1, EL1, VMID 0, no ASID).
+  const arena = new Arena();
+  const t = new Translator(arena.mem, DEFAULT_FEATURES, { tlbSize: 64, configCacheSize: 16 });
+  const strtab = arena.alloc(64 * 16, 1024);
+  t.setStreamTable({ base: strtab, log2Size: 4, fmt: 0, split: 0 });
+  const s1 = new PageTables(arena, 12, 48, 0);
+  const s2 = new PageTables(arena, 12, 48, 0);
+  const cd = arena.alloc(64, 64);
+  arena.writeWords(cd, arena.cd({ T0SZ: 16, TG0: 0, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 1, TTB0: BigInt(s1.root) >> 4n }));
+  arena.writeWords(strtab, arena.ste({ V: 1, CONFIG: 5, S1_CONTEXT_PTR: BigInt(cd) >> 6n }));
+  arena.writeWords(strtab + 2 * 64, arena.ste({ V: 1, CONFIG: 6, S2VMID: 0, S2T0SZ: 16, S2SL0: 2, S2TG: 0, S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: BigInt(s2.root) >> 4n }));
+  s1.map(0x5000n, encodeS1Leaf({ oa: BigInt(RAM_PA), level3: true, attrIndx: 1, ap: 1, sh: 3, ng: false }), 3);
+  s2.map(0x9000n, encodeS2Leaf({ oa: BigInt(RAM_PA + 0x9000), level3: true, memAttr: 0xf, s2ap: 3, sh: 3, af: true }), 3);
+  s2.map(0x5000n, encodeS2Leaf({ oa: BigInt(RAM_PA + 0x5000), level3: true, memAttr: 0xf, s2ap: 3, sh: 3, af: true }), 3);
+  const r = newResult();
+  assert.equal(t.translate(makeRequest(2, null, 0x9000), r), true, 'SID 2 gets its hit record');
+  assert.equal(t.translate(makeRequest(0, null, 0x5000), r), true);
+  assert.equal(r.global, true, 'a global stage-1 entry for VA 0x5000');
+  assert.equal(t.lookupData(2, 0x5000, 0, false), -1);
+  assert.equal(t.translate(makeRequest(2, null, 0x5008), r), true);
+  assert.deepEqual([r.pa, r.tlbHit], [RAM_PA + 0x5008, false], 'SID 2 walks its own stage 2');
 });
 
 test('lookupData answers a repeated access from the IOTLB and counts it as translate would', () => {

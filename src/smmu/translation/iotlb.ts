@@ -325,12 +325,12 @@ export class Iotlb {
   }
 
   /**
-   * Pins stage-1 tag (world, vmid, asidTag) (see {@link lookupTag}) and returns its index, which
-   * stays the tag's until {@link unpinTag}: a caller that holds it looks entries up with
+   * Pins tag (kind, world, vmid, asidTag) (see {@link tagKey}) and returns its index, which stays
+   * the tag's until {@link unpinTag}: a caller that holds it looks entries up with
    * {@link lookupIndex}, with no tag lookup. The caller never holds more than `pinCapacity` pins.
    */
-  pinTag(world: number, vmid: number, asidTag: number): number {
-    const ts = this.tagSlot(tagKey(KIND_S1, world, vmid, asidTag));
+  pinTag(kind: number, world: number, vmid: number, asidTag: number): number {
+    const ts = this.tagSlot(tagKey(kind, world, vmid, asidTag));
     this.tagInfo[ts * TAG_STRIDE + T_PINS] = this.tagInfo[ts * TAG_STRIDE + T_PINS]! + 1;
     return ts;
   }

@@ -3,10 +3,11 @@
 // the configuration cache and IOTLB (hit/fill), walking stage 1, stage 2 or both on a miss.
 // Its collaborators: config-fetch.ts (STE/CD location and fetch), faults.ts (event records),
 // invalidation.ts (CFGI/TLBI, driven by the command queue), inspect.ts (uncached inspector views).
-// Per-access work on an untagged stage-1 IOTLB hit: the stream's hit record (one line of a typed
-// array, config-cache.ts), a few typed-array hash probes and field copies; no allocation, no
-// BigInt. With caches disabled, an unchanged STE/CD is still fetched from memory every time but
-// its decode is reused (fetchSteMemo), so that path allocates nothing either.
+// Per-access work on an untagged IOTLB hit (stage 1, nested or stage 2 only): the stream's hit
+// record (one line of a typed array, config-cache.ts), a few typed-array hash probes and field
+// copies; no allocation, no BigInt. With caches disabled, an unchanged STE/CD is still fetched
+// from memory every time but its decode is reused (fetchSteMemo), so that path allocates nothing
+// either.
 import type { PhysMemory } from '../../memory/types.js';
 import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
 import { STE_S1DSS } from '../../spec/smmuv3/ste.js';
@@ -77,7 +78,7 @@ export class Translator {
     const configCacheSize = options.configCacheSize ?? 4096;
     // Each hit record of the configuration cache pins its IOTLB tag (at most one per cache entry).
     this.tlb = new Iotlb(options.tlbSize ?? 16384, configCacheSize);
-    this.cfgCache = new ConfigCache(configCacheSize, this.tlb);
+    this.cfgCache = new ConfigCache(configCacheSize, this.tlb, features.oasBits);
     this.cachesOn = options.cachesEnabled ?? true;
     this.invalidation = new Invalidation(this.cfgCache, this.tlb, features);
     this.oasLimit = 2 ** features.oasBits;
@@ -142,7 +143,7 @@ export class Translator {
     const c = this.cfgCache.counters;
     const t = this.tlb.counters;
     return {
-      configHits: c.hits + 2 * this.fastHits, configMisses: c.misses, tlbHits: t.hits + this.fastHits, tlbMisses: t.misses, walks: this.walks,
+      configHits: c.hits + this.fastHits + this.fastCdHits, configMisses: c.misses, tlbHits: t.hits + this.fastHits, tlbMisses: t.misses, walks: this.walks,
       memReads: this.reader.reads, configEvictions: c.evictions, tlbEvictions: t.evictions,
       configInvalidations: c.invalidations, tlbInvalidations: t.invalidations,
       configEntries: this.cfgCache.size, tlbEntries: this.tlb.size,
@@ -155,6 +156,7 @@ export class Translator {
     c.hits = c.misses = c.evictions = c.invalidations = 0;
     t.hits = t.misses = t.evictions = t.invalidations = 0;
     this.fastHits = 0;
+    this.fastCdHits = 0;
     this.walks = 0;
     this.reader.reads = 0;
     this.reader.writes = 0;
@@ -225,7 +227,7 @@ export class Translator {
     }
     if (kind === XLATE_KIND.S2) {
       if (ssid >= 0) return cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
-      return this.stage2Only(req, out, priv, instr, se.ste);
+      return this.stage2Only(req, out, priv, instr, se.ste, probed);
     }
     // ---- stage 1 (or nested): which CD (§5.2 S1CDMax, S1DSS)
     let cdIndex = 0;
@@ -235,7 +237,7 @@ export class Translator {
       cdIndex = ssid;
     } else if (se.s1CdMax !== 0) {
       if (se.s1Dss === STE_S1DSS.BYPASS) {
-        return kind === XLATE_KIND.NESTED ? this.stage2Only(req, out, priv, instr, se.ste) : this.bypass(req, out, priv, instr, se.vmid);
+        return kind === XLATE_KIND.NESTED ? this.stage2Only(req, out, priv, instr, se.ste, false) : this.bypass(req, out, priv, instr, se.vmid);
       }
       if (se.s1Dss !== STE_S1DSS.SSID0) return cfgFault(out, req, EVT.F_STREAM_DISABLED, priv, instr);
     }
@@ -257,9 +259,10 @@ export class Translator {
   }
 
   /**
-   * The untagged stage-1 IOTLB hit through the stream's hit record (config-cache.ts): the same
-   * outcome and counters as the full path below (STE hit, CD 0 hit, IOTLB hit), touching one
-   * 8-byte record of per-stream state (and the IOTLB's IDs word of the record's tag). 1 on a hit.
+   * The untagged IOTLB hit through the stream's hit record (config-cache.ts): the same outcome
+   * and counters as the full path below (STE hit, CD 0 hit unless stage 2 only, IOTLB hit),
+   * touching one 8-byte record of per-stream state (and the IOTLB's IDs word of the record's
+   * tag). 1 on a hit.
    * Otherwise nothing is changed and the full path handles the access: -1 when the record applies
    * and the IOTLB holds no entry for the address (the full path then need not look again), 0 in
    * every other case (no record, out of range, or an entry that does not permit the access).
@@ -279,8 +282,9 @@ export class Translator {
     const instr = !write && (instCfg >= 2 ? instCfg === 3 : req.instr);
     const perms = (this.tlb.slots[e * SLOT + W_OUTHI]! >>> (priv ? 8 : 11)) & 7;
     if ((perms & (write ? PERM_W : instr ? PERM_X : PERM_R)) === 0) return 0;
-    // Counted once here; stats() adds them to the STE, CD and IOTLB hit counts.
+    // Counted here; stats() adds them to the STE, CD (a record with a CD) and IOTLB hit counts.
     this.fastHits++;
+    this.fastCdHits += (flags >>> 29) & 1;
     out.kind = (flags >>> 1) & 7;
     out.record = false;
     out.stall = false;
@@ -320,13 +324,12 @@ export class Translator {
     const ts = f[b + FR_TAG]!;
     this.recFlags = flags;
     this.recTag = ts;
-    const world = (flags >>> 12) & 3;
-    const el2 = world === WORLD_EL2;
     const tlb = this.tlb;
     const keyHi = hiIn & 0xfffff;
-    // The record pins its tag's IOTLB index (config-cache.ts): no tag lookup.
+    // The record pins its tag's IOTLB index (config-cache.ts): no tag lookup. A stage-1 EL1
+    // stream's global entries are under a second tag (FR_FLAGS oneTag clear).
     let e = tlb.lookupIndex(ts, region, lo, keyHi);
-    if (e < 0 && !el2 && tlb.globalEntries > 0) e = tlb.lookupTag(world, tlb.tagIds[ts]! & 0xffff, 0, region, lo, keyHi);
+    if (e < 0 && (flags & (1 << 28)) === 0 && tlb.globalEntries > 0) e = tlb.lookupTag((flags >>> 12) & 3, tlb.tagIds[ts]! & 0xffff, 0, region, lo, keyHi);
     return e;
   }
 
@@ -351,6 +354,7 @@ export class Translator {
     const tlb = this.tlb;
     if (!permits(tlb.permsOf(e, priv), write, instr)) return -1;
     this.fastHits++;
+    this.fastCdHits += (flags >>> 29) & 1;
     const shift = tlb.shiftOf(e);
     const hiIn = hi >>> 0;
     const off = shift < 32 ? (lo & (-1 >>> (32 - shift))) >>> 0 : ((hiIn & (0xffff_ffff >>> (64 - shift))) >>> 0) * TWO32 + (lo >>> 0);
@@ -373,8 +377,9 @@ export class Translator {
     return this.tlb.touch(f[b + FR_TAG]!, lo, hi, from, to);
   }
 
-  /** Fast-path hits (each one STE hit, one CD hit and one IOTLB hit). */
+  /** Hits through a hit record (each one STE hit and one IOTLB hit), and those of them that were CD hits too. */
   private fastHits = 0;
+  private fastCdHits = 0;
 
   // ---------------------------------------------------------------- paths
 
@@ -396,22 +401,29 @@ export class Translator {
     return true;
   }
 
-  /** Stage 1 bypassed, stage 2 translates the input as an IPA (§3.4: IAS check first). */
-  private stage2Only(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig): boolean {
+  /**
+   * Stage 1 bypassed, stage 2 translates the input as an IPA (§3.4: IAS check first). `probed`:
+   * the stream's hit record (whose pinned tag is this stage-2 tag) already found no IOTLB entry.
+   */
+  private stage2Only(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig, probed: boolean): boolean {
     const s2 = ste.s2!;
     const ipa = req.addrHi * TWO32 + req.addrLo;
     if (!(ipa < this.oasLimit)) return transFault(out, req, EVT.F_ADDR_SIZE, priv, instr, false, EVT_CLASS.IN, 0, 0, false, null, null);
     const tag = tagKey(KIND_S2, WORLD.EL1, s2.vmid, 0);
     const write = req.write;
     out.kind = XLATE_KIND.S2;
+    let absent = probed;
     if (this.cachesOn) {
-      this.tlb.probe = ipa;
-      this.tlb.probeTag = tag;
-      const e = this.tlb.lookupProbe(0);
-      if (e >= 0 && permits(this.tlb.permsOf(e, priv), write, instr)) {
-        this.tlb.counters.hits++;
-        this.hitKey = ipa;
-        return this.hit(out, e, priv, -1, s2.vmid);
+      if (!probed) {
+        this.tlb.probe = ipa;
+        this.tlb.probeTag = tag;
+        const e = this.tlb.lookupProbe(0);
+        if (e >= 0 && permits(this.tlb.permsOf(e, priv), write, instr)) {
+          this.tlb.counters.hits++;
+          this.hitKey = ipa;
+          return this.hit(out, e, priv, -1, s2.vmid);
+        }
+        absent = e < 0;
       }
       this.tlb.counters.misses++;
     }
@@ -427,6 +439,8 @@ export class Translator {
       tlb.insTag = tag;
       tlb.insAddr = ipa;
       tlb.insOut = outBase;
+      tlb.insAbsent = absent;
+      tlb.insPinned = probed ? this.recTag : -1;
       const e = tlb.insert(0, shift, packMeta(shift, 0, s2p, s2u, true, w.s2Sh, -1, w.s2MemAttr));
       this.hitKey = ipa;
       return this.hit(out, e, priv, -1, s2.vmid, false);
