@@ -7,6 +7,7 @@
 // `msi`, the SMMU's own MSIs use ITS DeviceID 0 (what a write from outside any device carries).
 // Stream IDs: transport i has stream ID 8 + i.
 import type { PlatformInput } from '../schema.js';
+import { QEMU_VIRT_MACHINE } from './qemu-virt.js';
 
 /** Guest-physical base and size of the polled register window. */
 export const HOSTED_WINDOW = Object.freeze({ base: 0x8000_0000, size: 0x20_0000 });
@@ -14,27 +15,7 @@ export const HOSTED_WINDOW = Object.freeze({ base: 0x8000_0000, size: 0x20_0000 
 export const HOSTED_VIRTIO = Object.freeze({ base: 0x8010_0000, stride: 0x200, count: 8, firstSpi: 80, firstStreamId: 8 });
 
 export const QEMU_HOSTED_INPUT: PlatformInput = {
-  model: 'linux,dummy-virt',
-  compatible: ['linux,dummy-virt'],
-  memory: [{ base: 0x4000_0000, size: 0x2000_0000 }],
-  cpus: { count: 1, compatible: 'arm,cortex-a57' },
-  psci: { method: 'hvc' },
-  timer: {
-    secure: { ppi: 13, trigger: 'level' },
-    nonSecure: { ppi: 14, trigger: 'level' },
-    virtual: { ppi: 11, trigger: 'level' },
-    hypervisor: { ppi: 10, trigger: 'level' },
-  },
-  gic: {
-    version: 3,
-    distributor: { base: 0x0800_0000, size: 0x1_0000 },
-    redistributors: [{ base: 0x080a_0000, size: 0xf6_0000 }],
-    maintenance: { ppi: 9, trigger: 'level' },
-    its: { name: 'its0', base: 0x0808_0000, id: 0 },
-    v2m: null,
-    msi: 'its',
-  },
-  uart: { base: 0x0900_0000, size: 0x1000, interrupt: { spi: 1, trigger: 'level' }, clockHz: 24_000_000 },
+  ...QEMU_VIRT_MACHINE,
   smmus: [
     {
       name: 'smmu0',

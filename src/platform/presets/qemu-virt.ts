@@ -5,7 +5,12 @@
 
 import type { PlatformInput } from '../schema.js';
 
-export const QEMU_VIRT_INPUT: PlatformInput = {
+/**
+ * What QEMU 7.2's `virt` machine itself supplies with gic-version=3, its=on, -cpu cortex-a57, one
+ * CPU and 512 MiB: RAM, CPU, PSCI, timer, GICv3 + ITS and the PL011. The presets add their SMMUs,
+ * root complexes and transports.
+ */
+export const QEMU_VIRT_MACHINE = {
   model: 'linux,dummy-virt',
   compatible: ['linux,dummy-virt'],
   memory: [{ base: 0x4000_0000, size: 0x2000_0000 }],
@@ -28,6 +33,10 @@ export const QEMU_VIRT_INPUT: PlatformInput = {
     msi: 'its',
   },
   uart: { base: 0x0900_0000, size: 0x1000, interrupt: { spi: 1, trigger: 'level' }, clockHz: 24_000_000 },
+} as const satisfies Partial<PlatformInput>;
+
+export const QEMU_VIRT_INPUT: PlatformInput = {
+  ...QEMU_VIRT_MACHINE,
   smmus: [
     {
       name: 'smmu0',
