@@ -59,19 +59,23 @@ export class ConfigFetcher {
 
   /** Locates and reads the STE of `sid` into `words` (§3.3.2); false with the event filled on failure. */
   private readSte(sid: number, req: TranslationRequest, out: TranslationResult): boolean {
-    return this.readSteAt(this.steAddress(sid, req, out), sid, req, out);
+    return this.readStructAt(this.steAddress(sid, req, out), 'ste', sid, req, out);
   }
 
-  /** Reads the STE of `sid` at `addr` (-1: locating it failed, the event is filled) into `words`. */
-  private readSteAt(addr: number, sid: number, req: TranslationRequest, out: TranslationResult): boolean {
+  /**
+   * Reads the 64-byte structure at `addr` into `words`: the STE of StreamID `index` (`kind` 'ste';
+   * an abort is F_STE_FETCH) or CD `index` (`kind` 'cd'; F_CD_FETCH). `addr` -1: locating it
+   * failed and the event is filled already. False with the event filled on failure.
+   */
+  private readStructAt(addr: number, kind: 'ste' | 'cd', index: number, req: TranslationRequest, out: TranslationResult): boolean {
     this.lastStructAddr = addr;
     if (addr < 0) return false;
     if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
-      if (this.reader.trace !== null) this.reader.step('ste', 0, -1, addr, sid, addr, 0, 0, false);
-      fetchFault(out, req, EVT.F_STE_FETCH, addr);
+      if (this.reader.trace !== null) this.reader.step(kind, 0, -1, addr, index, addr, 0, 0, false);
+      fetchFault(out, req, kind === 'ste' ? EVT.F_STE_FETCH : EVT.F_CD_FETCH, addr);
       return false;
     }
-    if (this.reader.trace !== null) this.reader.step('ste', 0, -1, addr, sid, addr, this.words[0]!, this.words[1]!, true);
+    if (this.reader.trace !== null) this.reader.step(kind, 0, -1, addr, index, addr, this.words[0]!, this.words[1]!, true);
     return true;
   }
 
@@ -100,7 +104,7 @@ export class ConfigFetcher {
       this.lastStructAddr = addr;
       return m;
     }
-    if (!this.readSteAt(addr, sid, req, out)) return null;
+    if (!this.readStructAt(addr, 'ste', sid, req, out)) return null;
     const words = this.words;
     if (mine && sameWordsAt(words, page.words, i * MEMO_STRIDE)) return m;
     const d = decodeSte(words, this.features, this.e2h);
@@ -135,7 +139,7 @@ export class ConfigFetcher {
       this.memoWalkAt = walkAt;
       return m;
     }
-    if (!this.readCdAt(addr, index, req, out)) return null;
+    if (!this.readStructAt(addr, 'cd', index, req, out)) return null;
     const words = this.words;
     if (mine && sameWordsAt(words, page.words, at)) {
       this.memoWalk = page.words;
@@ -237,20 +241,7 @@ export class ConfigFetcher {
 
   /** Locates and reads CD `index` into `words`; false with the event filled on failure. */
   private readCd(ste: SteConfig, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): boolean {
-    return this.readCdAt(this.cdAddress(ste, index, req, out, priv, instr), index, req, out);
-  }
-
-  /** Reads CD `index` at `addr` (-1: locating it failed, the event is filled) into `words`; false with the event filled on failure. */
-  private readCdAt(addr: number, index: number, req: TranslationRequest, out: TranslationResult): boolean {
-    this.lastStructAddr = addr;
-    if (addr < 0) return false;
-    if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
-      if (this.reader.trace !== null) this.reader.step('cd', 0, -1, addr, index, addr, 0, 0, false);
-      fetchFault(out, req, EVT.F_CD_FETCH, addr);
-      return false;
-    }
-    if (this.reader.trace !== null) this.reader.step('cd', 0, -1, addr, index, addr, this.words[0]!, this.words[1]!, true);
-    return true;
+    return this.readStructAt(this.cdAddress(ste, index, req, out, priv, instr), 'cd', index, req, out);
   }
 
   /** Stage-2 translation of a CD-table IPA (nested), or the PA itself. -1 with the event filled. */
