@@ -62,3 +62,31 @@ test('ID registers in the dump select the feature profile (qemu-7.2: no 2-level 
   assert.equal(snap.features.s2p, false);
   assert.equal(snap.features.cmdqLog2, 19);
 });
+
+test('the stream listing finds the STEs where the SMMU reads them: base aligned to the table, reserved SPLIT as 6, refused spans skipped', () => {
+  const mem = new GuestMemory();
+  mem.addRam(RAM, 0x80_0000);
+  const b = new DomainBuilder(mem, RAM, 0x80_0000);
+  // Linear, 32 STEs (2 KiB): STRTAB_BASE 0x40 past the table's start is aligned down to it, so
+  // the bypass STE at index 3 is SID 3 (not SID 2, as it would be read from the base as written).
+  const lin = b.linearStreamTable(5);
+  b.writeWords(lin.base + 3 * 64, b.bypassSte());
+  const misaligned = new SmmuSnapshot(mem, dump({ STRTAB_BASE: '0x' + (lin.strtabBase + 0x40n).toString(16), STRTAB_BASE_CFG: lin.strtabBaseCfg }));
+  assert.deepEqual(misaligned.validSids(), [3]);
+  const t = inspect(misaligned, { translate: [parseTranslateQuery('3:0x1234')] }).translations as { ok: boolean; pa: string }[];
+  assert.deepEqual([t[0]!.ok, t[0]!.pa], [true, '0x1234'], 'the translation agrees: SID 3 bypasses');
+  // 2-level with SPLIT = 7 (reserved: the SMMU uses 6): SID 0x45 is L1 descriptor 1, index 5.
+  const two = b.twoLevelStreamTable(10);
+  const l1 = two.base;
+  const l2 = b.alloc(64 * 64, 4096);
+  b.write64(l1 + 8, BigInt(l2) | 7n); // SPAN 7: 64 STEs
+  b.writeWords(l2 + 5 * 64, b.bypassSte());
+  // L1 descriptor 2 with SPAN 8 > SPLIT + 1: every SID of it is a bad StreamID, nothing is read.
+  b.write64(l1 + 16, BigInt(l2) | 8n);
+  const cfg = (1 << 16) | (7 << 6) | 10;
+  const snap = new SmmuSnapshot(mem, dump({ STRTAB_BASE: '0x' + two.strtabBase.toString(16), STRTAB_BASE_CFG: cfg }));
+  assert.deepEqual(snap.validSids(), [0x45]);
+  const u = inspect(snap, { translate: [parseTranslateQuery('0x45:0x1000'), parseTranslateQuery('0x85:0x1000')] }).translations as { ok: boolean; event: { type: string } | null }[];
+  assert.equal(u[0]!.ok, true);
+  assert.equal(u[1]!.event?.type, 'C_BAD_STREAMID');
+});

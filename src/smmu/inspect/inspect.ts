@@ -9,13 +9,14 @@ import { get32, paOf, rd } from '../../spec/bits.js';
 import { decodeCommand } from '../../spec/smmuv3/commands.js';
 import { decodeEvent, encodeEvent, eventInputAddr, eventName, eventShape, EVT, type SmmuEvent } from '../../spec/smmuv3/events.js';
 import { featuresFromIdRegisters } from '../id-registers.js';
-import { L1STD } from '../../spec/smmuv3/l1-descriptors.js';
+import { L1STD, L1STD_SPAN_MAX } from '../../spec/smmuv3/l1-descriptors.js';
 import { CERROR, CMDQ_ENTRY_BYTES, CR0, CR2, EVENTQ_ENTRY_BYTES, decodeStreamTableRegs, GBPA, QUEUE_CONS, queueBaseAddr, queueLog2, type RegName, type StreamTableRegs } from '../../spec/smmuv3/registers.js';
 import { STE, STE_CONFIG } from '../../spec/smmuv3/ste.js';
 import { hex } from '../../util/hex.js';
 import { DEFAULT_FEATURES, type SmmuFeatures } from '../features.js';
 import { ptrIndex, ptrInc, queueEmpty } from '../device/queue.js';
 import { Translator } from '../translation/index.js';
+import { streamTableBase, streamTableLog2, streamTableSplit, streamTableTwoLevel } from '../translation/config-fetch.js';
 import { decodeStream, forEachMapping, translateVerbose } from '../translation/inspect.js';
 import { makeRequest, PERM_R, PERM_W, PERM_X, XLATE_KIND, type MappedRange, type StreamReport, type TranslationResult, type WalkStep } from '../translation/types.js';
 import type { IdRange, RegisterDump, TranslateQuery } from './inputs.js';
@@ -174,7 +175,7 @@ export class SmmuSnapshot {
 
   /** Number of stream IDs the table covers (2^LOG2SIZE capped by IDR1.SIDSIZE). */
   sidCount(): number {
-    return 2 ** Math.min(this.streamTableRegs().log2Size, this.features.sidBits);
+    return 2 ** streamTableLog2(this.streamTableRegs(), this.features);
   }
 
   private read64(addr: number): bigint | null {
@@ -195,8 +196,12 @@ export class SmmuSnapshot {
       for (let sid = range.first; sid <= last; sid++) yield sid;
       return;
     }
-    const { base, fmt, split } = this.streamTableRegs();
-    const log2 = Math.log2(this.sidCount());
+    // The table located as the SMMU locates it (base alignment, effective SPLIT and LOG2SIZE).
+    const st = this.streamTableRegs();
+    const twoLevel = streamTableTwoLevel(st, this.features);
+    const base = streamTableBase(st, twoLevel);
+    const split = streamTableSplit(st);
+    const sidCount = this.sidCount();
     const w0 = new Uint32Array(2);
     // 1: list, 0: skip (abort STE or V = 0)
     const steListed = (addr: number): boolean => {
@@ -206,8 +211,8 @@ export class SmmuSnapshot {
       return rd(w0, STE.V) === 1 && rd(w0, STE.CONFIG) !== STE_CONFIG.ABORT;
     };
     let visited = 0;
-    if (fmt === 1 && this.features.stLevel2 && split > 0 && split < log2) {
-      const l1Count = 2 ** (log2 - split);
+    if (twoLevel) {
+      const l1Count = Math.ceil(sidCount / 2 ** split);
       const w = new Uint32Array(2);
       for (let i = 0; i < l1Count && visited < MAX_SCANNED_STES; i++) {
         visited++;
@@ -218,13 +223,14 @@ export class SmmuSnapshot {
         w[0] = this.tmp.lo;
         w[1] = this.tmp.hi;
         const span = rd(w, L1STD.SPAN);
-        if (span === 0 || span > 11) continue;
+        // A span the SMMU refuses makes every SID of it a bad StreamID (nothing to fetch).
+        if (span === 0 || span > L1STD_SPAN_MAX || span > split + 1) continue;
         const l2 = paOf(w[0], w[1], L1STD.L2PTR);
-        const n = Math.min(2 ** (span - 1), 2 ** split);
+        const n = Math.min(2 ** (span - 1), 2 ** split, sidCount - i * 2 ** split);
         for (let j = 0; j < n && visited < MAX_SCANNED_STES; j++, visited++) if (steListed(l2 + j * 64)) yield i * 2 ** split + j;
       }
     } else {
-      const n = Math.min(2 ** log2, MAX_SCANNED_STES);
+      const n = Math.min(sidCount, MAX_SCANNED_STES);
       for (let sid = 0; sid < n; sid++) if (steListed(base + sid * 64)) yield sid;
     }
   }

@@ -24,6 +24,34 @@ for (let i = 0; i <= 64; i++) P2.push(2 ** i);
 // Offsets in and alignments to power-of-two blocks are written x - floor(x / p) * p and
 // floor(x / p) * p: exact for p = 2^n, where `%` on a double is a library call in V8.
 
+// The stream table as the SMMU reads it, from SMMU_STRTAB_BASE / _CFG (§6.3.24-25): shared by
+// the fetch below and the inspector's scan of the table, so that both see the same StreamIDs.
+
+/** Effective LOG2SIZE: as written, but at most IDR1.SIDSIZE. */
+export function streamTableLog2(st: StreamTableConfig, f: SmmuFeatures): number {
+  return Math.min(st.log2Size & 0x3f, f.sidBits);
+}
+
+/** Whether the table is 2-level (FMT = 1 with IDR0.ST_LEVEL allowing it; other values read as linear). */
+export function streamTableTwoLevel(st: StreamTableConfig, f: SmmuFeatures): boolean {
+  return f.stLevel2 && st.fmt === 1;
+}
+
+/** Effective SPLIT of a 2-level table: 6, 8 or 10 (a reserved value behaves as 6). */
+export function streamTableSplit(st: StreamTableConfig): number {
+  return st.split === 8 || st.split === 10 ? st.split : 6;
+}
+
+/**
+ * PA of the linear table or of the L1 table: ADDR aligned to the larger of 64 bytes and that
+ * table's size, computed from LOG2SIZE as written (§6.3.24).
+ */
+export function streamTableBase(st: StreamTableConfig, twoLevel: boolean): number {
+  const literal = st.log2Size & 0x3f;
+  const align = P2[Math.min(twoLevel ? Math.max(6, literal - streamTableSplit(st) + 3) : literal + 6, 52)]!;
+  return Math.floor(st.base / align) * align;
+}
+
 export class ConfigFetcher {
   /** SMMU_STRTAB_BASE / SMMU_STRTAB_BASE_CFG as last pushed. */
   st: StreamTableConfig = { base: 0, log2Size: 0, fmt: 0, split: 6 };
@@ -188,17 +216,11 @@ export class ConfigFetcher {
   steAddress(sid: number, req: TranslationRequest | null, out: TranslationResult | null): number {
     const f = this.features;
     const st = this.st;
-    const literal = st.log2Size & 0x3f;
-    const log2 = Math.min(literal, f.sidBits);
-    if (!(sid < P2[log2]!)) return this.badSid(req, out);
-    const twoLevel = f.stLevel2 && st.fmt === 1;
-    if (!twoLevel) {
-      const align = P2[Math.min(literal + 6, 52)]!;
-      return Math.floor(st.base / align) * align + sid * 64;
-    }
-    const split = st.split === 8 || st.split === 10 ? st.split : 6;
-    const align = P2[Math.min(Math.max(6, literal - split + 3), 52)]!;
-    const l1 = Math.floor(st.base / align) * align + Math.floor(sid / P2[split]!) * 8;
+    if (!(sid < P2[streamTableLog2(st, f)]!)) return this.badSid(req, out);
+    const twoLevel = streamTableTwoLevel(st, f);
+    if (!twoLevel) return streamTableBase(st, false) + sid * 64;
+    const split = streamTableSplit(st);
+    const l1 = streamTableBase(st, true) + Math.floor(sid / P2[split]!) * 8;
     const t = this.tmp;
     const ok = this.reader.read64(l1, false, t);
     if (this.reader.trace !== null) this.reader.step('l1std', 0, -1, st.base, Math.floor(sid / P2[split]!), l1, t.lo, t.hi, ok);
