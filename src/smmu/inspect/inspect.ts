@@ -186,11 +186,11 @@ export class SmmuSnapshot {
   /**
    * Stream IDs worth listing, in order: STEs that are valid and not a plain abort STE (Linux
    * pre-fills every STE with abort; listing those would drown the interesting ones), and STEs
-   * whose fetch aborts (the SMMU reports F_STE_FETCH for them). Scans the linear table, or the L2
-   * tables that valid L1 descriptors point at, visiting at most MAX_SCANNED_STES entries; with
-   * `range`, every SID of the range instead.
+   * whose fetch aborts (the SMMU reports F_STE_FETCH for them) unless `aborts` is false. Scans
+   * the linear table, or the L2 tables that valid L1 descriptors point at, visiting at most
+   * MAX_SCANNED_STES entries; with `range`, every SID of the range instead.
    */
-  *sids(range: IdRange | null = null): Generator<number> {
+  *sids(range: IdRange | null = null, aborts = true): Generator<number> {
     if (range !== null) {
       const last = Math.min(range.last, range.first + MAX_SCANNED_STES - 1);
       for (let sid = range.first; sid <= last; sid++) yield sid;
@@ -203,9 +203,9 @@ export class SmmuSnapshot {
     const split = streamTableSplit(st);
     const sidCount = this.sidCount();
     const w0 = new Uint32Array(2);
-    // 1: list, 0: skip (abort STE or V = 0)
+    // 1: list, 0: skip (abort STE or V = 0; a fetch abort unless `aborts`)
     const steListed = (addr: number): boolean => {
-      if (!this.mem.read64(addr, this.tmp)) return true;
+      if (!this.mem.read64(addr, this.tmp)) return aborts;
       w0[0] = this.tmp.lo;
       w0[1] = this.tmp.hi;
       return rd(w0, STE.V) === 1 && rd(w0, STE.CONFIG) !== STE_CONFIG.ABORT;
@@ -217,7 +217,7 @@ export class SmmuSnapshot {
       for (let i = 0; i < l1Count && visited < MAX_SCANNED_STES; i++) {
         visited++;
         if (!this.mem.read64(base + i * 8, this.tmp)) {
-          yield i * 2 ** split; // F_STE_FETCH (L1 descriptor fetch abort) for this span
+          if (aborts) yield i * 2 ** split; // F_STE_FETCH (L1 descriptor fetch abort) for this span
           continue;
         }
         w[0] = this.tmp.lo;
@@ -392,13 +392,27 @@ function rangeJson(m: MappedRange, priv = false): Obj {
 
 // ---------------------------------------------------------------- report sinks
 
-/** Receives the report piece by piece. `wouldMerge` lets a sink coalesce entries (text does). */
+/**
+ * What makes consecutive StreamIDs one line in a listing that folds them (text): the same fault
+ * type, or else the same configuration and STE words, and no CDs.
+ */
+export function foldKey(r: StreamReport): string {
+  if (r.fault !== null) return `fault:${eventName(r.fault.type)}`;
+  if (r.cds.length > 0) return `unique:${r.sid}`;
+  return `${r.config}:${r.steWords === null ? '' : r.steWords.join(',')}`;
+}
+
+/**
+ * Receives the report piece by piece. `wouldMerge` lets a sink coalesce entries (text does): the
+ * report asks it first, by StreamID and {@link foldKey}, and builds no entry for one it folds.
+ */
 export interface ReportSink {
   beginList(key: 'streams' | 'mappings' | 'translations'): void;
   endList(): void;
-  /** True when `s` would be folded into the entry before it (it then takes no extra room). */
-  wouldMerge(s: Obj): boolean;
-  stream(s: Obj): void;
+  /** True when stream `sid` with fold key `key` would be folded into the entry before it (it then takes no extra room). */
+  wouldMerge(sid: number, key: string): boolean;
+  /** A stream entry; `s` is null when {@link wouldMerge} said it folds. */
+  stream(sid: number, key: string, s: Obj | null): void;
   beginMapping(sid: number, ssid: number | null): void;
   range(r: Obj): void;
   endMapping(): void;
@@ -433,7 +447,7 @@ export class JsonSink implements ReportSink {
   wouldMerge(): boolean {
     return false;
   }
-  stream(s: Obj): void {
+  stream(_sid: number, _key: string, s: Obj | null): void {
     this.j.value(s);
   }
   beginMapping(sid: number, ssid: number | null): void {
@@ -498,14 +512,15 @@ export function writeReport(snap: SmmuSnapshot, req: InspectRequest, sink: Repor
     sink.beginList('streams');
     let shown = 0;
     for (const sid of snap.sids(range)) {
-      const s = streamJson(snap, snap.stream(sid));
-      const merge = sink.wouldMerge(s);
+      const r = snap.stream(sid);
+      const key = foldKey(r);
+      const merge = sink.wouldMerge(sid, key);
       if (!merge && shown >= limit) {
         truncated.streams = { limit, next: range === null ? hex(sid) : sidRange(sid, range.last) };
         break;
       }
       if (!merge) shown++;
-      sink.stream(s);
+      sink.stream(sid, key, merge ? null : streamJson(snap, r));
     }
     if (range !== null && range.last - range.first + 1 > MAX_SCANNED_STES && truncated.streams === undefined) {
       truncated.streams = { limit: MAX_SCANNED_STES, next: sidRange(range.first + MAX_SCANNED_STES, range.last) };
@@ -530,7 +545,8 @@ export function writeReport(snap: SmmuSnapshot, req: InspectRequest, sink: Repor
       return end === 'done';
     };
     if (req.mappings === true) {
-      outer: for (const sid of snap.sids()) {
+      // Streams whose STE fetch aborts have no mappings: the scan leaves them out.
+      outer: for (const sid of snap.sids(null, false)) {
         const s = snap.stream(sid);
         if (s.fault !== null) continue;
         if (s.cds.length === 0) {

@@ -75,14 +75,6 @@ export class TextSink implements ReportSink {
     this.w.push(t + '\n');
   }
 
-  private static runKey(st: Obj): string {
-    const f = st.fault as Obj | null;
-    if (f !== null) return `fault:${s(f.type)}`;
-    if ((st.cds as Json[]).length > 0) return `unique:${s(st.sid)}`;
-    const ste = st.ste as Obj | null;
-    return `${s(st.config)}:${ste === null ? '' : (ste.words as Json[]).join(',')}`;
-  }
-
   beginList(key: 'streams' | 'mappings' | 'translations'): void {
     if (key === 'streams') this.line(pc.cyan(pc.bold('Streams')));
   }
@@ -91,17 +83,17 @@ export class TextSink implements ReportSink {
     this.flushRun();
   }
 
-  wouldMerge(st: Obj): boolean {
-    return this.run !== null && this.run.key === TextSink.runKey(st) && this.run.last + 1 === st.sid;
+  wouldMerge(sid: number, key: string): boolean {
+    return this.run !== null && this.run.key === key && this.run.last + 1 === sid;
   }
 
-  stream(st: Obj): void {
-    if (this.wouldMerge(st)) {
-      this.run!.last = st.sid as number;
+  stream(sid: number, key: string, st: Obj | null): void {
+    if (st === null || this.wouldMerge(sid, key)) {
+      this.run!.last = sid;
       return;
     }
     this.flushRun();
-    this.run = { key: TextSink.runKey(st), first: st.sid as number, last: st.sid as number, item: st };
+    this.run = { key, first: sid, last: sid, item: st };
   }
 
   private flushRun(): void {
