@@ -169,3 +169,25 @@ test('INVALLR (DirectLPI) over a full pending table is bounded per access and re
   settle(r, sink);
   assert.equal(sink.on(0), LPIS);
 });
+
+test('a redistributor step over a full pending table visits at most its budget plus one byte of LPIs, whatever the budget', () => {
+  const { r, sink } = rig();
+  fillPending(r, 0);
+  const region = r.gic.redistributorRegion;
+  write64(region, GICR.PROPBASER, 0x4010_078fn);
+  write64(region, GICR.PENDBASER, 0x4020_0780n);
+  region.write(GICR.CTLR, 4, 1);
+  const rd = r.gic.redistributors[0]!;
+  // Budgets that are not a multiple of a pending-table chunk (a slice that shares its budget with
+  // other work, as an ITS slice does with the redistributor's own).
+  let steps = 0;
+  for (const budget of [1, 7, 100, 513, 1000]) {
+    for (let k = 0; k < 4 && rd.busy; k++, steps++) {
+      const n = measure(sink, () => rd.step(budget));
+      assert.ok(n <= budget + 8, `${n} LPIs visited by a step of budget ${budget}`);
+    }
+  }
+  assert.ok(steps >= 16, `${steps} steps measured`);
+  settle(r, sink);
+  assert.equal(sink.on(0), LPIS, 'every pending LPI was imported in the end');
+});

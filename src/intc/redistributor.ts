@@ -369,7 +369,9 @@ export class GicRedistributor {
         this.importNext = -1;
         break;
       }
-      const bytes = Math.min(IMPORT_BYTES, (limit - first) / 8);
+      // No more bytes than the budget left can take if every bit is set (8 LPIs a byte, plus the
+      // read itself): a slice overruns its budget by at most one byte's 8 LPIs.
+      const bytes = Math.min(IMPORT_BYTES, (limit - first) / 8, Math.max(1, Math.floor((budget - work - 1) / 8)));
       const buf = bytes === IMPORT_BYTES ? this.chunk : this.chunk.subarray(0, bytes);
       work++;
       // A chunk that is not (entirely) memory reads as nothing pending: an external abort on the
