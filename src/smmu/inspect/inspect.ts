@@ -9,14 +9,14 @@ import { get32, paOf, rd } from '../../spec/bits.js';
 import { decodeCommand } from '../../spec/smmuv3/commands.js';
 import { decodeEvent, encodeEvent, eventInputAddr, eventName, eventShape, EVT, type SmmuEvent } from '../../spec/smmuv3/events.js';
 import { featuresFromIdRegisters } from '../id-registers.js';
-import { L1STD, L1STD_SPAN_MAX } from '../../spec/smmuv3/l1-descriptors.js';
+import { L1STD } from '../../spec/smmuv3/l1-descriptors.js';
 import { CERROR, CMDQ_ENTRY_BYTES, CR0, CR2, EVENTQ_ENTRY_BYTES, decodeStreamTableRegs, GBPA, QUEUE_CONS, queueBaseAddr, queueLog2, type RegName, type StreamTableRegs } from '../../spec/smmuv3/registers.js';
 import { STE, STE_CONFIG } from '../../spec/smmuv3/ste.js';
 import { hex } from '../../util/hex.js';
 import { DEFAULT_FEATURES, type SmmuFeatures } from '../features.js';
 import { ptrIndex, ptrInc, queueEmpty } from '../device/queue.js';
 import { Translator } from '../translation/index.js';
-import { streamTableBase, streamTableLog2, streamTableSplit, streamTableTwoLevel } from '../translation/config-fetch.js';
+import { streamTableBase, streamTableLog2, streamTableSpanUsable, streamTableSplit, streamTableTwoLevel } from '../translation/config-fetch.js';
 import { decodeStream, forEachMapping, translateVerbose } from '../translation/inspect.js';
 import { makeRequest, PERM_R, PERM_W, PERM_X, XLATE_KIND, type MappedRange, type StreamReport, type TranslationResult, type WalkStep } from '../translation/types.js';
 import type { IdRange, RegisterDump, TranslateQuery } from './inputs.js';
@@ -224,7 +224,7 @@ export class SmmuSnapshot {
         w[1] = this.tmp.hi;
         const span = rd(w, L1STD.SPAN);
         // A span the SMMU refuses makes every SID of it a bad StreamID (nothing to fetch).
-        if (span === 0 || span > L1STD_SPAN_MAX || span > split + 1) continue;
+        if (!streamTableSpanUsable(span, split)) continue;
         const l2 = paOf(w[0], w[1], L1STD.L2PTR);
         const n = Math.min(2 ** (span - 1), 2 ** split, sidCount - i * 2 ** split);
         for (let j = 0; j < n && visited < MAX_SCANNED_STES; j++, visited++) if (steListed(l2 + j * 64)) yield i * 2 ** split + j;

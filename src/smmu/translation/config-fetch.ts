@@ -42,6 +42,11 @@ export function streamTableSplit(st: StreamTableConfig): number {
   return st.split === 8 || st.split === 10 ? st.split : 6;
 }
 
+/** Whether an L1STD's SPAN describes an L2 table the SMMU uses: 1..L1STD_SPAN_MAX and at most SPLIT + 1 (else its StreamIDs are bad StreamIDs). */
+export function streamTableSpanUsable(span: number, split: number): boolean {
+  return span !== 0 && span <= L1STD_SPAN_MAX && span <= split + 1;
+}
+
 /**
  * PA of the linear table or of the L1 table: ADDR aligned to the larger of 64 bytes and that
  * table's size, computed from LOG2SIZE as written (§6.3.24).
@@ -229,7 +234,7 @@ export class ConfigFetcher {
       return -1;
     }
     const span = rd(wordsOf(t), L1STD.SPAN);
-    if (span === 0 || span > L1STD_SPAN_MAX || span > split + 1) return this.badSid(req, out);
+    if (!streamTableSpanUsable(span, split)) return this.badSid(req, out);
     const low = (sid & ((1 << split) - 1)) >>> 0;
     if (low >= P2[span - 1]!) return this.badSid(req, out);
     const l2 = addrOf(t.lo, t.hi, L1STD.L2PTR);
