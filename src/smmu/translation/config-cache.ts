@@ -127,6 +127,10 @@ export const FR_STRIDE = 2;
  * a second tag). withCd: a hit through the record is a CD hit as well as an STE hit.
  */
 export const FR_FLAGS = 0;
+/** Bit of FR_FLAGS: oneTag. */
+export const FR_ONE_TAG_BIT = 28;
+/** Bit of FR_FLAGS: withCd. */
+export const FR_WITH_CD_BIT = 29;
 /**
  * Word 1: the IOTLB's index of the record's non-global tag, pinned (Iotlb.pinTag) while the record
  * is valid, so that a hit looks entries up by it with no tag lookup; the IOTLB also gives the
@@ -255,7 +259,7 @@ export class ConfigCache {
     f[b + FR_TAG] = this.pins.pinTag(KIND_S1, world, vmid, el2 ? 0 : asid + 1);
     f[b + FR_FLAGS] =
       1 | (se.kind << 1) | ((se.privCfg & 3) << 4) | ((se.instCfg & 3) << 6) | ((ce.en0 ? 1 : 0) << 8) | ((ce.en1 ? 1 : 0) << 9) |
-      ((tt0.tbi ? 1 : 0) << 10) | ((tt1.tbi ? 1 : 0) << 11) | (world << 12) | (tt0.ia << 14) | (tt1.ia << 21) | ((el2 ? 1 : 0) << 28) | (1 << 29);
+      ((tt0.tbi ? 1 : 0) << 10) | ((tt1.tbi ? 1 : 0) << 11) | (world << 12) | (tt0.ia << 14) | (tt1.ia << 21) | ((el2 ? 1 : 0) << FR_ONE_TAG_BIT) | (1 << FR_WITH_CD_BIT);
   }
 
   /**
@@ -271,7 +275,7 @@ export class ConfigCache {
     this.clearFast(se.sid);
     const b = (se.sid & 4095) * FR_STRIDE;
     f[b + FR_TAG] = this.pins.pinTag(KIND_S2, WORLD.EL1, vmid, 0);
-    f[b + FR_FLAGS] = 1 | (se.kind << 1) | ((se.privCfg & 3) << 4) | ((se.instCfg & 3) << 6) | (1 << 8) | (WORLD.EL1 << 12) | (ia << 14) | (1 << 28);
+    f[b + FR_FLAGS] = 1 | (se.kind << 1) | ((se.privCfg & 3) << 4) | ((se.instCfg & 3) << 6) | (1 << 8) | (WORLD.EL1 << 12) | (ia << 14) | (1 << FR_ONE_TAG_BIT);
   }
 
   /** Cached STEs as [sid, entry] pairs (invalidation scans only). */

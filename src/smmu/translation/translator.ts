@@ -39,7 +39,7 @@ const BYPASS_SHIFT = 30;
 // binding through its cell, with a hole check, at every use.
 const { PERM_R, PERM_W, PERM_X, XLATE_KIND } = types;
 const PERM_ALL = PERM_R | PERM_W | PERM_X;
-const { FR_STRIDE, FR_FLAGS, FR_TAG, FR_MASK_HI, FR_MASK_LO } = configCache;
+const { FR_STRIDE, FR_FLAGS, FR_TAG, FR_MASK_HI, FR_MASK_LO, FR_ONE_TAG_BIT, FR_WITH_CD_BIT } = configCache;
 const WORLD_EL2 = WORLD.EL2;
 const { KIND_S1, KIND_S2, tagKey, packMeta, metaGlobal, metaSh, metaMair, metaS2Attr } = iotlb;
 const { SLOT, W_OUTHI } = iotlb.SLOT_LAYOUT;
@@ -284,7 +284,7 @@ export class Translator {
     if ((perms & (write ? PERM_W : instr ? PERM_X : PERM_R)) === 0) return 0;
     // Counted here; stats() adds them to the STE, CD (a record with a CD) and IOTLB hit counts.
     this.fastHits++;
-    this.fastCdHits += (flags >>> 29) & 1;
+    this.fastCdHits += (flags >>> FR_WITH_CD_BIT) & 1;
     out.kind = (flags >>> 1) & 7;
     out.record = false;
     out.stall = false;
@@ -329,7 +329,7 @@ export class Translator {
     // The record pins its tag's IOTLB index (config-cache.ts): no tag lookup. A stage-1 EL1
     // stream's global entries are under a second tag (FR_FLAGS oneTag clear).
     let e = tlb.lookupIndex(ts, region, lo, keyHi);
-    if (e < 0 && (flags & (1 << 28)) === 0 && tlb.globalEntries > 0) e = tlb.lookupTag((flags >>> 12) & 3, tlb.tagIds[ts]! & 0xffff, 0, region, lo, keyHi);
+    if (e < 0 && ((flags >>> FR_ONE_TAG_BIT) & 1) === 0 && tlb.globalEntries > 0) e = tlb.lookupTag((flags >>> 12) & 3, tlb.tagIds[ts]! & 0xffff, 0, region, lo, keyHi);
     return e;
   }
 
@@ -354,7 +354,7 @@ export class Translator {
     const tlb = this.tlb;
     if (!permits(tlb.permsOf(e, priv), write, instr)) return -1;
     this.fastHits++;
-    this.fastCdHits += (flags >>> 29) & 1;
+    this.fastCdHits += (flags >>> FR_WITH_CD_BIT) & 1;
     const shift = tlb.shiftOf(e);
     const hiIn = hi >>> 0;
     const off = shift < 32 ? (lo & (-1 >>> (32 - shift))) >>> 0 : ((hiIn & (0xffff_ffff >>> (64 - shift))) >>> 0) * TWO32 + (lo >>> 0);
