@@ -47,6 +47,16 @@ function fillPending(r: Rig, pe: number): void {
   r.mem.writeBytes(PENDBASE + pe * 0x1_0000, t);
 }
 
+/** PE 0 with every LPI pending and its LPI tables programmed, EnableLPIs still 0: the rig, its sink and PE 0's redistributor region. */
+function fullPendingPe0() {
+  const { r, sink } = rig();
+  fillPending(r, 0);
+  const region = r.gic.redistributorRegion;
+  write64(region, GICR.PROPBASER, 0x4010_078fn);
+  write64(region, GICR.PENDBASER, 0x4020_0780n);
+  return { r, sink, region };
+}
+
 /** Services until quiescent; returns the largest number of sink calls one service() made. */
 function settle(r: Rig, sink: CountingSink): number {
   let worst = 0;
@@ -66,11 +76,7 @@ function measure(sink: CountingSink, access: () => void): number {
 }
 
 test('EnableLPIs with a full pending table: the write visits at most LPI_SLICE LPIs, service() forwards them all', () => {
-  const { r, sink } = rig();
-  fillPending(r, 0);
-  const region = r.gic.redistributorRegion;
-  write64(region, GICR.PROPBASER, 0x4010_078fn);
-  write64(region, GICR.PENDBASER, 0x4020_0780n);
+  const { r, sink, region } = fullPendingPe0();
   const n = measure(sink, () => region.write(GICR.CTLR, 4, 1));
   assert.ok(n <= LPI_SLICE, `${n} LPIs visited by one GICR_CTLR write`);
   assert.equal(region.read(GICR.SYNCR, 4), 1, 'GICR_SYNCR.Busy while the table is read');
@@ -171,11 +177,7 @@ test('INVALLR (DirectLPI) over a full pending table is bounded per access and re
 });
 
 test('a redistributor step over a full pending table visits at most its budget plus one byte of LPIs, whatever the budget', () => {
-  const { r, sink } = rig();
-  fillPending(r, 0);
-  const region = r.gic.redistributorRegion;
-  write64(region, GICR.PROPBASER, 0x4010_078fn);
-  write64(region, GICR.PENDBASER, 0x4020_0780n);
+  const { r, sink, region } = fullPendingPe0();
   region.write(GICR.CTLR, 4, 1);
   const rd = r.gic.redistributors[0]!;
   // Budgets that are not a multiple of a pending-table chunk (a slice that shares its budget with
