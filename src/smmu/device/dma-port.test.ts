@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { buildFixture, RAM_BASE } from '../../../bench/fixture.js';
 import { DmaSegments } from '../../memory/dma-segments.js';
+import { tlbiOp } from '../../../test/support/smmu-structures.js';
 
 const f = buildFixture({ pages: 64, streams: 1, layout: 'dense', cachesEnabled: true, seed: 3 });
 const port = f.smmu.dma(0, null);
@@ -58,24 +59,52 @@ test('short and page-crossing transfers copy exactly their bytes (every length 0
   }
 });
 
-test('vectored transfers move every segment where its pages map (random lists, within and across pages)', () => {
-  // Segments that stay inside one mapped page: any offset and length there.
-  const segArb = fc.record({ page: fc.nat(f.iovas.length - 1), off: fc.nat(4095), len: fc.integer({ min: 0, max: 4096 }) }).map((s) => ({ ...s, len: Math.min(s.len, 4096 - s.off) }));
+test('vectored transfers move every segment where its pages map (random lists, within and across pages, IOTLB entries dropped between and within)', () => {
+  // Each mapped page, and how many bytes from its start stay mapped (it and the mapped pages right after it).
+  const pages = [...f.iovas].sort((a, b) => a - b);
+  const runBytes = pages.map((p) => {
+    let n = 4096;
+    while (ref(p + n) >= 0) n += 4096;
+    return n;
+  });
+  assert.ok(runBytes.some((n) => n > 4096), 'the fixture maps adjacent pages');
+  // Segments at any offset of a mapped page, mostly inside it, sometimes running on into the next mapped pages.
+  const segArb = fc
+    .record({ page: fc.nat(pages.length - 1), off: fc.nat(4095), len: fc.integer({ min: 0, max: 4096 }), more: fc.constantFrom(0, 0, 0, 4096, 8192) })
+    .map((s) => ({ iova: pages[s.page]! + s.off, len: Math.min(s.len + s.more, runBytes[s.page]! - s.off) }));
+  // Before the transfer: nothing, every entry dropped, or one page's entry dropped (a miss amid hits).
+  const dropArb = fc.oneof(fc.constant(-1), fc.constant(-2), fc.nat(pages.length - 1));
+  const drop = (d: number): void => {
+    const inv = f.smmu.translator.invalidation;
+    if (d === -2) inv.tlbiNhAll(0);
+    else if (d >= 0) inv.tlbiNhVa(tlbiOp(0, 1, pages[d]!, true, null));
+  };
+  const chunksOf = (list: { iova: number; len: number }[]): number =>
+    list.reduce((n, s) => n + (s.len === 0 ? 0 : Math.floor((s.iova + s.len - 1) / 4096) - Math.floor(s.iova / 4096) + 1), 0);
+  const lookups = (): number => {
+    const st = f.smmu.translator.stats();
+    return st.tlbHits + st.tlbMisses;
+  };
   fc.assert(
-    fc.property(fc.array(segArb, { minLength: 1, maxLength: 40 }), fc.integer(), (list, seed) => {
+    fc.property(fc.array(segArb, { minLength: 1, maxLength: 40 }), dropArb, dropArb, fc.integer(), (list, d1, d2, seed) => {
       const segs = new DmaSegments(40);
       const bufs = list.map((s, i) => new Uint8Array(s.len).map((_, k) => (seed + i * 31 + k) & 0xff));
-      list.forEach((s, i) => segs.push((f.iovas[s.page]! + s.off) | 0, Math.floor((f.iovas[s.page]! + s.off) / 2 ** 32), bufs[i]!));
+      list.forEach((s, i) => segs.push(s.iova | 0, Math.floor(s.iova / 2 ** 32), bufs[i]!));
+      drop(d1);
+      const before = lookups();
       assert.equal(port.writev(segs), null);
+      // One IOTLB lookup per chunk (the part of a segment in one page), whether answered ahead or not.
+      assert.equal(lookups() - before, chunksOf(list), 'IOTLB lookups of the write');
       // Later segments win where segments overlap, as the transfer is in order.
       const expect = new Map<number, number>();
-      list.forEach((s, i) => bufs[i]!.forEach((b, k) => expect.set(ref(f.iovas[s.page]! + s.off + k), b)));
+      list.forEach((s, i) => bufs[i]!.forEach((b, k) => expect.set(ref(s.iova + k), b)));
       for (const [at, b] of expect) assert.equal(f.ram[at], b);
       const reads = list.map((s) => new Uint8Array(s.len));
       const rsegs = new DmaSegments(40);
-      list.forEach((s, i) => rsegs.push((f.iovas[s.page]! + s.off) | 0, Math.floor((f.iovas[s.page]! + s.off) / 2 ** 32), reads[i]!));
+      list.forEach((s, i) => rsegs.push(s.iova | 0, Math.floor(s.iova / 2 ** 32), reads[i]!));
+      drop(d2);
       assert.equal(port.readv(rsegs), null);
-      list.forEach((s, i) => reads[i]!.forEach((b, k) => assert.equal(b, f.ram[ref(f.iovas[s.page]! + s.off + k)])));
+      list.forEach((s, i) => reads[i]!.forEach((b, k) => assert.equal(b, f.ram[ref(s.iova + k)])));
     }),
     { numRuns: 200, seed: 0x5e9 },
   );
