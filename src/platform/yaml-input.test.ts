@@ -1,5 +1,5 @@
-// User YAML is read within bounds: nesting beyond MAX_YAML_DEPTH and alias bombs are one
-// UserInputError naming file and line (never a stack overflow, an out-of-memory abort or the
+// User YAML is read within bounds: nesting beyond MAX_YAML_DEPTH, alias bombs and keys that are
+// mappings or sequences are one UserInputError naming file and line (never a stack overflow, an out-of-memory abort or the
 // YAML library's internal error), and the one-pass depth scan never underestimates the nesting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,6 +49,26 @@ test('an alias bomb is one error naming the line of an alias', () => {
   assert.equal(errorOf(() => readYamlInput(text, 'a.yaml')), 'a.yaml:2: aliases expand to too many nodes (more than 100 alias references, the guard against alias bombs); write the values out');
   // A few aliases are fine.
   assert.deepEqual(readYamlInput('base: &a [1]\nuse: [*a, *a]\n', 'ok.yaml').data, { base: [1], use: [[1], [1]] });
+});
+
+test('a mapping or sequence as a mapping key is one error naming its line, with no warning from the YAML library', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    const msg = 'a mapping key must be a plain value (a name or a number), not a mapping or a sequence';
+    assert.equal(errorOf(() => readYamlInput('a: 1\n? [x, y]\n: 2\n', 'k.yaml')), `k.yaml:2: ${msg}`);
+    assert.equal(errorOf(() => readYamlInput('a: 1\nb:\n  {c: 1}: 2\n', 'm.yaml')), `m.yaml:3: ${msg}`);
+    assert.equal(errorOf(() => readYamlInput('{"a": 1, [1]: 2}', 'j.json')), `j.json:1: ${msg}`);
+    // An alias of a mapping, used as a key.
+    assert.equal(errorOf(() => readYamlInput('base: &b {x: 1}\nuse:\n  ? *b\n  : 2\n', 'a.yaml')), `a.yaml:3: ${msg}`);
+    // Plain keys, numbers and an alias of a plain value are read.
+    assert.deepEqual(readYamlInput('n: &k name\n1: one\n? *k\n: v\n', 'ok.yaml').data, { n: 'name', 1: 'one', name: 'v' });
+  } finally {
+    process.off('warning', onWarning);
+  }
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(warnings, []);
 });
 
 test('property: the depth scan never underestimates the nesting of YAML or JSON text', () => {

@@ -1,8 +1,9 @@
 // Reads a YAML (or JSON) document given by the user with line tracking, within fixed bounds:
 // nesting deeper than MAX_YAML_DEPTH levels is refused before the parser sees the text (a deeply
 // nested document would otherwise exhaust the call stack or memory inside the parser), and alias
-// expansion is capped (`maxAliasCount`). Every problem is one UserInputError "file:line: message".
-import { isAlias, isNode, LineCounter, parseDocument, visit, type Document } from 'yaml';
+// expansion is capped (`maxAliasCount`); mapping keys are plain values. Every problem is one
+// UserInputError "file:line: message".
+import { isAlias, isCollection, isNode, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { UserInputError } from '../util/errors.js';
 
 /** Deepest nesting of mappings / sequences accepted in an input file. */
@@ -104,6 +105,18 @@ export function readYamlInput(text: string, file: string): YamlInput {
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, intAsBigInt: false });
   const err = doc.errors[0];
   if (err) throw new UserInputError(`syntax error: ${err.message.split('\n')[0] ?? err.message}`, `${file}:${lc.linePos(err.pos[0]).line}`);
+  // A mapping or sequence as a key (`? [a, b]`, `{a: 1}: x`) has no place in a plain-data
+  // document: refused here, where the YAML library would make a string of it with a warning.
+  let keyLine = 0;
+  visit(doc, {
+    Pair(_k, pair) {
+      const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
+      if (!isCollection(key)) return undefined;
+      keyLine = isNode(pair.key) && pair.key.range ? lc.linePos(pair.key.range[0]).line : 1;
+      return visit.BREAK;
+    },
+  });
+  if (keyLine) throw new UserInputError('a mapping key must be a plain value (a name or a number), not a mapping or a sequence', `${file}:${keyLine}`);
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
