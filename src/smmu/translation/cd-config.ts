@@ -36,8 +36,9 @@ export interface TtConfig {
   readonly mairHi: number;
 }
 
-// A TTBx walk configuration packed in words (packWalk): the caches-disabled decode memo keeps one
-// beside the CD words, so that a walk there reads no object (Walker.useS1Packed).
+// A TTBx walk configuration packed in words (packWalk), as the translator's stage-1 walks read it
+// (Walker.useS1Packed): each CD entry has its two packed in a typed array (the configuration
+// cache's, or the decode memo's beside the CD words), so that a walk reads no object.
 export const WC_SHIFT = 0;
 export const WC_START = 1;
 export const WC_IA = 2;

@@ -4,7 +4,7 @@
 import { WORLD, linearCdBase, type S2Config, type SteConfig } from './ste-config.js';
 import { STE_S1DSS } from '../../spec/smmuv3/ste.js';
 import { XLATE_KIND } from './types.js';
-import type { CdConfig, TtConfig } from './cd-config.js';
+import { packWalk, WC_WORDS, type CdConfig, type TtConfig } from './cd-config.js';
 import { KIND_S1, KIND_S2, tagKey } from './iotlb.js';
 
 /**
@@ -54,15 +54,20 @@ export class CdCacheEntry {
   alive = true;
   readonly en0: boolean;
   readonly en1: boolean;
-  /** Bits of VA[63:32] that must all equal VA[55]. */
+  /** Bits of VA[63:32] that must all equal VA[55] (int32: a larger number in a field is a boxed double, one more load). */
   readonly hiMask0: number;
   readonly hiMask1: number;
-  /** Bits of VA[31:0] that must equal VA[55] (0 when the input size is 32 bits or more). */
+  /** Bits of VA[31:0] that must equal VA[55] (0 when the input size is 32 bits or more; int32). */
   readonly loMask0: number;
   readonly loMask1: number;
-  /** The TTB0 / TTB1 walk configurations (cd.tt). */
-  readonly tt0: TtConfig;
-  readonly tt1: TtConfig;
+  /**
+   * The TTB0 and TTB1 walk configurations (cd.tt) packed (cd-config.ts packWalk) at words
+   * `walkAt` and `walkAt` + WC_WORDS of `walk`: storage the creator of the entry gives it (the
+   * configuration cache's table of them, the decode memo's words), so that a walk reads them
+   * from a typed array, not from objects and the boxed numbers (TTB, MAIR) they hold.
+   */
+  readonly walk: Uint32Array;
+  readonly walkAt: number;
   /** IOTLB tags for non-global and global entries (equal when there is no ASID: EL2). */
   readonly tagNg: number;
   readonly tagG: number;
@@ -72,6 +77,8 @@ export class CdCacheEntry {
     readonly owner: SteCacheEntry,
     readonly index: number,
     readonly cd: CdConfig,
+    walk: Uint32Array,
+    walkAt: number,
   ) {
     this.en0 = cd.tt[0].enabled;
     this.en1 = cd.tt[1].enabled;
@@ -79,8 +86,10 @@ export class CdCacheEntry {
     this.loMask0 = loMask(cd.tt[0]);
     this.hiMask1 = hiMask(cd.tt[1]);
     this.loMask1 = loMask(cd.tt[1]);
-    this.tt0 = cd.tt[0];
-    this.tt1 = cd.tt[1];
+    this.walk = walk;
+    this.walkAt = walkAt;
+    packWalk(cd.tt[0], walk, walkAt);
+    packWalk(cd.tt[1], walk, walkAt + WC_WORDS);
     const ste = owner.ste;
     const el2 = ste.world === WORLD.EL2;
     this.asid = el2 ? -1 : cd.asid;
@@ -89,19 +98,19 @@ export class CdCacheEntry {
   }
 }
 
-/** Bits of VA[63:32] that must all equal VA[55] for a TTBx region (0 when disabled). */
+/** Bits of VA[63:32] that must all equal VA[55] for a TTBx region (0 when disabled), as an int32. */
 function hiMask(tt: TtConfig): number {
   if (!tt.enabled) return 0;
   const top = tt.tbi ? 55 : 63;
   const lowHiBit = tt.ia > 32 ? tt.ia - 32 : 0;
   const width = top - 32 - lowHiBit + 1;
-  return (width >= 32 ? 0xffff_ffff : ((1 << width) - 1) << lowHiBit) >>> 0;
+  return (width >= 32 ? -1 : ((1 << width) - 1) << lowHiBit) | 0;
 }
 
-/** Bits of VA[31:0] that must equal VA[55] for a TTBx region (0 when disabled or 32 bits or more). */
+/** Bits of VA[31:0] that must equal VA[55] for a TTBx region (0 when disabled or 32 bits or more), as an int32. */
 function loMask(tt: TtConfig): number {
   if (!tt.enabled) return 0;
-  return tt.ia < 32 ? (0xffff_ffff << tt.ia) >>> 0 : 0;
+  return tt.ia < 32 ? -1 << tt.ia : 0;
 }
 
 type Slot = SteCacheEntry | CdCacheEntry;
@@ -145,8 +154,8 @@ export interface TagPins {
 }
 
 /** Range-check masks by (ia * 2 + tbi), as CdCacheEntry computes them for an enabled region. */
-export const FR_MASK_HI = new Uint32Array(130);
-export const FR_MASK_LO = new Uint32Array(130);
+export const FR_MASK_HI = new Int32Array(130);
+export const FR_MASK_LO = new Int32Array(130);
 for (let ia = 0; ia <= 64; ia++) {
   for (let tbi = 0; tbi < 2; tbi++) {
     const tt = { enabled: true, tbi: tbi === 1, ia } as TtConfig;
@@ -186,7 +195,11 @@ export class ConfigCache {
   ) {
     if (!(Number.isSafeInteger(capacity) && capacity >= 2)) throw new RangeError(`bad config cache capacity ${capacity}`);
     this.ring = new Array<Slot | null>(capacity).fill(null);
+    this.walkWords = new Uint32Array(capacity * 2 * WC_WORDS);
   }
+
+  /** Packed walk configurations of the cached CDs (CdCacheEntry.walk): 2 * WC_WORDS words per place in the eviction ring. */
+  private readonly walkWords: Uint32Array;
 
   getSte(sid: number): SteCacheEntry | undefined {
     const p = this.pages[sid >>> 12];
@@ -287,7 +300,8 @@ export class ConfigCache {
     return out;
   }
 
-  private push(s: Slot): void {
+  /** Evicts until an entry can be added; returns the place in the ring the next entry takes (see {@link push}). */
+  private makeRoom(): number {
     while (this.used >= this.capacity) {
       const victim = this.ring[this.head]!;
       this.ring[this.head] = null;
@@ -298,7 +312,12 @@ export class ConfigCache {
         this.counters.evictions++;
       }
     }
-    this.ring[(this.head + this.used) % this.capacity] = s;
+    return (this.head + this.used) % this.capacity;
+  }
+
+  /** Adds `s` to the ring at the place {@link makeRoom} just gave. */
+  private push(s: Slot, at: number): void {
+    this.ring[at] = s;
     this.used++;
     this.size++;
   }
@@ -327,9 +346,10 @@ export class ConfigCache {
   putSte(sid: number, ste: SteConfig): SteCacheEntry {
     const old = this.getSte(sid);
     if (old !== undefined) this.drop(old);
+    const at = this.makeRoom();
     const e = new SteCacheEntry(sid, ste);
     this.setSte(sid, e);
-    this.push(e);
+    this.push(e, at);
     this.setFastS2(e);
     return e;
   }
@@ -342,10 +362,13 @@ export class ConfigCache {
   putCd(owner: SteCacheEntry, index: number, cd: CdConfig): CdCacheEntry {
     const old = this.getCd(owner, index);
     if (old !== undefined) this.drop(old);
-    const e = new CdCacheEntry(owner, index, cd);
+    // The entry's place in the ring is its own until the ring comes round to it again: so is
+    // that place's share of walkWords.
+    const at = this.makeRoom();
+    const e = new CdCacheEntry(owner, index, cd, this.walkWords, at * 2 * WC_WORDS);
     if (index === 0) owner.cd0 = e;
     else owner.cds.set(index, e);
-    this.push(e);
+    this.push(e, at);
     // The owner may have been evicted to make room: then the CD must not stay reachable.
     if (!owner.alive) this.drop(e);
     else if (index === 0) this.setFast(e);

@@ -14,11 +14,12 @@ import type { SmmuFeatures } from '../features.js';
 import type { TableReader } from './table-reader.js';
 import type { Walker } from './walker.js';
 import { decodeSte, linearCdBase, type SteConfig } from './ste-config.js';
-import { decodeCd, packWalk, WC_WORDS, type CdConfig } from './cd-config.js';
+import { decodeCd, WC_WORDS, type CdConfig } from './cd-config.js';
 import { SteCacheEntry, CdCacheEntry } from './config-cache.js';
 import { cfgFault, fetchFault, walkFault } from './faults.js';
 import { XLATE_KIND, newResult, type StreamTableConfig, type TranslationRequest, type TranslationResult } from './types.js';
 
+const TWO32 = 0x1_0000_0000;
 const P2: number[] = [];
 for (let i = 0; i <= 64; i++) P2.push(2 ** i);
 // Offsets in and alignments to power-of-two blocks are written x - floor(x / p) * p and
@@ -123,13 +124,27 @@ export class ConfigFetcher {
     const slot = sid & (MEMO_SLOTS - 1);
     const page = this.memo[slot >>> MEMO_PAGE_BITS] ?? this.memoPage(slot);
     const i = slot & (MEMO_PAGE - 1);
-    // The memo's loads are made before the STE read: with many streams each is a cache miss, and
-    // none depends on another, so they overlap.
+    const w = page.words;
+    const at = i * MEMO_STRIDE;
+    // With many streams, each line this access reads of the stream's state is a cache miss: the
+    // memo's words, its entries, and the STE and CD in guest memory (where they were last time).
+    // They are all loaded here first, close together, so that the misses overlap instead of
+    // following one another.
     const m = page.steEntries[i]!;
-    this.memoCd = page.cdEntries[i]!;
+    const mc = page.cdEntries[i]!;
+    this.touched ^=
+      w[at]! ^ w[at + MEMO_CD]! ^ w[at + MEMO_WALK]! ^
+      this.reader.touchWord(w[at + MEMO_STE_AT]! | 0, w[at + MEMO_STE_AT_HI]! | 0) ^
+      this.reader.touchWord(w[at + MEMO_CD_AT]! | 0, w[at + MEMO_CD_AT_HI]! | 0) ^
+      (m === null ? 0 : m.sid) ^ (mc === null ? 0 : mc.index);
+    this.memoCd = mc;
     this.slotPage = page;
     this.slotIndex = i;
     const addr = this.steAddress(sid, req, out);
+    if (addr >= 0) {
+      w[at + MEMO_STE_AT] = addr >>> 0;
+      w[at + MEMO_STE_AT_HI] = addr / TWO32;
+    }
     const mine = m !== null && m.sid === sid && m.memoE2h === this.e2h;
     // An unchanged STE is compared where it lies, not copied out first (no trace is being kept:
     // the inspector's trace records the words read).
@@ -165,18 +180,18 @@ export class ConfigFetcher {
     const walkAt = i * MEMO_STRIDE + MEMO_WALK;
     const m = this.memoCd;
     const mine = m !== null && m.owner === se && m.index === index;
+    if (addr >= 0) {
+      page.words[i * MEMO_STRIDE + MEMO_CD_AT] = addr >>> 0;
+      page.words[i * MEMO_STRIDE + MEMO_CD_AT_HI] = addr / TWO32;
+    }
     // As in fetchSteMemo: an unchanged CD is compared where it lies.
     if (mine && addr >= 0 && this.reader.trace === null && this.reader.sameWords(addr, 8, page.words, at)) {
       this.lastStructAddr = addr;
-      this.memoWalk = page.words;
-      this.memoWalkAt = walkAt;
       return m;
     }
     if (!this.readStructAt(addr, 'cd', index, req, out)) return null;
     const words = this.words;
     if (mine && sameWordsAt(words, page.words, at)) {
-      this.memoWalk = page.words;
-      this.memoWalkAt = walkAt;
       return m;
     }
     const cd = decodeCd(words, se.ste, this.features);
@@ -184,13 +199,9 @@ export class ConfigFetcher {
       cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
       return null;
     }
-    const e = new CdCacheEntry(se, index, cd);
+    const e = new CdCacheEntry(se, index, cd, page.words, walkAt);
     page.cdEntries[i] = e;
     page.words.set(words, at);
-    packWalk(cd.tt[0], page.words, walkAt);
-    packWalk(cd.tt[1], page.words, walkAt + WC_WORDS);
-    this.memoWalk = page.words;
-    this.memoWalkAt = walkAt;
     return e;
   }
 
@@ -204,12 +215,8 @@ export class ConfigFetcher {
   private slotPage: MemoPage | null = null;
   private slotIndex = 0;
   private memoCd: CdCacheEntry | null = null;
-  /**
-   * Where the last fetchCdMemo's CD has its packed walk configurations (TTB0's at memoWalkAt,
-   * TTB1's WC_WORDS further): its memo page's words, beside the CD words it just compared.
-   */
-  memoWalk: Uint32Array = new Uint32Array(2 * WC_WORDS);
-  memoWalkAt = 0;
+  /** What fetchSteMemo's touch-ahead loaded, kept so that the compiler keeps the loads. */
+  private touched = 0;
 
   private memoPage(slot: number): MemoPage {
     const p = new MemoPage();
@@ -336,6 +343,11 @@ const MEMO_PAGE = 1 << MEMO_PAGE_BITS;
 const MEMO_STRIDE = 64;
 const MEMO_CD = 16;
 const MEMO_WALK = 32;
+/** Where the stream's STE and CD were last read (PA bits [31:0] and [63:32]), for the touch-ahead. */
+const MEMO_STE_AT = 32 + 2 * WC_WORDS;
+const MEMO_STE_AT_HI = MEMO_STE_AT + 1;
+const MEMO_CD_AT = MEMO_STE_AT + 2;
+const MEMO_CD_AT_HI = MEMO_STE_AT + 3;
 
 class MemoPage {
   /** The slot's STE entry, and the CD last decoded through it (any index). */

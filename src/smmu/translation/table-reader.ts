@@ -89,6 +89,18 @@ export class TableReader {
   }
 
   /**
+   * The word at the address whose bits [31:0] and [63:32] are `lo` and `hi` (int32 values: a larger
+   * number passed to a call is boxed) when it lies in the word view of the last RAM region, else 0:
+   * a load the caller makes early so that its cache miss overlaps others. Not an access of the
+   * SMMU's (not counted, not traced); the caller must use the value, or the compiler drops the load.
+   */
+  touchWord(lo: number, hi: number): number {
+    const addr = (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0);
+    const r = this.ram;
+    return addr >= r.base && addr + 4 <= r.end ? r.words![wordIndex(addr - r.base)]! : 0;
+  }
+
+  /**
    * Reads `n` doublewords (a 64-byte STE/CD: n = 8) little-endian into lo/hi halves: at once from
    * the word view of RAM when the range lies in one region, else doubleword by doubleword (so that
    * an abort part-way is reported as those reads report it).

@@ -248,7 +248,7 @@ export class Translator {
       if (this.cachesOn) {
         const cd = this.fetcher.fetchCd(se.ste, cdIndex, req, out, priv, instr);
         if (cd === null) return false;
-        ce = se.alive ? this.cfgCache.putCd(se, cdIndex, cd) : new CdCacheEntry(se, cdIndex, cd);
+        ce = se.alive ? this.cfgCache.putCd(se, cdIndex, cd) : new CdCacheEntry(se, cdIndex, cd, new Uint32Array(2 * WC_WORDS), 0);
       } else {
         const u = this.fetcher.fetchCdMemo(se, cdIndex, req, out, priv, instr);
         if (u === null) return false;
@@ -318,8 +318,8 @@ export class Translator {
     const mi = ((flags >>> (14 + 7 * region)) & 127) * 2 + ((flags >>> (10 + region)) & 1);
     const hiMask = FR_MASK_HI[mi]!;
     const loMask = FR_MASK_LO[mi]!;
-    const hiTop = (hiIn & hiMask) >>> 0;
-    const loTop = (lo & loMask) >>> 0;
+    const hiTop = hiIn & hiMask;
+    const loTop = lo & loMask;
     if (region === 1 ? !(hiTop === hiMask && loTop === loMask) : (hiTop | loTop) !== 0) return -2;
     const ts = f[b + FR_TAG]!;
     this.recFlags = flags;
@@ -457,9 +457,9 @@ export class Translator {
     // Range check (§3.4.1): VA[top:ia] must all equal VA[55]; top = 55 with TBI, else 63.
     const hiMask = region === 1 ? ce.hiMask1 : ce.hiMask0;
     const loMask = region === 1 ? ce.loMask1 : ce.loMask0;
-    const hiTop = (hiIn & hiMask) >>> 0;
-    const loTop = (req.addrLo & loMask) >>> 0;
-    const inRange = region === 1 ? hiTop === hiMask && loTop === loMask : hiTop === 0 && loTop === 0;
+    const hiTop = hiIn & hiMask;
+    const loTop = req.addrLo & loMask;
+    const inRange = region === 1 ? hiTop === hiMask && loTop === loMask : (hiTop | loTop) === 0;
     if (!inRange) return transFault(out, req, EVT.F_TRANSLATION, priv, instr, false, EVT_CLASS.IN, 0, 0, false, ce.cd, null);
     // Region key: VA[51:0] (the TLB key; TLBI addresses reduce the same way).
     const key = (hiIn & 0xfffff) * TWO32 + (req.addrLo >>> 0);
@@ -503,19 +503,9 @@ export class Translator {
   ): boolean {
     const key = this.hitKey;
     const w = this.walker;
-    // The walk configuration: the CD entry's, or with caches disabled the decode memo's packed
-    // copy beside the CD words just compared (no object to reach with many streams).
-    let ia: number;
-    if (this.cachesOn) {
-      const tt = region === 1 ? ce.tt1 : ce.tt0;
-      w.useS1(tt);
-      ia = tt.ia;
-    } else {
-      const wc = this.fetcher.memoWalk;
-      const at = this.fetcher.memoWalkAt + region * WC_WORDS;
-      w.useS1Packed(wc, at);
-      ia = wc[at + WC_IA]!;
-    }
+    const at = ce.walkAt + region * WC_WORDS;
+    w.useS1Packed(ce.walk, at);
+    const ia = ce.walk[at + WC_IA]!;
     const el2 = se.world === WORLD_EL2;
     const s2 = se.s2;
     const write = req.write;

@@ -19,7 +19,7 @@ for (let i = 0; i <= 64; i++) P2.push(2 ** i);
 // Module-local, as every constant and helper a walk uses: V8 (Node 20) folds a module's own
 // unexported constants into optimised code, but reads an imported binding through its cell at
 // every use.
-const { WC_SHIFT, WC_START, WC_IA, WC_PS, WC_FLAGS, WC_TTB_LO, WC_TTB_HI, WC_MAIR_LO, WC_MAIR_HI, WCF_BE, WCF_HA, WCF_AFFD, WCF_HAD, WCF_HD, WCF_WXN, WCF_PAN, walkFlags } = cdConfig;
+const { WC_SHIFT, WC_START, WC_IA, WC_PS, WC_FLAGS, WC_TTB_LO, WC_TTB_HI, WC_MAIR_LO, WC_MAIR_HI, WCF_BE, WCF_HA, WCF_AFFD, WCF_HAD, WCF_HD, WCF_WXN, WCF_PAN } = cdConfig;
 const { PERM_R, PERM_W, PERM_X } = types;
 const { bitsInPlace, get64, rdLoHi } = bits;
 const { S1_LEAF, S2_LEAF, S1_TABLE, GRANULES, DESC_OA_MSB, mairByte } = pagetable;
@@ -241,7 +241,7 @@ export class Walker {
     return this.s2Pa;
   }
 
-  // The walk configuration of the next s1(), set by useS1 or useS1Packed.
+  // The walk configuration of the next s1(), set by useS1Packed.
   private wShift = 12;
   private wStart = 0;
   private wIa = 0;
@@ -250,18 +250,6 @@ export class Walker {
   private wTtb = 0;
   private wMairLo = 0;
   private wMairHi = 0;
-
-  /** The next s1() walks with this TTBx configuration. */
-  useS1(tt: cdConfig.TtConfig): void {
-    this.wShift = tt.shift;
-    this.wStart = tt.startLevel;
-    this.wIa = tt.ia;
-    this.wPs = tt.ps;
-    this.wFlags = walkFlags(tt);
-    this.wTtb = tt.ttb;
-    this.wMairLo = tt.mairLo;
-    this.wMairHi = tt.mairHi;
-  }
 
   /** The next s1() walks with the packed configuration (cd-config.ts WC_*) at word `at` of `wc`. */
   useS1Packed(wc: Uint32Array, at: number): void {
@@ -277,7 +265,7 @@ export class Walker {
 
   /**
    * Stage-1 walk of `va` = s1Va (already range-checked: 0 <= va < 2^ia, the bits of the region),
-   * with the configuration last given to useS1 / useS1Packed, for an access. On success s1Oa is
+   * with the configuration last given to useS1Packed, for an access. On success s1Oa is
    * the output address (IPA when nested) of `va`, with s1Shift, s1Perms*, s1Attr (MAIR byte),
    * s1Global. Permission checking of the access is the caller's, except that HTTU dirty/access
    * updates happen here (`write` with DBM, AF with HA).
