@@ -351,3 +351,25 @@ test('an IOTLB hit through a stream hit record reports the ASID and VMID the ful
     assert.deepEqual([first.asid, first.vmid], [asid, vmid], `SID ${sid}: IDs of the walk`);
   }
 });
+
+test('caches enabled and disabled: stream table, CDs and page tables at PAs with bit 31 set and above 4 GiB', () => {
+  for (const base of [0x8000_0000, 0x1_8000_0000, 0xf_ffff_0000 - (8 << 20)]) {
+    const arena = new Arena(base, 8 << 20);
+    const strtab = arena.alloc(64 * 16, 1024);
+    const data = arena.alloc(0x10_0000, 0x1000);
+    const pt = new PageTables(arena, 12, 48, 0);
+    pt.map(0x1000n, page(data + 0x3000), 3);
+    const cd = arena.alloc(4 * 64, 256);
+    arena.writeWords(cd + 64, arena.cd({ T0SZ: 16, TG0: 0, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 3, TTB0: BigInt(pt.root) >> 4n }));
+    arena.writeWords(strtab + 2 * 64, arena.ste({ V: 1, CONFIG: 5, S1CDMAX: 2, S1_CONTEXT_PTR: BigInt(cd) >> 6n }));
+    for (const cachesEnabled of [true, false]) {
+      const t = new Translator(arena.mem, DEFAULT_FEATURES, { cachesEnabled });
+      t.setStreamTable({ base: strtab, log2Size: 4, fmt: 0, split: 0 });
+      for (let k = 0; k < 3; k++) {
+        const r = newResult();
+        assert.equal(t.translate(makeRequest(2, 1, 0x1238, {}), r), true, `base 0x${base.toString(16)}, caches ${cachesEnabled}, access ${k}: ${r.event.type}`);
+        assert.equal(r.pa, data + 0x3238, `base 0x${base.toString(16)}, caches ${cachesEnabled}, access ${k}`);
+      }
+    }
+  }
+});

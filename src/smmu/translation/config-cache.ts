@@ -23,8 +23,13 @@ export class SteCacheEntry {
   cd0: CdCacheEntry | null = null;
   /** CDs with index > 0. */
   readonly cds = new Map<number, CdCacheEntry>();
-  /** PA of CD 0 when locating a CD needs no read (stage 1 only, linear CD table), else -1. */
-  readonly cdBase: number;
+  /**
+   * PA of CD 0 when locating a CD needs no read (stage 1 only, linear CD table): bits [31:0] as an
+   * int32 and bits [51:32]; cdBaseHi -1 otherwise. Halves, because a PA of 2^31 or more in a
+   * field is a boxed number: one more dependent load, one more cache miss with many streams.
+   */
+  readonly cdBaseLo: number;
+  readonly cdBaseHi: number;
   readonly world: number;
   /** Stage-2 configuration of a nested STE, else null. */
   readonly s2: S2Config | null;
@@ -42,7 +47,9 @@ export class SteCacheEntry {
     this.vmid = ste.vmid;
     this.world = ste.world;
     this.s2 = ste.kind === XLATE_KIND.NESTED ? ste.s2 : null;
-    this.cdBase = ste.kind === XLATE_KIND.S1 ? linearCdBase(ste) : -1;
+    const cdBase = ste.kind === XLATE_KIND.S1 ? linearCdBase(ste) : -1;
+    this.cdBaseLo = cdBase < 0 ? 0 : cdBase | 0;
+    this.cdBaseHi = cdBase < 0 ? -1 : Math.floor(cdBase / 0x1_0000_0000);
   }
 }
 

@@ -171,9 +171,9 @@ export class ConfigFetcher {
 
   /** Caches disabled: like {@link fetchSteMemo} for CD `index` of the (memoised) STE entry `se`; one CD memoised per stream. */
   fetchCdMemo(se: SteCacheEntry, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): CdCacheEntry | null {
-    // A linear CD table without stage 2 needs no read to locate the CD (se.cdBase): the STE's own
-    // decode is then not touched again.
-    const addr = se.cdBase >= 0 ? se.cdBase + index * 64 : this.cdAddress(se.ste, index, req, out, priv, instr);
+    // A linear CD table without stage 2 needs no read to locate the CD (se.cdBaseLo/Hi): the STE's
+    // own decode is then not touched again.
+    const addr = se.cdBaseHi >= 0 ? se.cdBaseHi * TWO32 + (se.cdBaseLo >>> 0) + index * 64 : this.cdAddress(se.ste, index, req, out, priv, instr);
     const page = this.slotPage!;
     const i = this.slotIndex;
     const at = i * MEMO_STRIDE + MEMO_CD;

@@ -125,7 +125,7 @@ export interface StreamTableConfig {
 }
 
 export interface TranslatorOptions {
-  /** Config cache capacity in entries (STEs + CDs). Default 4096. */
+  /** Config cache capacity in entries (STEs + CDs). Default 4096. Its storage is allocated up front: about 80 bytes an entry. */
   readonly configCacheSize?: number;
   /** IOTLB capacity in entries. Default 16384. */
   readonly tlbSize?: number;
