@@ -28,6 +28,8 @@ export interface FixtureOptions {
   readonly seed?: number;
   /** Stage-2-only STEs over the table instead of stage-1 STEs and CDs. */
   readonly stage2?: boolean;
+  /** Guest-physical address of the RAM (default RAM_BASE, 1 GiB; above 4 GiB every PA is beyond V8's small integers). */
+  readonly ramBase?: number;
 }
 
 export interface Fixture {
@@ -39,6 +41,8 @@ export interface Fixture {
   /** PA of mapped page i. */
   readonly pas: Float64Array;
   readonly pgd: number;
+  /** Guest-physical address of `ram`. */
+  readonly ramBase: number;
 }
 
 /** Deterministic xorshift32 PRNG. */
@@ -69,13 +73,14 @@ export function buildFixture(o: FixtureOptions): Fixture {
   const structBytes = (64 << sidBits) + o.streams * 64;
   const pool = Math.min(o.pages, DATA_PAGES);
   const size = (tablePages + pool + 16) * 4096 + Math.ceil(structBytes / 4096) * 4096 + (64 << sidBits);
+  const ramBase = o.ramBase ?? RAM_BASE;
   const mem = new GuestMemory();
-  const ram = mem.addRam(RAM_BASE, size);
-  let next = RAM_BASE;
+  const ram = mem.addRam(ramBase, size);
+  let next = ramBase;
   const alloc = (bytes: number, align: number): number => {
     const a = Math.ceil(next / align) * align;
     next = a + bytes;
-    if (next > RAM_BASE + size) throw new RangeError('fixture RAM exhausted');
+    if (next > ramBase + size) throw new RangeError('fixture RAM exhausted');
     return a;
   };
   const w64 = (addr: number, v: number): void => {
@@ -86,7 +91,7 @@ export function buildFixture(o: FixtureOptions): Fixture {
 
   const data = alloc(pool * 4096, 4096);
   // Touch every data page once, so that no measurement pays the host's first-touch page faults.
-  for (let off = data - RAM_BASE; off < data - RAM_BASE + pool * 4096; off += 4096) ram[off] = 1;
+  for (let off = data - ramBase; off < data - ramBase + pool * 4096; off += 4096) ram[off] = 1;
   // Random page frames: a shuffled pool (Fisher-Yates with the fixture's generator).
   const frames = new Uint32Array(pool).map((_, i) => i);
   for (let i = pool - 1; i > 0; i--) {
@@ -143,5 +148,5 @@ export function buildFixture(o: FixtureOptions): Fixture {
   smmu.write64(REG.STRTAB_BASE, strtab >>> 0, Math.floor(strtab / TWO32));
   smmu.write(REG.STRTAB_BASE_CFG, 4, sidBits);
   smmu.write(REG.CR0, 4, 0x1); // SMMUEN
-  return { mem, ram, smmu, iovas, pas, pgd };
+  return { mem, ram, smmu, iovas, pas, pgd, ramBase };
 }

@@ -67,6 +67,11 @@ export class ConfigFetcher {
   e2h = false;
   /** PA of the last STE/CD located (inspector); -1 when locating failed. */
   lastStructAddr = -1;
+  /**
+   * PA of the STE or CD that {@link locateSte} / {@link locateCd} located (a field: a PA of 2^31 or
+   * more returned from a call that V8 does not inline would be a boxed double).
+   */
+  private structPa = 0;
   private readonly tmp: U64 = { lo: 0, hi: 0 };
   private readonly words = new Uint32Array(16);
   private readonly oasLimit: number;
@@ -93,17 +98,19 @@ export class ConfigFetcher {
 
   /** Locates and reads the STE of `sid` into `words` (§3.3.2); false with the event filled on failure. */
   private readSte(sid: number, req: TranslationRequest, out: TranslationResult): boolean {
-    return this.readStructAt(this.steAddress(sid, req, out), 'ste', sid, req, out);
+    if (this.locateSte(sid, req, out)) return this.readStruct('ste', sid, req, out);
+    this.lastStructAddr = -1;
+    return false;
   }
 
   /**
-   * Reads the 64-byte structure at `addr` into `words`: the STE of StreamID `index` (`kind` 'ste';
-   * an abort is F_STE_FETCH) or CD `index` (`kind` 'cd'; F_CD_FETCH). `addr` -1: locating it
-   * failed and the event is filled already. False with the event filled on failure.
+   * Reads the 64-byte structure just located (at `structPa`) into `words`: the STE of StreamID
+   * `index` (`kind` 'ste'; an abort is F_STE_FETCH) or CD `index` (`kind` 'cd'; F_CD_FETCH).
+   * False with the event filled on failure.
    */
-  private readStructAt(addr: number, kind: 'ste' | 'cd', index: number, req: TranslationRequest, out: TranslationResult): boolean {
+  private readStruct(kind: 'ste' | 'cd', index: number, req: TranslationRequest, out: TranslationResult): boolean {
+    const addr = this.structPa;
     this.lastStructAddr = addr;
-    if (addr < 0) return false;
     if (!this.reader.readWords(addr, 8, this.words, this.tmp)) {
       if (this.reader.trace !== null) this.reader.step(kind, 0, -1, addr, index, addr, 0, 0, false);
       fetchFault(out, req, kind === 'ste' ? EVT.F_STE_FETCH : EVT.F_CD_FETCH, addr);
@@ -140,19 +147,23 @@ export class ConfigFetcher {
     this.memoCd = mc;
     this.slotPage = page;
     this.slotIndex = i;
-    const addr = this.steAddress(sid, req, out);
-    if (addr >= 0) {
-      w[at + MEMO_STE_AT] = addr >>> 0;
-      w[at + MEMO_STE_AT_HI] = addr / TWO32;
+    if (!this.locateSte(sid, req, out)) {
+      this.lastStructAddr = -1;
+      return null;
     }
+    const addr = this.structPa;
+    const lo = addr | 0;
+    const hi = Math.floor(addr / TWO32);
+    w[at + MEMO_STE_AT] = lo;
+    w[at + MEMO_STE_AT_HI] = hi;
     const mine = m !== null && m.sid === sid && m.memoE2h === this.e2h;
     // An unchanged STE is compared where it lies, not copied out first (no trace is being kept:
     // the inspector's trace records the words read).
-    if (mine && addr >= 0 && this.reader.trace === null && this.reader.sameWords(addr, 8, page.words, i * MEMO_STRIDE)) {
+    if (mine && this.reader.trace === null && this.reader.sameWords(lo, hi, 8, page.words, i * MEMO_STRIDE)) {
       this.lastStructAddr = addr;
       return m;
     }
-    if (!this.readStructAt(addr, 'ste', sid, req, out)) return null;
+    if (!this.readStruct('ste', sid, req, out)) return null;
     const words = this.words;
     if (mine && sameWordsAt(words, page.words, i * MEMO_STRIDE)) return m;
     const d = decodeSte(words, this.features, this.e2h);
@@ -173,23 +184,28 @@ export class ConfigFetcher {
   fetchCdMemo(se: SteCacheEntry, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): CdCacheEntry | null {
     // A linear CD table without stage 2 needs no read to locate the CD (se.cdBaseLo/Hi): the STE's
     // own decode is then not touched again.
-    const addr = se.cdBaseHi >= 0 ? se.cdBaseHi * TWO32 + (se.cdBaseLo >>> 0) + index * 64 : this.cdAddress(se.ste, index, req, out, priv, instr);
+    if (se.cdBaseHi >= 0) this.structPa = se.cdBaseHi * TWO32 + (se.cdBaseLo >>> 0) + index * 64;
+    else if (!this.locateCd(se.ste, index, req, out, priv, instr)) {
+      this.lastStructAddr = -1;
+      return null;
+    }
+    const addr = this.structPa;
+    const lo = addr | 0;
+    const hi = Math.floor(addr / TWO32);
     const page = this.slotPage!;
     const i = this.slotIndex;
     const at = i * MEMO_STRIDE + MEMO_CD;
     const walkAt = i * MEMO_STRIDE + MEMO_WALK;
     const m = this.memoCd;
     const mine = m !== null && m.owner === se && m.index === index;
-    if (addr >= 0) {
-      page.words[i * MEMO_STRIDE + MEMO_CD_AT] = addr >>> 0;
-      page.words[i * MEMO_STRIDE + MEMO_CD_AT_HI] = addr / TWO32;
-    }
+    page.words[i * MEMO_STRIDE + MEMO_CD_AT] = lo;
+    page.words[i * MEMO_STRIDE + MEMO_CD_AT_HI] = hi;
     // As in fetchSteMemo: an unchanged CD is compared where it lies.
-    if (mine && addr >= 0 && this.reader.trace === null && this.reader.sameWords(addr, 8, page.words, at)) {
+    if (mine && this.reader.trace === null && this.reader.sameWords(lo, hi, 8, page.words, at)) {
       this.lastStructAddr = addr;
       return m;
     }
-    if (!this.readStructAt(addr, 'cd', index, req, out)) return null;
+    if (!this.readStruct('cd', index, req, out)) return null;
     const words = this.words;
     if (mine && sameWordsAt(words, page.words, at)) {
       return m;
@@ -224,21 +240,24 @@ export class ConfigFetcher {
     return p;
   }
 
-  /** PA of the STE for `sid`, or -1 with C_BAD_STREAMID / F_STE_FETCH filled in. */
-  steAddress(sid: number, req: TranslationRequest | null, out: TranslationResult | null): number {
+  /** Locates the STE for `sid`: its PA in `structPa`; false with C_BAD_STREAMID / F_STE_FETCH filled in. */
+  private locateSte(sid: number, req: TranslationRequest, out: TranslationResult): boolean {
     const f = this.features;
     const st = this.st;
     if (!(sid < P2[streamTableLog2(st, f)]!)) return this.badSid(req, out);
     const twoLevel = streamTableTwoLevel(st, f);
-    if (!twoLevel) return streamTableBase(st, false) + sid * 64;
+    if (!twoLevel) {
+      this.structPa = streamTableBase(st, false) + sid * 64;
+      return true;
+    }
     const split = streamTableSplit(st);
     const l1 = streamTableBase(st, true) + Math.floor(sid / P2[split]!) * 8;
     const t = this.tmp;
     const ok = this.reader.read64(l1, false, t);
     if (this.reader.trace !== null) this.reader.step('l1std', 0, -1, st.base, Math.floor(sid / P2[split]!), l1, t.lo, t.hi, ok);
     if (!ok) {
-      if (req !== null && out !== null) fetchFault(out, req, EVT.F_STE_FETCH, l1);
-      return -1;
+      fetchFault(out, req, EVT.F_STE_FETCH, l1);
+      return false;
     }
     const span = rd(wordsOf(t), L1STD.SPAN);
     if (!streamTableSpanUsable(span, split)) return this.badSid(req, out);
@@ -248,15 +267,16 @@ export class ConfigFetcher {
     if (l2 < 0) {
       // L2Ptr beyond any PA (bits above 52): the STE fetch is out of range (§3.4.3); FetchAddr keeps bits [52:0].
       const low52 = addrOf(t.lo, t.hi & 0x001f_ffff, L1STD.L2PTR);
-      if (req !== null && out !== null) fetchFault(out, req, EVT.F_STE_FETCH, Math.floor(low52 / P2[span + 5]!) * P2[span + 5]! + low * 64);
-      return -1;
+      fetchFault(out, req, EVT.F_STE_FETCH, Math.floor(low52 / P2[span + 5]!) * P2[span + 5]! + low * 64);
+      return false;
     }
-    return Math.floor(l2 / P2[span + 5]!) * P2[span + 5]! + low * 64;
+    this.structPa = Math.floor(l2 / P2[span + 5]!) * P2[span + 5]! + low * 64;
+    return true;
   }
 
-  private badSid(req: TranslationRequest | null, out: TranslationResult | null): number {
-    if (req !== null && out !== null) cfgFault(out, req, EVT.C_BAD_STREAMID, req.priv, req.instr, this.recInvSid);
-    return -1;
+  private badSid(req: TranslationRequest, out: TranslationResult): boolean {
+    cfgFault(out, req, EVT.C_BAD_STREAMID, req.priv, req.instr, this.recInvSid);
+    return false;
   }
 
   /**
@@ -275,55 +295,61 @@ export class ConfigFetcher {
 
   /** Locates and reads CD `index` into `words`; false with the event filled on failure. */
   private readCd(ste: SteConfig, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): boolean {
-    return this.readStructAt(this.cdAddress(ste, index, req, out, priv, instr), 'cd', index, req, out);
+    if (this.locateCd(ste, index, req, out, priv, instr)) return this.readStruct('cd', index, req, out);
+    this.lastStructAddr = -1;
+    return false;
   }
 
-  /** Stage-2 translation of a CD-table IPA (nested), or the PA itself. -1 with the event filled. */
-  private cdIpaToPa(ste: SteConfig, ipa: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): number {
-    if (ste.kind !== XLATE_KIND.NESTED) return ipa;
+  /**
+   * Nested: translates the CD-table IPA in `structPa` through stage 2, in place (faults have
+   * CLASS = CD); otherwise it is the PA already. False with the event filled.
+   */
+  private cdIpaToPa(ste: SteConfig, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): boolean {
+    if (ste.kind !== XLATE_KIND.NESTED) return true;
     const w = this.walker;
-    if (!w.s2(ste.s2!, ipa, false, false, EVT_CLASS.CD)) {
+    w.s2Ipa = this.structPa;
+    if (!w.s2(ste.s2!, false, false, EVT_CLASS.CD)) {
       walkFault(this.walker, out, req, priv, instr, null, ste.s2);
-      return -1;
+      return false;
     }
-    return w.s2Pa;
+    this.structPa = w.s2Pa;
+    return true;
   }
 
-  /** PA of CD `index`, or -1 with the event (F_CD_FETCH, C_BAD_SUBSTREAMID, stage-2 CLASS=CD fault) filled. */
-  cdAddress(ste: SteConfig, index: number, req: TranslationRequest | null, out: TranslationResult | null, priv = false, instr = false): number {
+  /**
+   * Locates CD `index` of the STE's CD table: its PA in `structPa`; false with the event
+   * (F_CD_FETCH, C_BAD_SUBSTREAMID, stage-2 CLASS=CD fault) filled.
+   */
+  private locateCd(ste: SteConfig, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): boolean {
     const base = ste.s1ContextPtr;
-    const r = req ?? this.scratchReq;
-    const o = out ?? this.scratchOut;
-    let ipa: number;
     const linear = linearCdBase(ste);
     if (linear >= 0) {
-      ipa = linear + index * 64;
-    } else {
-      const leafBits = ste.s1Fmt === STE_S1FMT.L2_4K ? 6 : 10;
-      const l1Index = ste.s1CdMax > leafBits ? Math.floor(index / P2[leafBits]!) : 0;
-      const l1Ipa = base + l1Index * 8;
-      const l1 = this.cdIpaToPa(ste, l1Ipa, r, o, priv, instr);
-      if (l1 < 0) return -1;
-      const t = this.tmp;
-      const ok = this.reader.read64(l1, false, t);
-      if (this.reader.trace !== null) this.reader.step('l1cd', 0, -1, base, l1Index, l1, t.lo, t.hi, ok);
-      if (!ok) {
-        fetchFault(o, r, EVT.F_CD_FETCH, l1);
-        return -1;
-      }
-      const ptr = addrOf(t.lo, t.hi, L1CD.L2PTR);
-      // 64 KiB leaves: L2Ptr[15:12] are RES0 and taken as zero (§5.2 S1Fmt).
-      const l2 = Math.floor(ptr / P2[leafBits + 6]!) * P2[leafBits + 6]!;
-      if (rd(wordsOf(t), L1CD.V) === 0 || ptr < 0 || l2 >= this.oasLimit) {
-        cfgFault(o, r, EVT.C_BAD_SUBSTREAMID, priv, instr);
-        return -1;
-      }
-      ipa = l2 + (index & ((1 << leafBits) - 1)) * 64;
+      this.structPa = linear + index * 64;
+      return this.cdIpaToPa(ste, req, out, priv, instr);
     }
-    return this.cdIpaToPa(ste, ipa, r, o, priv, instr);
+    const leafBits = ste.s1Fmt === STE_S1FMT.L2_4K ? 6 : 10;
+    const l1Index = ste.s1CdMax > leafBits ? Math.floor(index / P2[leafBits]!) : 0;
+    this.structPa = base + l1Index * 8;
+    if (!this.cdIpaToPa(ste, req, out, priv, instr)) return false;
+    const l1 = this.structPa;
+    const t = this.tmp;
+    const ok = this.reader.read64(l1, false, t);
+    if (this.reader.trace !== null) this.reader.step('l1cd', 0, -1, base, l1Index, l1, t.lo, t.hi, ok);
+    if (!ok) {
+      fetchFault(out, req, EVT.F_CD_FETCH, l1);
+      return false;
+    }
+    const ptr = addrOf(t.lo, t.hi, L1CD.L2PTR);
+    // 64 KiB leaves: L2Ptr[15:12] are RES0 and taken as zero (§5.2 S1Fmt).
+    const l2 = Math.floor(ptr / P2[leafBits + 6]!) * P2[leafBits + 6]!;
+    if (rd(wordsOf(t), L1CD.V) === 0 || ptr < 0 || l2 >= this.oasLimit) {
+      cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
+      return false;
+    }
+    this.structPa = l2 + (index & ((1 << leafBits) - 1)) * 64;
+    return this.cdIpaToPa(ste, req, out, priv, instr);
   }
 
-  private readonly scratchOut: TranslationResult = newResult();
 }
 
 /** Whether a 16-word (64-byte) structure equals the one stored at word `at` of `b`. */

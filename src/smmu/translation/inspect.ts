@@ -257,7 +257,8 @@ export function forEachMapping(host: Translator, sid: number, ssid: number | nul
     if (nested === null) return ipa;
     walker.noUpdate = true;
     try {
-      return walker.s2(nested, ipa, false, false, EVT_CLASS.TT) ? walker.s2Pa : -1;
+      walker.s2Ipa = ipa;
+      return walker.s2(nested, false, false, EVT_CLASS.TT) ? walker.s2Pa : -1;
     } finally {
       walker.noUpdate = false;
     }

@@ -425,11 +425,18 @@ export class Iotlb {
     return slotShift(this.slots[i * SLOT + W_KEY]!);
   }
 
-  /** Output base (the output address of the block's first byte) of the entry in slot `i`. */
-  outBase(i: number): number {
+  /**
+   * The output address `off` bytes into the block of the entry in slot `i` (`off` below the
+   * block's size; 0: its output base), left in {@link outPa}: an output address of 2^31 or more
+   * returned from a call that V8 does not inline would be a boxed double.
+   */
+  outAt(i: number, off: number): void {
     const b = i * SLOT;
-    return ((this.slots[b + W_OUTHI]! & 0xff) * TWO32 + (this.slots[b + W_OUT]! >>> 0)) * 4096;
+    this.outPa = ((this.slots[b + W_OUTHI]! & 0xff) * TWO32 + (this.slots[b + W_OUT]! >>> 0)) * 4096 + off;
   }
+
+  /** The output address {@link outAt} computed. */
+  outPa = 0;
 
   /** Page index (input address / block size) of the entry in slot `i`. */
   pageOf(i: number): number {

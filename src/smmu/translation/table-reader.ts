@@ -74,13 +74,15 @@ export class TableReader {
   }
 
   /**
-   * Whether the `n` doublewords at `addr` are the little-endian words `ref[at]`, `ref[at + 1]`, ...
-   * (2n of them), compared where they lie in a RAM word view; then they count as `n` reads, as
+   * Whether the `n` doublewords at the address whose bits [31:0] and [63:32] are `lo` and `hi`
+   * (int32 values, as for {@link touchWord}) are the little-endian words `ref[at]`, `ref[at + 1]`,
+   * ... (2n of them), compared where they lie in a RAM word view; then they count as `n` reads, as
    * {@link readWords} would count them. False when they differ or cannot be read from a word view
    * (counting nothing): the caller then reads them with {@link readWords}.
    */
-  sameWords(addr: number, n: number, ref: Uint32Array, at: number): boolean {
-    if (!(addr >= 0 && addr + 8 * n <= this.limit && this.inWords(addr, 8 * n))) return false;
+  sameWords(lo: number, hi: number, n: number, ref: Uint32Array, at: number): boolean {
+    const addr = (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0);
+    if (!(addr + 8 * n <= this.limit && this.inWords(addr, 8 * n))) return false;
     const w = this.ram.words!;
     const k = wordIndex(addr - this.ram.base);
     for (let i = 0; i < 2 * n; i++) if (w[k + i] !== ref[at + i]) return false;

@@ -358,7 +358,8 @@ export class Translator {
     const shift = tlb.shiftOf(e);
     const hiIn = hi >>> 0;
     const off = shift < 32 ? (lo & (-1 >>> (32 - shift))) >>> 0 : ((hiIn & (0xffff_ffff >>> (64 - shift))) >>> 0) * TWO32 + (lo >>> 0);
-    this.dataPa = tlb.outBase(e) + off;
+    tlb.outAt(e, off);
+    this.dataPa = tlb.outPa;
     return shift;
   }
 
@@ -429,7 +430,8 @@ export class Translator {
     }
     this.walks++;
     const w = this.walker;
-    if (!w.s2(s2, ipa, write, instr, EVT_CLASS.IN, priv)) return walkFault(this.walker, out, req, priv, instr, null, s2);
+    w.s2Ipa = ipa;
+    if (!w.s2(s2, write, instr, EVT_CLASS.IN, priv)) return walkFault(this.walker, out, req, priv, instr, null, s2);
     const shift = w.s2Shift;
     const s2p = s2Effective(w.s2Perms);
     const s2u = s2Effective(w.s2PermsUnpriv);
@@ -530,7 +532,8 @@ export class Translator {
     const global = w.s1Global;
     if (s2 !== null) {
       const ipa = w.s1Oa;
-      if (!w.s2(s2, ipa, write, instr, EVT_CLASS.IN, priv)) return walkFault(this.walker, out, req, priv, instr, ce.cd, s2);
+      w.s2Ipa = ipa;
+      if (!w.s2(s2, write, instr, EVT_CLASS.IN, priv)) return walkFault(this.walker, out, req, priv, instr, ce.cd, s2);
       pa = w.s2Pa;
       if (w.s2Shift < shift) shift = w.s2Shift;
       permsPriv &= s2Effective(w.s2Perms);
@@ -569,7 +572,9 @@ export class Translator {
     out.ok = true;
     out.tlbHit = fromTlb;
     const size = P2[shift]!;
-    out.pa = tlb.outBase(e) + (this.hitKey - tlb.pageOf(e) * size);
+    const key = this.hitKey;
+    tlb.outAt(e, key - Math.floor(key / size) * size);
+    out.pa = tlb.outPa;
     out.size = size;
     out.permsPriv = pp;
     out.permsUnpriv = pu;

@@ -124,6 +124,8 @@ export class Walker {
   s1Global = true;
   /** Input VA of the next s1 call: a field, because V8 boxes doubles passed to calls it does not inline. */
   s1Va = 0;
+  /** Input IPA of the next s2 call (a field, as s1Va). */
+  s2Ipa = 0;
   /** When true (inspector), HTTU updates are computed and traced but not written to memory. */
   noUpdate = false;
   private readonly tmp: U64 = { lo: 0, hi: 0 };
@@ -147,11 +149,13 @@ export class Walker {
   }
 
   /**
-   * Stage-2 translation of `ipa` for an access (`write`, `instr`) of the given CLASS (CD fetch,
-   * stage-1 table walk, or input) by a `priv`ileged or unprivileged requester. On success s2Pa is the PA of `ipa` and s2Shift/s2Perms/
-   * s2MemAttr describe the leaf. On failure the f* fields describe the stage-2 fault.
+   * Stage-2 translation of `ipa` = s2Ipa for an access (`write`, `instr`) of the given CLASS (CD
+   * fetch, stage-1 table walk, or input) by a `priv`ileged or unprivileged requester. On success
+   * s2Pa is the PA of `ipa` and s2Shift/s2Perms/s2MemAttr describe the leaf. On failure the f*
+   * fields describe the stage-2 fault.
    */
-  s2(c: S2Config, ipa: number, write: boolean, instr: boolean, cls: number, priv = false): boolean {
+  s2(c: S2Config, write: boolean, instr: boolean, cls: number, priv = false): boolean {
+    const ipa = this.s2Ipa;
     const ttrnw = !write;
     const ipaPage = ipa - (ipa % 4096);
     if (!(ipa < P2[c.ia]!)) return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw);
@@ -228,17 +232,15 @@ export class Walker {
   }
 
   /**
-   * Translates a table/descriptor IPA of a nested stage-1 walk through stage 2 (CLASS TT).
-   * Returns the PA or -1 with the fault recorded. S2PTW: a stage-1 walk into Device memory at
+   * Translates the table/descriptor IPA in s2Ipa of a nested stage-1 walk through stage 2 (CLASS
+   * TT) into s2Pa; false with the fault recorded. S2PTW: a stage-1 walk into Device memory at
    * stage 2 is a stage-2 permission fault (§5.2 S2PTW).
    */
-  private s2ForWalk(s2: S2Config, ipa: number, write: boolean): number {
-    if (!this.s2(s2, ipa, write, false, EVT_CLASS.TT)) return -1;
-    if (s2.ptw && (this.s2MemAttr & 0xc) === 0) {
-      this.fault(EVT.F_PERMISSION, true, EVT_CLASS.TT, ipa - (ipa % 4096), 0, !write);
-      return -1;
-    }
-    return this.s2Pa;
+  private s2ForWalk(s2: S2Config, write: boolean): boolean {
+    const ipa = this.s2Ipa;
+    if (!this.s2(s2, write, false, EVT_CLASS.TT)) return false;
+    if (s2.ptw && (this.s2MemAttr & 0xc) === 0) return this.fault(EVT.F_PERMISSION, true, EVT_CLASS.TT, ipa - (ipa % 4096), 0, !write);
+    return true;
   }
 
   // The walk configuration of the next s1(), set by useS1Packed.
@@ -293,8 +295,9 @@ export class Walker {
       const ipaAddr = table + idx * 8;
       let addr = ipaAddr;
       if (s2 !== null) {
-        addr = this.s2ForWalk(s2, ipaAddr, false);
-        if (addr < 0) return false;
+        this.s2Ipa = ipaAddr;
+        if (!this.s2ForWalk(s2, false)) return false;
+        addr = this.s2Pa;
       }
       const ok = r.read64(addr, be, t);
       if (r.trace !== null) r.step('s1', 1, level, table, idx, addr, t.lo, t.hi, ok);
@@ -343,8 +346,9 @@ export class Walker {
         let waddr = addr;
         if (s2 !== null) {
           // The update is a write at stage 2 (TTRnW = 0 on a fault).
-          waddr = this.s2ForWalk(s2, ipaAddr, true);
-          if (waddr < 0) return false;
+          this.s2Ipa = ipaAddr;
+          if (!this.s2ForWalk(s2, true)) return false;
+          waddr = this.s2Pa;
         }
         const wok = this.noUpdate || r.write64(waddr, be, lo, hi);
         if (r.trace !== null) r.step('httu', 1, level, table, idx, waddr, lo, hi, wok);
