@@ -179,9 +179,29 @@ export function get64(lo: number, hi: number, f: Field): number {
  * above bit 52 (beyond any physical address: OAS <= 52).
  */
 export function addrOf(lo: number, hi: number, f: Field): number {
-  const msb = f.lsb + f.width - 1;
-  if (msb > 52 && rdLoHi(lo, hi, 53, msb - 52) !== 0) return -1;
-  return bitsInPlace(lo, hi, msb > 52 ? 52 : msb, f.lsb);
+  addrInto(lo, hi, f, ADDR_OUT, 0);
+  return ADDR_OUT[0]!;
+}
+const ADDR_OUT = new Float64Array(1);
+
+/**
+ * {@link addrOf} written to `out[at]`: for per-access paths, where an address of 2^31 or more
+ * returned from a call that V8 does not inline would be a boxed double (an allocation).
+ */
+export function addrInto(lo: number, hi: number, f: Field, out: Float64Array, at: number): void {
+  // Written with no helper call: a helper not inlined here would box what it returns.
+  const lsb = f.lsb;
+  const msb = lsb + f.width - 1;
+  if (msb > 52 && ((hi >>> 21) & ((1 << (msb - 52)) - 1) & (lsb > 53 ? -1 << (lsb - 53) : -1)) !== 0) {
+    out[at] = -1;
+    return;
+  }
+  const top = msb > 52 ? 52 : msb;
+  // Bits [top:lsb]: those of the high word (bits [top-32:max(lsb-32, 0)]), then of the low word.
+  let hiPart = top >= 32 ? hi & ((1 << (top - 31)) - 1) : 0;
+  if (lsb > 32) hiPart &= -1 << (lsb - 32);
+  const loPart = lsb >= 32 ? 0 : (lo & (top >= 31 ? -1 << lsb : ((1 << (top + 1)) - 1) & (-1 << lsb))) >>> 0;
+  out[at] = hiPart * TWO32 + loPart;
 }
 
 /** {@link addrOf} for field `f` of a structure held as lo/hi words (doubleword `f.dw`). */

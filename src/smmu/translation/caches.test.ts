@@ -352,7 +352,7 @@ test('an IOTLB hit through a stream hit record reports the ASID and VMID the ful
   }
 });
 
-test('caches enabled and disabled: stream table, CDs and page tables at PAs with bit 31 set and above 4 GiB', () => {
+test('caches enabled and disabled: stream tables (linear and 2-level), CDs and page tables at PAs with bit 31 set and above 4 GiB', () => {
   for (const base of [0x8000_0000, 0x1_8000_0000, 0xf_ffff_0000 - (8 << 20)]) {
     const arena = new Arena(base, 8 << 20);
     const strtab = arena.alloc(64 * 16, 1024);
@@ -362,13 +362,25 @@ test('caches enabled and disabled: stream table, CDs and page tables at PAs with
     const cd = arena.alloc(4 * 64, 256);
     arena.writeWords(cd + 64, arena.cd({ T0SZ: 16, TG0: 0, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 3, TTB0: BigInt(pt.root) >> 4n }));
     arena.writeWords(strtab + 2 * 64, arena.ste({ V: 1, CONFIG: 5, S1CDMAX: 2, S1_CONTEXT_PTR: BigInt(cd) >> 6n }));
+    // The same STE as StreamID 0x102 of a 2-level table (SPLIT 8).
+    const l1 = arena.alloc(8 * 2, 64);
+    const l2 = arena.alloc(64 << 8, 64 << 8);
+    arena.write64(l1 + 8, BigInt(l2) | 9n);
+    arena.writeWords(l2 + 2 * 64, arena.ste({ V: 1, CONFIG: 5, S1CDMAX: 2, S1_CONTEXT_PTR: BigInt(cd) >> 6n }));
+    const tables = [
+      { sid: 2, st: { base: strtab, log2Size: 4, fmt: 0, split: 0 } },
+      { sid: 0x102, st: { base: l1, log2Size: 9, fmt: 1, split: 8 } },
+    ];
     for (const cachesEnabled of [true, false]) {
-      const t = new Translator(arena.mem, DEFAULT_FEATURES, { cachesEnabled });
-      t.setStreamTable({ base: strtab, log2Size: 4, fmt: 0, split: 0 });
-      for (let k = 0; k < 3; k++) {
-        const r = newResult();
-        assert.equal(t.translate(makeRequest(2, 1, 0x1238, {}), r), true, `base 0x${base.toString(16)}, caches ${cachesEnabled}, access ${k}: ${r.event.type}`);
-        assert.equal(r.pa, data + 0x3238, `base 0x${base.toString(16)}, caches ${cachesEnabled}, access ${k}`);
+      for (const { sid, st } of tables) {
+        const t = new Translator(arena.mem, DEFAULT_FEATURES, { cachesEnabled });
+        t.setStreamTable(st);
+        for (let k = 0; k < 3; k++) {
+          const r = newResult();
+          const what = `base 0x${base.toString(16)}, SID 0x${sid.toString(16)}, caches ${cachesEnabled}, access ${k}`;
+          assert.equal(t.translate(makeRequest(sid, 1, 0x1238, {}), r), true, `${what}: ${r.event.type}`);
+          assert.equal(r.pa, data + 0x3238, what);
+        }
       }
     }
   }

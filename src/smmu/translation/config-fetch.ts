@@ -7,7 +7,7 @@
 // to 65,536 streams), so that path allocates nothing for an unchanged STE/CD.
 import type { U64 } from '../../memory/types.js';
 import { EVT, EVT_CLASS } from '../../spec/smmuv3/events.js';
-import { addrOf, rd } from '../../spec/bits.js';
+import { addrInto, addrOf, rd } from '../../spec/bits.js';
 import { L1STD, L1CD, L1STD_SPAN_MAX } from '../../spec/smmuv3/l1-descriptors.js';
 import { STE_S1FMT } from '../../spec/smmuv3/ste.js';
 import type { SmmuFeatures } from '../features.js';
@@ -59,8 +59,18 @@ export function streamTableBase(st: StreamTableConfig, twoLevel: boolean): numbe
 }
 
 export class ConfigFetcher {
-  /** SMMU_STRTAB_BASE / SMMU_STRTAB_BASE_CFG as last pushed. */
-  st: StreamTableConfig = { base: 0, log2Size: 0, fmt: 0, split: 6 };
+  /** SMMU_STRTAB_BASE / SMMU_STRTAB_BASE_CFG as last pushed ({@link setStreamTable}). */
+  get st(): StreamTableConfig {
+    return this.table;
+  }
+  private table: StreamTableConfig = { base: 0, log2Size: 0, fmt: 0, split: 6 };
+  // What locating an STE derives from the registers, derived once when they change: the table's
+  // base address (the linear table's, or the L1 table's), whether it is 2-level, its StreamID
+  // range (log2) and SPLIT.
+  private stBase = 0;
+  private stTwoLevel = false;
+  private stLog2 = 0;
+  private stSplit = 6;
   /** SMMU_CR2.RECINVSID: record C_BAD_STREAMID for out-of-range StreamIDs. */
   recInvSid = false;
   /** SMMU_CR2.E2H (taken into account by the STE decode). */
@@ -72,6 +82,8 @@ export class ConfigFetcher {
    * more returned from a call that V8 does not inline would be a boxed double).
    */
   private structPa = 0;
+  /** Where L1 descriptors' addresses are decoded to (spec/bits.ts addrInto). */
+  private readonly addrOut = new Float64Array(1);
   private readonly tmp: U64 = { lo: 0, hi: 0 };
   private readonly words = new Uint32Array(16);
   private readonly oasLimit: number;
@@ -83,6 +95,17 @@ export class ConfigFetcher {
     private readonly features: SmmuFeatures,
   ) {
     this.oasLimit = 2 ** features.oasBits;
+    this.setStreamTable(this.table);
+  }
+
+  /** SMMU_STRTAB_BASE / SMMU_STRTAB_BASE_CFG (a copy is kept). */
+  setStreamTable(cfg: StreamTableConfig): void {
+    const st = { base: cfg.base, log2Size: cfg.log2Size, fmt: cfg.fmt, split: cfg.split };
+    this.table = st;
+    this.stTwoLevel = streamTableTwoLevel(st, this.features);
+    this.stBase = streamTableBase(st, this.stTwoLevel);
+    this.stLog2 = streamTableLog2(st, this.features);
+    this.stSplit = streamTableSplit(st);
   }
 
   /** Locates and decodes the STE of `sid` (§3.3.2, §6.3.24-25, §5.1). Null with the event filled on failure. */
@@ -242,18 +265,16 @@ export class ConfigFetcher {
 
   /** Locates the STE for `sid`: its PA in `structPa`; false with C_BAD_STREAMID / F_STE_FETCH filled in. */
   private locateSte(sid: number, req: TranslationRequest, out: TranslationResult): boolean {
-    const f = this.features;
-    const st = this.st;
-    if (!(sid < P2[streamTableLog2(st, f)]!)) return this.badSid(req, out);
-    const twoLevel = streamTableTwoLevel(st, f);
-    if (!twoLevel) {
-      this.structPa = streamTableBase(st, false) + sid * 64;
+    if (!(sid < P2[this.stLog2]!)) return this.badSid(req, out);
+    if (!this.stTwoLevel) {
+      this.structPa = this.stBase + sid * 64;
       return true;
     }
-    const split = streamTableSplit(st);
-    const l1 = streamTableBase(st, true) + Math.floor(sid / P2[split]!) * 8;
+    const st = this.table;
+    const split = this.stSplit;
+    const l1 = this.stBase + Math.floor(sid / P2[split]!) * 8;
     const t = this.tmp;
-    const ok = this.reader.read64(l1, false, t);
+    const ok = this.reader.read64At(l1 | 0, Math.floor(l1 / TWO32), false, t);
     if (this.reader.trace !== null) this.reader.step('l1std', 0, -1, st.base, Math.floor(sid / P2[split]!), l1, t.lo, t.hi, ok);
     if (!ok) {
       fetchFault(out, req, EVT.F_STE_FETCH, l1);
@@ -263,7 +284,8 @@ export class ConfigFetcher {
     if (!streamTableSpanUsable(span, split)) return this.badSid(req, out);
     const low = (sid & ((1 << split) - 1)) >>> 0;
     if (low >= P2[span - 1]!) return this.badSid(req, out);
-    const l2 = addrOf(t.lo, t.hi, L1STD.L2PTR);
+    addrInto(t.lo, t.hi, L1STD.L2PTR, this.addrOut, 0);
+    const l2 = this.addrOut[0]!;
     if (l2 < 0) {
       // L2Ptr beyond any PA (bits above 52): the STE fetch is out of range (§3.4.3); FetchAddr keeps bits [52:0].
       const low52 = addrOf(t.lo, t.hi & 0x001f_ffff, L1STD.L2PTR);
@@ -333,13 +355,14 @@ export class ConfigFetcher {
     if (!this.cdIpaToPa(ste, req, out, priv, instr)) return false;
     const l1 = this.structPa;
     const t = this.tmp;
-    const ok = this.reader.read64(l1, false, t);
+    const ok = this.reader.read64At(l1 | 0, Math.floor(l1 / TWO32), false, t);
     if (this.reader.trace !== null) this.reader.step('l1cd', 0, -1, base, l1Index, l1, t.lo, t.hi, ok);
     if (!ok) {
       fetchFault(out, req, EVT.F_CD_FETCH, l1);
       return false;
     }
-    const ptr = addrOf(t.lo, t.hi, L1CD.L2PTR);
+    addrInto(t.lo, t.hi, L1CD.L2PTR, this.addrOut, 0);
+    const ptr = this.addrOut[0]!;
     // 64 KiB leaves: L2Ptr[15:12] are RES0 and taken as zero (§5.2 S1Fmt).
     const l2 = Math.floor(ptr / P2[leafBits + 6]!) * P2[leafBits + 6]!;
     if (rd(wordsOf(t), L1CD.V) === 0 || ptr < 0 || l2 >= this.oasLimit) {

@@ -54,6 +54,16 @@ export class TableReader {
   }
 
   /**
+   * {@link read64} at the address whose bits [31:0] and [63:32] are `lo` and `hi` (int32 values),
+   * for callers that V8 may not inline it into (locating an STE or CD through an L1 descriptor): an
+   * address of 2^31 or more passed as a number to a call that is not inlined is a boxed double.
+   * The walks call read64 itself, inlined (the allocation tests cover them).
+   */
+  read64At(lo: number, hi: number, be: boolean, out: U64): boolean {
+    return this.read64((hi >>> 0) * 0x1_0000_0000 + (lo >>> 0), be, out);
+  }
+
+  /**
    * Whether [addr, addr+len) can be read from the word view of the last RAM region (looked up
    * again when it is elsewhere): RAM held in memory, 4-byte aligned. Regions never move, so the
    * view stays valid; writes through the memory are seen by it.

@@ -88,7 +88,7 @@ export class Translator {
 
   /** SMMU_STRTAB_BASE / SMMU_STRTAB_BASE_CFG. Does not invalidate (software issues CFGI_ALL). */
   setStreamTable(cfg: StreamTableConfig): void {
-    this.fetcher.st = { base: cfg.base, log2Size: cfg.log2Size, fmt: cfg.fmt, split: cfg.split };
+    this.fetcher.setStreamTable(cfg);
   }
 
   get streamTable(): StreamTableConfig {
@@ -117,7 +117,7 @@ export class Translator {
   /** Reset: empties both caches and clears the pushed configuration. */
   reset(): void {
     this.invalidateEverything();
-    this.fetcher.st = { base: 0, log2Size: 0, fmt: 0, split: 6 };
+    this.fetcher.setStreamTable({ base: 0, log2Size: 0, fmt: 0, split: 6 });
     this.fetcher.recInvSid = false;
     this.fetcher.e2h = false;
   }
