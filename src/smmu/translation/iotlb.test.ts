@@ -7,7 +7,8 @@ import { Iotlb, KIND_S1, KIND_S2, packMeta, slotCount, tagKey } from './iotlb.js
 
 /** Output base (the block's first byte) of the entry in slot `i`. */
 function outBase(t: Iotlb, i: number): number {
-  t.outAt(i, 0);
+  t.outKey = t.pageOf(i) * 2 ** t.shiftOf(i);
+  t.outAt(i);
   return t.outPa;
 }
 

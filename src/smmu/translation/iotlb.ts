@@ -426,16 +426,22 @@ export class Iotlb {
   }
 
   /**
-   * The output address `off` bytes into the block of the entry in slot `i` (`off` below the
-   * block's size; 0: its output base), left in {@link outPa}: an output address of 2^31 or more
+   * The output address of the region key in {@link outKey} (which the entry in slot `i` contains),
+   * left in {@link outPa}. Key and address travel in fields: one of 2^31 or more passed to or
    * returned from a call that V8 does not inline would be a boxed double.
    */
-  outAt(i: number, off: number): void {
+  outAt(i: number): void {
     const b = i * SLOT;
-    this.outPa = ((this.slots[b + W_OUTHI]! & 0xff) * TWO32 + (this.slots[b + W_OUT]! >>> 0)) * 4096 + off;
+    const slots = this.slots;
+    const k = slots[b + W_KEY]!;
+    const page = ((k >>> 1) & 0xff) * TWO32 + (slots[b + W_PAGE]! >>> 0);
+    const base = ((slots[b + W_OUTHI]! & 0xff) * TWO32 + (slots[b + W_OUT]! >>> 0)) * 4096;
+    this.outPa = base + (this.outKey - page * P2[slotShift(k)]!);
   }
 
-  /** The output address {@link outAt} computed. */
+  /** Input of {@link outAt}: a region key. */
+  outKey = 0;
+  /** Output of {@link outAt}. */
   outPa = 0;
 
   /** Page index (input address / block size) of the entry in slot `i`. */

@@ -355,12 +355,10 @@ export class Translator {
     if (!permits(tlb.permsOf(e, priv), write, instr)) return -1;
     this.fastHits++;
     this.fastCdHits += (flags >>> FR_WITH_CD_BIT) & 1;
-    const shift = tlb.shiftOf(e);
-    const hiIn = hi >>> 0;
-    const off = shift < 32 ? (lo & (-1 >>> (32 - shift))) >>> 0 : ((hiIn & (0xffff_ffff >>> (64 - shift))) >>> 0) * TWO32 + (lo >>> 0);
-    tlb.outAt(e, off);
+    tlb.outKey = ((hi >>> 0) & 0xfffff) * TWO32 + (lo >>> 0);
+    tlb.outAt(e);
     this.dataPa = tlb.outPa;
-    return shift;
+    return tlb.shiftOf(e);
   }
 
   /**
@@ -572,8 +570,8 @@ export class Translator {
     out.ok = true;
     out.tlbHit = fromTlb;
     const size = P2[shift]!;
-    const key = this.hitKey;
-    tlb.outAt(e, key - Math.floor(key / size) * size);
+    tlb.outKey = this.hitKey;
+    tlb.outAt(e);
     out.pa = tlb.outPa;
     out.size = size;
     out.permsPriv = pp;
