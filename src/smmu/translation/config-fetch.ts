@@ -17,7 +17,7 @@ import { decodeSte, linearCdBase, type SteConfig } from './ste-config.js';
 import { decodeCd, WC_WORDS, type CdConfig } from './cd-config.js';
 import { SteCacheEntry, CdCacheEntry } from './config-cache.js';
 import { cfgFault, fetchFault, walkFault } from './faults.js';
-import { XLATE_KIND, newResult, type StreamTableConfig, type TranslationRequest, type TranslationResult } from './types.js';
+import { XLATE_KIND, type StreamTableConfig, type TranslationRequest, type TranslationResult } from './types.js';
 
 const TWO32 = 0x1_0000_0000;
 const P2: number[] = [];
@@ -87,7 +87,6 @@ export class ConfigFetcher {
   private readonly tmp: U64 = { lo: 0, hi: 0 };
   private readonly words = new Uint32Array(16);
   private readonly oasLimit: number;
-  private readonly scratchReq: TranslationRequest = { sid: 0, ssid: -1, addrLo: 0, addrHi: 0, write: false, instr: false, priv: false };
 
   constructor(
     private readonly reader: TableReader,

@@ -8,6 +8,11 @@ function bswap32(v: number): number {
   return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
 }
 
+/** The address whose bits [31:0] and [63:32] are the int32 values `lo` and `hi`. */
+function joinHalves(lo: number, hi: number): number {
+  return (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0);
+}
+
 /** The 32-bit word index of 4-byte aligned byte offset `off` (a shift below 4 GiB: no division on the walk's critical path). */
 function wordIndex(off: number): number {
   return off < 0x1_0000_0000 ? off >>> 2 : off / 4;
@@ -60,7 +65,7 @@ export class TableReader {
    * The walks call read64 itself, inlined (the allocation tests cover them).
    */
   read64At(lo: number, hi: number, be: boolean, out: U64): boolean {
-    return this.read64((hi >>> 0) * 0x1_0000_0000 + (lo >>> 0), be, out);
+    return this.read64(joinHalves(lo, hi), be, out);
   }
 
   /**
@@ -91,7 +96,7 @@ export class TableReader {
    * (counting nothing): the caller then reads them with {@link readWords}.
    */
   sameWords(lo: number, hi: number, n: number, ref: Uint32Array, at: number): boolean {
-    const addr = (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0);
+    const addr = joinHalves(lo, hi);
     if (!(addr + 8 * n <= this.limit && this.inWords(addr, 8 * n))) return false;
     const w = this.ram.words!;
     const k = wordIndex(addr - this.ram.base);
@@ -107,7 +112,7 @@ export class TableReader {
    * SMMU's (not counted, not traced); the caller must use the value, or the compiler drops the load.
    */
   touchWord(lo: number, hi: number): number {
-    const addr = (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0);
+    const addr = joinHalves(lo, hi);
     const r = this.ram;
     return addr >= r.base && addr + 4 <= r.end ? r.words![wordIndex(addr - r.base)]! : 0;
   }
