@@ -7,8 +7,8 @@ import { Iotlb, KIND_S1, KIND_S2, packMeta, slotCount, tagKey } from './iotlb.js
 
 /** Output base (the block's first byte) of the entry in slot `i`. */
 function outBase(t: Iotlb, i: number): number {
-  t.outKey = t.pageOf(i) * 2 ** t.shiftOf(i);
-  t.outAt(i);
+  const key = t.pageOf(i) * 2 ** t.shiftOf(i);
+  t.outAt(i, key | 0, (key / 2 ** 32) | 0);
   return t.outPa;
 }
 
@@ -81,10 +81,12 @@ const TAGS = [
   tagKey(KIND_S1, 0, 0, 1), tagKey(KIND_S1, 0, 0, 2), tagKey(KIND_S1, 0, 0, 0), tagKey(KIND_S1, 0, 3, 1),
   tagKey(KIND_S1, 2, 0, 0), tagKey(KIND_S2, 0, 7, 0), tagKey(KIND_S1, 0, 65535, 65536),
 ];
-const SHIFTS = [12, 16, 21, 30, 42];
-// Addresses in a small window (so entries collide and overlap) and a few far away (2^47, 2^51).
+const SHIFTS = [12, 16, 21, 30, 36, 42];
+// Addresses in a small window (so entries collide and overlap), a few far away (2^47, 2^51), and
+// some anywhere in the 2^42 bytes above 2^46 (offsets in blocks of 4 GiB and more with bits above 31).
 const addrArb = fc.oneof(
   fc.integer({ min: 0, max: 0x7f_ffff }),
+  fc.tuple(fc.nat(0x3ff), fc.nat(0xffff_ffff)).map(([h, l]) => 2 ** 46 + h * 2 ** 32 + l),
   fc.integer({ min: 0, max: 0xffff }).map((x) => 2 ** 47 + x * 4096),
   fc.integer({ min: 0, max: 0xff }).map((x) => 2 ** 51 + x * 4096),
 );
@@ -128,6 +130,9 @@ for (const [minCap, maxCap, runs] of [[1, 8, 400], [1, 40, 300]] as const) test(
             else {
               assert.ok(slot >= 0, 'the reference has the entry');
               assert.equal(outBase(tlb, slot), want.out);
+              // The output address of the looked-up address itself: the base plus its offset in the block.
+              tlb.outAt(slot, o.addr | 0, Math.floor(o.addr / 2 ** 32) | 0);
+              assert.equal(tlb.outPa, want.out + (o.addr - want.page * 2 ** want.shift));
               assert.equal(tlb.metas[slot], want.meta);
               assert.equal(tlb.attrsOf(slot), want.meta & ~0x1fff);
             }

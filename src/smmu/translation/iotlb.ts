@@ -426,21 +426,21 @@ export class Iotlb {
   }
 
   /**
-   * The output address of the region key in {@link outKey} (which the entry in slot `i` contains),
-   * left in {@link outPa}. Key and address travel in fields: one of 2^31 or more passed to or
-   * returned from a call that V8 does not inline would be a boxed double.
+   * The output address of the region key whose bits [31:0] are `lo` and bits [51:32] `hi` (int32
+   * values), which the entry in slot `i` contains, left in {@link outPa}: the entry's output base
+   * plus the key's offset in the page or block, taken from the key's low bits (no division). Key
+   * and address travel as halves and in a field: a number of 2^31 or more passed to or returned
+   * from a call that V8 does not inline would be a boxed double.
    */
-  outAt(i: number): void {
+  outAt(i: number, lo: number, hi: number): void {
     const b = i * SLOT;
     const slots = this.slots;
-    const k = slots[b + W_KEY]!;
-    const page = ((k >>> 1) & 0xff) * TWO32 + (slots[b + W_PAGE]! >>> 0);
+    const shift = slotShift(slots[b + W_KEY]!);
     const base = ((slots[b + W_OUTHI]! & 0xff) * TWO32 + (slots[b + W_OUT]! >>> 0)) * 4096;
-    this.outPa = base + (this.outKey - page * P2[slotShift(k)]!);
+    this.outPa =
+      shift < 32 ? base + ((lo & ((1 << shift) - 1)) >>> 0) : base + (hi & ((1 << (shift - 32)) - 1)) * TWO32 + (lo >>> 0);
   }
 
-  /** Input of {@link outAt}: a region key. */
-  outKey = 0;
   /** Output of {@link outAt}. */
   outPa = 0;
 

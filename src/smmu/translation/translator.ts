@@ -355,8 +355,7 @@ export class Translator {
     if (!permits(tlb.permsOf(e, priv), write, instr)) return -1;
     this.fastHits++;
     this.fastCdHits += (flags >>> FR_WITH_CD_BIT) & 1;
-    tlb.outKey = ((hi >>> 0) & 0xfffff) * TWO32 + (lo >>> 0);
-    tlb.outAt(e);
+    tlb.outAt(e, lo, hi);
     this.dataPa = tlb.outPa;
     return tlb.shiftOf(e);
   }
@@ -570,8 +569,8 @@ export class Translator {
     out.ok = true;
     out.tlbHit = fromTlb;
     const size = P2[shift]!;
-    tlb.outKey = this.hitKey;
-    tlb.outAt(e);
+    const key = this.hitKey;
+    tlb.outAt(e, key | 0, (key / TWO32) | 0);
     out.pa = tlb.outPa;
     out.size = size;
     out.permsPriv = pp;
