@@ -21,6 +21,11 @@
 //   flat/*        iotlb-hit, iotlb-hit-dma and walk (caches disabled) with 65,536 streams
 //                                                       baseline: the same workload with 1 stream
 //   stage2/*      iotlb-hit, iotlb-hit-dma and dma-4k with a stage-2-only stream (the IOTLB keyed by IPA)
+//   floor/*       the least a correct IOTLB hit does (baselines.ts MinimalSmmuHit: stream state,
+//                 range check, tagged probe, permission check, as one function) against the
+//                 typed-array probe and the raw copy (minimal-smmu-hit, minimal-smmu-dma-4k), and
+//                 the model's iotlb-hit-dma and dma-4k against it: what correctness costs, and how
+//                 close the model comes to that
 //   serial/*      walk, iotlb-miss, iotlb-hit and iotlb-hit-dma, workload and baseline alike with
 //                 each lookup's address depending on the result before it (measure.ts `serial`):
 //                 latency against latency. The other rows let the CPU overlap independent lookups,
@@ -33,11 +38,12 @@
 // more than within one).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { MinimalTlb, minimalWalk } from './baselines.js';
+import { MinimalSmmuHit, MinimalTlb, minimalWalk } from './baselines.js';
 import { buildFixture, RAM_BASE, rng, type Fixture } from './fixture.js';
 import { pair, type Workload } from './measure.js';
 import { newRequest, newResult } from '../src/smmu/translation/types.js';
 import { DmaSegments } from '../src/memory/dma-segments.js';
+import type { SmmuDmaPort } from '../src/smmu/device/dma-port.js';
 
 interface Result {
   name: string;
@@ -201,7 +207,7 @@ function hitDma(label: string, streams: number, serial = false, stage2 = false):
 }
 
 /** The iotlb-hit-dma workload with `streams` streams (warm IOTLB, lookupData at the lookups' addresses), with its fixture and addresses. */
-function dataLookups(streams: number, stage2 = false): { w: Workload; f: Fixture; addrs: Float64Array } {
+function dataLookups(streams: number, stage2 = false): { w: Workload; f: Fixture; addrs: Float64Array; los: Int32Array; his: Int32Array } {
   const f = buildFixture({ pages: 65536, streams, layout: 'sparse', cachesEnabled: true, stage2 });
   const { addrs, sids, pages: pg } = lookups(f, streams, 7);
   check(f, addrs, sids, pg);
@@ -222,6 +228,8 @@ function dataLookups(streams: number, stage2 = false): { w: Workload; f: Fixture
     w: { ctx: { sink: 0, t, los, his, sids, mask: MASK }, body: `const k = i & ctx.mask; if (ctx.t.lookupData(ctx.sids[k], ctx.los[k], ctx.his[k], false) >= 0) sink += ctx.t.dataPa;` },
     f,
     addrs,
+    los,
+    his,
   };
 }
 
@@ -243,8 +251,8 @@ function flat(label: string, make: (streams: number) => Workload): void {
   report(label, make(65536), 'the same, 1 stream', make(1));
 }
 
-function dma(label: string, cachesEnabled: boolean, stage2 = false): void {
-  if (!wanted(label)) return;
+/** The dma-4k workload's setup: fixture, DMA port of stream 0, page-aligned IOVAs as int32 halves, and their PAs' offsets in RAM. */
+function dmaSetup(cachesEnabled: boolean, stage2 = false): { f: Fixture; port: SmmuDmaPort; buf: Uint8Array; los: Int32Array; his: Int32Array; offs: Float64Array } {
   const f = buildFixture({ pages: 65536, streams: 1, layout: 'sparse', cachesEnabled, stage2 });
   const { pages } = lookups(f, 1, 13);
   const port = f.smmu.dma(0, null);
@@ -261,12 +269,46 @@ function dma(label: string, cachesEnabled: boolean, stage2 = false): void {
   for (let i = 0; i < 1024; i++) if (port.writeAt(los[i]!, his[i]!, buf) !== null) throw new Error('bench fixture: DMA failed');
   if (cachesEnabled) for (let p = 0; p < f.iovas.length; p++) port.write(f.iovas[p]!, buf); // every page in the IOTLB
   if (!f.ram.subarray(offs[5]!, offs[5]! + 4096).every((b, i) => b === (i & 0xff))) throw new Error('bench fixture: DMA landed elsewhere');
-  report(
-    label,
-    { ctx: { sink: 0, port, buf, los, his, mask: MASK }, body: `const k = i & ctx.mask; if (ctx.port.writeAt(ctx.los[k], ctx.his[k], ctx.buf) !== null) sink++;` },
-    'raw 4 KiB copy',
-    { ctx: { sink: 0, ram: f.ram, buf, offs, mask: MASK }, body: `ctx.ram.set(ctx.buf, ctx.offs[i & ctx.mask]);` },
-  );
+  return { f, port, buf, los, his, offs };
+}
+
+const DMA_BODY = `const k = i & ctx.mask; if (ctx.port.writeAt(ctx.los[k], ctx.his[k], ctx.buf) !== null) sink++;`;
+const COPY_BODY = `ctx.ram.set(ctx.buf, ctx.offs[i & ctx.mask]);`;
+
+function dma(label: string, cachesEnabled: boolean, stage2 = false): void {
+  if (!wanted(label)) return;
+  const { f, port, buf, los, his, offs } = dmaSetup(cachesEnabled, stage2);
+  report(label, { ctx: { sink: 0, port, buf, los, his, mask: MASK }, body: DMA_BODY }, 'raw 4 KiB copy', { ctx: { sink: 0, ram: f.ram, buf, offs, mask: MASK }, body: COPY_BODY });
+}
+
+/** MinimalSmmuHit over the fixture's pages (each page's stream as the fixture assigns it), checked against the fixture. */
+function minimalSmmu(f: Fixture, streams: number): MinimalSmmuHit {
+  const m = new MinimalSmmuHit(streams, f.iovas, f.pas, (p) => p % streams);
+  for (let p = 0; p < 256; p++) {
+    if (m.lookup(p % streams, f.iovas[p]! | 0, Math.floor(f.iovas[p]! / 2 ** 32), true) !== 12 || m.pa !== f.pas[p]!) throw new Error(`bench fixture: minimal SMMU hit ${p} is wrong`);
+  }
+  return m;
+}
+
+/** floor/*: the least a correct hit does (MinimalSmmuHit) against the baselines of the other rows, and the model against it. */
+function floorRow(label: string): void {
+  if (!wanted(label)) return;
+  if (label.endsWith('dma-4k')) {
+    const { f, port, buf, los, his, offs } = dmaSetup(true);
+    const m = minimalSmmu(f, 1);
+    const minimal: Workload = {
+      ctx: { sink: 0, m, ram: f.ram, base: RAM_BASE, buf, los, his, mask: MASK },
+      body: `const k = i & ctx.mask; if (ctx.m.lookup(0, ctx.los[k], ctx.his[k], true) >= 0) ctx.ram.set(ctx.buf, ctx.m.pa - ctx.base); else sink++;`,
+    };
+    if (label === 'floor/minimal-smmu-dma-4k') report(label, minimal, 'raw 4 KiB copy', { ctx: { sink: 0, ram: f.ram, buf, offs, mask: MASK }, body: COPY_BODY });
+    else report(label, { ctx: { sink: 0, port, buf, los, his, mask: MASK }, body: DMA_BODY }, 'minimal SMMU hit + copy', minimal);
+    return;
+  }
+  const d = dataLookups(1);
+  const m = minimalSmmu(d.f, 1);
+  const minimal: Workload = { ctx: { sink: 0, m, los: d.los, his: d.his, mask: MASK }, body: `const k = i & ctx.mask; if (ctx.m.lookup(0, ctx.los[k], ctx.his[k], false) >= 0) sink += ctx.m.pa;` };
+  if (label === 'floor/minimal-smmu-hit') report(label, minimal, 'typed-array hash probe', hitBaseline(d.f, d.addrs));
+  else report(label, d.w, 'minimal SMMU hit', minimal);
 }
 
 /** Vectored writes: 16 random pages (64 KiB) per call, translated ahead of the copies. */
@@ -331,6 +373,7 @@ WORKLOADS.push(
   ['flat/iotlb-hit-dma/streams=65536', () => flat('flat/iotlb-hit-dma/streams=65536', (s) => dataLookups(s).w)],
   ['flat/walk/streams=65536', () => flat('flat/walk/streams=65536', (s) => translateWith(s, false))],
 );
+for (const name of ['floor/minimal-smmu-hit', 'floor/iotlb-hit-dma', 'floor/minimal-smmu-dma-4k', 'floor/dma-4k']) WORKLOADS.push([name, () => floorRow(name)]);
 
 if (CHILD !== null) {
   const w = WORKLOADS.find(([name]) => name === CHILD);
