@@ -82,11 +82,12 @@ function setup(tlbSize: number, features = DEFAULT_FEATURES, ste: Record<string,
 }
 
 /**
- * Table t's VAs: pages from t * 2^39, blocks from t * 2^39 + 1 GiB. Disjoint per table, so that
- * a global entry one table installs never answers for a VA the other table maps differently.
+ * Table t's VAs: pages from t * (2^47 + 2^39), blocks 1 GiB above. Disjoint per table, so that a
+ * global entry one table installs never answers for a VA the other table maps differently; table
+ * 1's lie above 2^44, where a 4 KiB page index has bits above 31.
  */
 function vaOf(table: number, slot: number, block: boolean): number {
-  return table * 2 ** 39 + (block ? BLOCK_BASE + (slot % BLOCKS) * 0x20_0000 : slot * 0x1000);
+  return table * (2 ** 47 + 2 ** 39) + (block ? BLOCK_BASE + (slot % BLOCKS) * 0x20_0000 : slot * 0x1000);
 }
 
 function same(a: TranslationResult, b: TranslationResult, what: string): void {
@@ -107,6 +108,8 @@ for (const stage2 of [false, true]) {
   test(`the hit-record lookup, the refill without search and lookupData agree with walking every access${stage2 ? ' (two streams stage-2 only)' : ''}`, () => {
     let hits = 0;
     let s2Hits = 0;
+    let oneSizeHits = 0;
+    let highHits = 0;
     let accesses = 0;
     fc.assert(
       fc.property(fc.constantFrom(1024, 64, 16, 4, 1), fc.array(opArb, { minLength: 60, maxLength: 200 }), (tlbSize, ops) => {
@@ -152,6 +155,11 @@ for (const stage2 of [false, true]) {
             if (shift >= 0) {
               hits++;
               if (stage2 && o.sid >= 2) s2Hits++;
+              // lookupData's own probe answers while the IOTLB holds one page or block size.
+              if ((fast as unknown as { tlb: { oneShift: number } }).tlb.oneShift !== 0) {
+                oneSizeHits++;
+                if (shift === 12 && va >= 2 ** 44 && va < 2 ** 48) highHits++;
+              }
               assert.equal(plain.translate(makeRequest(o.sid, null, va, { write: o.write }), rb), true, `${what}: lookupData hit where a walk fails`);
               assert.equal(fast.dataPa, rb.pa, `${what}: lookupData pa`);
               assert.equal(2 ** shift, rb.size, `${what}: lookupData size`);
@@ -171,6 +179,8 @@ for (const stage2 of [false, true]) {
     );
     // The runs must have exercised the shortcut, not only its refusals.
     assert.ok(hits > accesses / 50, `lookupData answered ${hits} of ${accesses} accesses`);
+    assert.ok(oneSizeHits > hits / 10 && oneSizeHits < hits, `lookupData answered ${oneSizeHits} of its ${hits} hits with one page or block size cached`);
+    assert.ok(highHits > oneSizeHits / 20, `lookupData answered ${highHits} of those for 4 KiB pages above 2^44`);
     if (stage2) assert.ok(s2Hits > accesses / 200, `lookupData answered ${s2Hits} of ${accesses} accesses for the stage-2-only streams`);
   });
 }

@@ -97,7 +97,7 @@ const ATTR_OVERFLOW = 255;
  * module cell and reads it through the cell at every use in this module too (the IOTLB-hit
  * lookups measured about 10% slower with the constants exported).
  */
-export const SLOT_LAYOUT = { SLOT, W_PAGE, W_KEY, W_OUT, W_OUTHI } as const;
+export const SLOT_LAYOUT = { SLOT, W_PAGE, W_KEY, W_OUT, W_OUTHI, TAG_LO_BITS } as const;
 // Layout of `tagInfo` (Int32Array): per tag index, its entry list head, entry count (0 while the
 // index is free), pins ({@link Iotlb.pinTag}; an index is freed with neither entries nor pins) and
 // VM index.
@@ -159,8 +159,18 @@ function pageHiOf(hi: number, shift: number): number {
   return shift < 32 ? hi >>> shift : 0;
 }
 
+/**
+ * Home slot of an entry of tag index `ts` for (region, shift, page index), the page index's 32-bit
+ * halves in `pageLo` / `pageHi`, in a table of 2^(32 - hashShift) slots. Exported with
+ * {@link keyWord} for the translator's DMA hit, which probes the table in place.
+ */
+export function homeSlot(ts: number, region: number, shift: number, pageLo: number, pageHi: number, hashShift: number): number {
+  const h = Math.imul(pageLo ^ Math.imul(pageHi ^ (shift << 8) ^ (region << 14) ^ Math.imul(ts, 0xc2b2_ae3d), 0x85eb_ca77), 0x9e37_79b1);
+  return h >>> hashShift;
+}
+
 /** The W_KEY word of an entry. */
-function keyWord(ts: number, region: number, shift: number, pageHi: number): number {
+export function keyWord(ts: number, region: number, shift: number, pageHi: number): number {
   return 1 | (pageHi << 1) | ((shift - 12) << 9) | (region << 14) | ((ts & 0x1ffff) << 15);
 }
 
@@ -186,8 +196,8 @@ export class Iotlb {
   private readonly link: Int32Array;
   /** FIFO of slots in insertion order (-1: that entry is gone). */
   private readonly ring: Int32Array;
-  private readonly mask: number;
-  private readonly hashShift: number;
+  readonly mask: number;
+  readonly hashShift: number;
   // ---- tags with entries: index -> head slot, entry count, tag value; tag -> index
   private readonly tagIndex: IntIndex;
   /** Per tag index, TAG_STRIDE words (see T_HEAD): the fields a refill and an eviction touch, in one cache line. */
@@ -207,6 +217,8 @@ export class Iotlb {
   private readonly shiftCount = new Int32Array(64);
   /** Bit (shift - 12) set while some entry has that page/block shift. */
   private shiftMask = 0;
+  /** log2 of the one page or block size below 2^32 of the entries, while they all have that size; else 0. */
+  oneShift = 0;
   private hand = 0;
   /** Input address (region key) for the next {@link lookup}, as a number and as 32-bit halves. */
   probe = 0;
@@ -269,8 +281,7 @@ export class Iotlb {
 
   /** Home slot of (tag index, region, shift, page); `pageLo`/`pageHi` are the page index's 32-bit halves. */
   private home(ts: number, region: number, shift: number, pageLo: number, pageHi: number): number {
-    const h = Math.imul(pageLo ^ Math.imul(pageHi ^ (shift << 8) ^ (region << 14) ^ Math.imul(ts, 0xc2b2_ae3d), 0x85eb_ca77), 0x9e37_79b1);
-    return h >>> this.hashShift;
+    return homeSlot(ts, region, shift, pageLo, pageHi, this.hashShift);
   }
 
   /** Slot of the entry of tag index `ts` for (region, shift, page index), or -1. */
@@ -503,9 +514,16 @@ export class Iotlb {
     this.hand = this.hand + 1 === this.capacity ? 0 : this.hand + 1;
     this.shiftCount[shift] = this.shiftCount[shift]! + 1;
     this.shiftMask |= 1 << (shift - 12);
+    this.sizesChanged();
     if (metaGlobal(meta)) this.globalEntries++;
     this.size++;
     return i;
+  }
+
+  private sizesChanged(): void {
+    const m = this.shiftMask;
+    const shift = 43 - Math.clz32(m);
+    this.oneShift = m !== 0 && (m & (m - 1)) === 0 && shift < 32 ? shift : 0;
   }
 
   /** The attribute class for a new entry with packed attributes `meta`, counted as one more user; ATTR_OVERFLOW when every class is in use with other attributes. */
@@ -565,7 +583,10 @@ export class Iotlb {
     this.tagInfo[ts * TAG_STRIDE + T_COUNT] = n;
     if (n === 0 && this.tagInfo[ts * TAG_STRIDE + T_PINS] === 0) this.releaseTag(ts);
     const shift = m & 63;
-    if (--this.shiftCount[shift]! === 0) this.shiftMask &= ~(1 << (shift - 12));
+    if (--this.shiftCount[shift]! === 0) {
+      this.shiftMask &= ~(1 << (shift - 12));
+      this.sizesChanged();
+    }
     if (metaGlobal(m)) this.globalEntries--;
     const c = slotClass(this.slots[i * SLOT + W_OUTHI]!);
     if (c !== ATTR_OVERFLOW && --this.attrUse[c]! === 0) {
