@@ -16,6 +16,12 @@ function ref(iova: number): number {
   return -1;
 }
 
+/** IOTLB lookups so far (hits and misses). */
+function lookups(): number {
+  const st = f.smmu.translator.stats();
+  return st.tlbHits + st.tlbMisses;
+}
+
 test('readAt/writeAt take the IOVA as 32-bit halves, signed or unsigned, like read/write', () => {
   const iova = f.iovas[9]! + 0x10;
   const data = new Uint8Array(64).map((_, i) => 200 - i);
@@ -29,7 +35,7 @@ test('readAt/writeAt take the IOVA as 32-bit halves, signed or unsigned, like re
   assert.deepEqual(viaNumber, data);
 });
 
-test('short and page-crossing transfers copy exactly their bytes (every length 0-72, both directions, RAM side aligned or not)', () => {
+test('short and page-crossing transfers copy exactly their bytes, with one IOTLB lookup per page they touch (every length 0-72, both directions, RAM side aligned or not)', () => {
   // Two mapped pages that are adjacent in IOVA space, so that a transfer can run from one into the other.
   let first = -1;
   for (let i = 0; i < f.iovas.length && first < 0; i++) if (ref(f.iovas[i]! + 4096) >= 0) first = i;
@@ -42,7 +48,10 @@ test('short and page-crossing transfers copy exactly their bytes (every length 0
       // The bytes just before and after the transfer keep their values.
       const around = [iova - 1, iova + len, iova + len + 1, iova + len + 2].filter((a) => ref(a) >= 0);
       around.forEach((a, k) => (f.ram[ref(a)] = 0x30 + k));
+      const pagesTouched = len === 0 ? 0 : Math.floor((off + len - 1) / 4096) + 1;
+      let before = lookups();
       assert.equal(port.writeAt(iova | 0, Math.floor(iova / 2 ** 32) | 0, data), null);
+      assert.equal(lookups() - before, pagesTouched, `write len ${len} off ${off}: IOTLB lookups`);
       for (let k = 0; k < len; k++) assert.equal(f.ram[ref(iova + k)], data[k], `write len ${len} off ${off} byte ${k}`);
       around.forEach((a, k) => assert.equal(f.ram[ref(a)], 0x30 + k, `write len ${len} off ${off}: byte at ${a - iova} changed`));
       // Read into the middle of a larger buffer through a vectored list: the bytes around stay.
@@ -53,7 +62,9 @@ test('short and page-crossing transfers copy exactly their bytes (every length 0
       assert.deepEqual(back.subarray(4, 4 + len), data, `read len ${len} off ${off}`);
       assert.ok(back.subarray(0, 4).every((b) => b === 0xee) && back.subarray(4 + len).every((b) => b === 0xee));
       const single = new Uint8Array(len);
+      before = lookups();
       assert.equal(port.readAt(iova | 0, Math.floor(iova / 2 ** 32) | 0, single), null);
+      assert.equal(lookups() - before, pagesTouched, `read len ${len} off ${off}: IOTLB lookups`);
       assert.deepEqual(single, data);
     }
   }
@@ -81,10 +92,6 @@ test('vectored transfers move every segment where its pages map (random lists, w
   };
   const chunksOf = (list: { iova: number; len: number }[]): number =>
     list.reduce((n, s) => n + (s.len === 0 ? 0 : Math.floor((s.iova + s.len - 1) / 4096) - Math.floor(s.iova / 4096) + 1), 0);
-  const lookups = (): number => {
-    const st = f.smmu.translator.stats();
-    return st.tlbHits + st.tlbMisses;
-  };
   fc.assert(
     fc.property(fc.array(segArb, { minLength: 1, maxLength: 40 }), dropArb, dropArb, fc.integer(), (list, d1, d2, seed) => {
       const segs = new DmaSegments(40);
