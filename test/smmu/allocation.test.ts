@@ -1,13 +1,15 @@
 // The per-access paths allocate nothing: an IOTLB hit (through translate and through the DMA
-// lookup), an IOTLB miss (4-level walk and refill), a walk with caches disabled, and a 4 KiB DMA
-// through the port, each over a million operations (a quarter million for the slower ones).
+// lookup), an IOTLB miss (4-level walk and refill; stage 1, stage 2 only, nested), a walk with
+// caches disabled (linear and 2-level stream and CD tables, nested), and DMA through the port,
+// each over a million operations (a quarter million for the slower ones).
 // Counted, not timed: garbage collections observed during the loop and the growth of the young
 // generation, where every object an operation allocates is placed (bench/young-heap.ts). Any
 // allocation per operation, even 12 bytes (one boxed double), would take megabytes and several
 // young-generation collections; one every 200 operations still fails. Each path runs with the guest
 // RAM at 1 GiB and at 64 GiB: above 2^31 a PA is no longer a small integer for V8, and a PA passed
 // to or returned from a call that is not inlined, or stored in a field that holds other values,
-// is a boxed double.
+// is a boxed double. allocation-budget.test.ts runs this file again with V8 inlining only its
+// smallest functions, so that no path passes only because V8 happened to inline a call.
 // DMA reads are not covered: copying a sub-range out of guest RAM into the device's buffer goes
 // through Buffer.prototype.copy, which in Node.js 20 creates a view of the source range per call.
 import { test } from 'node:test';
@@ -17,10 +19,16 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { buildFixture } from '../../bench/fixture.js';
 import { youngBytes } from '../../bench/young-heap.js';
-import { newRequest, newResult } from '../../src/smmu/translation/types.js';
+import { makeRequest, newRequest, newResult } from '../../src/smmu/translation/types.js';
 import { DmaSegments } from '../../src/memory/dma-segments.js';
 import { GuestMemory } from '../../src/memory/guest-memory.js';
 import { TableReader } from '../../src/smmu/translation/table-reader.js';
+import { Translator } from '../../src/smmu/translation/translator.js';
+import { DEFAULT_FEATURES } from '../../src/smmu/features.js';
+import { encodeS1Leaf, encodeS2Leaf } from '../../src/spec/smmuv3/pagetable.js';
+import { encodeL1Cd, L1CD } from '../../src/spec/smmuv3/l1-descriptors.js';
+import { inPlace } from '../../src/spec/bits.js';
+import { Arena, PageTables } from '../support/smmu-structures.js';
 
 // A full collection before each counted loop empties the young generation, so that a loop that
 // allocates nothing cannot trigger a scavenge with the last bytes someone else allocated.
@@ -264,6 +272,55 @@ for (const { ramBase, name } of PLACEMENTS) {
   });
 }
 
+test('a walk with caches disabled through a 2-level stream table and a 2-level CD table allocates nothing (250,000 walks each, RAM at 1 GiB and at 64 GiB)', async () => {
+  for (const { ramBase } of PLACEMENTS) {
+    const arena = new Arena(ramBase, 4 << 20);
+    const t = new Translator(arena.mem, DEFAULT_FEATURES, { cachesEnabled: false });
+    // StreamIDs 0x105 and 0x205 (SPLIT 8), each through its L1STD to an L2 table; CD 0 of each
+    // through an L1CD (4 KiB leaves), used for untagged traffic (S1DSS = SSID0).
+    const l1 = arena.alloc(8 * 16, 4096);
+    t.setStreamTable({ base: l1, log2Size: 12, fmt: 1, split: 8 });
+    const pt = new PageTables(arena, 12, 48, 0);
+    const vas = [0x1000, 0x7_8000_0000, 0xff_ffff_f000];
+    vas.forEach((va, i) => pt.map(BigInt(va), encodeS1Leaf({ oa: BigInt(ramBase + 0x20_0000 + i * 0x1000), level3: true, attrIndx: 1, ap: 1, sh: 3, ng: true }), 3));
+    const sids = [0x105, 0x205];
+    for (const sid of sids) {
+      const l2 = arena.alloc(64 << 8, 64 << 8);
+      arena.write64(l1 + (sid >> 8) * 8, BigInt(l2) | 9n);
+      const cdL1 = arena.alloc(8 * 2, 64);
+      const cdL2 = arena.alloc(64 * 64, 4096);
+      arena.write64(cdL1, encodeL1Cd({ V: 1, L2PTR: inPlace(L1CD.L2PTR, cdL2) }));
+      arena.writeWords(cdL2, arena.cd({ T0SZ: 16, TG0: 0, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: sid, TTB0: BigInt(pt.root) >> 4n }));
+      arena.writeWords(l2 + (sid & 0xff) * 64, arena.ste({ V: 1, CONFIG: 5, S1FMT: 1, S1CDMAX: 7, S1DSS: 2, S1_CONTEXT_PTR: BigInt(cdL1) >> 6n }));
+    }
+    const req = newRequest();
+    const res = newResult();
+    // The loop handles small integers only (as the other loops here): arithmetic on PAs above
+    // 2^31 in the loop itself would allocate while it runs unoptimised.
+    const los = Int32Array.from(vas, (v) => v | 0);
+    const his = Int32Array.from(vas, (v) => Math.floor(v / 2 ** 32));
+    let wrong = 0;
+    const run = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        const k = i % 3;
+        req.sid = sids[i & 1]!;
+        req.addrLo = (los[k]! + 8 * (i & 511)) >>> 0;
+        req.addrHi = his[k]!;
+        if (!t.translate(req, res)) wrong++;
+      }
+    };
+    run(100_000);
+    await assertNoAllocation(250_000, () => run(250_000));
+    assert.equal(wrong, 0);
+    for (const sid of sids) {
+      vas.forEach((va, k) => {
+        assert.equal(t.translate(makeRequest(sid, null, va + 0x18, {}), res), true);
+        assert.equal(res.pa, ramBase + 0x20_0000 + k * 0x1000 + 0x18);
+      });
+    }
+  }
+});
+
 test('table reads alternating between two RAM regions allocate nothing (1,000,000 reads)', async () => {
   const mem = new GuestMemory();
   mem.addRam(0x4000_0000, 0x10000, 'low');
@@ -277,4 +334,57 @@ test('table reads alternating between two RAM regions allocate nothing (1,000,00
   run(100_000);
   await assertNoAllocation(1_000_000, () => run(1_000_000));
   assert.equal(failed, 0);
+});
+
+test('a nested (stage 1 + stage 2) translation allocates nothing, as an IOTLB miss and with caches disabled (250,000 each, RAM at 1 GiB and at 64 GiB, IPAs above 32 GiB)', async () => {
+  for (const { ramBase } of PLACEMENTS) {
+    for (const cachesEnabled of [true, false]) {
+      const arena = new Arena(ramBase, 4 << 20);
+      // 16 IOTLB entries against 64 pages used in turn: every access misses and walks both stages.
+      const t = new Translator(arena.mem, DEFAULT_FEATURES, cachesEnabled ? { tlbSize: 16 } : { cachesEnabled: false });
+      const strtab = arena.alloc(64 * 16, 1024);
+      t.setStreamTable({ base: strtab, log2Size: 4, fmt: 0, split: 0 });
+      // Stage 2 (48-bit IPA, 4 KiB pages from level 0) maps a 1 MiB window of IPAs at 32 GiB onto
+      // RAM; the CD, the stage-1 tables and the data pages lie in it, addressed by IPA.
+      const s2 = new PageTables(arena, 12, 48, 0);
+      const window = arena.alloc(0x10_0000, 0x10_0000);
+      const ipaBase = 0x8_0000_0000;
+      for (let off = 0; off < 0x10_0000; off += 0x1000) s2.map(BigInt(ipaBase + off), encodeS2Leaf({ oa: window + off, level3: true }), 3);
+      const toIpa = (pa: number): bigint => BigInt(pa - window + ipaBase);
+      const [cd, l0, l1, l2, l3] = [0, 1, 2, 3, 4].map((k) => window + k * 0x1000) as [number, number, number, number, number];
+      // VA 0x40_0000_0000 + k * 4 KiB (level-1 index 256, the others 0) -> IPA ipaBase + 0x8_0000 + k * 4 KiB (k < 64).
+      const vaBase = 0x40_0000_0000;
+      arena.write64(l0, toIpa(l1) | 3n);
+      arena.write64(l1 + 256 * 8, toIpa(l2) | 3n);
+      arena.write64(l2, toIpa(l3) | 3n);
+      for (let k = 0; k < 64; k++) arena.write64(l3 + k * 8, encodeS1Leaf({ oa: BigInt(ipaBase + 0x8_0000 + k * 0x1000), level3: true, attrIndx: 1, ap: 1, sh: 3, ng: true }));
+      arena.writeWords(cd, arena.cd({ T0SZ: 16, TG0: 0, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 9, TTB0: toIpa(l0) >> 4n }));
+      arena.writeWords(strtab + 3 * 64, arena.ste({
+        V: 1, CONFIG: 7, S1_CONTEXT_PTR: toIpa(cd) >> 6n, S2VMID: 5, S2T0SZ: 16, S2SL0: 2, S2TG: 0, S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: BigInt(s2.root) >> 4n,
+      }));
+      const req = newRequest();
+      const res = newResult();
+      req.sid = 3;
+      req.addrHi = Math.floor(vaBase / 2 ** 32);
+      let wrong = 0;
+      const run = (n: number): void => {
+        for (let i = 0; i < n; i++) {
+          req.addrLo = (i & 63) * 0x1000 + 8 * (i & 511);
+          if (!t.translate(req, res)) wrong++;
+        }
+      };
+      run(100_000);
+      await assertNoAllocation(250_000, () => run(250_000));
+      assert.equal(wrong, 0);
+      // Every access of the loop walked (an IOTLB miss with caches enabled), but for the first 16
+      // of a new run, which find the entries the last 16 accesses before it left.
+      const before = t.stats();
+      run(1000);
+      assert.equal(t.stats().walks - before.walks, cachesEnabled ? 1000 - 16 : 1000);
+      for (const k of [0, 17, 63]) {
+        assert.equal(t.translate(makeRequest(3, null, vaBase + k * 0x1000 + 0x18, {}), res), true);
+        assert.equal(res.pa, window + 0x8_0000 + k * 0x1000 + 0x18);
+      }
+    }
+  }
 });

@@ -1,7 +1,7 @@
 // The configuration cache: decoded valid STEs keyed by StreamID, and decoded valid CDs keyed by
 // (StreamID, CD index), with the CFGI_* invalidation scopes (IHI 0070 §4.3). Invalid or ILLEGAL
 // STEs/CDs and L1 descriptors (L1STD, L1CD) are never cached. FIFO eviction at a fixed capacity.
-import { WORLD, linearCdBase, type S2Config, type SteConfig } from './ste-config.js';
+import { WORLD, type S2Config, type SteConfig } from './ste-config.js';
 import { STE_S1DSS } from '../../spec/smmuv3/ste.js';
 import { XLATE_KIND } from './types.js';
 import { packWalk, WC_WORDS, type CdConfig, type TtConfig } from './cd-config.js';
@@ -33,6 +33,12 @@ export class SteCacheEntry {
   readonly world: number;
   /** Stage-2 configuration of a nested STE, else null. */
   readonly s2: S2Config | null;
+  /**
+   * The IOTLB tag of this STE's stage-2-only translations (stage 2, EL1, S2VMID), 0 when it has no
+   * stage 2: computed once, because a tag (a number of up to 2^36) returned from a call per access
+   * that V8 does not inline would be a boxed double.
+   */
+  readonly s2Tag: number;
   /** Caches disabled (config-fetch.ts): CR2.E2H when this entry was decoded. */
   memoE2h = false;
   constructor(
@@ -47,9 +53,10 @@ export class SteCacheEntry {
     this.vmid = ste.vmid;
     this.world = ste.world;
     this.s2 = ste.kind === XLATE_KIND.NESTED ? ste.s2 : null;
-    const cdBase = ste.kind === XLATE_KIND.S1 ? linearCdBase(ste) : -1;
+    const cdBase = ste.kind === XLATE_KIND.S1 ? ste.linearCd : -1;
     this.cdBaseLo = cdBase < 0 ? 0 : cdBase | 0;
     this.cdBaseHi = cdBase < 0 ? -1 : Math.floor(cdBase / 0x1_0000_0000);
+    this.s2Tag = ste.s2 === null ? 0 : tagKey(KIND_S2, WORLD.EL1, ste.s2.vmid, 0);
   }
 }
 

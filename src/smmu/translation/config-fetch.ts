@@ -13,7 +13,7 @@ import { STE_S1FMT } from '../../spec/smmuv3/ste.js';
 import type { SmmuFeatures } from '../features.js';
 import type { TableReader } from './table-reader.js';
 import type { Walker } from './walker.js';
-import { decodeSte, linearCdBase, type SteConfig } from './ste-config.js';
+import { decodeSte, type SteConfig } from './ste-config.js';
 import { decodeCd, WC_WORDS, type CdConfig } from './cd-config.js';
 import { SteCacheEntry, CdCacheEntry } from './config-cache.js';
 import { cfgFault, fetchFault, walkFault } from './faults.js';
@@ -343,7 +343,7 @@ export class ConfigFetcher {
    */
   private locateCd(ste: SteConfig, index: number, req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean): boolean {
     const base = ste.s1ContextPtr;
-    const linear = linearCdBase(ste);
+    const linear = ste.linearCd;
     if (linear >= 0) {
       this.structPa = linear + index * 64;
       return this.cdIpaToPa(ste, req, out, priv, instr);

@@ -42,6 +42,13 @@ export interface SteConfig {
   readonly vmid: number;
   readonly s1Fmt: number;
   readonly s1ContextPtr: number;
+  /**
+   * Address of CD 0 of a linear CD table (one CD, or S1Fmt linear: §5.2 S1Fmt, S1ContextPtr
+   * aligned to the table's size), the CD of index i being 64 * i further on; -1 for a 2-level
+   * table. An IPA when the STE is nested. A field, computed at decode: an address of 2^31 or more
+   * returned from a call per access that V8 does not inline would be a boxed double.
+   */
+  readonly linearCd: number;
   readonly s1CdMax: number;
   readonly s1Dss: number;
   readonly s1Stalld: boolean;
@@ -50,15 +57,11 @@ export interface SteConfig {
   readonly s2: S2Config | null;
 }
 
-/**
- * Address of CD 0 of a linear CD table (one CD, or S1Fmt linear: §5.2 S1Fmt, S1ContextPtr aligned
- * to the table's size), the CD of index i being 64 * i further on; -1 for a 2-level table. An
- * IPA when the STE is nested.
- */
-export function linearCdBase(ste: SteConfig): number {
-  if (ste.s1CdMax !== 0 && ste.s1Fmt !== STE_S1FMT.LINEAR) return -1;
-  const align = 2 ** (ste.s1CdMax + 6);
-  return Math.floor(ste.s1ContextPtr / align) * align;
+/** {@link SteConfig.linearCd} of an STE with these S1Fmt, S1CDMax and S1ContextPtr. */
+function linearCdBase(s1Fmt: number, s1CdMax: number, s1ContextPtr: number): number {
+  if (s1CdMax !== 0 && s1Fmt !== STE_S1FMT.LINEAR) return -1;
+  const align = 2 ** (s1CdMax + 6);
+  return Math.floor(s1ContextPtr / align) * align;
 }
 
 /** Start level of a stage-2 walk from S2SL0 and the granule (VTCR_EL2.SL0 encoding); -1 = Reserved. */
@@ -199,5 +202,6 @@ function steConfig(
   words: Uint32Array, config: number, kind: number, world: number, vmid: number, s1Fmt: number, s1ContextPtr: number,
   s1CdMax: number, s1Dss: number, s1Stalld: boolean, privCfg: number, instCfg: number, s2: S2Config | null,
 ): SteConfig {
-  return { words, config, world, vmid, s1Fmt, s1ContextPtr, s1CdMax, s1Dss, s1Stalld, privCfg, instCfg, s2, kind };
+  const linearCd = linearCdBase(s1Fmt, s1CdMax, s1ContextPtr);
+  return { words, config, world, vmid, s1Fmt, s1ContextPtr, linearCd, s1CdMax, s1Dss, s1Stalld, privCfg, instCfg, s2, kind };
 }

@@ -116,3 +116,43 @@ test('sameWords: true exactly when a structure read with readWords equals the re
   );
   assert.ok(counts.same > 100 && counts.differ > 100 && counts.unreadable > 20, JSON.stringify(counts));
 });
+
+test('reads alternating between RAM regions ask the memory for each region\'s word view once, up to four regions, and read the right words', () => {
+  const mem = new GuestMemory();
+  const bases = [0x4000_0000, 0x8_0000_0000, 0x10_0000_0000, 0x20_0000_0000, 0x40_0000_0000];
+  const regions = bases.map((b, r) => mem.addRam(b, 0x1000, `r${r}`));
+  regions.forEach((bytes, r) => {
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * (r + 3) + r) & 0xff;
+  });
+  let asked = 0;
+  const counting: PhysMemory = {
+    read8: (a) => mem.read8(a),
+    read16: (a) => mem.read16(a),
+    read32: (a) => mem.read32(a),
+    read64: (a, o) => mem.read64(a, o),
+    write8: (a, v) => mem.write8(a, v),
+    write16: (a, v) => mem.write16(a, v),
+    write32: (a, v) => mem.write32(a, v),
+    write64: (a, lo, hi) => mem.write64(a, lo, hi),
+    readBytes: (a, d) => mem.readBytes(a, d),
+    writeBytes: (a, s) => mem.writeBytes(a, s),
+    ramWords: (a, l, o) => {
+      asked++;
+      return mem.ramWords(a, l, o);
+    },
+  };
+  const reader = new TableReader(counting, 48);
+  const out = { lo: 0, hi: 0 };
+  const check = (r: number, off: number): void => {
+    assert.equal(reader.read64(bases[r]! + off, false, out), true);
+    const want = { lo: 0, hi: 0 };
+    assert.equal(mem.read64(bases[r]! + off, want), true);
+    assert.deepEqual(out, want, `region ${r} offset ${off}`);
+  };
+  // Four regions in turn: each region's view is asked for once.
+  for (let i = 0; i < 400; i++) check(i % 4, (i * 8) & 0xff8);
+  assert.equal(asked, 4);
+  // A fifth region replaces the oldest view: asking again, but every read still right.
+  for (let i = 0; i < 50; i++) check(i % 5, (i * 8) & 0xff8);
+  assert.ok(asked > 5, `asked ${asked} times`);
+});

@@ -14,6 +14,9 @@ function joinHalves(lo: number, hi: number): number {
 }
 
 /** The 32-bit word index of 4-byte aligned byte offset `off` (a shift below 4 GiB: no division on the walk's critical path). */
+/** RAM regions whose word views a reader keeps (the host option that bounds it; guests add no regions). */
+const VIEWS = 4;
+
 function wordIndex(off: number): number {
   return off < 0x1_0000_0000 ? off >>> 2 : off / 4;
 }
@@ -37,19 +40,53 @@ export class TableReader {
 
   /** Whether `mem` offers word views of its RAM (PhysMemory.ramWords). */
   private readonly direct: boolean;
-  /** The RAM region last read through its word view (end -1: none yet). */
-  private readonly ram: RamWords = { words: null, base: 0, end: -1 };
+  /** The RAM region last read through its word view (end -1: none yet): one of `views`. */
+  private ram: RamWords = { words: null, base: 0, end: -1 };
+  /**
+   * Word views of the RAM regions read so far, up to VIEWS of them (then the oldest is replaced):
+   * a walk whose tables lie in two regions (RAM below and above 4 GiB) finds each region's view
+   * here, without asking the memory again (a call that takes the address as a number).
+   */
+  private readonly views: RamWords[] = [];
+  private nextView = 0;
 
   /** Reads a 64-bit value; big-endian when `be`. False on external abort or out-of-range address. */
   read64(addr: number, be: boolean, out: U64): boolean {
+    this.pa = addr;
+    return this.readPa(be, out);
+  }
+
+  /**
+   * The address of the next {@link readPa} or {@link writePa}: a field, so that the table walks
+   * pass no address as an argument (V8 boxes a number of 2^31 or more passed to a call it does
+   * not inline, and which calls it inlines depends on what else it compiled into the caller).
+   */
+  pa = 0;
+
+  /** {@link read64} at the address in {@link pa}. No call on the way takes or returns an address unless the RAM region changes or the address is not RAM. */
+  readPa(be: boolean, out: U64): boolean {
     this.reads++;
+    const addr = this.pa;
     if (!(addr >= 0 && addr + 8 <= this.limit)) return false;
-    if (this.inWords(addr, 8)) {
-      const k = wordIndex(addr - this.ram.base);
-      const w = this.ram.words!;
-      out.lo = w[k]!;
-      out.hi = w[k + 1]!;
-    } else if (!this.mem.read64(addr, out)) return false;
+    let r = this.ram;
+    if ((addr >= r.base && addr + 8 <= r.end) || this.viewAt(8)) {
+      r = this.ram;
+      const off = addr - r.base;
+      if ((off & 3) === 0) {
+        // wordIndex, written out (it takes the offset as a number).
+        const k = off < 0x1_0000_0000 ? off >>> 2 : off / 4;
+        const w = r.words!;
+        out.lo = w[k]!;
+        out.hi = w[k + 1]!;
+        if (be) {
+          const lo = out.lo;
+          out.lo = bswap32(out.hi);
+          out.hi = bswap32(lo);
+        }
+        return true;
+      }
+    }
+    if (!this.mem.read64(addr, out)) return false;
     if (be) {
       const lo = out.lo;
       out.lo = bswap32(out.hi);
@@ -60,12 +97,11 @@ export class TableReader {
 
   /**
    * {@link read64} at the address whose bits [31:0] and [63:32] are `lo` and `hi` (int32 values),
-   * for callers that V8 may not inline it into (locating an STE or CD through an L1 descriptor): an
-   * address of 2^31 or more passed as a number to a call that is not inlined is a boxed double.
-   * The walks call read64 itself, inlined (the allocation tests cover them).
+   * for callers that hold an address as halves (locating an STE or CD through an L1 descriptor).
    */
   read64At(lo: number, hi: number, be: boolean, out: U64): boolean {
-    return this.read64(joinHalves(lo, hi), be, out);
+    this.pa = joinHalves(lo, hi);
+    return this.readPa(be, out);
   }
 
   /**
@@ -76,16 +112,51 @@ export class TableReader {
   private inWords(addr: number, len: number): boolean {
     const r = this.ram;
     if (!(addr >= r.base && addr + len <= r.end)) {
-      if (!this.direct || !this.mem.ramWords!(addr, len, r)) return false;
+      this.pa = addr;
+      if (!this.viewAt(len)) return false;
     }
-    return ((addr - r.base) & 3) === 0;
+    return ((addr - this.ram.base) & 3) === 0;
+  }
+
+  /**
+   * Makes `ram` the word view of the RAM region holding [pa, pa + len): one of `views`, or a new
+   * one from the memory. False when the range is not in one RAM region with a word view.
+   */
+  private viewAt(len: number): boolean {
+    const addr = this.pa;
+    const views = this.views;
+    for (let i = 0; i < views.length; i++) {
+      const v = views[i]!;
+      if (addr >= v.base && addr + len <= v.end) {
+        this.ram = v;
+        return true;
+      }
+    }
+    if (!this.direct) return false;
+    const v: RamWords = views.length < VIEWS ? { words: null, base: 0, end: -1 } : views[this.nextView]!;
+    if (!this.mem.ramWords!(addr, len, v)) {
+      // The view passed in may have been changed: forget it.
+      v.end = -1;
+      return false;
+    }
+    if (views.length < VIEWS) views.push(v);
+    else this.nextView = (this.nextView + 1) % VIEWS;
+    this.ram = v;
+    return true;
   }
 
   /** Writes a 64-bit value (hardware table update); false on abort. */
   write64(addr: number, be: boolean, lo: number, hi: number): boolean {
+    this.pa = addr;
+    return this.writePa(be, lo, hi);
+  }
+
+  /** {@link write64} at the address in {@link pa}; `lo` / `hi` are the value's 32-bit halves (int32 or uint32). */
+  writePa(be: boolean, lo: number, hi: number): boolean {
     this.writes++;
+    const addr = this.pa;
     if (!(addr >= 0 && addr + 8 <= this.limit)) return false;
-    return be ? this.mem.write64(addr, bswap32(hi), bswap32(lo)) : this.mem.write64(addr, lo, hi);
+    return be ? this.mem.write64(addr, bswap32(hi), bswap32(lo)) : this.mem.write64(addr, lo >>> 0, hi >>> 0);
   }
 
   /**
@@ -97,9 +168,15 @@ export class TableReader {
    */
   sameWords(lo: number, hi: number, n: number, ref: Uint32Array, at: number): boolean {
     const addr = joinHalves(lo, hi);
-    if (!(addr + 8 * n <= this.limit && this.inWords(addr, 8 * n))) return false;
-    const w = this.ram.words!;
-    const k = wordIndex(addr - this.ram.base);
+    if (!(addr + 8 * n <= this.limit)) return false;
+    // inWords, written out where the region is the last one (it takes the address as a number).
+    let r = this.ram;
+    if (!(addr >= r.base && addr + 8 * n <= r.end) && !this.inWords(addr, 8 * n)) return false;
+    r = this.ram;
+    const off = addr - r.base;
+    if ((off & 3) !== 0) return false;
+    const w = r.words!;
+    const k = off < 0x1_0000_0000 ? off >>> 2 : off / 4;
     for (let i = 0; i < 2 * n; i++) if (w[k + i] !== ref[at + i]) return false;
     this.reads += n;
     return true;
@@ -114,7 +191,8 @@ export class TableReader {
   touchWord(lo: number, hi: number): number {
     const addr = joinHalves(lo, hi);
     const r = this.ram;
-    return addr >= r.base && addr + 4 <= r.end ? r.words![wordIndex(addr - r.base)]! : 0;
+    // An int32 value: a word of 2^31 or more returned from a call that is not inlined would be boxed.
+    return addr >= r.base && addr + 4 <= r.end ? r.words![wordIndex(addr - r.base)]! | 0 : 0;
   }
 
   /**

@@ -228,7 +228,7 @@ export class Translator {
     }
     if (kind === XLATE_KIND.S2) {
       if (ssid >= 0) return cfgFault(out, req, EVT.C_BAD_SUBSTREAMID, priv, instr);
-      return this.stage2Only(req, out, priv, instr, se.ste, probed);
+      return this.stage2Only(req, out, priv, instr, se, probed);
     }
     // ---- stage 1 (or nested): which CD (§5.2 S1CDMax, S1DSS)
     let cdIndex = 0;
@@ -238,7 +238,7 @@ export class Translator {
       cdIndex = ssid;
     } else if (se.s1CdMax !== 0) {
       if (se.s1Dss === STE_S1DSS.BYPASS) {
-        return kind === XLATE_KIND.NESTED ? this.stage2Only(req, out, priv, instr, se.ste, false) : this.bypass(req, out, priv, instr, se.vmid);
+        return kind === XLATE_KIND.NESTED ? this.stage2Only(req, out, priv, instr, se, false) : this.bypass(req, out, priv, instr, se.vmid);
       }
       if (se.s1Dss !== STE_S1DSS.SSID0) return cfgFault(out, req, EVT.F_STREAM_DISABLED, priv, instr);
     }
@@ -438,18 +438,17 @@ export class Translator {
    * Stage 1 bypassed, stage 2 translates the input as an IPA (§3.4: IAS check first). `probed`:
    * the stream's hit record (whose pinned tag is this stage-2 tag) already found no IOTLB entry.
    */
-  private stage2Only(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, ste: SteConfig, probed: boolean): boolean {
-    const s2 = ste.s2!;
+  private stage2Only(req: TranslationRequest, out: TranslationResult, priv: boolean, instr: boolean, se: SteCacheEntry, probed: boolean): boolean {
+    const s2 = se.ste.s2!;
     const ipa = req.addrHi * TWO32 + req.addrLo;
     if (!(ipa < this.oasLimit)) return transFault(out, req, EVT.F_ADDR_SIZE, priv, instr, false, EVT_CLASS.IN, 0, 0, false, null, null);
-    const tag = tagKey(KIND_S2, WORLD.EL1, s2.vmid, 0);
     const write = req.write;
     out.kind = XLATE_KIND.S2;
     let absent = probed;
     if (this.cachesOn) {
       if (!probed) {
         this.tlb.probe = ipa;
-        this.tlb.probeTag = tag;
+        this.tlb.probeTag = se.s2Tag;
         const e = this.tlb.lookupProbe(0);
         if (e >= 0 && permits(this.tlb.permsOf(e, priv), write, instr)) {
           this.tlb.counters.hits++;
@@ -470,7 +469,7 @@ export class Translator {
     const outBase = w.s2Pa - (ipa - Math.floor(ipa / P2[shift]!) * P2[shift]!);
     if (this.cachesOn) {
       const tlb = this.tlb;
-      tlb.insTag = tag;
+      tlb.insTag = se.s2Tag;
       tlb.insAddr = ipa;
       tlb.insOut = outBase;
       tlb.insAbsent = absent;

@@ -64,12 +64,23 @@ const S2_SH_MASK = S2_LEAF.SH.mask;
 // Offsets in and alignments to power-of-two blocks are written x - floor(x / p) * p and
 // floor(x / p) * p: exact for p = 2^n, where `%` on a double is a library call in V8.
 
-/** Output address of a descriptor at `level` (page/block base or next-level table). */
-function descAddr(lo: number, hi: number, lsb: number, shift: number, oa52: boolean): number {
+/**
+ * Output address of a descriptor (page/block base or next-level table) whose 32-bit halves are
+ * `lo` / `hi` (int32 or uint32), left in DESC_ADDR[0]: an address of 2^31 or more returned from a
+ * call that V8 does not inline would be a boxed double.
+ */
+function descAddrInto(lo: number, hi: number, lsb: number, shift: number, oa52: boolean): void {
   // Bits [47:lsb] in place; lsb < 32 for every table and for blocks up to 1 GiB (4 KiB granule).
   let a = lsb < 32 ? (hi & OA_HI_WORD) * TWO32 + ((lo & (-1 << lsb)) >>> 0) : bitsInPlace(lo, hi, DESC_OA_MSB, lsb);
   if (shift === 16 && oa52) a += get64(lo, hi, S1_LEAF.OA_HI_64K) * P2[DESC_OA_MSB + 1]!;
-  return a;
+  DESC_ADDR[0] = a;
+}
+const DESC_ADDR = new Float64Array(1);
+
+/** {@link descAddrInto}, returned (the inspector's table enumeration). */
+function descAddr(lo: number, hi: number, lsb: number, shift: number, oa52: boolean): number {
+  descAddrInto(lo, hi, lsb, shift, oa52);
+  return DESC_ADDR[0]!;
 }
 
 const TWO32 = 2 ** 32;
@@ -86,9 +97,9 @@ function blockLegal(shift: number, level: number, oa52: boolean): boolean {
 export const descriptorAddress = descAddr;
 export const blockDescriptorLegal = blockLegal;
 
-/** Bits [lsb, lsb + bits) of the address whose 32-bit halves are `lo`, `hi`: a table index (integer math; lsb >= 1). */
+/** Bits [lsb, lsb + bits) of the address whose 32-bit halves are `lo`, `hi` (int32 or uint32): a table index (integer math; lsb >= 1). */
 export function indexBits(lo: number, hi: number, lsb: number, bits: number): number {
-  if (!(bits >= 1 && bits <= 30 && lsb >= 1 && lsb < 64)) return Math.floor((hi * TWO32 + lo) / P2[lsb]!) % P2[bits]!;
+  if (!(bits >= 1 && bits <= 30 && lsb >= 1 && lsb < 64)) return Math.floor(((hi >>> 0) * TWO32 + (lo >>> 0)) / P2[lsb]!) % P2[bits]!;
   const mask = (1 << bits) - 1;
   if (lsb >= 32) return (hi >>> (lsb - 32)) & mask;
   return ((lo >>> lsb) | (hi << (32 - lsb))) & mask;
@@ -165,22 +176,26 @@ export class Walker {
     const r = this.reader;
     const t = this.tmp;
     let table = c.ttb;
+    // Addresses, the IPA's halves and descriptor words stay in locals and fields or are int32
+    // values: no call on the walk takes or returns a number of 2^31 or more (it would be boxed).
     const ipaHi = Math.floor(ipa / TWO32);
-    const ipaLo = ipa - ipaHi * TWO32;
+    const ipaLo = (ipa - ipaHi * TWO32) | 0;
     for (let level = c.startLevel; level <= 3; level++) {
       const lsb = shift + stride * (3 - level);
       const bits = level === c.startLevel ? c.ia - lsb : stride;
       const idx = indexBits(ipaLo, ipaHi, lsb, bits);
       const addr = table + idx * 8;
-      const ok = r.read64(addr, c.be, t);
+      r.pa = addr;
+      const ok = r.readPa(c.be, t);
       if (r.trace !== null) r.step('s2', 2, level, table, idx, addr, t.lo, t.hi, ok);
       if (!ok) return this.fault(EVT.F_WALK_EABT, true, cls, ipaPage, addr, ttrnw);
-      let lo = t.lo;
-      const hi = t.hi;
+      let lo = t.lo | 0;
+      const hi = t.hi | 0;
       if ((lo & 1) === 0) return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw);
       const isTable = (lo & 2) !== 0;
       if (level < 3 && isTable) {
-        const next = descAddr(lo, hi, shift, shift, this.oa52);
+        descAddrInto(lo, hi, shift, shift, this.oa52);
+        const next = DESC_ADDR[0]!;
         if (next >= limit) return this.fault(EVT.F_ADDR_SIZE, true, cls, ipaPage, 0, ttrnw);
         table = next;
         continue;
@@ -188,7 +203,8 @@ export class Walker {
       if (level === 3 ? !isTable : !blockLegal(shift, level, this.oa52)) {
         return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw);
       }
-      const out = descAddr(lo, hi, lsb, shift, this.oa52);
+      descAddrInto(lo, hi, lsb, shift, this.oa52);
+      const out = DESC_ADDR[0]!;
       if (out + P2[lsb]! > limit) return this.fault(EVT.F_ADDR_SIZE, true, cls, ipaPage, 0, ttrnw);
       const origLo = lo;
       if ((lo & LO_S2_AF) === 0) {
@@ -216,11 +232,12 @@ export class Walker {
       }
       if (lo !== origLo) {
         // Hardware update (§3.13): read-modify-write of the descriptor, atomic in this model.
-        const wok = this.noUpdate || r.write64(addr, c.be, lo, hi);
-        if (r.trace !== null) r.step('httu', 2, level, table, idx, addr, lo, hi, wok);
+        r.pa = addr;
+        const wok = this.noUpdate || r.writePa(c.be, lo, hi);
+        if (r.trace !== null) r.step('httu', 2, level, table, idx, addr, lo >>> 0, hi >>> 0, wok);
         if (!wok) return this.fault(EVT.F_WALK_EABT, true, cls, ipaPage, addr, ttrnw);
       }
-      this.s2Pa = out + rdLoHi(ipaLo, ipaHi, 0, lsb);
+      this.s2Pa = out + (lsb < 31 ? ipaLo & ((1 << lsb) - 1) : rdLoHi(ipaLo, ipaHi, 0, lsb));
       this.s2Shift = lsb;
       this.s2Perms = perms;
       this.s2PermsUnpriv = permsUnpriv;
@@ -287,8 +304,9 @@ export class Walker {
     // The upper words of the table descriptors passed, ORed: their hierarchical attributes
     // (APTable, XNTable, PXNTable) accumulate by OR down the walk, and are decoded at the leaf.
     let tableHi = 0;
+    // As in s2: no call takes or returns a number of 2^31 or more.
     const vaHi = Math.floor(va / TWO32);
-    const vaLo = va - vaHi * TWO32;
+    const vaLo = (va - vaHi * TWO32) | 0;
     for (let level = start; level <= 3; level++) {
       const lsb = shift + stride * (3 - level);
       const idx = indexBits(vaLo, vaHi, lsb, level === start ? ia - lsb : stride);
@@ -299,15 +317,17 @@ export class Walker {
         if (!this.s2ForWalk(s2, false)) return false;
         addr = this.s2Pa;
       }
-      const ok = r.read64(addr, be, t);
+      r.pa = addr;
+      const ok = r.readPa(be, t);
       if (r.trace !== null) r.step('s1', 1, level, table, idx, addr, t.lo, t.hi, ok);
       if (!ok) return this.fault(EVT.F_WALK_EABT, false, EVT_CLASS.TT, 0, addr, true);
-      let lo = t.lo;
-      const hi = t.hi;
+      let lo = t.lo | 0;
+      const hi = t.hi | 0;
       if ((lo & 1) === 0) return this.fault(EVT.F_TRANSLATION, false, EVT_CLASS.IN, 0, 0, true);
       const isTable = (lo & 2) !== 0;
       if (level < 3 && isTable) {
-        const next = descAddr(lo, hi, shift, shift, this.oa52);
+        descAddrInto(lo, hi, shift, shift, this.oa52);
+        const next = DESC_ADDR[0]!;
         if (next >= limit) return this.fault(EVT.F_ADDR_SIZE, false, EVT_CLASS.IN, 0, 0, true);
         tableHi |= hi;
         table = next;
@@ -316,7 +336,8 @@ export class Walker {
       if (level === 3 ? !isTable : !blockLegal(shift, level, this.oa52)) {
         return this.fault(EVT.F_TRANSLATION, false, EVT_CLASS.IN, 0, 0, true);
       }
-      const out = descAddr(lo, hi, lsb, shift, this.oa52);
+      descAddrInto(lo, hi, lsb, shift, this.oa52);
+      const out = DESC_ADDR[0]!;
       if (out + P2[lsb]! > limit) return this.fault(EVT.F_ADDR_SIZE, false, EVT_CLASS.IN, 0, 0, true);
       const origLo = lo;
       if ((lo & LO_AF) === 0) {
@@ -350,11 +371,12 @@ export class Walker {
           if (!this.s2ForWalk(s2, true)) return false;
           waddr = this.s2Pa;
         }
-        const wok = this.noUpdate || r.write64(waddr, be, lo, hi);
-        if (r.trace !== null) r.step('httu', 1, level, table, idx, waddr, lo, hi, wok);
+        r.pa = waddr;
+        const wok = this.noUpdate || r.writePa(be, lo, hi);
+        if (r.trace !== null) r.step('httu', 1, level, table, idx, waddr, lo >>> 0, hi >>> 0, wok);
         if (!wok) return this.fault(EVT.F_WALK_EABT, false, EVT_CLASS.TT, 0, waddr, false);
       }
-      this.s1Oa = out + rdLoHi(vaLo, vaHi, 0, lsb);
+      this.s1Oa = out + (lsb < 31 ? vaLo & ((1 << lsb) - 1) : rdLoHi(vaLo, vaHi, 0, lsb));
       this.s1Shift = lsb;
       // int32 halves: a MAIR word >= 2^31 passed as a number would be boxed (allocated) at the call.
       this.s1Attr = mairByte(this.wMairLo | 0, this.wMairHi | 0, (lo >>> ATTR_SHIFT) & ATTR_MASK);
