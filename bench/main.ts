@@ -26,6 +26,8 @@
 //                 typed-array probe and the raw copy (minimal-smmu-hit, minimal-smmu-dma-4k), and
 //                 the model's iotlb-hit-dma and dma-4k against it: what correctness costs, and how
 //                 close the model comes to that
+//   ram64g/*      iotlb-hit, iotlb-miss, walk and dma-4k with the guest RAM at 64 GiB (every PA above
+//                 2^32)                                baseline: the same workload with RAM at 1 GiB
 //   serial/*      walk, iotlb-miss, iotlb-hit and iotlb-hit-dma, workload and baseline alike with
 //                 each lookup's address depending on the result before it (measure.ts `serial`):
 //                 latency against latency. The other rows let the CPU overlap independent lookups,
@@ -39,7 +41,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MinimalSmmuHit, MinimalTlb, minimalWalk } from './baselines.js';
-import { buildFixture, RAM_BASE, rng, type Fixture } from './fixture.js';
+import { buildFixture, rng, type Fixture } from './fixture.js';
 import { pair, type Workload } from './measure.js';
 import { newRequest, newResult } from '../src/smmu/translation/types.js';
 import { DmaSegments } from '../src/memory/dma-segments.js';
@@ -148,7 +150,7 @@ function check(f: Fixture, addrs: Float64Array, sids: Uint32Array, pages: Uint32
 
 function walkBaseline(f: Fixture, addrs: Float64Array): Workload {
   const words = new Uint32Array(f.ram.buffer, f.ram.byteOffset, f.ram.byteLength >>> 2);
-  return { ctx: { sink: 0, walk: minimalWalk, words, base: RAM_BASE, pgd: f.pgd, addrs, mask: MASK }, body: `sink += ctx.walk(ctx.words, ctx.base, ctx.pgd, ctx.addrs[i & ctx.mask]);` };
+  return { ctx: { sink: 0, walk: minimalWalk, words, base: f.ramBase, pgd: f.pgd, addrs, mask: MASK }, body: `sink += ctx.walk(ctx.words, ctx.base, ctx.pgd, ctx.addrs[i & ctx.mask]);` };
 }
 
 function hitBaseline(f: Fixture, addrs: Float64Array): Workload {
@@ -234,8 +236,8 @@ function dataLookups(streams: number, stage2 = false): { w: Workload; f: Fixture
 }
 
 /** The iotlb-hit (caches on, warm) or walk (caches off) workload through translate with `streams` streams. */
-function translateWith(streams: number, cachesEnabled: boolean): Workload {
-  const f = buildFixture({ pages: 65536, streams, layout: 'sparse', cachesEnabled });
+function translateWith(streams: number, cachesEnabled: boolean, ramBase?: number, tlbSize?: number): Workload {
+  const f = buildFixture({ pages: 65536, streams, layout: 'sparse', cachesEnabled, ...(ramBase === undefined ? {} : { ramBase }), ...(tlbSize === undefined ? {} : { tlbSize }) });
   const { addrs, sids, pages: pg } = lookups(f, streams, 7);
   check(f, addrs, sids, pg);
   visitAll(f, 65536, streams);
@@ -252,8 +254,8 @@ function flat(label: string, make: (streams: number) => Workload): void {
 }
 
 /** The dma-4k workload's setup: fixture, DMA port of stream 0, page-aligned IOVAs as int32 halves, and their PAs' offsets in RAM. */
-function dmaSetup(cachesEnabled: boolean, stage2 = false): { f: Fixture; port: SmmuDmaPort; buf: Uint8Array; los: Int32Array; his: Int32Array; offs: Float64Array } {
-  const f = buildFixture({ pages: 65536, streams: 1, layout: 'sparse', cachesEnabled, stage2 });
+function dmaSetup(cachesEnabled: boolean, stage2 = false, ramBase?: number): { f: Fixture; port: SmmuDmaPort; buf: Uint8Array; los: Int32Array; his: Int32Array; offs: Float64Array } {
+  const f = buildFixture({ pages: 65536, streams: 1, layout: 'sparse', cachesEnabled, stage2, ...(ramBase === undefined ? {} : { ramBase }) });
   const { pages } = lookups(f, 1, 13);
   const port = f.smmu.dma(0, null);
   const buf = new Uint8Array(4096).map((_, i) => i & 0xff);
@@ -264,7 +266,7 @@ function dmaSetup(cachesEnabled: boolean, stage2 = false): { f: Fixture; port: S
   for (let i = 0; i < SEQ; i++) {
     los[i] = f.iovas[pages[i]!]! | 0;
     his[i] = Math.floor(f.iovas[pages[i]!]! / 2 ** 32);
-    offs[i] = f.pas[pages[i]!]! - RAM_BASE;
+    offs[i] = f.pas[pages[i]!]! - f.ramBase;
   }
   for (let i = 0; i < 1024; i++) if (port.writeAt(los[i]!, his[i]!, buf) !== null) throw new Error('bench fixture: DMA failed');
   if (cachesEnabled) for (let p = 0; p < f.iovas.length; p++) port.write(f.iovas[p]!, buf); // every page in the IOTLB
@@ -279,6 +281,12 @@ function dma(label: string, cachesEnabled: boolean, stage2 = false): void {
   if (!wanted(label)) return;
   const { f, port, buf, los, his, offs } = dmaSetup(cachesEnabled, stage2);
   report(label, { ctx: { sink: 0, port, buf, los, his, mask: MASK }, body: DMA_BODY }, 'raw 4 KiB copy', { ctx: { sink: 0, ram: f.ram, buf, offs, mask: MASK }, body: COPY_BODY });
+}
+
+/** The dma-4k workload (DMA_BODY) on a fixture with its RAM at `ramBase`. */
+function dmaWith(ramBase?: number): Workload {
+  const { port, buf, los, his } = dmaSetup(true, false, ramBase);
+  return { ctx: { sink: 0, port, buf, los, his, mask: MASK }, body: DMA_BODY };
 }
 
 /** MinimalSmmuHit over the fixture's pages (each page's stream as the fixture assigns it), checked against the fixture. */
@@ -297,7 +305,7 @@ function floorRow(label: string): void {
     const { f, port, buf, los, his, offs } = dmaSetup(true);
     const m = minimalSmmu(f, 1);
     const minimal: Workload = {
-      ctx: { sink: 0, m, ram: f.ram, base: RAM_BASE, buf, los, his, mask: MASK },
+      ctx: { sink: 0, m, ram: f.ram, base: f.ramBase, buf, los, his, mask: MASK },
       body: `const k = i & ctx.mask; if (ctx.m.lookup(0, ctx.los[k], ctx.his[k], true) >= 0) ctx.ram.set(ctx.buf, ctx.m.pa - ctx.base); else sink++;`,
     };
     if (label === 'floor/minimal-smmu-dma-4k') report(label, minimal, 'raw 4 KiB copy', { ctx: { sink: 0, ram: f.ram, buf, offs, mask: MASK }, body: COPY_BODY });
@@ -328,7 +336,7 @@ function dmaSg(label: string): void {
     for (let s = 0; s < SG; s++) {
       const p = pages[l * SG + s]!;
       segs.push(f.iovas[p]! | 0, Math.floor(f.iovas[p]! / 2 ** 32), page);
-      o[s] = f.pas[p]! - RAM_BASE;
+      o[s] = f.pas[p]! - f.ramBase;
     }
     lists.push(segs);
     offs.push(o);
@@ -374,6 +382,14 @@ WORKLOADS.push(
   ['flat/walk/streams=65536', () => flat('flat/walk/streams=65536', (s) => translateWith(s, false))],
 );
 for (const name of ['floor/minimal-smmu-hit', 'floor/iotlb-hit-dma', 'floor/minimal-smmu-dma-4k', 'floor/dma-4k']) WORKLOADS.push([name, () => floorRow(name)]);
+/** Guest RAM at 64 GiB (every PA above 2^32): the workload against itself with RAM at 1 GiB, in the same process. */
+const HIGH_RAM = 0x10_0000_0000;
+WORKLOADS.push(
+  ['ram64g/iotlb-hit', () => wanted('ram64g/iotlb-hit') && report('ram64g/iotlb-hit', translateWith(1, true, HIGH_RAM), 'the same, RAM at 1 GiB', translateWith(1, true))],
+  ['ram64g/iotlb-miss', () => wanted('ram64g/iotlb-miss') && report('ram64g/iotlb-miss', translateWith(1, true, HIGH_RAM, 16), 'the same, RAM at 1 GiB', translateWith(1, true, undefined, 16))],
+  ['ram64g/walk', () => wanted('ram64g/walk') && report('ram64g/walk', translateWith(1, false, HIGH_RAM), 'the same, RAM at 1 GiB', translateWith(1, false))],
+  ['ram64g/dma-4k', () => wanted('ram64g/dma-4k') && report('ram64g/dma-4k', dmaWith(HIGH_RAM), 'the same, RAM at 1 GiB', dmaWith())],
+);
 
 if (CHILD !== null) {
   const w = WORKLOADS.find(([name]) => name === CHILD);
