@@ -13,10 +13,10 @@ function joinHalves(lo: number, hi: number): number {
   return (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0);
 }
 
-/** The 32-bit word index of 4-byte aligned byte offset `off` (a shift below 4 GiB: no division on the walk's critical path). */
-/** RAM regions whose word views a reader keeps (the host option that bounds it; guests add no regions). */
+/** RAM regions whose word views a reader keeps (regions are added by the VMM, never by a guest). */
 const VIEWS = 4;
 
+/** The 32-bit word index of 4-byte aligned byte offset `off` (a shift below 4 GiB: no division on the walk's critical path). */
 function wordIndex(off: number): number {
   return off < 0x1_0000_0000 ? off >>> 2 : off / 4;
 }
