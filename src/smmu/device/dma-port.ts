@@ -253,8 +253,7 @@ export class SmmuDmaPort implements DmaPort {
         const n = buf.length;
         const pa = t.dataPa;
         if (shift < 31 && (loIn & ((1 << shift) - 1)) + n <= 1 << shift && pa >= this.ramBase && pa + n <= this.ramEnd) {
-          if (write) this.ramBytes!.set(buf, pa - this.ramBase);
-          else copyChunk(this.ramBytes!, this.ramWords, pa - this.ramBase, buf, 0, n, false);
+          copyChunk(this.ramBytes!, this.ramWords, pa - this.ramBase, buf, 0, n, write);
           return null;
         }
         this.chunkPa = pa;

@@ -229,9 +229,7 @@ export class ConfigFetcher {
     }
     if (!this.readStruct('cd', index, req, out)) return null;
     const words = this.words;
-    if (mine && sameWordsAt(words, page.words, at)) {
-      return m;
-    }
+    if (mine && sameWordsAt(words, page.words, at)) return m;
     const cd = decodeCd(words, se.ste, this.features);
     if (cd === null) {
       cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
@@ -371,7 +369,6 @@ export class ConfigFetcher {
     this.structPa = l2 + (index & ((1 << leafBits) - 1)) * 64;
     return this.cdIpaToPa(ste, req, out, priv, instr);
   }
-
 }
 
 /** Whether a 16-word (64-byte) structure equals the one stored at word `at` of `b`. */

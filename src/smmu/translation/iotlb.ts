@@ -512,14 +512,16 @@ export class Iotlb {
     this.link[l + RING] = this.hand;
     this.ring[this.hand] = i;
     this.hand = this.hand + 1 === this.capacity ? 0 : this.hand + 1;
-    this.shiftCount[shift] = this.shiftCount[shift]! + 1;
-    this.shiftMask |= 1 << (shift - 12);
-    this.sizesChanged();
+    if (this.shiftCount[shift]!++ === 0) {
+      this.shiftMask |= 1 << (shift - 12);
+      this.sizesChanged();
+    }
     if (metaGlobal(meta)) this.globalEntries++;
     this.size++;
     return i;
   }
 
+  /** Keeps {@link oneShift} in step with `shiftMask` (called when a size appears or goes). */
   private sizesChanged(): void {
     const m = this.shiftMask;
     const shift = 43 - Math.clz32(m);

@@ -68,25 +68,16 @@ export class TableReader {
     this.reads++;
     const addr = this.pa;
     if (!(addr >= 0 && addr + 8 <= this.limit)) return false;
-    let r = this.ram;
-    if ((addr >= r.base && addr + 8 <= r.end) || this.viewAt(8)) {
-      r = this.ram;
-      const off = addr - r.base;
-      if ((off & 3) === 0) {
-        // wordIndex, written out (it takes the offset as a number).
-        const k = off < 0x1_0000_0000 ? off >>> 2 : off / 4;
-        const w = r.words!;
-        out.lo = w[k]!;
-        out.hi = w[k + 1]!;
-        if (be) {
-          const lo = out.lo;
-          out.lo = bswap32(out.hi);
-          out.hi = bswap32(lo);
-        }
-        return true;
-      }
-    }
-    if (!this.mem.read64(addr, out)) return false;
+    const inView = (addr >= this.ram.base && addr + 8 <= this.ram.end) || this.viewAt(8);
+    const r = this.ram;
+    const off = addr - r.base;
+    if (inView && (off & 3) === 0) {
+      // wordIndex, written out (it takes the offset as a number).
+      const k = off < 0x1_0000_0000 ? off >>> 2 : off / 4;
+      const w = r.words!;
+      out.lo = w[k]!;
+      out.hi = w[k + 1]!;
+    } else if (!this.mem.read64(addr, out)) return false;
     if (be) {
       const lo = out.lo;
       out.lo = bswap32(out.hi);
@@ -169,13 +160,14 @@ export class TableReader {
   sameWords(lo: number, hi: number, n: number, ref: Uint32Array, at: number): boolean {
     const addr = joinHalves(lo, hi);
     if (!(addr + 8 * n <= this.limit)) return false;
-    // inWords, written out where the region is the last one (it takes the address as a number).
-    let r = this.ram;
-    if (!(addr >= r.base && addr + 8 * n <= r.end) && !this.inWords(addr, 8 * n)) return false;
-    r = this.ram;
-    const off = addr - r.base;
+    // inWords, written out (it takes the address as a number).
+    if (!(addr >= this.ram.base && addr + 8 * n <= this.ram.end)) {
+      this.pa = addr;
+      if (!this.viewAt(8 * n)) return false;
+    }
+    const off = addr - this.ram.base;
     if ((off & 3) !== 0) return false;
-    const w = r.words!;
+    const w = this.ram.words!;
     const k = off < 0x1_0000_0000 ? off >>> 2 : off / 4;
     for (let i = 0; i < 2 * n; i++) if (w[k + i] !== ref[at + i]) return false;
     this.reads += n;
