@@ -27,7 +27,8 @@ export class TableReader {
   writes = 0;
   /** When non-null, every access is appended here (inspector verbose walks only). */
   trace: WalkStep[] | null = null;
-  private readonly limit: number;
+  /** 2^OAS: a table or structure read at or beyond it aborts. */
+  readonly limit: number;
 
   constructor(
     readonly mem: PhysMemory,
@@ -40,8 +41,11 @@ export class TableReader {
 
   /** Whether `mem` offers word views of its RAM (PhysMemory.ramWords). */
   private readonly direct: boolean;
-  /** The RAM region last read through its word view (end -1: none yet): one of `views`. */
-  private ram: RamWords = { words: null, base: 0, end: -1 };
+  /**
+   * The RAM region last read through its word view (end -1: none yet): one of `views`. The table
+   * walks read little-endian descriptors in it directly when they are not traced (walker.ts).
+   */
+  view: RamWords = { words: null, base: 0, end: -1 };
   /**
    * Word views of the RAM regions read so far, up to VIEWS of them (then the oldest is replaced):
    * a walk whose tables lie in two regions (RAM below and above 4 GiB) finds each region's view
@@ -68,8 +72,8 @@ export class TableReader {
     this.reads++;
     const addr = this.pa;
     if (!(addr >= 0 && addr + 8 <= this.limit)) return false;
-    const inView = (addr >= this.ram.base && addr + 8 <= this.ram.end) || this.viewAt(8);
-    const r = this.ram;
+    const inView = (addr >= this.view.base && addr + 8 <= this.view.end) || this.viewAt(8);
+    const r = this.view;
     const off = addr - r.base;
     if (inView && (off & 3) === 0) {
       // wordIndex, written out (it takes the offset as a number).
@@ -101,16 +105,16 @@ export class TableReader {
    * view stays valid; writes through the memory are seen by it.
    */
   private inWords(addr: number, len: number): boolean {
-    const r = this.ram;
+    const r = this.view;
     if (!(addr >= r.base && addr + len <= r.end)) {
       this.pa = addr;
       if (!this.viewAt(len)) return false;
     }
-    return ((addr - this.ram.base) & 3) === 0;
+    return ((addr - this.view.base) & 3) === 0;
   }
 
   /**
-   * Makes `ram` the word view of the RAM region holding [pa, pa + len): one of `views`, or a new
+   * Makes `view` the word view of the RAM region holding [pa, pa + len): one of `views`, or a new
    * one from the memory. False when the range is not in one RAM region with a word view.
    */
   private viewAt(len: number): boolean {
@@ -119,7 +123,7 @@ export class TableReader {
     for (let i = 0; i < views.length; i++) {
       const v = views[i]!;
       if (addr >= v.base && addr + len <= v.end) {
-        this.ram = v;
+        this.view = v;
         return true;
       }
     }
@@ -132,7 +136,7 @@ export class TableReader {
     }
     if (views.length < VIEWS) views.push(v);
     else this.nextView = (this.nextView + 1) % VIEWS;
-    this.ram = v;
+    this.view = v;
     return true;
   }
 
@@ -161,13 +165,13 @@ export class TableReader {
     const addr = joinHalves(lo, hi);
     if (!(addr + 8 * n <= this.limit)) return false;
     // inWords, written out (it takes the address as a number).
-    if (!(addr >= this.ram.base && addr + 8 * n <= this.ram.end)) {
+    if (!(addr >= this.view.base && addr + 8 * n <= this.view.end)) {
       this.pa = addr;
       if (!this.viewAt(8 * n)) return false;
     }
-    const off = addr - this.ram.base;
+    const off = addr - this.view.base;
     if ((off & 3) !== 0) return false;
-    const w = this.ram.words!;
+    const w = this.view.words!;
     const k = off < 0x1_0000_0000 ? off >>> 2 : off / 4;
     for (let i = 0; i < 2 * n; i++) if (w[k + i] !== ref[at + i]) return false;
     this.reads += n;
@@ -182,7 +186,7 @@ export class TableReader {
    */
   touchWord(lo: number, hi: number): number {
     const addr = joinHalves(lo, hi);
-    const r = this.ram;
+    const r = this.view;
     // An int32 value: a word of 2^31 or more returned from a call that is not inlined would be boxed.
     return addr >= r.base && addr + 4 <= r.end ? r.words![wordIndex(addr - r.base)]! | 0 : 0;
   }
@@ -194,8 +198,8 @@ export class TableReader {
    */
   readWords(addr: number, n: number, dst: Uint32Array, tmp: U64): boolean {
     if (addr >= 0 && addr + 8 * n <= this.limit && this.inWords(addr, 8 * n)) {
-      const w = this.ram.words!;
-      const k = wordIndex(addr - this.ram.base);
+      const w = this.view.words!;
+      const k = wordIndex(addr - this.view.base);
       for (let i = 0; i < 2 * n; i++) dst[i] = w[k + i]!;
       this.reads += n;
       return true;

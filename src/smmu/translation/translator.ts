@@ -545,8 +545,10 @@ export class Translator {
     const tagNg = ce.tagNg;
     const tagG = ce.tagG;
     this.walks++;
-    const va = key - Math.floor(key / P2[ia]!) * P2[ia]!;
-    w.s1Va = va;
+    // VA[ia-1:0] (ia <= 52) as int32 halves, from the request's (the region key's bits are its bits [51:0]).
+    const hiKey = req.addrHi & 0xfffff;
+    w.s1VaLo = ia >= 32 ? req.addrLo | 0 : req.addrLo & ((1 << ia) - 1);
+    w.s1VaHi = ia >= 32 ? hiKey & ((1 << (ia - 32)) - 1) : 0;
     if (!w.s1(write, priv, el2, s2)) return walkFault(this.walker, out, req, priv, instr, ce.cd, s2);
     const pp = w.s1PermsPriv;
     const pu = w.s1PermsUnpriv;
@@ -656,7 +658,6 @@ export class Translator {
   }
 }
 
-/** The access's privilege after STE.PRIVCFG (§13.1.2): 0b10 unprivileged, 0b11 privileged, else as requested. */
 /**
  * The region (0: TTB0, 1: TTB1, by VA[55]) of the address whose 32-bit halves are `lo` / `hi`
  * when the hit record with flags `flags` applies to it, else -1: no record, region disabled by
@@ -676,6 +677,7 @@ function recordRegion(flags: number, lo: number, hi: number): number {
   return region;
 }
 
+/** The access's privilege after STE.PRIVCFG (§13.1.2): 0b10 unprivileged, 0b11 privileged, else as requested. */
 function effectivePriv(privCfg: number, priv: boolean): boolean {
   return privCfg >= 2 ? privCfg === 3 : priv;
 }

@@ -133,9 +133,14 @@ export class Walker {
   s1Attr = 0;
   s1Sh = 0;
   s1Global = true;
-  /** Input VA of the next s1 call: a field, because V8 boxes doubles passed to calls it does not inline. */
-  s1Va = 0;
-  /** Input IPA of the next s2 call (a field, as s1Va). */
+  /**
+   * Input VA of the next s1 call as int32 halves, bits [31:0] and [63:32] (fields: V8 boxes
+   * numbers of 2^31 or more passed to calls it does not inline; halves also spare the walk a
+   * division before its first index).
+   */
+  s1VaLo = 0;
+  s1VaHi = 0;
+  /** Input IPA of the next s2 call (a field, as s1VaLo). */
   s2Ipa = 0;
   /** When true (inspector), HTTU updates are computed and traced but not written to memory. */
   noUpdate = false;
@@ -168,7 +173,12 @@ export class Walker {
   s2(c: S2Config, write: boolean, instr: boolean, cls: number, priv = false): boolean {
     const ipa = this.s2Ipa;
     const ttrnw = !write;
-    const ipaPage = ipa - (ipa % 4096);
+    // Addresses, the IPA's halves and descriptor words stay in locals and fields or are int32
+    // values: no call on the walk takes or returns a number of 2^31 or more (it would be boxed).
+    const ipaHi = Math.floor(ipa / TWO32);
+    const ipaLo = (ipa - ipaHi * TWO32) | 0;
+    // The faulting IPA's page (`%` on a double is a library call in V8).
+    const ipaPage = ipa - (ipaLo & 0xfff);
     if (!(ipa < P2[c.ia]!)) return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw);
     const shift = c.shift;
     const stride = shift - 3;
@@ -176,26 +186,42 @@ export class Walker {
     const r = this.reader;
     const t = this.tmp;
     let table = c.ttb;
-    // Addresses, the IPA's halves and descriptor words stay in locals and fields or are int32
-    // values: no call on the walk takes or returns a number of 2^31 or more (it would be boxed).
-    const ipaHi = Math.floor(ipa / TWO32);
-    const ipaLo = (ipa - ipaHi * TWO32) | 0;
+    const direct = !c.be && r.trace === null;
+    const oasLimit = r.limit;
+    const wide = shift === 16 && this.oa52;
+    const tableMask = -1 << shift;
     for (let level = c.startLevel; level <= 3; level++) {
       const lsb = shift + stride * (3 - level);
       const bits = level === c.startLevel ? c.ia - lsb : stride;
       const idx = indexBits(ipaLo, ipaHi, lsb, bits);
       const addr = table + idx * 8;
-      r.pa = addr;
-      const ok = r.readPa(c.be, t);
-      if (r.trace !== null) r.step('s2', 2, level, table, idx, addr, t.lo, t.hi, ok);
-      if (!ok) return this.fault(EVT.F_WALK_EABT, true, cls, ipaPage, addr, ttrnw);
-      let lo = t.lo | 0;
-      const hi = t.hi | 0;
+      // TableReader.readPa, written out as in s1.
+      let lo: number;
+      let hi: number;
+      const v = r.view;
+      const off = addr - v.base;
+      if (direct && off >= 0 && addr + 8 <= v.end && addr + 8 <= oasLimit && (off & 3) === 0) {
+        const k = off < TWO32 ? off >>> 2 : off / 4;
+        lo = v.words![k]! | 0;
+        hi = v.words![k + 1]! | 0;
+        r.reads++;
+      } else {
+        r.pa = addr;
+        const ok = r.readPa(c.be, t);
+        if (r.trace !== null) r.step('s2', 2, level, table, idx, addr, t.lo, t.hi, ok);
+        if (!ok) return this.fault(EVT.F_WALK_EABT, true, cls, ipaPage, addr, ttrnw);
+        lo = t.lo | 0;
+        hi = t.hi | 0;
+      }
       if ((lo & 1) === 0) return this.fault(EVT.F_TRANSLATION, true, cls, ipaPage, 0, ttrnw);
       const isTable = (lo & 2) !== 0;
       if (level < 3 && isTable) {
-        descAddrInto(lo, hi, shift, shift, this.oa52);
-        const next = DESC_ADDR[0]!;
+        // descAddrInto, written out unless a 64 KiB granule with 52-bit output puts address bits in the low word.
+        let next: number;
+        if (wide) {
+          descAddrInto(lo, hi, shift, shift, true);
+          next = DESC_ADDR[0]!;
+        } else next = (hi & OA_HI_WORD) * TWO32 + ((lo & tableMask) >>> 0);
         if (next >= limit) return this.fault(EVT.F_ADDR_SIZE, true, cls, ipaPage, 0, ttrnw);
         table = next;
         continue;
@@ -283,14 +309,13 @@ export class Walker {
   }
 
   /**
-   * Stage-1 walk of `va` = s1Va (already range-checked: 0 <= va < 2^ia, the bits of the region),
+   * Stage-1 walk of the VA in s1VaLo / s1VaHi (already range-checked: 0 <= va < 2^ia, the bits of the region),
    * with the configuration last given to useS1Packed, for an access. On success s1Oa is
    * the output address (IPA when nested) of `va`, with s1Shift, s1Perms*, s1Attr (MAIR byte),
    * s1Global. Permission checking of the access is the caller's, except that HTTU dirty/access
    * updates happen here (`write` with DBM, AF with HA).
    */
   s1(write: boolean, priv: boolean, el2: boolean, s2: S2Config | null): boolean {
-    const va = this.s1Va;
     const shift = this.wShift;
     const stride = shift - 3;
     const limit = P2[this.wPs]!;
@@ -301,12 +326,16 @@ export class Walker {
     const start = this.wStart;
     const ia = this.wIa;
     let table = this.wTtb;
+    const direct = !be && r.trace === null;
+    const oasLimit = r.limit;
+    const wide = shift === 16 && this.oa52;
+    const tableMask = -1 << shift;
     // The upper words of the table descriptors passed, ORed: their hierarchical attributes
     // (APTable, XNTable, PXNTable) accumulate by OR down the walk, and are decoded at the leaf.
     let tableHi = 0;
     // As in s2: no call takes or returns a number of 2^31 or more.
-    const vaHi = Math.floor(va / TWO32);
-    const vaLo = (va - vaHi * TWO32) | 0;
+    const vaHi = this.s1VaHi | 0;
+    const vaLo = this.s1VaLo | 0;
     for (let level = start; level <= 3; level++) {
       const lsb = shift + stride * (3 - level);
       const idx = indexBits(vaLo, vaHi, lsb, level === start ? ia - lsb : stride);
@@ -317,17 +346,36 @@ export class Walker {
         if (!this.s2ForWalk(s2, false)) return false;
         addr = this.s2Pa;
       }
-      r.pa = addr;
-      const ok = r.readPa(be, t);
-      if (r.trace !== null) r.step('s1', 1, level, table, idx, addr, t.lo, t.hi, ok);
-      if (!ok) return this.fault(EVT.F_WALK_EABT, false, EVT_CLASS.TT, 0, addr, true);
-      let lo = t.lo | 0;
-      const hi = t.hi | 0;
+      // TableReader.readPa, written out for an untraced little-endian read in the RAM region
+      // whose word view the reader holds (the usual walk): a few loads per level, where the call
+      // stored the address and the words in fields and each was loaded back on the walk's
+      // critical path (one descriptor's address depends on the descriptor before it).
+      let lo: number;
+      let hi: number;
+      const v = r.view;
+      const off = addr - v.base;
+      if (direct && off >= 0 && addr + 8 <= v.end && addr + 8 <= oasLimit && (off & 3) === 0) {
+        const k = off < TWO32 ? off >>> 2 : off / 4;
+        lo = v.words![k]! | 0;
+        hi = v.words![k + 1]! | 0;
+        r.reads++;
+      } else {
+        r.pa = addr;
+        const ok = r.readPa(be, t);
+        if (r.trace !== null) r.step('s1', 1, level, table, idx, addr, t.lo, t.hi, ok);
+        if (!ok) return this.fault(EVT.F_WALK_EABT, false, EVT_CLASS.TT, 0, addr, true);
+        lo = t.lo | 0;
+        hi = t.hi | 0;
+      }
       if ((lo & 1) === 0) return this.fault(EVT.F_TRANSLATION, false, EVT_CLASS.IN, 0, 0, true);
       const isTable = (lo & 2) !== 0;
       if (level < 3 && isTable) {
-        descAddrInto(lo, hi, shift, shift, this.oa52);
-        const next = DESC_ADDR[0]!;
+        // descAddrInto, written out unless a 64 KiB granule with 52-bit output puts address bits in the low word.
+        let next: number;
+        if (wide) {
+          descAddrInto(lo, hi, shift, shift, true);
+          next = DESC_ADDR[0]!;
+        } else next = (hi & OA_HI_WORD) * TWO32 + ((lo & tableMask) >>> 0);
         if (next >= limit) return this.fault(EVT.F_ADDR_SIZE, false, EVT_CLASS.IN, 0, 0, true);
         tableHi |= hi;
         table = next;
