@@ -155,17 +155,20 @@ export class ConfigFetcher {
     const i = slot & (MEMO_PAGE - 1);
     const w = page.words;
     const at = i * MEMO_STRIDE;
+    const m = page.steEntries[i]!;
+    const mc = page.cdEntries[i]!;
     // With many streams, each line this access reads of the stream's state is a cache miss: the
     // memo's words, its entries, and the STE and CD in guest memory (where they were last time).
     // They are all loaded here first, close together, so that the misses overlap instead of
-    // following one another.
-    const m = page.steEntries[i]!;
-    const mc = page.cdEntries[i]!;
-    this.touched ^=
-      w[at]! ^ w[at + MEMO_CD]! ^ w[at + MEMO_WALK]! ^
-      this.reader.touchWord(w[at + MEMO_STE_AT]! | 0, w[at + MEMO_STE_AT_HI]! | 0) ^
-      this.reader.touchWord(w[at + MEMO_CD_AT]! | 0, w[at + MEMO_CD_AT_HI]! | 0) ^
-      (m === null ? 0 : m.sid) ^ (mc === null ? 0 : mc.index);
+    // following one another. The stream of the access before is in cache: no need.
+    if (sid !== this.lastMemoSid) {
+      this.lastMemoSid = sid;
+      this.touched ^=
+        w[at]! ^ w[at + MEMO_CD]! ^ w[at + MEMO_WALK]! ^
+        this.reader.touchWord(w[at + MEMO_STE_AT]! | 0, w[at + MEMO_STE_AT_HI]! | 0) ^
+        this.reader.touchWord(w[at + MEMO_CD_AT]! | 0, w[at + MEMO_CD_AT_HI]! | 0) ^
+        (m === null ? 0 : m.sid) ^ (mc === null ? 0 : mc.index);
+    }
     this.memoCd = mc;
     this.slotPage = page;
     this.slotIndex = i;
@@ -253,6 +256,8 @@ export class ConfigFetcher {
   private memoCd: CdCacheEntry | null = null;
   /** What fetchSteMemo's touch-ahead loaded, kept so that the compiler keeps the loads. */
   private touched = 0;
+  /** StreamID of the last {@link fetchSteMemo} (-1: none yet). */
+  private lastMemoSid = -1;
 
   private memoPage(slot: number): MemoPage {
     const p = new MemoPage();
