@@ -185,15 +185,22 @@ export class Translator {
    * `out.stall` / `out.razWi` say what a real SMMU does (see TranslationResult).
    */
   translate(req: TranslationRequest, out: TranslationResult): boolean {
-    const sid = req.sid >>> 0;
     // An untagged access whose stream has a hit record is first looked up through it; when that
-    // finds no IOTLB entry, the full path below skips its own (identical) lookup.
-    let probed = false;
+    // finds no IOTLB entry, the full path skips its own (identical) lookup.
     if (this.cachesOn && req.ssid < 0) {
-      const h = this.fastHit(req, out, sid);
-      if (h > 0) return true;
-      probed = h < 0;
+      const h = this.fastHit(req, out, req.sid >>> 0);
+      return h > 0 || this.translateFull(req, out, h < 0);
     }
+    return this.translateFull(req, out, false);
+  }
+
+  /**
+   * {@link translate} past the hit record: configuration, IOTLB and walk. `probed`: the record's
+   * lookup found no IOTLB entry. A function of its own, so that translate() is small and V8 spends
+   * its inlining budget for it on the hit path (iotlb-hit measured about 7% faster).
+   */
+  private translateFull(req: TranslationRequest, out: TranslationResult, probed: boolean): boolean {
+    const sid = req.sid >>> 0;
     out.ok = false;
     out.tlbHit = false;
     out.record = false;
