@@ -347,7 +347,9 @@ export class Translator {
   lookupData(sid: number, lo: number, hi: number, write: boolean): number {
     const tlb = this.tlb;
     const shift = tlb.oneShift;
-    if (shift === 0 || !this.cachesOn) return this.lookupDataSlow(sid, lo, hi, write);
+    // With caches disabled the IOTLB is empty (emptied when they are disabled, filled only while
+    // they are enabled): oneShift is 0 and the general path answers.
+    if (shift === 0) return this.lookupDataSlow(sid, lo, hi, write);
     // The IOTLB holds one page or block size below 4 GiB (the usual case): recordProbe, the
     // IOTLB's probe at that size and the hit written out here as one function, with no call. The
     // DMA path asks this for every chunk, and V8 left the calls of the general path as calls (it
