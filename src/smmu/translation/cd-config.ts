@@ -98,6 +98,13 @@ const DISABLED_TT: TtConfig = Object.freeze({
   ps: 0, be: false, affd: false, ha: false, hd: false, wxn: false, pan: false, mairLo: 0, mairHi: 0,
 });
 
+/**
+ * The 32-bit words, from the start, of the CD that {@link decodeCd} reads: doublewords 0-3 (up to
+ * MAIR). Two CDs that differ only after them decode the same (decode-width.test.ts holds this),
+ * so the caches-disabled memo compares only these.
+ */
+export const CD_DECODED_WORDS = 8;
+
 /** Decodes a fetched CD for the given STE; null when V == 0 or ILLEGAL (C_BAD_CD). */
 export function decodeCd(words: Uint32Array, ste: SteConfig, f: SmmuFeatures): CdConfig | null {
   const w = new Uint32Array(words);

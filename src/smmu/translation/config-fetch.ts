@@ -14,12 +14,18 @@ import type { SmmuFeatures } from '../features.js';
 import type { TableReader } from './table-reader.js';
 import type { Walker } from './walker.js';
 import { decodeSte, type SteConfig } from './ste-config.js';
+import * as steConfig from './ste-config.js';
 import { decodeCd, WC_WORDS, type CdConfig } from './cd-config.js';
+import * as cdConfig from './cd-config.js';
 import { SteCacheEntry, CdCacheEntry } from './config-cache.js';
 import { cfgFault, fetchFault, walkFault } from './faults.js';
 import { XLATE_KIND, type StreamTableConfig, type TranslationRequest, type TranslationResult } from './types.js';
 
 const TWO32 = 0x1_0000_0000;
+// Module-local copies: V8 folds a module's own constants into optimised code, and reads an
+// imported binding through its module cell at every use.
+const STE_CMP = steConfig.STE_DECODED_WORDS;
+const CD_CMP = cdConfig.CD_DECODED_WORDS;
 const P2: number[] = [];
 for (let i = 0; i <= 64; i++) P2.push(2 ** i);
 // Offsets in and alignments to power-of-two blocks are written x - floor(x / p) * p and
@@ -184,13 +190,13 @@ export class ConfigFetcher {
     const mine = m !== null && m.sid === sid && m.memoE2h === this.e2h;
     // An unchanged STE is compared where it lies, not copied out first (no trace is being kept:
     // the inspector's trace records the words read).
-    if (mine && this.reader.trace === null && this.reader.sameWords(lo, hi, 8, page.words, i * MEMO_STRIDE)) {
+    if (mine && this.reader.trace === null && this.reader.sameWords(lo, hi, 8, STE_CMP, page.words, i * MEMO_STRIDE)) {
       this.lastStructAddr = addr;
       return m;
     }
     if (!this.readStruct('ste', sid, req, out)) return null;
     const words = this.words;
-    if (mine && sameWordsAt(words, page.words, i * MEMO_STRIDE)) return m;
+    if (mine && sameWordsAt(words, page.words, i * MEMO_STRIDE, STE_CMP)) return m;
     const d = decodeSte(words, this.features, this.e2h);
     if (!d.ok) {
       cfgFault(out, req, EVT.C_BAD_STE, req.priv, req.instr);
@@ -226,13 +232,13 @@ export class ConfigFetcher {
     page.words[i * MEMO_STRIDE + MEMO_CD_AT] = lo;
     page.words[i * MEMO_STRIDE + MEMO_CD_AT_HI] = hi;
     // As in fetchSteMemo: an unchanged CD is compared where it lies.
-    if (mine && this.reader.trace === null && this.reader.sameWords(lo, hi, 8, page.words, at)) {
+    if (mine && this.reader.trace === null && this.reader.sameWords(lo, hi, 8, CD_CMP, page.words, at)) {
       this.lastStructAddr = addr;
       return m;
     }
     if (!this.readStruct('cd', index, req, out)) return null;
     const words = this.words;
-    if (mine && sameWordsAt(words, page.words, at)) return m;
+    if (mine && sameWordsAt(words, page.words, at, CD_CMP)) return m;
     const cd = decodeCd(words, se.ste, this.features);
     if (cd === null) {
       cfgFault(out, req, EVT.C_BAD_CD, priv, instr);
@@ -376,9 +382,9 @@ export class ConfigFetcher {
   }
 }
 
-/** Whether a 16-word (64-byte) structure equals the one stored at word `at` of `b`. */
-function sameWordsAt(a: Uint32Array, b: Uint32Array, at: number): boolean {
-  for (let i = 0; i < 16; i++) if (a[i] !== b[at + i]) return false;
+/** Whether the first `n` words of a structure equal those stored at word `at` of `b`. */
+function sameWordsAt(a: Uint32Array, b: Uint32Array, at: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[at + i]) return false;
   return true;
 }
 

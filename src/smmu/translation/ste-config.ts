@@ -98,6 +98,13 @@ export function effectivePs(encoding: number, shift: number, f: SmmuFeatures): n
 export type SteDecode = { ok: true; ste: SteConfig } | { ok: false };
 
 /**
+ * The 32-bit words, from the start, of the STE that {@link decodeSte} reads: doublewords 0-3. Two
+ * STEs that differ only after them decode the same (decode-width.test.ts holds this), so the
+ * caches-disabled memo compares only these.
+ */
+export const STE_DECODED_WORDS = 8;
+
+/**
  * Decodes a fetched STE. Returns `{ok: false}` when it is invalid or ILLEGAL (C_BAD_STE).
  * Config 0b000..0b011 decodes as a valid abort configuration (0b001-0b011 are Reserved and behave
  * as 0b000, §5.2 Config).

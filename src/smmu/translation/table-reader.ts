@@ -156,12 +156,13 @@ export class TableReader {
 
   /**
    * Whether the `n` doublewords at the address whose bits [31:0] and [63:32] are `lo` and `hi`
-   * (int32 values, as for {@link touchWord}) are the little-endian words `ref[at]`, `ref[at + 1]`,
-   * ... (2n of them), compared where they lie in a RAM word view; then they count as `n` reads, as
-   * {@link readWords} would count them. False when they differ or cannot be read from a word view
-   * (counting nothing): the caller then reads them with {@link readWords}.
+   * (int32 values, as for {@link touchWord}) begin with the little-endian words `ref[at]`,
+   * `ref[at + 1]`, ... (`compare` of them, at most 2n), compared where they lie in a RAM word
+   * view; then they count as `n` reads, as {@link readWords} would count them (the caller compares
+   * only the words that decide what it does with the structure). False when they differ or cannot
+   * be read from a word view (counting nothing): the caller then reads them with {@link readWords}.
    */
-  sameWords(lo: number, hi: number, n: number, ref: Uint32Array, at: number): boolean {
+  sameWords(lo: number, hi: number, n: number, compare: number, ref: Uint32Array, at: number): boolean {
     const addr = joinHalves(lo, hi);
     if (!(addr + 8 * n <= this.limit)) return false;
     // inWords, written out (it takes the address as a number).
@@ -173,7 +174,7 @@ export class TableReader {
     if ((off & 3) !== 0) return false;
     const w = this.view.words!;
     const k = off < 0x1_0000_0000 ? off >>> 2 : off / 4;
-    for (let i = 0; i < 2 * n; i++) if (w[k + i] !== ref[at + i]) return false;
+    for (let i = 0; i < compare; i++) if (w[k + i] !== ref[at + i]) return false;
     this.reads += n;
     return true;
   }
