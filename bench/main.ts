@@ -17,7 +17,9 @@
 //   dma-4k-walk   the same with caches disabled                          baseline: raw 4 KiB copy
 //   dma-sg-64k    vectored writes of 16 random pages (64 KiB) per call   baseline: 16 raw 4 KiB copies
 //   scale/*       iotlb-hit and walk with 1 / 256 / 65,536 streams (page p used by stream p % streams)
-//                 and with 1K / 32K / 1M pages (dense layout: random pages within 4x their count)
+//                 and with 1K / 32K / 1M pages (dense layout: random pages within 4x their count);
+//                 walk and iotlb-miss with 1K pages too: tables in the CPU's caches, what a walk
+//                 costs in work alone
 //   flat/*        iotlb-hit, iotlb-hit-dma and walk (caches disabled) with 65,536 streams
 //                                                       baseline: the same workload with 1 stream
 //   stage2/*      iotlb-hit, iotlb-hit-dma and dma-4k with a stage-2-only stream (the IOTLB keyed by IPA)
@@ -366,6 +368,7 @@ for (const s of [1, 256, 65536]) {
   for (const kind of ['walk', 'iotlb-miss', 'iotlb-hit']) WORKLOADS.push([`scale/${kind}/streams=${s}`, () => walkAndHit(`scale/%/streams=${s}`, 65536, s, 'sparse', 'all')]);
   WORKLOADS.push([`scale/iotlb-hit-dma/streams=${s}`, () => hitDma(`scale/iotlb-hit-dma/streams=${s}`, s)]);
 }
+for (const kind of ['walk', 'iotlb-miss']) WORKLOADS.push([`scale/${kind}/pages=1024`, () => walkAndHit('scale/%/pages=1024', 1024, 1, 'dense', 'all')]);
 for (const n of [1024, 32768, 1048576]) WORKLOADS.push([`scale/iotlb-hit/pages=${n}`, () => walkAndHit(`scale/%/pages=${n}`, n, 1, 'dense', 'hit')]);
 for (const kind of ['walk', 'iotlb-miss', 'iotlb-hit'] as const) {
   WORKLOADS.push([`serial/${kind}`, () => walkAndHit('serial/%', 65536, 1, 'sparse', 'all', true)]);
