@@ -171,9 +171,14 @@ test('a descriptor read at or beyond the OAS aborts read directly as through rea
   // Give the reader a view of the region first (a read below 4 GiB), as any earlier walk would.
   assert.equal(r.read64(TWO32 - 8, false, { lo: 0, hi: 0 }), true);
   const cfg = tt(root, 48);
-  for (const traced of [false, true]) {
-    const o = walkS1(w, r, cfg, 0x1000, traced);
-    assert.equal(o.ok, false, traced ? 'traced' : 'direct');
-    assert.equal(o.fault, EVT.F_WALK_EABT, traced ? 'traced' : 'direct');
+  // And a walk that starts below the OAS, whose first table descriptor points at a table at it.
+  const low = TWO32 - 0x2000;
+  w64(mem, low, TWO32 + 3);
+  for (const [c, what] of [[cfg, 'root at the OAS'], [tt(low, 48), 'table at the OAS']] as const) {
+    for (const traced of [false, true]) {
+      const o = walkS1(w, r, c, 0x1000, traced);
+      assert.equal(o.ok, false, `${what}, ${traced ? 'traced' : 'direct'}`);
+      assert.equal(o.fault, EVT.F_WALK_EABT, `${what}, ${traced ? 'traced' : 'direct'}`);
+    }
   }
 });

@@ -3,7 +3,7 @@
 // access flag and dirty state with HTTU, nested stage-1 table walks through stage 2).
 // IHI 0070 §3.4 (address sizes), §3.13 (HTTU), §7.3 (fault classes); Arm ARM D8 (VMSAv8-64).
 // Every walk is bounded by its level count (at most 4 descriptor reads per stage).
-import type { U64 } from '../../memory/types.js';
+import type { RamWords, U64 } from '../../memory/types.js';
 import * as bits from '../../spec/bits.js';
 import type { Field } from '../../spec/bits.js';
 import * as pagetable from '../../spec/smmuv3/pagetable.js';
@@ -190,6 +190,9 @@ export class Walker {
     const oasLimit = r.limit;
     const wide = shift === 16 && this.oa52;
     const tableMask = -1 << shift;
+    const oasHi = oasLimit / TWO32;
+    let kTable = -1;
+    let kView: RamWords | null = null;
     for (let level = c.startLevel; level <= 3; level++) {
       const lsb = shift + stride * (3 - level);
       const bits = level === c.startLevel ? c.ia - lsb : stride;
@@ -199,9 +202,13 @@ export class Walker {
       let lo: number;
       let hi: number;
       const v = r.view;
-      const off = addr - v.base;
-      if (direct && off >= 0 && addr + 8 <= v.end && addr + 8 <= oasLimit && (off & 3) === 0) {
-        const k = off < TWO32 ? off >>> 2 : off / 4;
+      let k = -1;
+      if (kTable >= 0 && v === kView) k = kTable + 2 * idx;
+      else if (direct) {
+        const off = addr - v.base;
+        if (off >= 0 && addr + 8 <= v.end && addr + 8 <= oasLimit && (off & 3) === 0) k = off < TWO32 ? off >>> 2 : off / 4;
+      }
+      if (k >= 0 && k + 2 <= v.words!.length) {
         lo = v.words![k]! | 0;
         hi = v.words![k + 1]! | 0;
         r.reads++;
@@ -224,6 +231,8 @@ export class Walker {
         } else next = (hi & OA_HI_WORD) * TWO32 + ((lo & tableMask) >>> 0);
         if (next >= limit) return this.fault(EVT.F_ADDR_SIZE, true, cls, ipaPage, 0, ttrnw);
         table = next;
+        kTable = direct && !wide ? this.wordIndexIn(v, lo & tableMask, hi & OA_HI_WORD, oasHi) : -1;
+        kView = v;
         continue;
       }
       if (level === 3 ? !isTable : !blockLegal(shift, level, this.oa52)) {
@@ -330,6 +339,10 @@ export class Walker {
     const oasLimit = r.limit;
     const wide = shift === 16 && this.oa52;
     const tableMask = -1 << shift;
+    // 2^OAS / 2^32: a table whose address's upper half reaches it is at or beyond the OAS.
+    const oasHi = oasLimit / TWO32;
+    let kTable = -1;
+    let kView: RamWords | null = null;
     // The upper words of the table descriptors passed, ORed: their hierarchical attributes
     // (APTable, XNTable, PXNTable) accumulate by OR down the walk, and are decoded at the leaf.
     let tableHi = 0;
@@ -353,9 +366,15 @@ export class Walker {
       let lo: number;
       let hi: number;
       const v = r.view;
-      const off = addr - v.base;
-      if (direct && off >= 0 && addr + 8 <= v.end && addr + 8 <= oasLimit && (off & 3) === 0) {
-        const k = off < TWO32 ? off >>> 2 : off / 4;
+      // The descriptor's word index in the view: from the table's, found with integer operations
+      // when the descriptor before lay in the same view (kTable), else from the address.
+      let k = -1;
+      if (kTable >= 0 && v === kView) k = kTable + 2 * idx;
+      else if (direct) {
+        const off = addr - v.base;
+        if (off >= 0 && addr + 8 <= v.end && addr + 8 <= oasLimit && (off & 3) === 0) k = off < TWO32 ? off >>> 2 : off / 4;
+      }
+      if (k >= 0 && k + 2 <= v.words!.length) {
         lo = v.words![k]! | 0;
         hi = v.words![k + 1]! | 0;
         r.reads++;
@@ -379,6 +398,9 @@ export class Walker {
         if (next >= limit) return this.fault(EVT.F_ADDR_SIZE, false, EVT_CLASS.IN, 0, 0, true);
         tableHi |= hi;
         table = next;
+        // The next table's word index in this view, when it lies there (no stage 2, no trace).
+        kTable = direct && s2 === null && !wide ? this.wordIndexIn(v, lo & tableMask, hi & OA_HI_WORD, oasHi) : -1;
+        kView = v;
         continue;
       }
       if (level === 3 ? !isTable : !blockLegal(shift, level, this.oa52)) {
@@ -433,6 +455,22 @@ export class Walker {
       return true;
     }
     return this.fault(EVT.F_TRANSLATION, false, EVT_CLASS.IN, 0, 0, true);
+  }
+
+  /**
+   * The word index in view `v` of the table whose address's halves are `lo` (bits [31:0], int32)
+   * and `hi` (bits [63:32]), when the table lies in the view and below the OAS (`hi` below
+   * `oasHi`, 2^OAS / 2^32); else -1. Integer operations only: the walks take the next read's index
+   * from it, so that the read waits on no double arithmetic (a conversion, a multiply and two
+   * adds on each level's critical path before).
+   */
+  private wordIndexIn(v: RamWords, lo: number, hi: number, oasHi: number): number {
+    if (!(hi < oasHi)) return -1;
+    const baseLo = v.base | 0;
+    const d = (lo - baseLo) | 0;
+    // The offset's upper half: hi minus the base's, less a borrow from the lower halves.
+    const borrow = lo >>> 0 < baseLo >>> 0 ? 1 : 0;
+    return hi - borrow === Math.floor(v.base / TWO32) && (d & 3) === 0 && d >>> 0 < v.end - v.base ? d >>> 2 : -1;
   }
 
   /** Stage-1 permissions for privileged and unprivileged accesses (Arm ARM D8.4, §13.7); `flags`: the walk configuration's WCF_* bits. */
