@@ -43,6 +43,8 @@ export interface Fixture {
   readonly pgd: number;
   /** Guest-physical address of `ram`. */
   readonly ramBase: number;
+  /** Guest-physical address of the linear stream table (64 bytes per StreamID). */
+  readonly strtab: number;
 }
 
 /** Deterministic xorshift32 PRNG. */
@@ -148,5 +150,5 @@ export function buildFixture(o: FixtureOptions): Fixture {
   smmu.write64(REG.STRTAB_BASE, strtab >>> 0, Math.floor(strtab / TWO32));
   smmu.write(REG.STRTAB_BASE_CFG, 4, sidBits);
   smmu.write(REG.CR0, 4, 0x1); // SMMUEN
-  return { mem, ram, smmu, iovas, pas, pgd, ramBase };
+  return { mem, ram, smmu, iovas, pas, pgd, ramBase, strtab };
 }

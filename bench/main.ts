@@ -27,7 +27,11 @@
 //                 range check, tagged probe, permission check, as one function) against the
 //                 typed-array probe and the raw copy (minimal-smmu-hit, minimal-smmu-dma-4k), and
 //                 the model's iotlb-hit-dma and dma-4k against it: what correctness costs, and how
-//                 close the model comes to that
+//                 close the model comes to that. The same for a walk (MinimalSmmuWalk: with caches
+//                 disabled the STE and CD re-read and compared, then a 4-level walk with the
+//                 architecture's checks) against the minimal walk (minimal-smmu-walk), its checked
+//                 walk alone, the least of an IOTLB miss (minimal-checked-walk), and the model's
+//                 walk against it; and both minimal functions with 65,536 streams against 1 (flat-*)
 //   ram64g/*      iotlb-hit, iotlb-miss, walk and dma-4k with the guest RAM at 64 GiB (every PA above
 //                 2^32)                                baseline: the same workload with RAM at 1 GiB
 //   serial/*      walk, iotlb-miss, iotlb-hit and iotlb-hit-dma, workload and baseline alike with
@@ -42,7 +46,7 @@
 // more than within one).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { MinimalSmmuHit, MinimalTlb, minimalWalk } from './baselines.js';
+import { MinimalSmmuHit, MinimalSmmuWalk, MinimalTlb, minimalWalk } from './baselines.js';
 import { buildFixture, rng, type Fixture } from './fixture.js';
 import { pair, type Workload } from './measure.js';
 import { newRequest, newResult } from '../src/smmu/translation/types.js';
@@ -321,6 +325,61 @@ function floorRow(label: string): void {
   else report(label, d.w, 'minimal SMMU hit', minimal);
 }
 
+/** The lookups' addresses as int32 halves. */
+function halves(addrs: Float64Array): { los: Int32Array; his: Int32Array } {
+  const los = new Int32Array(SEQ);
+  const his = new Int32Array(SEQ);
+  for (let i = 0; i < SEQ; i++) {
+    los[i] = addrs[i]! | 0;
+    his[i] = Math.floor(addrs[i]! / 2 ** 32);
+  }
+  return { los, his };
+}
+
+/** MinimalSmmuHit over the iotlb-hit-dma workload with `streams` streams, as a workload. */
+function minimalHitWith(streams: number): Workload {
+  const d = dataLookups(streams);
+  const m = minimalSmmu(d.f, streams);
+  const { sids } = d.w.ctx as unknown as { sids: Uint32Array };
+  return { ctx: { sink: 0, m, los: d.los, his: d.his, sids, mask: MASK }, body: `const k = i & ctx.mask; if (ctx.m.lookup(ctx.sids[k], ctx.los[k], ctx.his[k], false) >= 0) sink += ctx.m.pa;` };
+}
+
+/**
+ * The walk workload (caches disabled; `pages` pages, sparse or dense, `streams` streams) through
+ * the model and through MinimalSmmuWalk, with the minimal walk's baseline, each checked against the
+ * fixture first.
+ */
+function walkFloor(pages: number, streams: number, layout: 'sparse' | 'dense'): { model: Workload; minimal: Workload; held: Workload; walk: Workload } {
+  const f = buildFixture({ pages, streams, layout, cachesEnabled: false });
+  const { addrs, sids, pages: pg } = lookups(f, streams, 7);
+  check(f, addrs, sids, pg);
+  visitAll(f, pages, streams);
+  const m = new MinimalSmmuWalk(f.ram, f.ramBase, f.strtab, streams);
+  const { los, his } = halves(addrs);
+  for (let k = 0; k < 256; k++) {
+    if (m.lookup(sids[k]!, los[k]!, his[k]!, false) !== 12 || m.pa !== f.pas[pg[k]!]! + (addrs[k]! - f.iovas[pg[k]!]!)) throw new Error(`bench fixture: minimal SMMU walk ${k} is wrong`);
+  }
+  return {
+    model: translateWorkload(f, addrs, sids),
+    minimal: { ctx: { sink: 0, m, los, his, sids, mask: MASK }, body: `const k = i & ctx.mask; if (ctx.m.lookup(ctx.sids[k], ctx.los[k], ctx.his[k], false) >= 0) sink += ctx.m.pa;` },
+    held: { ctx: { sink: 0, m, los, his, sids, mask: MASK }, body: `const k = i & ctx.mask; if (ctx.m.lookupHeldConfig(ctx.sids[k], ctx.los[k], ctx.his[k], false) >= 0) sink += ctx.m.pa;` },
+    walk: walkBaseline(f, addrs),
+  };
+}
+
+/** floor/*walk*: the least a correct caches-disabled translation does (MinimalSmmuWalk) against the minimal walk, the model against it, and its own growth with the streams. */
+function walkFloorRow(label: string): void {
+  if (!wanted(label)) return;
+  if (label.startsWith('floor/flat-')) {
+    report(label, walkFloor(65536, 65536, 'sparse').minimal, 'the same, 1 stream', walkFloor(65536, 1, 'sparse').minimal);
+    return;
+  }
+  const w = label.endsWith('pages=1024') ? walkFloor(1024, 1, 'dense') : walkFloor(65536, 1, 'sparse');
+  if (label.startsWith('floor/minimal-smmu-walk')) report(label, w.minimal, 'minimal JS walk', w.walk);
+  else if (label.startsWith('floor/minimal-checked-walk')) report(label, w.held, 'minimal JS walk', w.walk);
+  else report(label, w.model, 'minimal SMMU walk', w.minimal);
+}
+
 /** Vectored writes: 16 random pages (64 KiB) per call, translated ahead of the copies. */
 function dmaSg(label: string): void {
   if (!wanted(label)) return;
@@ -385,6 +444,10 @@ WORKLOADS.push(
   ['flat/walk/streams=65536', () => flat('flat/walk/streams=65536', (s) => translateWith(s, false))],
 );
 for (const name of ['floor/minimal-smmu-hit', 'floor/iotlb-hit-dma', 'floor/minimal-smmu-dma-4k', 'floor/dma-4k']) WORKLOADS.push([name, () => floorRow(name)]);
+WORKLOADS.push(['floor/flat-minimal-smmu-hit/streams=65536', () => wanted('floor/flat-minimal-smmu-hit/streams=65536') && report('floor/flat-minimal-smmu-hit/streams=65536', minimalHitWith(65536), 'the same, 1 stream', minimalHitWith(1))]);
+for (const name of ['floor/minimal-smmu-walk', 'floor/minimal-checked-walk', 'floor/walk', 'floor/minimal-smmu-walk/pages=1024', 'floor/minimal-checked-walk/pages=1024', 'floor/walk/pages=1024', 'floor/flat-minimal-smmu-walk/streams=65536']) {
+  WORKLOADS.push([name, () => walkFloorRow(name)]);
+}
 /** Guest RAM at 64 GiB (every PA above 2^32): the workload against itself with RAM at 1 GiB, in the same process. */
 const HIGH_RAM = 0x10_0000_0000;
 WORKLOADS.push(
