@@ -130,10 +130,10 @@ function loMask(tt: TtConfig): number {
 type Slot = SteCacheEntry | CdCacheEntry;
 
 /**
- * Hit records: per StreamID, two 32-bit words (8 bytes: 512 KiB for 65,536 streams, eight records
+ * Hit records: per StreamID, one 32-bit word (4 bytes: 256 KiB for 65,536 streams, sixteen records
  * a cache line) holding what an untagged IOTLB hit needs from the cached STE and its CD 0, so that
  * a hit with many active streams touches one small, dense record per stream instead of two entry
- * objects spread over the heap. A stage-1 or nested stream's record is valid (flags != 0) exactly
+ * objects spread over the heap. A stage-1 or nested stream's record is valid (non-zero) exactly
  * while the STE entry is cached, its CD 0 is cached, and the STE selects CD 0 for transactions
  * without a SubstreamID (S1CDMax = 0 or S1DSS = SSID0); a stage-2-only stream's while its STE
  * entry is cached. It is a derived view: the entries stay authoritative, every drop of either
@@ -141,25 +141,28 @@ type Slot = SteCacheEntry | CdCacheEntry;
  * IOTLB tags, and the ASID and VMID its tag carries) equal the entries'. A stage-2-only record
  * reads as one enabled region 0 whose input size is the OAS: an IPA at or beyond 2^OAS (an address
  * size fault) is left to the full path, as is everything else the record does not answer.
+ *
+ * The word: the record's flags class in bits [31:22] (0: no record), the IOTLB's index of the
+ * record's non-global tag in [21:0], pinned (Iotlb.pinTag) while the record is valid, so that a hit
+ * looks entries up by it with no tag lookup; the IOTLB also gives the tag's ASID and VMID by that
+ * index (Iotlb.tagIds), which a hit reports. A flags class stands for one flags word (below;
+ * streams configured alike share one), held in {@link ConfigCache.recordFlags}. A stream whose tag
+ * index needs more than 22 bits, or whose flags would need a class when all are taken, gets no
+ * record: its hits take the full path.
  */
-export const FR_STRIDE = 2;
+export const FR_CLASS_SHIFT = 22;
+export const FR_TAG_MASK = (1 << FR_CLASS_SHIFT) - 1;
+/** Flags classes (class 0 is "no record"). */
+const FR_CLASSES = 1 << (32 - FR_CLASS_SHIFT);
 /**
- * Word 0: valid[0] kind[3:1] privCfg[5:4] instCfg[7:6] en0[8] en1[9] tbi0[10] tbi1[11] world[13:12]
- * ia0[20:14] ia1[27:21] oneTag[28] withCd[29]. oneTag: the pinned tag is the only one a hit may
- * use (EL2 and stage-2-only entries are all global; a stage-1 EL1 stream's global entries are under
- * a second tag). withCd: a hit through the record is a CD hit as well as an STE hit.
+ * A flags word: valid[0] kind[3:1] privCfg[5:4] instCfg[7:6] en0[8] en1[9] tbi0[10] tbi1[11]
+ * world[13:12] ia0[20:14] ia1[27:21] oneTag[28] withCd[29]. oneTag: the pinned tag is the only
+ * one a hit may use (EL2 and stage-2-only entries are all global; a stage-1 EL1 stream's global
+ * entries are under a second tag). withCd: a hit through the record is a CD hit as well as an STE hit.
  */
-export const FR_FLAGS = 0;
-/** Bit of FR_FLAGS: oneTag. */
 export const FR_ONE_TAG_BIT = 28;
-/** Bit of FR_FLAGS: withCd. */
+/** Bit of a flags word: withCd. */
 export const FR_WITH_CD_BIT = 29;
-/**
- * Word 1: the IOTLB's index of the record's non-global tag, pinned (Iotlb.pinTag) while the record
- * is valid, so that a hit looks entries up by it with no tag lookup; the IOTLB also gives the
- * tag's ASID and VMID by that index (Iotlb.tagIds), which a hit reports.
- */
-export const FR_TAG = 1;
 
 /** The IOTLB's tag pins, as the configuration cache uses them for its hit records. */
 export interface TagPins {
@@ -189,8 +192,14 @@ export class ConfigCache {
   /** STEs by StreamID: pages of 4096 slots (allocated on first use, freed when empty) — two array loads per lookup. */
   private readonly pages: ((SteCacheEntry | undefined)[] | undefined)[] = [];
   private readonly pageUse: number[] = [];
-  /** Hit records by StreamID, paged like `pages` (see FR_STRIDE); read directly by the translator. */
+  /** Hit records by StreamID, paged like `pages` (see FR_CLASS_SHIFT); read directly by the translator. */
   readonly fast: (Int32Array | undefined)[] = [];
+  /** The flags word of each flags class of the hit records (index 0, no record: 0); read directly by the translator. */
+  readonly recordFlags = new Int32Array(FR_CLASSES);
+  /** Hit records using each flags class, the class of each flags word in use, and the free classes. */
+  private readonly classUse = new Int32Array(FR_CLASSES);
+  private readonly classOf = new Map<number, number>();
+  private readonly freeClasses: number[] = Array.from({ length: FR_CLASSES - 1 }, (_, i) => FR_CLASSES - 1 - i);
   private steCount = 0;
   private readonly ring: (Slot | null)[];
   private head = 0;
@@ -226,7 +235,7 @@ export class ConfigCache {
     if (p === undefined) {
       p = new Array<SteCacheEntry | undefined>(4096).fill(undefined);
       this.pages[pi] = p;
-      this.fast[pi] = new Int32Array(4096 * FR_STRIDE);
+      this.fast[pi] = new Int32Array(4096);
       this.pageUse[pi] = 0;
     }
     if (p[sid & 4095] === undefined) {
@@ -252,10 +261,44 @@ export class ConfigCache {
   private clearFast(sid: number): void {
     const f = this.fast[sid >>> 12];
     if (f === undefined) return;
-    const b = (sid & 4095) * FR_STRIDE;
-    if (f[b + FR_FLAGS] === 0) return;
-    f[b + FR_FLAGS] = 0;
-    this.pins.unpinTag(f[b + FR_TAG]!);
+    const r = f[sid & 4095]!;
+    if (r === 0) return;
+    f[sid & 4095] = 0;
+    this.pins.unpinTag(r & FR_TAG_MASK);
+    const c = r >>> FR_CLASS_SHIFT;
+    if (--this.classUse[c]! === 0) {
+      this.classOf.delete(this.recordFlags[c]!);
+      this.recordFlags[c] = 0;
+      this.freeClasses.push(c);
+    }
+  }
+
+  /**
+   * Writes the hit record of `sid` (whose record is clear), with flags word `flags`, pinning the
+   * IOTLB tag (kind, world, vmid, asidTag); nothing when the tag's index or the flags' class do
+   * not fit the record.
+   */
+  private writeFast(f: Int32Array, sid: number, flags: number, kind: number, world: number, vmid: number, asidTag: number): void {
+    let c = this.classOf.get(flags);
+    if (c === undefined) {
+      const free = this.freeClasses.pop();
+      if (free === undefined) return;
+      c = free;
+      this.classOf.set(flags, c);
+      this.recordFlags[c] = flags;
+    }
+    const ts = this.pins.pinTag(kind, world, vmid, asidTag);
+    if (ts > FR_TAG_MASK) {
+      this.pins.unpinTag(ts);
+      if (this.classUse[c] === 0) {
+        this.classOf.delete(flags);
+        this.recordFlags[c] = 0;
+        this.freeClasses.push(c);
+      }
+      return;
+    }
+    this.classUse[c]!++;
+    f[sid & 4095] = (c << FR_CLASS_SHIFT) | ts;
   }
 
   /** Writes the hit record of `ce`'s stream when its owner is the cached STE and selects CD 0 for untagged traffic. */
@@ -282,11 +325,10 @@ export class ConfigCache {
     const tagG = tagKey(KIND_S1, world, vmid, 0);
     if (ce.tagG !== tagG || ce.tagNg !== (el2 ? tagG : tagG + asid + 1)) return;
     this.clearFast(se.sid);
-    const b = (se.sid & 4095) * FR_STRIDE;
-    f[b + FR_TAG] = this.pins.pinTag(KIND_S1, world, vmid, el2 ? 0 : asid + 1);
-    f[b + FR_FLAGS] =
+    const flags =
       1 | (se.kind << 1) | ((se.privCfg & 3) << 4) | ((se.instCfg & 3) << 6) | ((ce.en0 ? 1 : 0) << 8) | ((ce.en1 ? 1 : 0) << 9) |
       ((tt0.tbi ? 1 : 0) << 10) | ((tt1.tbi ? 1 : 0) << 11) | (world << 12) | (tt0.ia << 14) | (tt1.ia << 21) | ((el2 ? 1 : 0) << FR_ONE_TAG_BIT) | (1 << FR_WITH_CD_BIT);
+    this.writeFast(f, se.sid, flags, KIND_S1, world, vmid, el2 ? 0 : asid + 1);
   }
 
   /**
@@ -300,9 +342,8 @@ export class ConfigCache {
     const ia = this.oasBits;
     if (f === undefined || !(vmid >= 0 && vmid <= 0xffff && ia >= 32 && ia <= 52)) return;
     this.clearFast(se.sid);
-    const b = (se.sid & 4095) * FR_STRIDE;
-    f[b + FR_TAG] = this.pins.pinTag(KIND_S2, WORLD.EL1, vmid, 0);
-    f[b + FR_FLAGS] = 1 | (se.kind << 1) | ((se.privCfg & 3) << 4) | ((se.instCfg & 3) << 6) | (1 << 8) | (WORLD.EL1 << 12) | (ia << 14) | (1 << FR_ONE_TAG_BIT);
+    const flags = 1 | (se.kind << 1) | ((se.privCfg & 3) << 4) | ((se.instCfg & 3) << 6) | (1 << 8) | (WORLD.EL1 << 12) | (ia << 14) | (1 << FR_ONE_TAG_BIT);
+    this.writeFast(f, se.sid, flags, KIND_S2, WORLD.EL1, vmid, 0);
   }
 
   /** Cached STEs as [sid, entry] pairs (invalidation scans only). */

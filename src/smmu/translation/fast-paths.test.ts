@@ -415,3 +415,58 @@ test('STE.PRIVCFG / INSTCFG act the same on a hit through the hit record, throug
   }
   assert.equal(compared, 9 * 3 * 8);
 });
+
+test('hit records: streams configured alike share a flags class; with every class taken a stream has no record, and its hits take the full path, counted the same', () => {
+  const arena = new Arena();
+  const n = 1100; // more streams configured differently than there are flags classes (1,023)
+  const features = { ...DEFAULT_FEATURES, attrPermsOvr: true }; // STE.PRIVCFG and INSTCFG apply
+  const fast = new Translator(arena.mem, features, { tlbSize: 4096, configCacheSize: 2 * n + 16 });
+  const plain = new Translator(arena.mem, features, { cachesEnabled: false });
+  const strtab = arena.alloc(64 * 2048, 64 * 2048);
+  for (const t of [fast, plain]) t.setStreamTable({ base: strtab, log2Size: 11, fmt: 0, split: 0 });
+  // Page tables for T0SZ 16 (level 0 first) and 25 (level 1 first), mapping the same page.
+  const pts = [new PageTables(arena, 12, 48, 0), new PageTables(arena, 12, 39, 1)];
+  for (const pt of pts) pt.map(0x5000n, encodeS1Leaf({ oa: BigInt(RAM_PA), level3: true, attrIndx: 1, ap: 1, sh: 3, ng: true }), 3);
+  // Streams 0..n-1 each configured differently (PRIVCFG 0/2/3, INSTCFG 0/2, TBI0, TBI1, T0SZ
+  // 16/25, T1SZ 16-39: 1,152 combinations, each a flags word of its own); streams n..n+3 as
+  // stream 0 is (their own ASIDs): they share its flags class.
+  const twin = (sid: number): number => (sid >= n ? 0 : sid);
+  for (let sid = 0; sid < n + 4; sid++) {
+    const k = twin(sid);
+    const pt = pts[Math.floor(k / 24) % 2]!;
+    const cd = arena.alloc(64, 64);
+    arena.writeWords(cd, arena.cd({
+      T0SZ: 64 - pt.ia, TG0: 0, EPD1: 0, T1SZ: 16 + (Math.floor(k / 48) % 24), TG1: 2, TBI0: Math.floor(k / 6) % 2, TBI1: Math.floor(k / 12) % 2,
+      V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 1 + sid, TTB0: BigInt(pt.root) >> 4n, TTB1: BigInt(pt.root) >> 4n,
+    }));
+    arena.writeWords(strtab + sid * 64, arena.ste({ V: 1, CONFIG: 5, S1_CONTEXT_PTR: BigInt(cd) >> 6n, PRIVCFG: [0, 2, 3][k % 3]!, INSTCFG: [0, 2][Math.floor(k / 3) % 2]! }));
+  }
+  const recordPages = (fast as unknown as { cfgCache: { fast: (Int32Array | undefined)[] } }).cfgCache.fast;
+  const r = newResult();
+  const p = newResult();
+  const order = [...Array.from({ length: n }, (_, i) => i), n, n + 1, n + 2, n + 3];
+  for (const sid of order) {
+    assert.equal(fast.translate(makeRequest(sid, null, 0x5008), r), true, `stream ${sid}`);
+    assert.equal(plain.translate(makeRequest(sid, null, 0x5008), p), true);
+    same(r, p, `stream ${sid}`);
+  }
+  const records = recordPages[0]!;
+  for (const sid of order) {
+    assert.equal(records[sid] !== 0, sid < 1023 || sid >= n, `stream ${sid}: a record exactly while a class was free or shared`);
+    const before = fast.stats();
+    assert.equal(fast.translate(makeRequest(sid, null, 0x5010), r), true);
+    assert.equal(r.tlbHit, true, `stream ${sid}: an IOTLB hit`);
+    assert.equal(r.pa, RAM_PA + 0x10);
+    assert.equal(fast.lookupData(sid, 0x5018, 0, false), records[sid] !== 0 ? 12 : -1, `stream ${sid}: lookupData through the record only`);
+    const after = fast.stats();
+    assert.equal(after.tlbHits - before.tlbHits, records[sid] !== 0 ? 2 : 1);
+    assert.equal(after.configHits - before.configHits, records[sid] !== 0 ? 4 : 2, `stream ${sid}: STE and CD hit per hit`);
+  }
+  // Once the records are gone, their classes are free again: the last streams get records.
+  fast.invalidation.cfgiAll();
+  for (const sid of [n - 1, n - 2]) assert.equal(fast.translate(makeRequest(sid, null, 0x5008), r), true);
+  const now = recordPages[0]!; // the record page was freed with its last STE, and made again
+  assert.notEqual(now[n - 1], 0);
+  assert.notEqual(now[n - 2], 0);
+  assert.equal(now[0], 0);
+});

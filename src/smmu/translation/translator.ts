@@ -39,7 +39,7 @@ const BYPASS_SHIFT = 30;
 // binding through its cell, with a hole check, at every use.
 const { PERM_R, PERM_W, PERM_X, XLATE_KIND } = types;
 const PERM_ALL = PERM_R | PERM_W | PERM_X;
-const { FR_STRIDE, FR_FLAGS, FR_TAG, FR_MASK_HI, FR_MASK_LO, FR_ONE_TAG_BIT, FR_WITH_CD_BIT } = configCache;
+const { FR_CLASS_SHIFT, FR_TAG_MASK, FR_MASK_HI, FR_MASK_LO, FR_ONE_TAG_BIT, FR_WITH_CD_BIT } = configCache;
 const WORLD_EL2 = WORLD.EL2;
 const { KIND_S1, KIND_S2, tagKey, packMeta, metaGlobal, metaSh, metaMair, metaS2Attr } = iotlb;
 const { SLOT, W_PAGE, W_KEY, W_OUT, W_OUTHI, TAG_LO_BITS } = iotlb.SLOT_LAYOUT;
@@ -59,6 +59,8 @@ export class Translator {
   /** The table walker (the inspector walks with it, Access-flag updates off). */
   readonly walker: Walker;
   private readonly cfgCache: ConfigCache;
+  /** The configuration cache's flags word by hit-record flags class (ConfigCache.recordFlags). */
+  private readonly recordFlags: Int32Array;
   private readonly tlb: Iotlb;
   private cachesOn: boolean;
   /** STE/CD location and fetch (the inspector fetches through it, uncached). */
@@ -80,6 +82,7 @@ export class Translator {
     // Each hit record of the configuration cache pins its IOTLB tag (at most one per cache entry).
     this.tlb = new Iotlb(options.tlbSize ?? 16384, configCacheSize);
     this.cfgCache = new ConfigCache(configCacheSize, this.tlb, features.oasBits);
+    this.recordFlags = this.cfgCache.recordFlags;
     this.cachesOn = options.cachesEnabled ?? true;
     this.invalidation = new Invalidation(this.cfgCache, this.tlb, features);
     this.oasLimit = 2 ** features.oasBits;
@@ -269,7 +272,7 @@ export class Translator {
   /**
    * The untagged IOTLB hit through the stream's hit record (config-cache.ts): the same outcome
    * and counters as the full path below (STE hit, CD 0 hit unless stage 2 only, IOTLB hit),
-   * touching one 8-byte record of per-stream state (and the IOTLB's IDs word of the record's
+   * touching one 4-byte record of per-stream state (and the IOTLB's IDs word of the record's
    * tag). 1 on a hit.
    * Otherwise nothing is changed and the full path handles the access: -1 when the record applies
    * and the IOTLB holds no entry for the address (the full path then need not look again), 0 in
@@ -312,22 +315,22 @@ export class Translator {
    * the address whose 32-bit halves are `lo` / `hi` (int32 values: larger numbers passed to a call
    * are boxed): the entry's slot; -1 when the record applies but the IOTLB holds no entry for the
    * address; -2 when no record applies (none, region disabled by EPDx, address out of range).
-   * Touches one 8-byte record of per-stream state.
+   * Touches one 4-byte record of per-stream state.
    */
   private recordProbe(sid: number, lo: number, hi: number): number {
     const f = this.cfgCache.fast[sid >>> 12];
     if (f === undefined) return -2;
-    const b = (sid & 4095) * FR_STRIDE;
-    const flags = f[b + FR_FLAGS]!;
+    const rec = f[sid & 4095]!;
+    const flags = this.recordFlags[rec >>> FR_CLASS_SHIFT]!;
     const region = recordRegion(flags, lo, hi);
     if (region < 0) return -2;
-    const ts = f[b + FR_TAG]!;
+    const ts = rec & FR_TAG_MASK;
     this.recFlags = flags;
     this.recTag = ts;
     const tlb = this.tlb;
     const keyHi = hi & 0xfffff;
     // The record pins its tag's IOTLB index (config-cache.ts): no tag lookup. A stage-1 EL1
-    // stream's global entries are under a second tag (FR_FLAGS oneTag clear).
+    // stream's global entries are under a second tag (the flags' oneTag clear).
     let e = tlb.lookupIndex(ts, region, lo, keyHi);
     if (e < 0 && ((flags >>> FR_ONE_TAG_BIT) & 1) === 0 && tlb.globalEntries > 0) e = tlb.lookupTag((flags >>> 12) & 3, tlb.tagIds[ts]! & 0xffff, 0, region, lo, keyHi);
     return e;
@@ -356,11 +359,11 @@ export class Translator {
     // inlines a limited amount of code into one function): iotlb-hit-dma measured about 20% slower.
     const f = this.cfgCache.fast[sid >>> 12];
     if (f === undefined) return -1;
-    const b = (sid & 4095) * FR_STRIDE;
-    const flags = f[b + FR_FLAGS]!;
+    const rec = f[sid & 4095]!;
+    const flags = this.recordFlags[rec >>> FR_CLASS_SHIFT]!;
     const region = recordRegion(flags, lo, hi);
     if (region < 0) return -1;
-    const ts = f[b + FR_TAG]!;
+    const ts = rec & FR_TAG_MASK;
     const keyHi = hi & 0xfffff;
     const pageLo = (lo >>> shift) | (keyHi << (32 - shift));
     const pageHi = keyHi >>> shift;
@@ -414,9 +417,9 @@ export class Translator {
   touchData(sid: number, lo: Int32Array, hi: Int32Array, from: number, to: number): number {
     const f = this.cfgCache.fast[sid >>> 12];
     if (f === undefined) return 0;
-    const b = (sid & 4095) * FR_STRIDE;
-    if (f[b + FR_FLAGS] === 0) return 0;
-    return this.tlb.touch(f[b + FR_TAG]!, lo, hi, from, to);
+    const rec = f[sid & 4095]!;
+    if (rec === 0) return 0;
+    return this.tlb.touch(rec & FR_TAG_MASK, lo, hi, from, to);
   }
 
   /** Hits through a hit record (each one STE hit and one IOTLB hit), and those of them that were CD hits too. */
