@@ -158,7 +158,8 @@ const FR_CLASSES = 1 << (32 - FR_CLASS_SHIFT);
  * A flags word: valid[0] kind[3:1] privCfg[5:4] instCfg[7:6] en0[8] en1[9] tbi0[10] tbi1[11]
  * world[13:12] ia0[20:14] ia1[27:21] oneTag[28] withCd[29]. oneTag: the pinned tag is the only
  * one a hit may use (EL2 and stage-2-only entries are all global; a stage-1 EL1 stream's global
- * entries are under a second tag). withCd: a hit through the record is a CD hit as well as an STE hit.
+ * entries are under a second tag). withCd: a hit through the record is a CD hit as well as an STE
+ * hit. This constant is the bit of oneTag.
  */
 export const FR_ONE_TAG_BIT = 28;
 /** Bit of a flags word: withCd. */
