@@ -221,12 +221,7 @@ function dataLookups(streams: number, stage2 = false): { w: Workload; f: Fixture
   check(f, addrs, sids, pg);
   visitAll(f, 65536, streams);
   const t = f.smmu.translator;
-  const los = new Int32Array(SEQ);
-  const his = new Int32Array(SEQ);
-  for (let i = 0; i < SEQ; i++) {
-    los[i] = addrs[i]! | 0;
-    his[i] = Math.floor(addrs[i]! / 2 ** 32);
-  }
+  const { los, his } = halves(addrs);
   const res = newResult();
   for (let k = 0; k < 256; k++) {
     t.translateAddress(sids[k]!, null, addrs[k]!, false, res);

@@ -280,26 +280,25 @@ export class ConfigCache {
    * not fit the record.
    */
   private writeFast(f: Int32Array, sid: number, flags: number, kind: number, world: number, vmid: number, asidTag: number): void {
-    let c = this.classOf.get(flags);
-    if (c === undefined) {
-      const free = this.freeClasses.pop();
-      if (free === undefined) return;
-      c = free;
-      this.classOf.set(flags, c);
-      this.recordFlags[c] = flags;
-    }
     const ts = this.pins.pinTag(kind, world, vmid, asidTag);
-    if (ts > FR_TAG_MASK) {
+    const c = ts <= FR_TAG_MASK ? this.classFor(flags) : -1;
+    if (c < 0) {
       this.pins.unpinTag(ts);
-      if (this.classUse[c] === 0) {
-        this.classOf.delete(flags);
-        this.recordFlags[c] = 0;
-        this.freeClasses.push(c);
-      }
       return;
     }
     this.classUse[c]!++;
     f[sid & 4095] = (c << FR_CLASS_SHIFT) | ts;
+  }
+
+  /** The flags class of flags word `flags`: the one in use, else a free one taken for it; -1 when none is free. */
+  private classFor(flags: number): number {
+    const c = this.classOf.get(flags);
+    if (c !== undefined) return c;
+    const free = this.freeClasses.pop();
+    if (free === undefined) return -1;
+    this.classOf.set(flags, free);
+    this.recordFlags[free] = flags;
+    return free;
   }
 
   /** Writes the hit record of `ce`'s stream when its owner is the cached STE and selects CD 0 for untagged traffic. */
